@@ -1,0 +1,63 @@
+# Kassa: `make run` serves the shop, `make test` checks it. Both set everything up themselves.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+MANAGE := $(PY) manage.py
+PORT ?= 8000
+export PORT
+
+.PHONY: help install run serve test test-postgres lint format typecheck check-browser clean
+
+help:
+	@echo "make run            set up and serve the shop on http://127.0.0.1:$(PORT)/"
+	@echo "make test           lint, type-check and run the whole test suite (SQLite)"
+	@echo "make test-postgres  the test suite against PostgreSQL (DATABASE_URL or 127.0.0.1:5432/test)"
+	@echo "make format         format the code"
+
+$(PY):
+	@command -v $(PYTHON) >/dev/null || { echo "Kassa needs $(PYTHON) (set PYTHON=...)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+# Re-install only when the dependency list changes.
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	@$(PY) scripts/ensure_local_secret.py
+	$(MANAGE) migrate --noinput
+	$(MANAGE) ensure_superuser
+	$(MANAGE) seed_demo
+	$(MANAGE) collectstatic --noinput --verbosity 0
+	@echo
+	@echo "  Kassa is running at http://127.0.0.1:$(PORT)/   (admin: http://127.0.0.1:$(PORT)/admin/)"
+	@echo
+	exec $(BIN)/gunicorn config.wsgi --config config/gunicorn.py
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: install
+	$(BIN)/mypy .
+
+check-browser:
+	@bash scripts/ensure_chromium.sh
+
+test: install lint typecheck check-browser
+	$(BIN)/pytest -p no:cacheprovider
+
+test-postgres: install check-browser
+	DATABASE_URL=$${DATABASE_URL:-postgres://127.0.0.1:5432/test} $(BIN)/pytest -p no:cacheprovider
+
+clean:
+	rm -rf $(VENV) staticfiles .mypy_cache .ruff_cache .pytest_cache

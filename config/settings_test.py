@@ -1,0 +1,21 @@
+"""Test settings: the real ones with a fixed key, fast hashing and no Stripe keys from the host."""
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production")
+
+from config.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Tests set keys and the fake server's address themselves; the host's .env must not leak in.
+STRIPE_API_KEY = ""
+STRIPE_PUBLISHABLE_KEY = ""
+STRIPE_KEYS_BY_CURRENCY = {}
+STRIPE_WEBHOOK_SECRET = ""
+STRIPE_API_BASE = ""
+STRIPE_MAX_NETWORK_RETRIES = 2
+STRIPE_TIMEOUT_SECONDS = 5.0

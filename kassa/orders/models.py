@@ -1,0 +1,64 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+from kassa.catalog.models import Item
+from kassa.common.money import CURRENCY_CHOICES
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "open"  # a cart: editable
+        PENDING = "pending", "pending"  # checkout started: lines frozen
+        PAID = "paid", "paid"
+        REFUNDED = "refunded", "refunded"
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    # The visitor who owns the order: their session, and their user once logged in.
+    session_key = models.CharField(max_length=40, blank=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    # Bumped for every checkout started, so each gets its own Stripe idempotency key.
+    checkout_attempt = models.PositiveIntegerField(default=0)
+    stripe_checkout_session_id = models.CharField(max_length=255, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "order"
+        verbose_name_plural = "orders"
+
+    def __str__(self) -> str:
+        return f"Order #{self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("orders:detail", args=[self.pk])
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, related_name="lines", on_delete=models.CASCADE)
+    item = models.ForeignKey(Item, related_name="order_lines", on_delete=models.PROTECT)
+    quantity = models.PositiveIntegerField(default=1)
+    # The price when the item was added: later catalog changes do not reprice a cart.
+    unit_price = models.DecimalField(max_digits=12, decimal_places=3)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "order line"
+        verbose_name_plural = "order lines"
+        constraints = [
+            models.UniqueConstraint(fields=["order", "item"], name="orderline_unique_item"),
+            models.CheckConstraint(condition=models.Q(quantity__gte=1), name="orderline_qty_pos"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.item.name}"
+
+    @property
+    def amount(self) -> Decimal:
+        return self.unit_price * self.quantity

@@ -1,0 +1,28 @@
+"""Which Stripe account a currency is paid into: one keypair per currency, with a default."""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+
+
+@dataclass(frozen=True)
+class Keypair:
+    secret: str
+    publishable: str
+
+    def __repr__(self) -> str:
+        # Never let a secret key reach a log line or a traceback's locals.
+        return f"Keypair(publishable={self.publishable!r}, secret=<hidden>)"
+
+
+def keypair_for(currency: str) -> Keypair | None:
+    """The keypair for `currency`, or None when payments in it are not configured."""
+    own = settings.STRIPE_KEYS_BY_CURRENCY.get(currency.lower(), {})
+    if own.get("secret"):
+        # A currency's own account: never mix its secret with another account's publishable key.
+        secret, publishable = own["secret"], own.get("publishable", "")
+    else:
+        secret, publishable = settings.STRIPE_API_KEY, settings.STRIPE_PUBLISHABLE_KEY
+    if not secret:
+        return None
+    return Keypair(secret=secret, publishable=publishable)

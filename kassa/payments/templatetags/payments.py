@@ -1,0 +1,20 @@
+"""Template access to the publishable side of payments (never the secret key)."""
+
+from django import template
+from django.conf import settings
+
+from kassa.payments.keys import keypair_for
+
+register = template.Library()
+
+
+@register.simple_tag
+def stripe_publishable_key(currency: str) -> str:
+    """The publishable key for `currency`, or "" when payments in it are not configured."""
+    keypair = keypair_for(currency)
+    return keypair.publishable if keypair and keypair.publishable else ""
+
+
+@register.simple_tag
+def stripe_js_url() -> str:
+    return str(settings.STRIPE_JS_URL)

@@ -1,0 +1,58 @@
+// Buy buttons: ask the shop for a Checkout Session, then hand the customer to Stripe Checkout.
+// Stripe.js v3 still has redirectToCheckout; newer Stripe.js versions removed it, so the
+// session's own URL is the fallback (also used when Stripe.js failed to load at all).
+(function () {
+  "use strict";
+
+  function start(button) {
+    var errorBox = document.getElementById(button.dataset.errorId || "buy-error");
+    var label = button.textContent;
+
+    function fail(message) {
+      errorBox.textContent = message;
+      errorBox.hidden = false;
+      button.disabled = false;
+      button.removeAttribute("aria-busy");
+      button.textContent = label;
+    }
+
+    button.addEventListener("click", async function () {
+      if (button.disabled) return; // one click, one checkout
+      button.disabled = true;
+      button.setAttribute("aria-busy", "true");
+      button.textContent = "Opening payment…";
+      errorBox.hidden = true;
+
+      var data;
+      try {
+        var response = await fetch(button.dataset.buyUrl, {
+          headers: { Accept: "application/json" },
+          credentials: "same-origin",
+        });
+        data = await response.json().catch(function () { return {}; });
+        if (!response.ok || !data.id) {
+          fail(data.error || "The payment could not be started. Please try again.");
+          return;
+        }
+      } catch (e) {
+        fail("The shop cannot be reached. Check your connection and try again.");
+        return;
+      }
+
+      var stripe = typeof window.Stripe === "function" ? window.Stripe(button.dataset.stripeKey) : null;
+      if (stripe && typeof stripe.redirectToCheckout === "function") {
+        var result = await stripe.redirectToCheckout({ sessionId: data.id });
+        // Only reached when the redirect failed.
+        if (result && result.error) fail(result.error.message || "Stripe Checkout could not be opened.");
+        return;
+      }
+      if (data.url) {
+        window.location.assign(data.url);
+        return;
+      }
+      fail("Stripe Checkout could not be opened. Please try again.");
+    });
+  }
+
+  document.querySelectorAll("button[data-buy-url]").forEach(start);
+})();

@@ -1,0 +1,32 @@
+from collections.abc import Iterator
+
+import pytest
+from django.test import Client
+from pytest_django.fixtures import Settings as SettingsWrapper
+
+from tests.fake_stripe import FakeStripe
+
+SECRET_KEY = "sk_test_default_account_secret"
+PUBLISHABLE_KEY = "pk_test_default_account"
+
+
+@pytest.fixture(scope="session")
+def fake_stripe_server() -> Iterator[FakeStripe]:
+    fake = FakeStripe().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def fake_stripe(fake_stripe_server: FakeStripe, settings: SettingsWrapper) -> FakeStripe:
+    """The fake Stripe, emptied, with the shop configured to pay into its default account."""
+    fake_stripe_server.reset()
+    settings.STRIPE_API_BASE = fake_stripe_server.url
+    settings.STRIPE_API_KEY = SECRET_KEY
+    settings.STRIPE_PUBLISHABLE_KEY = PUBLISHABLE_KEY
+    return fake_stripe_server
+
+
+@pytest.fixture
+def client() -> Client:
+    return Client()

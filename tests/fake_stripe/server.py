@@ -1,0 +1,190 @@
+"""The fake Stripe server.
+
+stripe-python talks to it over real HTTP (`STRIPE_API_BASE`), so form encoding, headers, retries
+and idempotency keys all run for real. It records every request, replays responses for a repeated
+Idempotency-Key as Stripe does, and can inject latency, error statuses and dropped connections.
+"""
+
+import json
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from tests.fake_stripe.forms import parse_form
+from tests.fake_stripe.resources import Resources, StripeError
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    params: dict[str, str]
+    body: dict[str, Any]
+    api_key: str
+    idempotency_key: str | None
+    stripe_version: str | None
+
+
+@dataclass
+class Fault:
+    status: int = 500  # 0 means: drop the connection without answering
+    body: dict[str, Any] | None = None
+    path_prefix: str = ""
+
+
+@dataclass
+class _State:
+    requests: list[RecordedRequest] = field(default_factory=list)
+    faults: deque[Fault] = field(default_factory=deque)
+    latency: float = 0.0
+    replay: dict[tuple[str, str], tuple[int, bytes]] = field(default_factory=dict)
+
+
+class FakeStripe:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._lock = threading.Lock()
+        self._state = _State()
+        self.resources = Resources()
+        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> "FakeStripe":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._state = _State()
+            self.resources = Resources()
+
+    # --- control -------------------------------------------------------------------------------
+    def set_latency(self, seconds: float) -> None:
+        self._state.latency = seconds
+
+    def fail_next(
+        self,
+        status: int = 500,
+        *,
+        times: int = 1,
+        body: dict[str, Any] | None = None,
+        path: str = "",
+    ) -> None:
+        """The next `times` requests (to paths starting with `path`) answer `status`."""
+        with self._lock:
+            self._state.faults.extend(Fault(status, body, path) for _ in range(times))
+
+    def drop_next(self, *, times: int = 1, path: str = "") -> None:
+        """The next `times` requests get their connection closed without an answer."""
+        self.fail_next(0, times=times, path=path)
+
+    # --- inspection ----------------------------------------------------------------------------
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._state.requests)
+
+    def requests_to(self, method: str, path: str) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.method == method and r.path == path]
+
+    # --- inside the handler --------------------------------------------------------------------
+    def _record(self, request: RecordedRequest) -> Fault | None:
+        with self._lock:
+            self._state.requests.append(request)
+            for fault in self._state.faults:
+                if request.path.startswith(fault.path_prefix):
+                    self._state.faults.remove(fault)
+                    return fault
+        return None
+
+    def _handle(self, request: RecordedRequest) -> tuple[int, bytes] | None:
+        if self._state.latency:
+            time.sleep(self._state.latency)
+        fault = self._record(request)
+        if fault is not None:
+            if fault.status == 0:
+                return None
+            body = fault.body or {
+                "error": {"type": "api_error", "message": "Injected failure from the fake."}
+            }
+            return fault.status, json.dumps(body).encode()
+        replay_key = (request.api_key, request.idempotency_key or "")
+        if request.method == "POST" and request.idempotency_key:
+            with self._lock:
+                if replay_key in self._state.replay:
+                    return self._state.replay[replay_key]
+        if not request.api_key.startswith(("sk_", "rk_")):
+            status, payload = (
+                401,
+                {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "message": "Invalid API Key provided.",
+                    }
+                },
+            )
+        else:
+            try:
+                status, payload = 200, self.resources.dispatch(request)
+            except StripeError as exc:
+                status, payload = exc.status, {"error": exc.payload()}
+        answer = (status, json.dumps(payload).encode())
+        if request.method == "POST" and request.idempotency_key:
+            with self._lock:
+                self._state.replay[replay_key] = answer
+        return answer
+
+
+def _handler_for(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length).decode() if length else ""
+            path, _, query = self.path.partition("?")
+            flat, nested = parse_form(raw if self.command == "POST" else query)
+            auth = self.headers.get("Authorization", "")
+            request = RecordedRequest(
+                method=self.command,
+                path=path,
+                params=flat,
+                body=nested,
+                api_key=auth.removeprefix("Bearer ").strip(),
+                idempotency_key=self.headers.get("Idempotency-Key"),
+                stripe_version=self.headers.get("Stripe-Version"),
+            )
+            answer = fake._handle(request)
+            if answer is None:
+                self.close_connection = True
+                self.connection.close()
+                return
+            status, body = answer
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Request-Id", "req_" + secrets.token_hex(7))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = _serve
+        do_POST = _serve
+        do_DELETE = _serve
+
+    return Handler
