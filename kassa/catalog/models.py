@@ -1,7 +1,7 @@
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinLengthValidator
+from django.core.validators import MaxLengthValidator, MinLengthValidator
 from django.db import models
 from django.urls import reverse
 
@@ -10,7 +10,9 @@ from kassa.common.money import CURRENCY_CHOICES, MoneyError, validate_amount
 
 class Item(models.Model):
     name = models.CharField("name", max_length=200, validators=[MinLengthValidator(1)])
-    description = models.TextField("description", max_length=5000, blank=True)
+    description = models.TextField(
+        "description", max_length=5000, blank=True, validators=[MaxLengthValidator(5000)]
+    )
     # Major units, exactly: three places hold every currency Stripe supports (KWD has three).
     price = models.DecimalField("price", max_digits=12, decimal_places=3)
     currency = models.CharField("currency", max_length=3, choices=CURRENCY_CHOICES, default="usd")

@@ -1,0 +1,215 @@
+"""GET /buy/<id>: a Checkout Session through the real stripe-python, against the fake Stripe."""
+
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from pytest_django.fixtures import Settings as SettingsWrapper
+
+from kassa.orders.models import Order
+from kassa.payments.gateway import API_VERSION
+from tests.conftest import SECRET_KEY
+from tests.factories import ItemFactory
+from tests.fake_stripe import FakeStripe
+
+pytestmark = pytest.mark.django_db
+
+
+def test_buy_creates_a_checkout_session_and_answers_its_id(
+    client: Client, fake_stripe: FakeStripe
+) -> None:
+    item = ItemFactory.create(name="Ceramic mug", price=Decimal("14.50"), currency="usd")
+
+    response = client.get(f"/buy/{item.pk}")
+
+    assert response.status_code == 200
+    [created] = fake_stripe.requests_to("POST", "/v1/checkout/sessions")
+    [session_id] = fake_stripe.resources.checkout_sessions
+    body = response.json()
+    assert body["id"] == session_id
+    assert body["url"] == f"https://checkout.stripe.com/c/pay/{session_id}"
+    order = Order.objects.get(pk=body["order_id"])
+    assert order.status == Order.Status.PENDING
+    assert order.stripe_checkout_session_id == session_id
+    assert created.params == {
+        "mode": "payment",
+        "line_items[0][price_data][currency]": "usd",
+        "line_items[0][price_data][unit_amount]": "1450",
+        "line_items[0][price_data][product_data][name]": "Ceramic mug",
+        "line_items[0][quantity]": "1",
+        "client_reference_id": str(order.pk),
+        "metadata[order_id]": str(order.pk),
+        "payment_intent_data[metadata][order_id]": str(order.pk),
+        "success_url": "http://testserver/checkout/success/?session_id={CHECKOUT_SESSION_ID}",
+        "cancel_url": "http://testserver/checkout/cancel/",
+    }
+    assert created.api_key == SECRET_KEY
+    assert created.stripe_version == API_VERSION
+    assert created.idempotency_key == f"kassa-checkout-{order.pk}-1"
+
+
+def test_buy_builds_return_urls_from_the_request_host(
+    client: Client, fake_stripe: FakeStripe, settings: SettingsWrapper
+) -> None:
+    item = ItemFactory.create()
+    response = client.get(f"/buy/{item.pk}/", HTTP_HOST="localhost:8000")
+    assert response.status_code == 200
+    [created] = fake_stripe.requests_to("POST", "/v1/checkout/sessions")
+    assert created.params["success_url"].startswith("http://localhost:8000/checkout/success/")
+    assert created.params["cancel_url"] == "http://localhost:8000/checkout/cancel/"
+
+
+@pytest.mark.parametrize(
+    ("currency", "price", "unit_amount"),
+    [("jpy", "1800", "1800"), ("kwd", "1.25", "1250"), ("eur", "0.99", "99")],
+)
+def test_buy_sends_the_price_in_the_currency_minor_units(
+    client: Client, fake_stripe: FakeStripe, currency: str, price: str, unit_amount: str
+) -> None:
+    item = ItemFactory.create(currency=currency, price=Decimal(price))
+    assert client.get(f"/buy/{item.pk}").status_code == 200
+    [created] = fake_stripe.requests_to("POST", "/v1/checkout/sessions")
+    assert created.params["line_items[0][price_data][currency]"] == currency
+    assert created.params["line_items[0][price_data][unit_amount]"] == unit_amount
+
+
+@pytest.mark.parametrize("path", ["/buy/{id}", "/buy/{id}/", "/item/{id}/buy", "/item/{id}/buy/"])
+def test_buy_answers_with_and_without_the_trailing_slash(
+    client: Client, fake_stripe: FakeStripe, path: str
+) -> None:
+    item = ItemFactory.create()
+    response = client.get(path.format(id=item.pk))
+    assert response.status_code == 200
+    assert response.json()["id"].startswith("cs_test_")
+
+
+@pytest.mark.parametrize("raw_id", ["999999", "abc", "1.5", "-1", "١"])
+def test_buy_unknown_or_malformed_id_is_a_json_404(
+    client: Client, fake_stripe: FakeStripe, raw_id: str
+) -> None:
+    response = client.get(f"/buy/{raw_id}")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"error": "There is no such item."}
+    assert fake_stripe.requests == []
+    assert not Order.objects.exists()
+
+
+def test_buy_only_answers_get(client: Client, fake_stripe: FakeStripe) -> None:
+    item = ItemFactory.create()
+    assert client.post(f"/buy/{item.pk}").status_code == 405
+    assert fake_stripe.requests == []
+
+
+def test_a_transient_stripe_failure_is_retried_with_the_same_idempotency_key(
+    client: Client, fake_stripe: FakeStripe
+) -> None:
+    item = ItemFactory.create()
+    fake_stripe.fail_next(status=500)
+
+    response = client.get(f"/buy/{item.pk}")
+
+    assert response.status_code == 200
+    first, second = fake_stripe.requests_to("POST", "/v1/checkout/sessions")
+    assert first.idempotency_key == second.idempotency_key is not None
+    assert len(fake_stripe.resources.checkout_sessions) == 1
+
+
+def test_a_dropped_connection_is_retried(client: Client, fake_stripe: FakeStripe) -> None:
+    item = ItemFactory.create()
+    fake_stripe.drop_next()
+
+    response = client.get(f"/buy/{item.pk}")
+
+    assert response.status_code == 200
+    assert len(fake_stripe.requests_to("POST", "/v1/checkout/sessions")) == 2
+
+
+@pytest.mark.parametrize("fault", ["status-503", "dropped"])
+def test_stripe_failing_every_time_is_a_clear_503_and_leaves_nothing(
+    client: Client, fake_stripe: FakeStripe, fault: str
+) -> None:
+    item = ItemFactory.create()
+    if fault == "dropped":
+        fake_stripe.drop_next(times=10)
+    else:
+        fake_stripe.fail_next(status=503, times=10)
+
+    response = client.get(f"/buy/{item.pk}")
+
+    assert response.status_code == 503
+    assert response["Content-Type"] == "application/json"
+    body = response.json()
+    assert set(body) == {"error"}
+    assert "try again" in body["error"]
+    assert "Traceback" not in response.text
+    assert SECRET_KEY not in response.text
+    # 1 try + 2 retries, then give up; no order is left behind.
+    assert len(fake_stripe.requests) == 3
+    assert not Order.objects.exists()
+
+
+def test_stripe_rejecting_the_request_is_a_502_without_detail(
+    client: Client, fake_stripe: FakeStripe
+) -> None:
+    item = ItemFactory.create()
+    fake_stripe.fail_next(
+        status=400,
+        body={"error": {"type": "invalid_request_error", "message": "secret detail sk_live_x"}},
+    )
+
+    response = client.get(f"/buy/{item.pk}")
+
+    assert response.status_code == 502
+    assert "secret detail" not in response.text
+    assert "could not be started" in response.json()["error"]
+    assert len(fake_stripe.requests) == 1  # a 400 is not retried
+    assert not Order.objects.exists()
+
+
+def test_a_bad_api_key_is_a_502(
+    client: Client, fake_stripe: FakeStripe, settings: SettingsWrapper
+) -> None:
+    settings.STRIPE_API_KEY = "not-a-key"
+    item = ItemFactory.create()
+    response = client.get(f"/buy/{item.pk}")
+    assert response.status_code == 502
+    assert "not-a-key" not in response.text
+
+
+def test_buy_without_payments_configured_is_a_503(
+    client: Client, fake_stripe: FakeStripe, settings: SettingsWrapper
+) -> None:
+    settings.STRIPE_API_KEY = ""
+    item = ItemFactory.create()
+
+    response = client.get(f"/buy/{item.pk}")
+
+    assert response.status_code == 503
+    assert response.json() == {"error": "Payments are not configured for this shop yet."}
+    assert fake_stripe.requests == []
+    assert not Order.objects.exists()
+
+
+def test_stripe_timeout_is_a_503(
+    client: Client, fake_stripe: FakeStripe, settings: SettingsWrapper
+) -> None:
+    settings.STRIPE_TIMEOUT_SECONDS = 0.2
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    fake_stripe.set_latency(1.0)
+    item = ItemFactory.create()
+
+    response = client.get(f"/buy/{item.pk}")
+
+    assert response.status_code == 503
+    assert not Order.objects.exists()
+
+
+def test_every_buy_is_its_own_order(client: Client, fake_stripe: FakeStripe) -> None:
+    item = ItemFactory.create()
+    first = client.get(f"/buy/{item.pk}").json()
+    second = client.get(f"/buy/{item.pk}").json()
+    assert first["order_id"] != second["order_id"]
+    assert first["id"] != second["id"]
+    keys = [r.idempotency_key for r in fake_stripe.requests]
+    assert len(set(keys)) == 2

@@ -1,0 +1,53 @@
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
+
+from kassa.catalog.models import Item
+from kassa.common.money import CURRENCIES
+from tests.factories import ItemFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_fills_an_empty_catalog_with_valid_items_in_several_currencies() -> None:
+    call_command("seed_demo")
+    items = list(Item.objects.all())
+    assert len(items) >= 3
+    assert len({item.currency for item in items}) >= 2
+    for item in items:
+        item.full_clean()
+        assert item.currency in CURRENCIES
+
+
+def test_seed_demo_never_touches_a_catalog_with_items() -> None:
+    ItemFactory.create(name="Mine")
+    call_command("seed_demo")
+    assert list(Item.objects.values_list("name", flat=True)) == ["Mine"]
+
+
+def test_ensure_superuser_creates_the_admin_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DJANGO_SUPERUSER_USERNAME", "admin")
+    monkeypatch.setenv("DJANGO_SUPERUSER_EMAIL", "admin@example.com")
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "a-long-test-password")
+
+    call_command("ensure_superuser")
+    call_command("ensure_superuser")
+
+    admin = User.objects.get()
+    assert admin.username == "admin"
+    assert admin.is_superuser
+    assert admin.check_password("a-long-test-password")
+
+
+def test_ensure_superuser_without_username_does_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DJANGO_SUPERUSER_USERNAME", raising=False)
+    call_command("ensure_superuser")
+    assert not User.objects.exists()
+
+
+def test_ensure_superuser_needs_a_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DJANGO_SUPERUSER_USERNAME", "admin")
+    monkeypatch.delenv("DJANGO_SUPERUSER_PASSWORD", raising=False)
+    with pytest.raises(CommandError):
+        call_command("ensure_superuser")
+    assert not User.objects.exists()

@@ -1,0 +1,64 @@
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kassa.common import money
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "minor"),
+    [
+        ("12.34", "usd", 1234),
+        ("0.01", "eur", 1),
+        ("1500", "jpy", 1500),
+        ("1500", "krw", 1500),
+        ("1.25", "kwd", 1250),
+        ("10", "bhd", 10000),
+    ],
+)
+def test_to_minor_uses_the_currency_exponent(amount: str, currency: str, minor: int) -> None:
+    assert money.to_minor(Decimal(amount), currency) == minor
+    assert money.from_minor(minor, currency) == Decimal(amount)
+
+
+def test_to_minor_refuses_to_drop_fractions() -> None:
+    with pytest.raises(money.MoneyError):
+        money.to_minor(Decimal("12.345"), "usd")
+    with pytest.raises(money.MoneyError):
+        money.to_minor(Decimal("1500.5"), "jpy")
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency"),
+    [("0", "usd"), ("-1", "usd"), ("1.001", "usd"), ("1.5", "jpy"), ("1.235", "kwd")],
+)
+def test_validate_amount_rejects_what_stripe_cannot_charge(amount: str, currency: str) -> None:
+    with pytest.raises(money.MoneyError):
+        money.validate_amount(Decimal(amount), currency)
+
+
+def test_validate_amount_rejects_more_than_stripe_charges_at_once() -> None:
+    money.validate_amount(Decimal("999999.99"), "usd")
+    with pytest.raises(money.MoneyError):
+        money.validate_amount(Decimal("1000000.00"), "usd")
+
+
+def test_unknown_currency_is_an_error() -> None:
+    with pytest.raises(money.MoneyError):
+        money.exponent("xxx")
+
+
+def test_format_amount_shows_the_currency_decimals() -> None:
+    assert money.format_amount(Decimal("12.3"), "usd") == "12.30 USD"
+    assert money.format_amount(Decimal("1500.000"), "jpy") == "1,500 JPY"
+    assert money.format_amount(Decimal("1.25"), "kwd") == "1.250 KWD"
+
+
+@given(
+    minor=st.integers(min_value=1, max_value=money.MAX_MINOR_AMOUNT),
+    currency=st.sampled_from(sorted(money.CURRENCIES)),
+)
+def test_minor_units_round_trip(minor: int, currency: str) -> None:
+    assert money.to_minor(money.from_minor(minor, currency), currency) == minor
