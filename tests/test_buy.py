@@ -41,7 +41,7 @@ def test_buy_creates_a_checkout_session_and_answers_its_id(
         "metadata[order_id]": str(order.pk),
         "payment_intent_data[metadata][order_id]": str(order.pk),
         "success_url": "http://testserver/checkout/success/?session_id={CHECKOUT_SESSION_ID}",
-        "cancel_url": "http://testserver/checkout/cancel/",
+        "cancel_url": f"http://testserver/checkout/cancel/?order={order.pk}",
     }
     assert created.api_key == SECRET_KEY
     assert created.stripe_version == API_VERSION
@@ -56,7 +56,7 @@ def test_buy_builds_return_urls_from_the_request_host(
     assert response.status_code == 200
     [created] = fake_stripe.requests_to("POST", "/v1/checkout/sessions")
     assert created.params["success_url"].startswith("http://localhost:8000/checkout/success/")
-    assert created.params["cancel_url"] == "http://localhost:8000/checkout/cancel/"
+    assert created.params["cancel_url"].startswith("http://localhost:8000/checkout/cancel/?order=")
 
 
 @pytest.mark.parametrize(

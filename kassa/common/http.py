@@ -1,6 +1,12 @@
 """Small HTTP helpers shared by the apps' views."""
 
-from django.http import Http404, HttpRequest, JsonResponse
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+
+View = Callable[..., HttpResponse]
 
 
 def json_error(message: str, *, status: int) -> JsonResponse:
@@ -16,3 +22,22 @@ def parse_id(raw: str) -> int:
 
 def wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
+
+
+def json_not_found(message: str, *, always: bool = False) -> Callable[[View], View]:
+    """A view decorator: a 404 becomes `{"error": message}` for clients that asked for JSON
+    (or for every client, with always=True, on endpoints that only speak JSON)."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            try:
+                return view(request, *args, **kwargs)
+            except Http404:
+                if always or wants_json(request):
+                    return json_error(message, status=404)
+                raise
+
+        return wrapper
+
+    return decorate

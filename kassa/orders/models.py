@@ -6,6 +6,9 @@ from django.urls import reverse
 
 from kassa.catalog.models import Item
 from kassa.common.money import CURRENCY_CHOICES
+from kassa.orders.adjustments import Discount, Tax
+
+__all__ = ["Discount", "Order", "OrderLine", "Tax"]
 
 
 class Order(models.Model):
@@ -17,10 +20,17 @@ class Order(models.Model):
 
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
-    # The visitor who owns the order: their session, and their user once logged in.
-    session_key = models.CharField(max_length=40, blank=True, db_index=True)
+    # The visitor who owns the order: a token kept in their session (it survives the session
+    # key changing at login), and their user when logged in.
+    visitor_token = models.CharField(max_length=32, blank=True, db_index=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    discount = models.ForeignKey(
+        Discount, null=True, blank=True, related_name="orders", on_delete=models.PROTECT
+    )
+    tax = models.ForeignKey(
+        Tax, null=True, blank=True, related_name="orders", on_delete=models.PROTECT
     )
     # Bumped for every checkout started, so each gets its own Stripe idempotency key.
     checkout_attempt = models.PositiveIntegerField(default=0)
@@ -38,6 +48,10 @@ class Order(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("orders:detail", args=[self.pk])
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status == self.Status.OPEN
 
 
 class OrderLine(models.Model):

@@ -1,34 +1,180 @@
 """Writes to orders. Every function is keyword-only and atomic."""
 
 from django.db import transaction
+from django.db.models.functions import Upper
 
 from kassa.catalog.models import Item
-from kassa.orders.models import Order, OrderLine
+from kassa.common.money import MAX_MINOR_AMOUNT, to_minor
+from kassa.orders.errors import (
+    CurrencyMismatch,
+    EmptyOrder,
+    InvalidDiscountCode,
+    InvalidQuantity,
+    OrderNotEditable,
+)
+from kassa.orders.models import Discount, Order, OrderLine
+from kassa.orders.selectors import cart_get
 from kassa.orders.visitors import Visitor
+
+MAX_QUANTITY = 99
+
+
+def _check_quantity(quantity: int, *, allow_zero: bool = False) -> None:
+    low = 0 if allow_zero else 1
+    if not low <= quantity <= MAX_QUANTITY:
+        raise InvalidQuantity(f"The quantity must be a whole number from {low} to {MAX_QUANTITY}.")
+
+
+def _lock_editable(order: Order) -> Order:
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    if not locked.is_editable:
+        raise OrderNotEditable(
+            "This order's checkout has started, so it cannot be changed. "
+            "Cancel the checkout first to edit it."
+        )
+    return locked
+
+
+def _check_total(order: Order) -> None:
+    subtotal = sum(
+        to_minor(line.unit_price, order.currency) * line.quantity
+        for line in OrderLine.objects.filter(order=order)
+    )
+    if subtotal > MAX_MINOR_AMOUNT:
+        raise InvalidQuantity("That would make the order larger than can be paid at once.")
 
 
 @transaction.atomic
 def order_create_for_item(*, item: Item, visitor: Visitor, quantity: int = 1) -> Order:
     """A one-line order for an immediate purchase ("Buy" on the item page)."""
+    _check_quantity(quantity)
     order = Order.objects.create(
-        currency=item.currency, session_key=visitor.session_key, user_id=visitor.user_id
+        currency=item.currency, visitor_token=visitor.token, user_id=visitor.user_id
     )
     OrderLine.objects.create(order=order, item=item, quantity=quantity, unit_price=item.price)
     return order
 
 
 @transaction.atomic
-def order_begin_checkout(*, order: Order) -> int:
-    """Freeze the order for a new checkout; returns the attempt number for idempotency keys."""
-    locked = Order.objects.select_for_update().get(pk=order.pk)
-    locked.checkout_attempt += 1
-    locked.save(update_fields=["checkout_attempt", "updated_at"])
-    order.checkout_attempt = locked.checkout_attempt
-    return locked.checkout_attempt
+def cart_add_item(*, visitor: Visitor, item: Item, quantity: int = 1) -> tuple[Order, bool]:
+    """Add `quantity` of `item` to the visitor's cart, creating the cart on the first add.
+
+    Returns the cart and whether it was created. A cart holds one currency: an item in another
+    currency is refused and the cart is left as it was.
+    """
+    _check_quantity(quantity)
+    cart = cart_get(visitor=visitor)
+    created = cart is None
+    if cart is None:
+        cart = Order.objects.create(
+            currency=item.currency, visitor_token=visitor.token, user_id=visitor.user_id
+        )
+    else:
+        cart = _lock_editable(cart)
+    if cart.currency != item.currency:
+        raise CurrencyMismatch(
+            f"Your cart is in {cart.currency.upper()} and this item is priced in "
+            f"{item.currency.upper()}. Pay for the cart first, or empty it, to buy this item."
+        )
+    line = OrderLine.objects.filter(order=cart, item=item).first()
+    if line is None:
+        OrderLine.objects.create(order=cart, item=item, quantity=quantity, unit_price=item.price)
+    else:
+        _check_quantity(line.quantity + quantity)
+        line.quantity += quantity
+        line.save(update_fields=["quantity"])
+    _check_total(cart)
+    cart.save(update_fields=["updated_at"])
+    return cart, created
 
 
 @transaction.atomic
-def order_mark_pending(*, order: Order, checkout_session_id: str) -> None:
-    order.status = Order.Status.PENDING
-    order.stripe_checkout_session_id = checkout_session_id
-    order.save(update_fields=["status", "stripe_checkout_session_id", "updated_at"])
+def order_set_quantity(*, order: Order, line_id: int, quantity: int) -> None:
+    """Change a line's quantity; 0 removes the line."""
+    _check_quantity(quantity, allow_zero=True)
+    locked = _lock_editable(order)
+    line = OrderLine.objects.filter(order=locked, pk=line_id).first()
+    if line is None:
+        raise InvalidQuantity("That line is not in this order.")
+    if quantity == 0:
+        line.delete()
+    else:
+        line.quantity = quantity
+        line.save(update_fields=["quantity"])
+        _check_total(locked)
+    locked.save(update_fields=["updated_at"])
+
+
+@transaction.atomic
+def order_apply_discount_code(*, order: Order, code: str) -> Discount:
+    locked = _lock_editable(order)
+    code = code.strip()
+    discount = (
+        Discount.objects.annotate(code_upper=Upper("code"))
+        .filter(code_upper=code.upper(), active=True)
+        .exclude(code="")
+        .first()
+        if code
+        else None
+    )
+    if discount is None or not discount.applies_to(locked.currency):
+        raise InvalidDiscountCode("That discount code is not valid for this order.")
+    locked.discount = discount
+    locked.save(update_fields=["discount", "updated_at"])
+    return discount
+
+
+@transaction.atomic
+def order_remove_discount(*, order: Order) -> None:
+    locked = _lock_editable(order)
+    locked.discount = None
+    locked.save(update_fields=["discount", "updated_at"])
+
+
+@transaction.atomic
+def order_begin_checkout(*, order: Order) -> tuple[int, str]:
+    """Claim a new checkout attempt for `order`.
+
+    Returns the attempt number (for the Stripe idempotency key) and the Checkout Session id of
+    the previous attempt, which the caller must expire so that only one can be paid.
+    """
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    if locked.status not in (Order.Status.OPEN, Order.Status.PENDING):
+        raise OrderNotEditable("This order has already been paid.")
+    if not OrderLine.objects.filter(order=locked).exists():
+        raise EmptyOrder("The order is empty: add an item before paying.")
+    locked.checkout_attempt += 1
+    # Pending from now on: the lines are frozen while Stripe prices them.
+    locked.status = Order.Status.PENDING
+    locked.save(update_fields=["checkout_attempt", "status", "updated_at"])
+    return locked.checkout_attempt, locked.stripe_checkout_session_id
+
+
+@transaction.atomic
+def order_mark_pending(*, order: Order, attempt: int, checkout_session_id: str) -> bool:
+    """Record the attempt's Checkout Session, unless a newer attempt has started meanwhile."""
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    if locked.checkout_attempt != attempt or locked.status not in (
+        Order.Status.OPEN,
+        Order.Status.PENDING,
+    ):
+        return False
+    locked.status = Order.Status.PENDING
+    locked.stripe_checkout_session_id = checkout_session_id
+    locked.save(update_fields=["status", "stripe_checkout_session_id", "updated_at"])
+    return True
+
+
+@transaction.atomic
+def order_reopen(*, order: Order, attempt: int | None = None) -> None:
+    """Back to an editable cart: its checkout was cancelled, expired, or could not start.
+
+    With `attempt`, only if no newer checkout attempt has started since.
+    """
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    if attempt is not None and locked.checkout_attempt != attempt:
+        return
+    if locked.status == Order.Status.PENDING:
+        locked.status = Order.Status.OPEN
+        locked.stripe_checkout_session_id = ""
+        locked.save(update_fields=["status", "stripe_checkout_session_id", "updated_at"])

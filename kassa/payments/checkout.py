@@ -1,16 +1,21 @@
-"""Turning an Order into a Stripe Checkout Session."""
+"""Turning an Order into a Stripe Checkout Session, with at most one open session per order."""
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from stripe.params.checkout import SessionCreateParams
 
 from kassa.catalog.models import Item
 from kassa.common.money import to_minor
-from kassa.orders.models import Order
-from kassa.orders.services import order_begin_checkout, order_create_for_item, order_mark_pending
+from kassa.orders import services as order_services
+from kassa.orders.models import Order, OrderLine
 from kassa.orders.visitors import Visitor
 from kassa.payments import gateway
-from kassa.payments.errors import PaymentError
+from kassa.payments.errors import CheckoutConflict, CheckoutSuperseded, PaymentError
+from kassa.payments.stripe_objects import ensure_coupon, ensure_tax_rate
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -21,10 +26,17 @@ class ReturnUrls:
     cancel: str
 
 
-def checkout_params(*, order: Order, urls: ReturnUrls) -> SessionCreateParams:
+def checkout_params(
+    *,
+    order: Order,
+    lines: list[OrderLine],
+    urls: ReturnUrls,
+    coupon_id: str | None,
+    tax_rate_id: str | None,
+) -> SessionCreateParams:
     """The Checkout Session for `order`, built only from what the database says."""
     order_ref = str(order.pk)
-    return {
+    params: SessionCreateParams = {
         "mode": "payment",
         "line_items": [
             {
@@ -34,8 +46,9 @@ def checkout_params(*, order: Order, urls: ReturnUrls) -> SessionCreateParams:
                     "product_data": {"name": line.item.name},
                 },
                 "quantity": line.quantity,
+                **({"tax_rates": [tax_rate_id]} if tax_rate_id else {}),
             }
-            for line in order.lines.select_related("item")
+            for line in lines
         ],
         "client_reference_id": order_ref,
         "metadata": {"order_id": order_ref},
@@ -43,29 +56,87 @@ def checkout_params(*, order: Order, urls: ReturnUrls) -> SessionCreateParams:
         "success_url": urls.success,
         "cancel_url": urls.cancel,
     }
+    if coupon_id:
+        params["discounts"] = [{"coupon": coupon_id}]
+    return params
+
+
+def close_checkout_session(*, order: Order, session_id: str) -> None:
+    """Make sure `session_id` can no longer be paid: expire it if it is still open.
+
+    Raises CheckoutConflict if the customer already paid (or is paying) through it.
+    """
+    session = gateway.retrieve_checkout_session(currency=order.currency, session_id=session_id)
+    if session.status == "open":
+        session = gateway.expire_checkout_session(currency=order.currency, session_id=session_id)
+    if session.status == "complete":
+        raise CheckoutConflict(
+            "This order has already been paid. It will show as paid in a moment."
+        )
 
 
 def checkout_start(*, order: Order, urls: ReturnUrls) -> gateway.CheckoutSession:
-    attempt = order_begin_checkout(order=order)
+    """A new Checkout Session for `order`; any earlier one for it can no longer be paid."""
+    gateway.ensure_configured(order.currency)
+    attempt, previous_session_id = order_services.order_begin_checkout(order=order)
+    if previous_session_id:
+        # If this fails, the order stays pending on its previous, still payable session.
+        close_checkout_session(order=order, session_id=previous_session_id)
+    try:
+        return _create_session(order=order, attempt=attempt, urls=urls)
+    except CheckoutSuperseded:
+        raise  # the newer attempt owns the order now
+    except PaymentError:
+        # No payable session is left for the order: give the customer their cart back.
+        order_services.order_reopen(order=order, attempt=attempt)
+        raise
+
+
+def _create_session(*, order: Order, attempt: int, urls: ReturnUrls) -> gateway.CheckoutSession:
+    lines = list(order.lines.select_related("item"))
+    coupon_id = (
+        ensure_coupon(discount=order.discount, currency=order.currency)
+        if order.discount and order.discount.applies_to(order.currency)
+        else None
+    )
+    tax_rate_id = ensure_tax_rate(tax=order.tax, currency=order.currency) if order.tax else None
     session = gateway.create_checkout_session(
         currency=order.currency,
-        params=checkout_params(order=order, urls=urls),
+        params=checkout_params(
+            order=order, lines=lines, urls=urls, coupon_id=coupon_id, tax_rate_id=tax_rate_id
+        ),
         idempotency_key=f"kassa-checkout-{order.pk}-{attempt}",
     )
-    order_mark_pending(order=order, checkout_session_id=session.id)
+    if not order_services.order_mark_pending(
+        order=order, attempt=attempt, checkout_session_id=session.id
+    ):
+        # A newer checkout for this order started while ours was being created: ours must not
+        # stay payable next to it.
+        logger.info("checkout for order %s superseded; expiring %s", order.pk, session.id)
+        gateway.expire_checkout_session(currency=order.currency, session_id=session.id)
+        raise CheckoutSuperseded("A newer checkout for this order was started in another window.")
     return session
 
 
 def buy_item(
-    *, item: Item, visitor: Visitor, urls: ReturnUrls
+    *, item: Item, visitor: Visitor, urls_for: Callable[[Order], ReturnUrls]
 ) -> tuple[Order, gateway.CheckoutSession]:
     """Buy one item now: a one-line order and its checkout, or nothing at all if Stripe fails."""
     gateway.ensure_configured(item.currency)
-    order = order_create_for_item(item=item, visitor=visitor)
+    order = order_services.order_create_for_item(item=item, visitor=visitor)
     try:
-        session = checkout_start(order=order, urls=urls)
+        session = checkout_start(order=order, urls=urls_for(order))
     except PaymentError:
         # The order existed only for this checkout; leave nothing half-written behind.
         order.delete()
         raise
     return order, session
+
+
+def checkout_cancel(*, order: Order) -> None:
+    """The customer left Checkout: close its session and give them their cart back."""
+    if order.status != Order.Status.PENDING:
+        return
+    if order.stripe_checkout_session_id:
+        close_checkout_session(order=order, session_id=order.stripe_checkout_session_id)
+    order_services.order_reopen(order=order)

@@ -25,3 +25,13 @@ class PaymentProviderRejected(PaymentError):
     """Stripe refused the request: a configuration or programming error on our side."""
 
     status_code = 502
+
+
+class CheckoutConflict(PaymentError):
+    """The order's state does not allow this checkout (paid already, or superseded)."""
+
+    status_code = 409
+
+
+class CheckoutSuperseded(CheckoutConflict):
+    """A newer checkout attempt for the same order started while this one was being made."""

@@ -5,11 +5,13 @@ sets idempotency keys, and turns stripe-python's exceptions into `kassa.payments
 """
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import stripe
 from django.conf import settings
+from stripe.params import CouponCreateParams, TaxRateCreateParams
 from stripe.params.checkout import SessionCreateParams
 
 from kassa.payments.errors import (
@@ -56,12 +58,12 @@ def ensure_configured(currency: str) -> Keypair:
     return keypair
 
 
-def _call(description: str, fn: Any, /, **params: Any) -> Any:
+def _call(label: str, fn: Any, /, *args: str, **params: Any) -> Any:
     _configure()
     try:
-        return fn(stripe_version=API_VERSION, **params)
+        return fn(*args, stripe_version=API_VERSION, **params)
     except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
-        logger.warning("stripe %s unreachable: %s", description, type(exc).__name__)
+        logger.warning("stripe %s unreachable: %s", label, type(exc).__name__)
         raise PaymentProviderUnavailable(
             "The payment provider cannot be reached right now. Please try again in a minute."
         ) from exc
@@ -69,7 +71,7 @@ def _call(description: str, fn: Any, /, **params: Any) -> Any:
         status = exc.http_status or 0
         logger.error(
             "stripe %s failed: status=%s code=%s request_id=%s",
-            description,
+            label,
             status,
             exc.code,
             exc.request_id,
@@ -83,25 +85,92 @@ def _call(description: str, fn: Any, /, **params: Any) -> Any:
         ) from exc
 
 
-def create_checkout_session(
-    *, currency: str, params: SessionCreateParams, idempotency_key: str
-) -> CheckoutSession:
+def _create(
+    label: str,
+    fn: Any,
+    /,
+    *args: str,
+    currency: str,
+    idempotency_key: str,
+    params: Mapping[str, Any],
+) -> Any:
+    """A POST to Stripe in the currency's account, logged with Stripe's request id."""
     keypair = ensure_configured(currency)
-    session = _call(
-        "checkout.Session.create",
-        stripe.checkout.Session.create,
-        api_key=keypair.secret,
-        idempotency_key=idempotency_key,
-        **params,
+    created = _call(
+        label, fn, *args, api_key=keypair.secret, idempotency_key=idempotency_key, **params
     )
+    response = created.last_response
     logger.info(
-        "stripe checkout session created: %s request_id=%s",
-        session.id,
-        session.last_response.request_id if session.last_response else "-",
+        "stripe %s ok: id=%s request_id=%s",
+        label,
+        created.id,
+        response.request_id if response else "-",
     )
+    return created
+
+
+def _checkout_session(session: Any) -> CheckoutSession:
     return CheckoutSession(
         id=session.id,
         url=session.url or "",
         status=session.status or "",
         payment_status=session.payment_status,
     )
+
+
+def create_checkout_session(
+    *, currency: str, params: SessionCreateParams, idempotency_key: str
+) -> CheckoutSession:
+    session = _create(
+        "checkout.Session.create",
+        stripe.checkout.Session.create,
+        currency=currency,
+        idempotency_key=idempotency_key,
+        params=params,
+    )
+    return _checkout_session(session)
+
+
+def create_coupon(*, currency: str, params: CouponCreateParams, idempotency_key: str) -> str:
+    coupon = _create(
+        "Coupon.create",
+        stripe.Coupon.create,
+        currency=currency,
+        idempotency_key=idempotency_key,
+        params=params,
+    )
+    return str(coupon.id)
+
+
+def create_tax_rate(*, currency: str, params: TaxRateCreateParams, idempotency_key: str) -> str:
+    tax_rate = _create(
+        "TaxRate.create",
+        stripe.TaxRate.create,
+        currency=currency,
+        idempotency_key=idempotency_key,
+        params=params,
+    )
+    return str(tax_rate.id)
+
+
+def retrieve_checkout_session(*, currency: str, session_id: str) -> CheckoutSession:
+    keypair = ensure_configured(currency)
+    session = _call(
+        "checkout.Session.retrieve",
+        stripe.checkout.Session.retrieve,
+        session_id,
+        api_key=keypair.secret,
+    )
+    return _checkout_session(session)
+
+
+def expire_checkout_session(*, currency: str, session_id: str) -> CheckoutSession:
+    session = _create(
+        "checkout.Session.expire",
+        stripe.checkout.Session.expire,
+        session_id,
+        currency=currency,
+        idempotency_key=f"kassa-expire-{session_id}",
+        params={},
+    )
+    return _checkout_session(session)

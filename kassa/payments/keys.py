@@ -1,5 +1,6 @@
 """Which Stripe account a currency is paid into: one keypair per currency, with a default."""
 
+import hashlib
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -9,6 +10,11 @@ from django.conf import settings
 class Keypair:
     secret: str
     publishable: str
+
+    @property
+    def account(self) -> str:
+        """A stable name for the account behind the secret key, safe to store (a one-way hash)."""
+        return hashlib.sha256(self.secret.encode()).hexdigest()[:32]
 
     def __repr__(self) -> str:
         # Never let a secret key reach a log line or a traceback's locals.

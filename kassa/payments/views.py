@@ -1,38 +1,77 @@
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+import logging
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from kassa.catalog import selectors as catalog_selectors
-from kassa.common.http import json_error, parse_id
+from kassa.common.http import json_error, json_not_found, parse_id
+from kassa.orders import selectors as order_selectors
+from kassa.orders.errors import OrderError
+from kassa.orders.models import Order
 from kassa.orders.visitors import visitor_from_request
-from kassa.payments.checkout import ReturnUrls, buy_item
+from kassa.payments.checkout import ReturnUrls, buy_item, checkout_cancel, checkout_start
 from kassa.payments.errors import PaymentError
 
+logger = logging.getLogger(__name__)
 
-def _return_urls(request: HttpRequest) -> ReturnUrls:
+
+def _return_urls(request: HttpRequest, order: Order | None = None) -> ReturnUrls:
     success = request.build_absolute_uri(reverse("payments:success"))
+    cancel = request.build_absolute_uri(reverse("payments:cancel"))
     return ReturnUrls(
         # Stripe fills in {CHECKOUT_SESSION_ID}; it must reach Stripe unescaped.
         success=f"{success}?session_id={{CHECKOUT_SESSION_ID}}",
-        cancel=request.build_absolute_uri(reverse("payments:cancel")),
+        cancel=f"{cancel}?order={order.pk}" if order else cancel,
     )
 
 
+def _session_json(order: Order, session_id: str, url: str) -> JsonResponse:
+    return JsonResponse({"id": session_id, "url": url, "order_id": order.pk})
+
+
 @require_GET
+@json_not_found("There is no such item.", always=True)
 def buy_item_view(request: HttpRequest, item_id: str) -> JsonResponse:
     """GET /buy/<id>: start Stripe Checkout for one item; answers the session id as JSON."""
-    try:
-        item = catalog_selectors.item_get(item_id=parse_id(item_id))
-    except Http404:
-        return json_error("There is no such item.", status=404)
+    item = catalog_selectors.item_get(item_id=parse_id(item_id))
     try:
         order, session = buy_item(
-            item=item, visitor=visitor_from_request(request), urls=_return_urls(request)
+            item=item,
+            visitor=visitor_from_request(request),
+            urls_for=lambda order: _return_urls(request, order),
         )
     except PaymentError as exc:
         return json_error(exc.message, status=exc.status_code)
-    return JsonResponse({"id": session.id, "url": session.url, "order_id": order.pk})
+    return _session_json(order, session.id, session.url)
+
+
+@require_GET
+@json_not_found("There is no such order.", always=True)
+def buy_order_view(request: HttpRequest, order_id: str) -> JsonResponse:
+    """GET /orders/<id>/buy/: one Checkout Session for the whole order."""
+    visitor = visitor_from_request(request, create=False)
+    order = order_selectors.order_get(visitor=visitor, order_id=parse_id(order_id))
+    try:
+        session = checkout_start(order=order, urls=_return_urls(request, order))
+    except (PaymentError, OrderError) as exc:
+        return json_error(exc.message, status=exc.status_code)
+    return _session_json(order, session.id, session.url)
+
+
+@require_POST
+@json_not_found("There is no such order.")
+def reopen_order_view(request: HttpRequest, order_id: str) -> HttpResponse:
+    """Leave a started checkout to edit the order again (the session can no longer be paid)."""
+    visitor = visitor_from_request(request, create=False)
+    order = order_selectors.order_get(visitor=visitor, order_id=parse_id(order_id))
+    try:
+        checkout_cancel(order=order)
+    except PaymentError as exc:
+        messages.error(request, exc.message)
+    return redirect(order.get_absolute_url())
 
 
 def success(request: HttpRequest) -> HttpResponse:
@@ -40,4 +79,15 @@ def success(request: HttpRequest) -> HttpResponse:
 
 
 def cancel(request: HttpRequest) -> HttpResponse:
-    return render(request, "kassa/cancel.html")
+    """Stripe's cancel_url: close the session and give the customer their cart back."""
+    order = None
+    raw = request.GET.get("order", "")
+    if raw.isascii() and raw.isdigit():
+        visitor = visitor_from_request(request, create=False)
+        order = order_selectors.order_list(visitor=visitor).filter(pk=int(raw)).first()
+    if order is not None:
+        try:
+            checkout_cancel(order=order)
+        except PaymentError as exc:
+            logger.warning("cancel of order %s: %s", order.pk, exc.message)
+    return render(request, "kassa/cancel.html", {"order": order})

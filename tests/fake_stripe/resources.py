@@ -4,6 +4,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -34,7 +35,11 @@ def _require(body: dict[str, Any], name: str) -> Any:
 class Resources:
     def __init__(self) -> None:
         self.checkout_sessions: dict[str, dict[str, Any]] = {}
+        self.coupons: dict[str, dict[str, Any]] = {}
+        self.tax_rates: dict[str, dict[str, Any]] = {}
         self._routes: list[tuple[str, re.Pattern[str], Callable[..., dict[str, Any]]]] = [
+            ("POST", re.compile(r"/v1/coupons"), self.create_coupon),
+            ("POST", re.compile(r"/v1/tax_rates"), self.create_tax_rate),
             ("POST", re.compile(r"/v1/checkout/sessions"), self.create_checkout_session),
             ("GET", re.compile(r"/v1/checkout/sessions/(?P<id>[^/]+)"), self.get_checkout_session),
             (
@@ -61,12 +66,8 @@ class Resources:
         currencies = {line["price_data"]["currency"] for line in line_items}
         if len(currencies) != 1:
             raise StripeError(400, "All line items must share one currency.", param="line_items")
-        amount = 0
-        for index, line in enumerate(line_items):
-            unit_amount = line["price_data"].get("unit_amount", "")
-            if not unit_amount.isdigit():
-                raise StripeError(400, "Invalid integer unit_amount.", param=f"line_items[{index}]")
-            amount += int(unit_amount) * int(line.get("quantity", "1"))
+        currency = currencies.pop()
+        totals = self._price(body, line_items, currency)
         session_id = _new_id("cs")
         session = {
             "id": session_id,
@@ -74,9 +75,8 @@ class Resources:
             "mode": "payment",
             "status": "open",
             "payment_status": "unpaid",
-            "currency": currencies.pop(),
-            "amount_subtotal": amount,
-            "amount_total": amount,
+            "currency": currency,
+            **totals,
             "client_reference_id": body.get("client_reference_id"),
             "metadata": body.get("metadata", {}),
             "success_url": body["success_url"],
@@ -89,6 +89,108 @@ class Resources:
         }
         self.checkout_sessions[session_id] = session
         return session
+
+    def _price(
+        self, body: dict[str, Any], line_items: list[dict[str, Any]], currency: str
+    ) -> dict[str, Any]:
+        """What Checkout charges: the discount off first, then tax per line on what is left."""
+        amounts = []
+        for index, line in enumerate(line_items):
+            unit_amount = line["price_data"].get("unit_amount", "")
+            quantity = line.get("quantity", "1")
+            if not unit_amount.isdigit() or not quantity.isdigit() or int(quantity) < 1:
+                raise StripeError(400, "Invalid integer.", param=f"line_items[{index}]")
+            amounts.append(int(unit_amount) * int(quantity))
+        subtotal = sum(amounts)
+
+        discount = 0
+        for entry in body.get("discounts", []):
+            coupon = self.coupons.get(entry.get("coupon", ""))
+            if coupon is None:
+                raise StripeError(400, "No such coupon.", param="discounts")
+            if coupon["percent_off"] is not None:
+                exact = Decimal(subtotal) * Decimal(coupon["percent_off"]) / 100
+                discount = int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+            else:
+                if coupon["currency"] != currency:
+                    raise StripeError(400, "The coupon's currency does not match.")
+                discount = coupon["amount_off"]
+        discount = min(discount, subtotal)
+
+        # The discount, spread over the lines by amount; leftover units go to the largest
+        # remainders (then the earlier line).
+        shares = [divmod(discount * amount, subtotal) if subtotal else (0, 0) for amount in amounts]
+        cuts = [quotient for quotient, _ in shares]
+        leftover = discount - sum(cuts)
+        for index in sorted(range(len(shares)), key=lambda i: (-shares[i][1], i))[:leftover]:
+            cuts[index] += 1
+
+        exclusive_tax = inclusive_tax = 0
+        for line, amount, cut in zip(line_items, amounts, cuts, strict=True):
+            for rate_id in line.get("tax_rates", []):
+                rate = self.tax_rates.get(rate_id)
+                if rate is None:
+                    raise StripeError(400, "No such tax rate.", param="tax_rates")
+                percentage = Decimal(rate["percentage"])
+                net = Decimal(amount - cut)
+                if rate["inclusive"]:
+                    part = net * percentage / (100 + percentage)
+                else:
+                    part = net * percentage / 100
+                rounded = int(part.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+                if rate["inclusive"]:
+                    inclusive_tax += rounded
+                else:
+                    exclusive_tax += rounded
+        return {
+            "amount_subtotal": subtotal,
+            "amount_total": subtotal - discount + exclusive_tax,
+            "total_details": {
+                "amount_discount": discount,
+                "amount_tax": exclusive_tax + inclusive_tax,
+                "amount_shipping": 0,
+            },
+        }
+
+    # --- Coupons and Tax Rates -----------------------------------------------------------------
+    def create_coupon(self, request: "RecordedRequest") -> dict[str, Any]:
+        body = request.body
+        percent_off, amount_off = body.get("percent_off"), body.get("amount_off")
+        if (percent_off is None) == (amount_off is None):
+            raise StripeError(400, "Give exactly one of percent_off and amount_off.")
+        if amount_off is not None and not body.get("currency"):
+            raise StripeError(400, "amount_off needs a currency.", param="currency")
+        if percent_off is not None and not 0 < Decimal(percent_off) <= 100:
+            raise StripeError(400, "percent_off must be in (0, 100].", param="percent_off")
+        coupon = {
+            "id": secrets.token_hex(4),
+            "object": "coupon",
+            "name": body.get("name"),
+            "duration": body.get("duration", "once"),
+            "percent_off": percent_off,
+            "amount_off": int(amount_off) if amount_off is not None else None,
+            "currency": body.get("currency"),
+            "valid": True,
+        }
+        self.coupons[coupon["id"]] = coupon
+        return coupon
+
+    def create_tax_rate(self, request: "RecordedRequest") -> dict[str, Any]:
+        body = request.body
+        _require(body, "display_name")
+        percentage = _require(body, "percentage")
+        if body.get("inclusive") not in ("true", "false"):
+            raise StripeError(400, "Missing required param: inclusive.", param="inclusive")
+        tax_rate = {
+            "id": _new_id("txr"),
+            "object": "tax_rate",
+            "display_name": body["display_name"],
+            "percentage": percentage,
+            "inclusive": body["inclusive"] == "true",
+            "active": True,
+        }
+        self.tax_rates[tax_rate["id"]] = tax_rate
+        return tax_rate
 
     def _session(self, session_id: str) -> dict[str, Any]:
         if session_id not in self.checkout_sessions:

@@ -1,0 +1,99 @@
+"""Discount and Tax: what staff attach to an order, and Stripe shows in Checkout."""
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models.functions import Upper
+
+from kassa.common.money import CURRENCY_CHOICES, MoneyError, validate_amount
+
+
+class Discount(models.Model):
+    class Kind(models.TextChoices):
+        PERCENT = "percent", "percentage off"
+        AMOUNT = "amount", "fixed amount off"
+
+    name = models.CharField(max_length=100, help_text="Shown to the customer in Checkout.")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.PERCENT)
+    percent_off = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("100"))],
+    )
+    amount_off = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
+    currency = models.CharField(
+        max_length=3,
+        choices=CURRENCY_CHOICES,
+        blank=True,
+        help_text="The currency of a fixed amount off; it only applies to orders in it.",
+    )
+    code = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="Optional: customers who type this code in their cart get the discount.",
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = "discount"
+        verbose_name_plural = "discounts"
+        constraints = [
+            models.UniqueConstraint(
+                Upper("code"), condition=~models.Q(code=""), name="discount_code_unique_ci"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.kind == self.Kind.PERCENT:
+            return f"{self.name} ({self.percent_off}% off)"
+        return f"{self.name} ({self.amount_off} {self.currency.upper()} off)"
+
+    def clean(self) -> None:
+        super().clean()
+        self.code = self.code.strip()
+        if self.kind == self.Kind.PERCENT:
+            if self.percent_off is None:
+                raise ValidationError({"percent_off": "A percentage discount needs a percentage."})
+            self.amount_off, self.currency = None, ""
+            return
+        if self.amount_off is None or not self.currency:
+            raise ValidationError("A fixed discount needs an amount and its currency.")
+        try:
+            validate_amount(Decimal(self.amount_off), self.currency)
+        except MoneyError as exc:
+            raise ValidationError({"amount_off": str(exc)}) from exc
+        self.percent_off = None
+
+    def applies_to(self, currency: str) -> bool:
+        return self.active and (self.kind == self.Kind.PERCENT or self.currency == currency)
+
+
+class Tax(models.Model):
+    name = models.CharField(max_length=50, help_text="Shown to the customer, e.g. 'VAT'.")
+    percentage = models.DecimalField(
+        max_digits=7,
+        decimal_places=4,
+        validators=[MinValueValidator(Decimal("0.0001")), MaxValueValidator(Decimal("99.9999"))],
+    )
+    inclusive = models.BooleanField(
+        default=False,
+        help_text="Inclusive: prices already contain the tax. Exclusive: it is added on top.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = "tax"
+        verbose_name_plural = "taxes"
+
+    def __str__(self) -> str:
+        kind = "inclusive" if self.inclusive else "exclusive"
+        return f"{self.name} {self.percentage.normalize()}% ({kind})"

@@ -1,0 +1,90 @@
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from kassa.common.money import format_amount, from_minor
+from kassa.orders.models import Discount, Order, OrderLine, Tax
+from kassa.orders.pricing import order_totals
+
+
+class OrderLineInline(admin.TabularInline[OrderLine, Order]):
+    model = OrderLine
+    extra = 0
+    autocomplete_fields = ["item"]
+    fields = ["item", "quantity", "unit_price"]
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin[Order]):
+    list_display = [
+        "__str__",
+        "status",
+        "currency",
+        "display_total",
+        "discount",
+        "tax",
+        "created_at",
+    ]
+    list_filter = ["status", "currency", "created_at"]
+    search_fields = ["=id", "stripe_checkout_session_id", "lines__item__name", "user__username"]
+    list_select_related = ["discount", "tax"]
+    readonly_fields = [
+        "visitor_token",
+        "checkout_attempt",
+        "stripe_checkout_session_id",
+        "display_totals",
+        "created_at",
+        "updated_at",
+    ]
+    fields = [
+        "status",
+        "currency",
+        "discount",
+        "tax",
+        "display_totals",
+        "user",
+        "visitor_token",
+        "stripe_checkout_session_id",
+        "checkout_attempt",
+        "created_at",
+        "updated_at",
+    ]
+    raw_id_fields = ["user"]
+    inlines = [OrderLineInline]
+    date_hierarchy = "created_at"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
+        return super().get_queryset(request).prefetch_related("lines")
+
+    @admin.display(description="total")
+    def display_total(self, obj: Order) -> str:
+        totals = order_totals(obj, list(obj.lines.all()))
+        return format_amount(from_minor(totals.total, obj.currency), obj.currency)
+
+    @admin.display(description="totals")
+    def display_totals(self, obj: Order) -> str:
+        totals = order_totals(obj)
+        money = [
+            ("subtotal", totals.subtotal),
+            ("discount", -totals.discount),
+            ("tax" + (" (included)" if totals.tax_inclusive else ""), totals.tax),
+            ("total", totals.total),
+        ]
+        return " · ".join(
+            f"{label} {format_amount(from_minor(amount, obj.currency), obj.currency)}"
+            for label, amount in money
+        )
+
+
+@admin.register(Discount)
+class DiscountAdmin(admin.ModelAdmin[Discount]):
+    list_display = ["name", "kind", "percent_off", "amount_off", "currency", "code", "active"]
+    list_filter = ["kind", "active", "currency"]
+    search_fields = ["name", "code"]
+
+
+@admin.register(Tax)
+class TaxAdmin(admin.ModelAdmin[Tax]):
+    list_display = ["name", "percentage", "inclusive"]
+    list_filter = ["inclusive"]
+    search_fields = ["name"]

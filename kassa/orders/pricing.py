@@ -1,0 +1,120 @@
+"""An order's totals, computed the way Stripe Checkout computes what it charges.
+
+All arithmetic is on integer minor units, as Stripe's is:
+1. each line is unit amount × quantity; the subtotal is their sum;
+2. the discount comes off first: a percentage of the subtotal (rounded half up), or a fixed
+   amount (never more than the subtotal); it is spread over the lines in proportion to their
+   amounts, the last cent going to the largest remainders so the parts add up exactly;
+3. tax is computed per line on the discounted line amount and rounded half up per line:
+   exclusive tax is added on top; inclusive tax is the part of the price that is tax, and
+   changes nothing in what the customer pays.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+
+from kassa.common.money import from_minor, to_minor
+from kassa.orders.models import Discount, Order, OrderLine, Tax
+
+
+@dataclass(frozen=True)
+class LineTotal:
+    line: OrderLine
+    unit_amount: int
+    amount: int
+    discount: int
+    tax: int
+
+
+@dataclass(frozen=True)
+class Totals:
+    currency: str
+    lines: list[LineTotal]
+    subtotal: int
+    discount: int
+    tax: int
+    tax_inclusive: bool
+    total: int
+
+    def major(self, minor: int) -> Decimal:
+        return from_minor(minor, self.currency)
+
+    @property
+    def item_count(self) -> int:
+        return sum(line.line.quantity for line in self.lines)
+
+
+def _round_half_up(value: Fraction) -> int:
+    """Nearest integer, halves away from zero (amounts here are never negative)."""
+    return (2 * value.numerator + value.denominator) // (2 * value.denominator)
+
+
+def discount_amount(discount: Discount | None, *, subtotal: int, currency: str) -> int:
+    if discount is None or not discount.applies_to(currency) or subtotal == 0:
+        return 0
+    if discount.kind == Discount.Kind.PERCENT:
+        assert discount.percent_off is not None
+        return min(
+            subtotal, _round_half_up(Fraction(subtotal) * Fraction(discount.percent_off) / 100)
+        )
+    assert discount.amount_off is not None
+    return min(subtotal, to_minor(discount.amount_off, currency))
+
+
+def spread(total: int, weights: list[int]) -> list[int]:
+    """Split `total` over `weights` proportionally; the parts sum to `total` exactly."""
+    whole = sum(weights)
+    if whole == 0:
+        return [0 for _ in weights]
+    exact = [Fraction(total * weight, whole) for weight in weights]
+    parts = [int(share) for share in exact]
+    leftover = total - sum(parts)
+    by_remainder = sorted(range(len(weights)), key=lambda i: (-(exact[i] - parts[i]), i))
+    for index in by_remainder[:leftover]:
+        parts[index] += 1
+    return parts
+
+
+def line_tax(tax: Tax | None, amount: int) -> int:
+    if tax is None or amount == 0:
+        return 0
+    rate = Fraction(tax.percentage)
+    if tax.inclusive:
+        return _round_half_up(Fraction(amount) * rate / (100 + rate))
+    return _round_half_up(Fraction(amount) * rate / 100)
+
+
+def order_totals(order: Order, lines: list[OrderLine] | None = None) -> Totals:
+    """Totals for `order`; pass `lines` when they are already loaded (with their items)."""
+    currency = order.currency
+    lines = list(order.lines.all()) if lines is None else lines
+    amounts = [to_minor(line.unit_price, currency) * line.quantity for line in lines]
+    subtotal = sum(amounts)
+    discount = discount_amount(order.discount, subtotal=subtotal, currency=currency)
+    discounts = spread(discount, amounts)
+    taxes = [
+        line_tax(order.tax, amount - cut) for amount, cut in zip(amounts, discounts, strict=True)
+    ]
+    tax = sum(taxes)
+    inclusive = bool(order.tax and order.tax.inclusive)
+    return Totals(
+        currency=currency,
+        lines=[
+            LineTotal(
+                line=line,
+                unit_amount=to_minor(line.unit_price, currency),
+                amount=amount,
+                discount=cut,
+                tax=line_tax_amount,
+            )
+            for line, amount, cut, line_tax_amount in zip(
+                lines, amounts, discounts, taxes, strict=True
+            )
+        ],
+        subtotal=subtotal,
+        discount=discount,
+        tax=tax,
+        tax_inclusive=inclusive,
+        total=subtotal - discount + (0 if inclusive else tax),
+    )

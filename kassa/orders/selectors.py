@@ -1,0 +1,35 @@
+"""Reads of orders, always scoped to the visitor who owns them."""
+
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+
+from kassa.orders.models import Order, OrderLine
+from kassa.orders.visitors import Visitor
+
+
+def _with_everything(orders: QuerySet[Order]) -> QuerySet[Order]:
+    """Orders with lines, items, discount and tax loaded in a fixed number of queries."""
+    return orders.select_related("discount", "tax").prefetch_related(
+        Prefetch("lines", queryset=OrderLine.objects.select_related("item"))
+    )
+
+
+def order_list(*, visitor: Visitor) -> QuerySet[Order]:
+    return _with_everything(Order.objects.filter(visitor.owns()))
+
+
+def order_get(*, visitor: Visitor, order_id: int) -> Order:
+    """The visitor's order; someone else's order is a 404, as if it did not exist."""
+    order = _with_everything(Order.objects.filter(visitor.owns(), pk=order_id)).first()
+    if order is None:
+        raise Http404("No such order.")
+    return order
+
+
+def cart_get(*, visitor: Visitor) -> Order | None:
+    """The visitor's cart: their newest open order."""
+    return (
+        Order.objects.filter(visitor.owns(), status=Order.Status.OPEN)
+        .order_by("-created_at", "-id")
+        .first()
+    )

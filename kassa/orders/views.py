@@ -1,0 +1,114 @@
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from kassa.catalog import selectors as catalog_selectors
+from kassa.common.http import json_error, json_not_found, parse_id, wants_json
+from kassa.orders import selectors, services
+from kassa.orders.errors import InvalidQuantity, OrderError
+from kassa.orders.models import Order
+from kassa.orders.presenters import order_json
+from kassa.orders.pricing import order_totals
+from kassa.orders.visitors import visitor_from_request
+
+
+def _quantity(raw: str | None) -> int:
+    raw = (raw or "1").strip()
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 6:
+        raise InvalidQuantity("The quantity must be a whole number.")
+    return int(raw)
+
+
+def _refused(request: HttpRequest, error: OrderError, back: str) -> HttpResponse:
+    if wants_json(request):
+        return json_error(error.message, status=error.status_code)
+    messages.error(request, error.message)
+    return redirect(back)
+
+
+def _own_order(request: HttpRequest, order_id: str) -> Order:
+    visitor = visitor_from_request(request, create=False)
+    return selectors.order_get(visitor=visitor, order_id=parse_id(order_id))
+
+
+def _changed(request: HttpRequest, order: Order) -> HttpResponse:
+    """After a change: the order as JSON, or back to its page."""
+    if wants_json(request):
+        return JsonResponse(order_json(_own_order(request, str(order.pk))))
+    return redirect(order.get_absolute_url())
+
+
+@require_POST
+@json_not_found("There is no such item.")
+def add_to_order(request: HttpRequest, item_id: str) -> HttpResponse:
+    """POST /item/<id>/add-to-order/: put the item in the visitor's cart (made on first add)."""
+    item = catalog_selectors.item_get(item_id=parse_id(item_id))
+    try:
+        cart, created = services.cart_add_item(
+            visitor=visitor_from_request(request),
+            item=item,
+            quantity=_quantity(request.POST.get("quantity")),
+        )
+    except OrderError as exc:
+        return _refused(request, exc, item.get_absolute_url())
+    if wants_json(request):
+        return JsonResponse(
+            order_json(_own_order(request, str(cart.pk))), status=201 if created else 200
+        )
+    messages.success(request, f"{item.name} is in your cart.")
+    return redirect(cart.get_absolute_url())
+
+
+@require_GET
+def order_list(request: HttpRequest) -> HttpResponse:
+    visitor = visitor_from_request(request, create=False)
+    orders = [
+        (order, order_totals(order, list(order.lines.all())))
+        for order in selectors.order_list(visitor=visitor)
+    ]
+    if wants_json(request):
+        return JsonResponse({"orders": [order_json(order, totals) for order, totals in orders]})
+    return render(request, "kassa/order_list.html", {"orders": orders})
+
+
+@require_GET
+@json_not_found("There is no such order.")
+def order_detail(request: HttpRequest, order_id: str) -> HttpResponse:
+    order = _own_order(request, order_id)
+    totals = order_totals(order, list(order.lines.all()))
+    if wants_json(request):
+        return JsonResponse(order_json(order, totals))
+    return render(request, "kassa/order_detail.html", {"order": order, "totals": totals})
+
+
+@require_POST
+@json_not_found("There is no such order.")
+def order_line_update(request: HttpRequest, order_id: str, line_id: str) -> HttpResponse:
+    """Change a line's quantity; 0, or the remove button, takes the line out."""
+    order = _own_order(request, order_id)
+    try:
+        quantity = 0 if "remove" in request.POST else _quantity(request.POST.get("quantity"))
+        services.order_set_quantity(order=order, line_id=parse_id(line_id), quantity=quantity)
+    except OrderError as exc:
+        return _refused(request, exc, order.get_absolute_url())
+    return _changed(request, order)
+
+
+@require_POST
+@json_not_found("There is no such order.")
+def order_discount(request: HttpRequest, order_id: str) -> HttpResponse:
+    """Apply a discount code typed in the cart, or remove the order's discount."""
+    order = _own_order(request, order_id)
+    try:
+        if "remove" in request.POST:
+            services.order_remove_discount(order=order)
+        else:
+            discount = services.order_apply_discount_code(
+                order=order, code=request.POST.get("code", "")
+            )
+            if not wants_json(request):
+                messages.success(request, f"Discount “{discount.name}” applied.")
+    except OrderError as exc:
+        return _refused(request, exc, order.get_absolute_url())
+    return _changed(request, order)

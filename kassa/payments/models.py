@@ -1,0 +1,50 @@
+from django.db import models
+
+from kassa.orders.models import Discount, Tax
+
+
+class StripeObjectRecord(models.Model):
+    """A Stripe object made for one version of our terms in one Stripe account.
+
+    Stripe coupons and tax rates cannot change once created, so each version of a Discount's or
+    Tax's terms gets its own object, made once per account and reused by every checkout.
+    """
+
+    account = models.CharField(max_length=32, help_text="Fingerprint of the account's API key.")
+    version = models.CharField(max_length=32, help_text="Fingerprint of the terms.")
+    stripe_id = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.stripe_id
+
+
+class StripeCoupon(StripeObjectRecord):
+    discount = models.ForeignKey(Discount, related_name="stripe_coupons", on_delete=models.CASCADE)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "Stripe coupon"
+        verbose_name_plural = "Stripe coupons"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["discount", "account", "version"], name="stripecoupon_once_per_terms"
+            )
+        ]
+
+
+class StripeTaxRate(StripeObjectRecord):
+    tax = models.ForeignKey(Tax, related_name="stripe_tax_rates", on_delete=models.CASCADE)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "Stripe tax rate"
+        verbose_name_plural = "Stripe tax rates"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tax", "account", "version"], name="stripetaxrate_once_per_terms"
+            )
+        ]
