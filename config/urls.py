@@ -4,5 +4,6 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("kassa.payments.urls")),
+    path("", include("kassa.orders.urls")),
     path("", include("kassa.catalog.urls")),
 ]
