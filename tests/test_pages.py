@@ -18,8 +18,8 @@ def test_catalog_lists_every_item_with_a_link_and_price(client: Client) -> None:
     response = client.get("/")
 
     assert response.status_code == 200
-    assert f'href="/item/{mug.pk}"' in response.text
-    assert f'href="/item/{cloth.pk}"' in response.text
+    assert f'href="/item/{mug.pk}/"' in response.text
+    assert f'href="/item/{cloth.pk}/"' in response.text
     assert "14.50 USD" in response.text
     assert "1,800 JPY" in response.text
 
@@ -38,7 +38,7 @@ def test_item_page_shows_the_item_and_a_buy_button(client: Client, fake_stripe: 
         assert response.status_code == 200
         assert "<h1>Brass pencil</h1>" in response.text
         assert "34.00 EUR" in response.text
-        assert f'data-buy-url="/buy/{item.pk}"' in response.text
+        assert f'data-buy-url="/buy/{item.pk}/"' in response.text
         assert f'data-stripe-key="{PUBLISHABLE_KEY}"' in response.text
         assert 'src="https://js.stripe.com/v3/"' in response.text
 

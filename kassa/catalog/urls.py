@@ -1,10 +1,11 @@
-from django.urls import path, re_path
+from django.urls import path
 
 from kassa.catalog import views
+from kassa.common.routes import route
 
 app_name = "catalog"
 
 urlpatterns = [
     path("", views.catalog, name="catalog"),
-    re_path(r"^item/(?P<item_id>[^/]+)/?$", views.item_detail, name="item"),
+    *route("item/<str:item_id>", views.item_detail, "item"),
 ]

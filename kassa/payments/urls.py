@@ -1,14 +1,14 @@
-from django.urls import path, re_path
-
+from kassa.common.routes import route
 from kassa.payments import views
 
 app_name = "payments"
 
 urlpatterns = [
-    re_path(r"^buy/(?P<item_id>[^/]+)/?$", views.buy_item_view, name="buy"),
-    re_path(r"^item/(?P<item_id>[^/]+)/buy/?$", views.buy_item_view, name="item-buy"),
-    re_path(r"^orders/(?P<order_id>[^/]+)/buy/?$", views.buy_order_view, name="order-buy"),
-    re_path(r"^orders/(?P<order_id>[^/]+)/reopen/?$", views.reopen_order_view, name="reopen"),
-    path("checkout/success/", views.success, name="success"),
-    path("checkout/cancel/", views.cancel, name="cancel"),
+    # GET /buy/<id> is the spec's own address; /item/<id>/buy/ says the same in the shop's terms.
+    *route("buy/<str:item_id>", views.buy_item_view, "buy"),
+    *route("item/<str:item_id>/buy", views.buy_item_view, "item-buy"),
+    *route("orders/<str:order_id>/buy", views.buy_order_view, "order-buy"),
+    *route("orders/<str:order_id>/reopen", views.reopen_order_view, "reopen"),
+    *route("checkout/success", views.success, "success"),
+    *route("checkout/cancel", views.cancel, "cancel"),
 ]

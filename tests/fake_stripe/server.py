@@ -102,19 +102,22 @@ class FakeStripe:
         return [r for r in self.requests if r.method == method and r.path == path]
 
     # --- inside the handler --------------------------------------------------------------------
-    def _record(self, request: RecordedRequest) -> Fault | None:
+    def _record(self, state: _State, request: RecordedRequest) -> Fault | None:
         with self._lock:
-            self._state.requests.append(request)
-            for fault in self._state.faults:
+            state.requests.append(request)
+            for fault in state.faults:
                 if request.path.startswith(fault.path_prefix):
-                    self._state.faults.remove(fault)
+                    state.faults.remove(fault)
                     return fault
         return None
 
     def _handle(self, request: RecordedRequest) -> tuple[int, bytes] | None:
-        if self._state.latency:
-            time.sleep(self._state.latency)
-        fault = self._record(request)
+        # The state when the request arrived: a slow request outliving its test (a timeout
+        # test) must not show up in the next test's records.
+        state, resources = self._state, self.resources
+        if state.latency:
+            time.sleep(state.latency)
+        fault = self._record(state, request)
         if fault is not None:
             if fault.status == 0:
                 return None
@@ -125,8 +128,8 @@ class FakeStripe:
         replay_key = (request.api_key, request.idempotency_key or "")
         if request.method == "POST" and request.idempotency_key:
             with self._lock:
-                if replay_key in self._state.replay:
-                    return self._state.replay[replay_key]
+                if replay_key in state.replay:
+                    return state.replay[replay_key]
         if not request.api_key.startswith(("sk_", "rk_")):
             status, payload = (
                 401,
@@ -139,13 +142,13 @@ class FakeStripe:
             )
         else:
             try:
-                status, payload = 200, self.resources.dispatch(request)
+                status, payload = 200, resources.dispatch(request)
             except StripeError as exc:
                 status, payload = exc.status, {"error": exc.payload()}
         answer = (status, json.dumps(payload).encode())
         if request.method == "POST" and request.idempotency_key:
             with self._lock:
-                self._state.replay[replay_key] = answer
+                state.replay[replay_key] = answer
         return answer
 
 

@@ -1,0 +1,255 @@
+"""The cart: adding, changing and owning orders, over HTTP."""
+
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+import pytest
+from django.test import Client
+
+from kassa.orders.models import Order
+from tests.factories import DiscountFactory, ItemFactory
+
+if TYPE_CHECKING:
+    from django.test.client import _MonkeyPatchedWSGIResponse
+
+pytestmark = pytest.mark.django_db
+JSON = {"Accept": "application/json"}
+
+
+def add(
+    client: Client, item_id: int, quantity: int | str | None = None
+) -> "_MonkeyPatchedWSGIResponse":
+    data = {} if quantity is None else {"quantity": str(quantity)}
+    return client.post(f"/item/{item_id}/add-to-order/", data, headers=JSON)
+
+
+def test_the_first_add_creates_the_cart_and_later_adds_fill_it(client: Client) -> None:
+    mug = ItemFactory.create(price=Decimal("14.50"))
+    towel = ItemFactory.create(price=Decimal("9.90"))
+
+    first = add(client, mug.pk)
+    assert first.status_code == 201
+    order_id = first.json()["id"]
+    second = add(client, towel.pk, 2)
+    assert second.status_code == 200
+    third = add(client, mug.pk)
+
+    body = third.json()
+    assert body["id"] == order_id
+    assert body["status"] == "open"
+    assert body["currency"] == "usd"
+    assert [(line["item_id"], line["quantity"]) for line in body["lines"]] == [
+        (mug.pk, 2),
+        (towel.pk, 2),
+    ]
+    assert body["subtotal"] == body["total"] == "48.80"
+    assert body["item_count"] == 4
+    assert Order.objects.count() == 1
+
+
+def test_adding_through_the_html_form_redirects_to_the_cart(client: Client) -> None:
+    item = ItemFactory.create(name="Brass pencil")
+    response = client.post(f"/item/{item.pk}/add-to-order/", {"quantity": "3"})
+    order = Order.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/orders/{order.pk}/"
+    page = client.get(response["Location"])
+    assert "Brass pencil is in your cart." in page.text
+    assert '<span class="badge" id="cart-count" aria-label="3 items">3</span>' in page.text
+
+
+def test_every_page_shows_the_cart_count(client: Client) -> None:
+    item = ItemFactory.create()
+    assert 'id="cart-count" aria-label="0 items">0<' in client.get("/").text
+    add(client, item.pk, 5)
+    for path in ("/", f"/item/{item.pk}", "/orders/"):
+        assert 'id="cart-count" aria-label="5 items">5<' in client.get(path).text
+
+
+def test_an_item_in_another_currency_is_refused_and_the_cart_is_unchanged(client: Client) -> None:
+    usd_item = ItemFactory.create(currency="usd")
+    eur_item = ItemFactory.create(currency="eur", price=Decimal("5"))
+    before = add(client, usd_item.pk).json()
+
+    refused = add(client, eur_item.pk)
+
+    assert refused.status_code == 409
+    assert "USD" in refused.json()["error"]
+    assert "EUR" in refused.json()["error"]
+    after = client.get(f"/orders/{before['id']}/", headers=JSON).json()
+    assert after == before
+    assert Order.objects.count() == 1
+
+
+@pytest.mark.parametrize("quantity", ["0", "-1", "100", "abc", "1.5", "9999999"])
+def test_a_bad_quantity_is_a_400_and_adds_nothing(client: Client, quantity: str) -> None:
+    item = ItemFactory.create()
+    response = add(client, item.pk, quantity)
+    assert response.status_code == 400
+    assert "quantity" in response.json()["error"]
+    assert not Order.objects.filter(lines__isnull=False).exists()
+
+
+def test_a_line_cannot_grow_past_the_limit(client: Client) -> None:
+    item = ItemFactory.create()
+    add(client, item.pk, 60)
+    assert add(client, item.pk, 40).status_code == 400
+    assert client.get("/orders/", headers=JSON).json()["orders"][0]["item_count"] == 60
+
+
+def test_an_order_larger_than_stripe_can_charge_is_refused(client: Client) -> None:
+    item = ItemFactory.create(price=Decimal("999999.99"))
+    assert add(client, item.pk, 1).status_code == 201
+    assert add(client, item.pk, 1).status_code == 400
+
+
+def test_adding_an_unknown_item_is_a_404(client: Client) -> None:
+    response = add(client, 424242)
+    assert response.status_code == 404
+    assert response.json() == {"error": "There is no such item."}
+    assert not Order.objects.exists()
+
+
+def test_add_to_order_only_answers_post(client: Client) -> None:
+    item = ItemFactory.create()
+    assert client.get(f"/item/{item.pk}/add-to-order/").status_code == 405
+
+
+def test_add_to_order_is_csrf_protected() -> None:
+    item = ItemFactory.create()
+    client = Client(enforce_csrf_checks=True)
+    assert client.post(f"/item/{item.pk}/add-to-order/").status_code == 403
+    assert not Order.objects.exists()
+    page = client.get(f"/item/{item.pk}")
+    token = page.context["csrf_token"]
+    response = client.post(f"/item/{item.pk}/add-to-order/", {"csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    assert Order.objects.count() == 1
+
+
+def test_quantities_can_be_changed_and_lines_removed(client: Client) -> None:
+    mug = ItemFactory.create(price=Decimal("2"))
+    towel = ItemFactory.create(price=Decimal("3"))
+    add(client, mug.pk)
+    order = add(client, towel.pk).json()
+    mug_line, towel_line = (line["id"] for line in order["lines"])
+    url = f"/orders/{order['id']}/lines"
+
+    changed = client.post(f"{url}/{mug_line}/", {"quantity": "4"}, headers=JSON).json()
+    assert [line["quantity"] for line in changed["lines"]] == [4, 1]
+    assert changed["total"] == "11.00"
+
+    removed = client.post(f"{url}/{towel_line}/", {"remove": "1"}, headers=JSON).json()
+    assert [line["id"] for line in removed["lines"]] == [mug_line]
+
+    zero = client.post(f"{url}/{mug_line}/", {"quantity": "0"}, headers=JSON).json()
+    assert zero["lines"] == []
+    assert zero["total"] == "0.00"
+
+
+def test_changing_a_line_of_another_order_is_refused(client: Client) -> None:
+    item = ItemFactory.create()
+    mine = add(client, item.pk).json()
+    other_client = Client()
+    theirs = add(other_client, item.pk).json()
+    their_line = theirs["lines"][0]["id"]
+
+    response = client.post(
+        f"/orders/{mine['id']}/lines/{their_line}/", {"quantity": "5"}, headers=JSON
+    )
+
+    assert response.status_code == 400
+    assert (
+        other_client.get(f"/orders/{theirs['id']}/", headers=JSON).json()["lines"][0]["quantity"]
+        == 1
+    )
+
+
+def test_a_stranger_gets_a_404_for_someone_elses_order(client: Client) -> None:
+    item = ItemFactory.create()
+    order = add(client, item.pk).json()
+    stranger = Client()
+    stranger.get("/")  # a visitor with a session of their own
+
+    assert stranger.get(f"/orders/{order['id']}/").status_code == 404
+    json_answer = stranger.get(f"/orders/{order['id']}/", headers=JSON)
+    assert json_answer.status_code == 404
+    assert json_answer.json() == {"error": "There is no such order."}
+    assert stranger.get(f"/orders/{order['id']}/buy/").status_code == 404
+    assert stranger.post(f"/orders/{order['id']}/discount/", {"code": "X"}).status_code == 404
+    line = order["lines"][0]["id"]
+    assert stranger.post(f"/orders/{order['id']}/lines/{line}/", {"quantity": 3}).status_code == 404
+    assert stranger.get("/orders/", headers=JSON).json() == {"orders": []}
+
+
+def test_orders_list_shows_only_my_orders_with_status_and_total(client: Client) -> None:
+    item = ItemFactory.create(price=Decimal("7.25"))
+    add(client, item.pk, 2)
+    add(Client(), item.pk, 9)
+
+    listing = client.get("/orders/", headers=JSON).json()["orders"]
+    assert [(order["status"], order["total"]) for order in listing] == [("open", "14.50")]
+    page = client.get("/orders/")
+    assert "14.50 USD" in page.text
+    assert "65.25 USD" not in page.text
+
+
+def test_orders_follow_the_user_across_browsers(client: Client) -> None:
+    from django.contrib.auth.models import User
+
+    User.objects.create_user("ann", password="pw-for-tests-only")
+    item = ItemFactory.create()
+    client.login(username="ann", password="pw-for-tests-only")
+    order = add(client, item.pk).json()
+
+    laptop = Client()
+    laptop.login(username="ann", password="pw-for-tests-only")
+    assert laptop.get(f"/orders/{order['id']}/", headers=JSON).status_code == 200
+
+
+def test_the_order_keeps_the_price_from_when_the_item_was_added(client: Client) -> None:
+    item = ItemFactory.create(price=Decimal("10"))
+    order = add(client, item.pk).json()
+    item.price = Decimal("12")
+    item.save()
+    assert client.get(f"/orders/{order['id']}/", headers=JSON).json()["total"] == "10.00"
+
+
+@pytest.mark.parametrize("raw_id", ["999999", "abc"])
+def test_unknown_order_is_a_404(client: Client, raw_id: str) -> None:
+    assert client.get(f"/orders/{raw_id}/").status_code == 404
+    assert client.get(f"/orders/{raw_id}", headers=JSON).json() == {
+        "error": "There is no such order."
+    }
+
+
+def test_a_discount_code_typed_in_the_cart_applies_its_discount(client: Client) -> None:
+    DiscountFactory.create(name="Spring", percent_off=Decimal("25"), code="SPRING25")
+    item = ItemFactory.create(price=Decimal("20"))
+    order = add(client, item.pk).json()
+
+    applied = client.post(f"/orders/{order['id']}/discount/", {"code": " spring25 "}, headers=JSON)
+
+    body = applied.json()
+    assert applied.status_code == 200
+    assert (body["subtotal"], body["discount"], body["total"]) == ("20.00", "5.00", "15.00")
+    assert body["discount_name"] == "Spring"
+    removed = client.post(f"/orders/{order['id']}/discount/", {"remove": "1"}, headers=JSON).json()
+    assert removed["discount"] == "0.00"
+
+
+@pytest.mark.parametrize("code", ["", "NOPE", "OLD", "EURO5"])
+def test_an_invalid_discount_code_is_refused(client: Client, code: str) -> None:
+    DiscountFactory.create(code="OLD", active=False)
+    DiscountFactory.create(
+        code="EURO5",
+        kind="amount",
+        percent_off=None,
+        amount_off=Decimal("5"),
+        currency="eur",
+    )
+    item = ItemFactory.create(currency="usd")
+    order = add(client, item.pk).json()
+    response = client.post(f"/orders/{order['id']}/discount/", {"code": code}, headers=JSON)
+    assert response.status_code == 400
+    assert response.json() == {"error": "That discount code is not valid for this order."}
