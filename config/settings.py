@@ -139,6 +139,14 @@ for _name, _value in env.ENVIRON.items():
             _currency = _name.removeprefix(_prefix).lower()
             STRIPE_KEYS_BY_CURRENCY.setdefault(_currency, {})[_kind] = _value
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# Each account's webhook endpoint signs with its own secret: the default one, then
+# STRIPE_WEBHOOK_SECRET_<CUR> for accounts of their own.
+STRIPE_WEBHOOK_SECRETS = [STRIPE_WEBHOOK_SECRET] if STRIPE_WEBHOOK_SECRET else []
+STRIPE_WEBHOOK_SECRETS += sorted(
+    value
+    for name, value in env.ENVIRON.items()
+    if name.startswith("STRIPE_WEBHOOK_SECRET_") and value
+)
 # Empty means Stripe itself; set it to reach stripe-mock or the test suite's fake server.
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=20.0)

@@ -8,7 +8,7 @@ from kassa.catalog.models import Item
 from kassa.common.money import CURRENCY_CHOICES
 from kassa.orders.adjustments import Discount, Tax
 
-__all__ = ["Discount", "Order", "OrderLine", "Tax"]
+__all__ = ["Discount", "Order", "OrderLine", "OrderStatusChange", "Tax"]
 
 
 class Order(models.Model):
@@ -16,9 +16,10 @@ class Order(models.Model):
         OPEN = "open", "open"  # a cart: editable
         PENDING = "pending", "pending"  # checkout started: lines frozen
         PAID = "paid", "paid"
+        PARTIALLY_REFUNDED = "partially_refunded", "partially refunded"
         REFUNDED = "refunded", "refunded"
 
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
     # The visitor who owns the order: a token kept in their session (it survives the session
     # key changing at login), and their user when logged in.
@@ -35,8 +36,14 @@ class Order(models.Model):
     # Bumped for every checkout started, so each gets its own Stripe idempotency key.
     checkout_attempt = models.PositiveIntegerField(default=0)
     stripe_checkout_session_id = models.CharField(max_length=255, blank=True, db_index=True)
+    stripe_payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
+    # What Stripe says was charged and refunded, in minor units of the order's currency.
+    amount_paid = models.BigIntegerField(null=True, blank=True)
+    amount_refunded = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -52,6 +59,14 @@ class Order(models.Model):
     @property
     def is_editable(self) -> bool:
         return self.status == self.Status.OPEN
+
+    @property
+    def is_paid(self) -> bool:
+        return self.status in (
+            self.Status.PAID,
+            self.Status.PARTIALLY_REFUNDED,
+            self.Status.REFUNDED,
+        )
 
 
 class OrderLine(models.Model):
@@ -76,3 +91,21 @@ class OrderLine(models.Model):
     @property
     def amount(self) -> Decimal:
         return self.unit_price * self.quantity
+
+
+class OrderStatusChange(models.Model):
+    """One step of an order's life, with what caused it: the order's history for staff."""
+
+    order = models.ForeignKey(Order, related_name="status_changes", on_delete=models.CASCADE)
+    from_status = models.CharField(max_length=20, choices=Order.Status.choices)
+    to_status = models.CharField(max_length=20, choices=Order.Status.choices)
+    source = models.CharField(max_length=80, help_text="What caused it, e.g. a Stripe event id.")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = "status change"
+        verbose_name_plural = "status changes"
+
+    def __str__(self) -> str:
+        return f"{self.from_status} → {self.to_status} ({self.source})"

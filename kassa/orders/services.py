@@ -7,7 +7,6 @@ from kassa.catalog.models import Item
 from kassa.common.money import MAX_MINOR_AMOUNT, to_minor
 from kassa.orders.errors import (
     CurrencyMismatch,
-    EmptyOrder,
     InvalidDiscountCode,
     InvalidQuantity,
     OrderNotEditable,
@@ -129,52 +128,3 @@ def order_remove_discount(*, order: Order) -> None:
     locked = _lock_editable(order)
     locked.discount = None
     locked.save(update_fields=["discount", "updated_at"])
-
-
-@transaction.atomic
-def order_begin_checkout(*, order: Order) -> tuple[int, str]:
-    """Claim a new checkout attempt for `order`.
-
-    Returns the attempt number (for the Stripe idempotency key) and the Checkout Session id of
-    the previous attempt, which the caller must expire so that only one can be paid.
-    """
-    locked = Order.objects.select_for_update().get(pk=order.pk)
-    if locked.status not in (Order.Status.OPEN, Order.Status.PENDING):
-        raise OrderNotEditable("This order has already been paid.")
-    if not OrderLine.objects.filter(order=locked).exists():
-        raise EmptyOrder("The order is empty: add an item before paying.")
-    locked.checkout_attempt += 1
-    # Pending from now on: the lines are frozen while Stripe prices them.
-    locked.status = Order.Status.PENDING
-    locked.save(update_fields=["checkout_attempt", "status", "updated_at"])
-    return locked.checkout_attempt, locked.stripe_checkout_session_id
-
-
-@transaction.atomic
-def order_mark_pending(*, order: Order, attempt: int, checkout_session_id: str) -> bool:
-    """Record the attempt's Checkout Session, unless a newer attempt has started meanwhile."""
-    locked = Order.objects.select_for_update().get(pk=order.pk)
-    if locked.checkout_attempt != attempt or locked.status not in (
-        Order.Status.OPEN,
-        Order.Status.PENDING,
-    ):
-        return False
-    locked.status = Order.Status.PENDING
-    locked.stripe_checkout_session_id = checkout_session_id
-    locked.save(update_fields=["status", "stripe_checkout_session_id", "updated_at"])
-    return True
-
-
-@transaction.atomic
-def order_reopen(*, order: Order, attempt: int | None = None) -> None:
-    """Back to an editable cart: its checkout was cancelled, expired, or could not start.
-
-    With `attempt`, only if no newer checkout attempt has started since.
-    """
-    locked = Order.objects.select_for_update().get(pk=order.pk)
-    if attempt is not None and locked.checkout_attempt != attempt:
-        return
-    if locked.status == Order.Status.PENDING:
-        locked.status = Order.Status.OPEN
-        locked.stripe_checkout_session_id = ""
-        locked.save(update_fields=["status", "stripe_checkout_session_id", "updated_at"])

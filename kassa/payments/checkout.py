@@ -1,4 +1,4 @@
-"""Turning an Order into a Stripe Checkout Session, with at most one open session per order."""
+"""Turning an Order into a Stripe Checkout Session, with at most one payable attempt per order."""
 
 import logging
 from collections.abc import Callable
@@ -8,11 +8,13 @@ from stripe.params.checkout import SessionCreateParams
 
 from kassa.catalog.models import Item
 from kassa.common.money import to_minor
+from kassa.orders import lifecycle
 from kassa.orders import services as order_services
 from kassa.orders.models import Order, OrderLine
 from kassa.orders.visitors import Visitor
 from kassa.payments import gateway
-from kassa.payments.errors import CheckoutConflict, CheckoutSuperseded, PaymentError
+from kassa.payments.attempts import close_previous
+from kassa.payments.errors import CheckoutSuperseded, PaymentError
 from kassa.payments.stripe_objects import ensure_coupon, ensure_tax_rate
 
 logger = logging.getLogger(__name__)
@@ -61,34 +63,19 @@ def checkout_params(
     return params
 
 
-def close_checkout_session(*, order: Order, session_id: str) -> None:
-    """Make sure `session_id` can no longer be paid: expire it if it is still open.
-
-    Raises CheckoutConflict if the customer already paid (or is paying) through it.
-    """
-    session = gateway.retrieve_checkout_session(currency=order.currency, session_id=session_id)
-    if session.status == "open":
-        session = gateway.expire_checkout_session(currency=order.currency, session_id=session_id)
-    if session.status == "complete":
-        raise CheckoutConflict(
-            "This order has already been paid. It will show as paid in a moment."
-        )
-
-
 def checkout_start(*, order: Order, urls: ReturnUrls) -> gateway.CheckoutSession:
-    """A new Checkout Session for `order`; any earlier one for it can no longer be paid."""
+    """A new Checkout Session for `order`; any earlier attempt for it can no longer be paid."""
     gateway.ensure_configured(order.currency)
-    attempt, previous_session_id = order_services.order_begin_checkout(order=order)
-    if previous_session_id:
-        # If this fails, the order stays pending on its previous, still payable session.
-        close_checkout_session(order=order, session_id=previous_session_id)
+    attempt, previous_session, previous_intent = lifecycle.order_begin_checkout(order=order)
+    # If closing fails, the order stays pending on its previous, still payable attempt.
+    close_previous(order=order, session_id=previous_session, payment_intent_id=previous_intent)
     try:
         return _create_session(order=order, attempt=attempt, urls=urls)
     except CheckoutSuperseded:
         raise  # the newer attempt owns the order now
     except PaymentError:
-        # No payable session is left for the order: give the customer their cart back.
-        order_services.order_reopen(order=order, attempt=attempt)
+        # No payable attempt is left for the order: give the customer their cart back.
+        lifecycle.order_reopen(order_id=order.pk, attempt=attempt, source="checkout failed")
         raise
 
 
@@ -107,10 +94,10 @@ def _create_session(*, order: Order, attempt: int, urls: ReturnUrls) -> gateway.
         ),
         idempotency_key=f"kassa-checkout-{order.pk}-{attempt}",
     )
-    if not order_services.order_mark_pending(
+    if not lifecycle.order_attach_payment(
         order=order, attempt=attempt, checkout_session_id=session.id
     ):
-        # A newer checkout for this order started while ours was being created: ours must not
+        # A newer attempt for this order started while ours was being created: ours must not
         # stay payable next to it.
         logger.info("checkout for order %s superseded; expiring %s", order.pk, session.id)
         gateway.expire_checkout_session(currency=order.currency, session_id=session.id)
@@ -133,10 +120,13 @@ def buy_item(
     return order, session
 
 
-def checkout_cancel(*, order: Order) -> None:
-    """The customer left Checkout: close its session and give them their cart back."""
+def checkout_cancel(*, order: Order, source: str) -> None:
+    """The customer left the payment: close the attempt and give them their cart back."""
     if order.status != Order.Status.PENDING:
         return
-    if order.stripe_checkout_session_id:
-        close_checkout_session(order=order, session_id=order.stripe_checkout_session_id)
-    order_services.order_reopen(order=order)
+    close_previous(
+        order=order,
+        session_id=order.stripe_checkout_session_id,
+        payment_intent_id=order.stripe_payment_intent_id,
+    )
+    lifecycle.order_reopen(order_id=order.pk, source=source)

@@ -11,7 +11,7 @@ from typing import Any
 
 import stripe
 from django.conf import settings
-from stripe.params import CouponCreateParams, TaxRateCreateParams
+from stripe.params import CouponCreateParams, PaymentIntentCreateParams, TaxRateCreateParams
 from stripe.params.checkout import SessionCreateParams
 
 from kassa.payments.errors import (
@@ -34,8 +34,28 @@ _http_clients: dict[float, stripe.HTTPClient] = {}
 class CheckoutSession:
     id: str
     url: str
+    status: str  # open, complete, expired
+    payment_status: str  # paid, unpaid, no_payment_required
+    amount_total: int
+    payment_intent: str
+    order_id: str  # our metadata
+
+
+@dataclass(frozen=True)
+class PaymentIntent:
+    id: str
+    status: str  # requires_payment_method, ..., processing, succeeded, canceled
+    amount: int
+    amount_received: int
+    client_secret: str
+    order_id: str  # our metadata
+
+
+@dataclass(frozen=True)
+class Refund:
+    id: str
     status: str
-    payment_status: str
+    amount: int
 
 
 def _configure() -> None:
@@ -106,16 +126,44 @@ def _create(
         created.id,
         response.request_id if response else "-",
     )
-    return created
+    return created.to_dict()
 
 
-def _checkout_session(session: Any) -> CheckoutSession:
+def _order_id(obj: dict[str, Any]) -> str:
+    metadata = obj.get("metadata") or {}
+    return str(metadata.get("order_id") or obj.get("client_reference_id") or "")
+
+
+def _checkout_session(session: dict[str, Any]) -> CheckoutSession:
+    payment_intent = session.get("payment_intent") or ""
     return CheckoutSession(
-        id=session.id,
-        url=session.url or "",
-        status=session.status or "",
-        payment_status=session.payment_status,
+        id=session["id"],
+        url=session.get("url") or "",
+        status=session.get("status") or "",
+        payment_status=session.get("payment_status") or "",
+        amount_total=int(session.get("amount_total") or 0),
+        payment_intent=payment_intent if isinstance(payment_intent, str) else payment_intent["id"],
+        order_id=_order_id(session),
     )
+
+
+def checkout_session_from_event(data: dict[str, Any]) -> CheckoutSession:
+    return _checkout_session(data)
+
+
+def _payment_intent(intent: dict[str, Any]) -> PaymentIntent:
+    return PaymentIntent(
+        id=intent["id"],
+        status=intent.get("status") or "",
+        amount=int(intent.get("amount") or 0),
+        amount_received=int(intent.get("amount_received") or 0),
+        client_secret=intent.get("client_secret") or "",
+        order_id=_order_id(intent),
+    )
+
+
+def payment_intent_from_event(data: dict[str, Any]) -> PaymentIntent:
+    return _payment_intent(data)
 
 
 def create_checkout_session(
@@ -139,7 +187,7 @@ def create_coupon(*, currency: str, params: CouponCreateParams, idempotency_key:
         idempotency_key=idempotency_key,
         params=params,
     )
-    return str(coupon.id)
+    return str(coupon["id"])
 
 
 def create_tax_rate(*, currency: str, params: TaxRateCreateParams, idempotency_key: str) -> str:
@@ -150,7 +198,7 @@ def create_tax_rate(*, currency: str, params: TaxRateCreateParams, idempotency_k
         idempotency_key=idempotency_key,
         params=params,
     )
-    return str(tax_rate.id)
+    return str(tax_rate["id"])
 
 
 def retrieve_checkout_session(*, currency: str, session_id: str) -> CheckoutSession:
@@ -161,7 +209,7 @@ def retrieve_checkout_session(*, currency: str, session_id: str) -> CheckoutSess
         session_id,
         api_key=keypair.secret,
     )
-    return _checkout_session(session)
+    return _checkout_session(session.to_dict())
 
 
 def expire_checkout_session(*, currency: str, session_id: str) -> CheckoutSession:
@@ -174,3 +222,84 @@ def expire_checkout_session(*, currency: str, session_id: str) -> CheckoutSessio
         params={},
     )
     return _checkout_session(session)
+
+
+def create_payment_intent(
+    *, currency: str, params: PaymentIntentCreateParams, idempotency_key: str
+) -> PaymentIntent:
+    intent = _create(
+        "PaymentIntent.create",
+        stripe.PaymentIntent.create,
+        currency=currency,
+        idempotency_key=idempotency_key,
+        params=params,
+    )
+    return _payment_intent(intent)
+
+
+def update_payment_intent_amount(
+    *, currency: str, payment_intent_id: str, amount: int, idempotency_key: str
+) -> PaymentIntent:
+    intent = _create(
+        "PaymentIntent.modify",
+        stripe.PaymentIntent.modify,
+        payment_intent_id,
+        currency=currency,
+        idempotency_key=idempotency_key,
+        params={"amount": amount},
+    )
+    return _payment_intent(intent)
+
+
+def retrieve_payment_intent(*, currency: str, payment_intent_id: str) -> PaymentIntent:
+    keypair = ensure_configured(currency)
+    intent = _call(
+        "PaymentIntent.retrieve",
+        stripe.PaymentIntent.retrieve,
+        payment_intent_id,
+        api_key=keypair.secret,
+    )
+    return _payment_intent(intent.to_dict())
+
+
+def cancel_payment_intent(*, currency: str, payment_intent_id: str) -> PaymentIntent:
+    intent = _create(
+        "PaymentIntent.cancel",
+        stripe.PaymentIntent.cancel,
+        payment_intent_id,
+        currency=currency,
+        idempotency_key=f"kassa-cancel-{payment_intent_id}",
+        params={},
+    )
+    return _payment_intent(intent)
+
+
+def create_refund(*, currency: str, payment_intent_id: str, idempotency_key: str) -> Refund:
+    """A full refund of the payment; a repeated key returns the same refund, never a second."""
+    refund = _create(
+        "Refund.create",
+        stripe.Refund.create,
+        currency=currency,
+        idempotency_key=idempotency_key,
+        params={"payment_intent": payment_intent_id},
+    )
+    return Refund(id=refund["id"], status=refund.get("status") or "", amount=int(refund["amount"]))
+
+
+class InvalidWebhook(Exception):
+    """A webhook whose signature is missing, forged or too old."""
+
+
+def verify_webhook(*, payload: bytes, signature: str, secrets: list[str]) -> dict[str, Any]:
+    """The event, if `signature` proves one of our webhook secrets signed `payload` recently."""
+    if not signature:
+        raise InvalidWebhook("No Stripe-Signature header.")
+    for secret in secrets:
+        try:
+            event = stripe.Webhook.construct_event(payload, signature, secret)
+        except stripe.SignatureVerificationError:
+            continue
+        except ValueError as exc:
+            raise InvalidWebhook("The payload is not JSON.") from exc
+        return dict(event.to_dict())
+    raise InvalidWebhook("The signature does not match any webhook secret, or is too old.")

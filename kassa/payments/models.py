@@ -48,3 +48,35 @@ class StripeTaxRate(StripeObjectRecord):
                 fields=["tax", "account", "version"], name="stripetaxrate_once_per_terms"
             )
         ]
+
+
+class WebhookEvent(models.Model):
+    """Every Stripe event received, stored before it is handled, with how handling went.
+
+    The unique event id makes a redelivered event a no-op; a failed one keeps its error for
+    staff and is handled again when Stripe retries it.
+    """
+
+    class Outcome(models.TextChoices):
+        RECEIVED = "received", "received"
+        PROCESSED = "processed", "processed"
+        IGNORED = "ignored", "ignored (nothing to do)"
+        FAILED = "failed", "failed (Stripe will retry)"
+
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100, db_index=True)
+    livemode = models.BooleanField(default=False)
+    payload = models.JSONField()
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.RECEIVED)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    received_at = models.DateTimeField(auto_now_add=True)
+    handled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = "webhook event"
+        verbose_name_plural = "webhook events"
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"

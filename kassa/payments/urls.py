@@ -11,4 +11,5 @@ urlpatterns = [
     *route("orders/<str:order_id>/reopen", views.reopen_order_view, "reopen"),
     *route("checkout/success", views.success, "success"),
     *route("checkout/cancel", views.cancel, "cancel"),
+    *route("stripe/webhook", views.stripe_webhook, "webhook"),
 ]

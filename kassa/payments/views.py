@@ -1,9 +1,11 @@
 import logging
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from kassa.catalog import selectors as catalog_selectors
@@ -12,8 +14,11 @@ from kassa.orders import selectors as order_selectors
 from kassa.orders.errors import OrderError
 from kassa.orders.models import Order
 from kassa.orders.visitors import visitor_from_request
+from kassa.payments import gateway, webhooks
 from kassa.payments.checkout import ReturnUrls, buy_item, checkout_cancel, checkout_start
 from kassa.payments.errors import PaymentError
+from kassa.payments.models import WebhookEvent
+from kassa.payments.returns import confirm_return
 
 logger = logging.getLogger(__name__)
 
@@ -68,14 +73,48 @@ def reopen_order_view(request: HttpRequest, order_id: str) -> HttpResponse:
     visitor = visitor_from_request(request, create=False)
     order = order_selectors.order_get(visitor=visitor, order_id=parse_id(order_id))
     try:
-        checkout_cancel(order=order)
+        checkout_cancel(order=order, source="customer edits the order")
     except PaymentError as exc:
         messages.error(request, exc.message)
     return redirect(order.get_absolute_url())
 
 
 def success(request: HttpRequest) -> HttpResponse:
-    return render(request, "kassa/success.html")
+    """Where Stripe returns a customer who paid. The URL proves nothing: ask Stripe, then show."""
+    order = confirm_return(
+        session_id=request.GET.get("session_id", ""),
+        payment_intent_id=request.GET.get("payment_intent", ""),
+    )
+    visitor = visitor_from_request(request, create=False)
+    if (
+        order is not None
+        and not order_selectors.order_list(visitor=visitor).filter(pk=order.pk).exists()
+    ):
+        order = None  # paid or not, a stranger's order is not shown
+    return render(request, "kassa/success.html", {"order": order})
+
+
+@csrf_exempt  # Stripe has no CSRF token to send: the signature check below authenticates it
+@require_POST
+def stripe_webhook(request: HttpRequest) -> JsonResponse:
+    """POST /stripe/webhook/: a signed Stripe event, handled once however often it arrives."""
+    secrets = settings.STRIPE_WEBHOOK_SECRETS
+    if not secrets:
+        logger.error("a Stripe webhook arrived but STRIPE_WEBHOOK_SECRET is not set")
+    try:
+        event = gateway.verify_webhook(
+            payload=request.body,
+            signature=request.headers.get("Stripe-Signature", ""),
+            secrets=secrets,
+        )
+    except gateway.InvalidWebhook as exc:
+        logger.warning("rejected a Stripe webhook: %s", exc)
+        return json_error(str(exc), status=400)
+    record = webhooks.receive(event)
+    if record.outcome == WebhookEvent.Outcome.FAILED:
+        # Stripe retries a non-2xx delivery; the error is kept on the record for staff.
+        return json_error("The event could not be handled; it will be retried.", status=500)
+    return JsonResponse({"received": True, "outcome": record.outcome})
 
 
 def cancel(request: HttpRequest) -> HttpResponse:
@@ -87,7 +126,7 @@ def cancel(request: HttpRequest) -> HttpResponse:
         order = order_selectors.order_list(visitor=visitor).filter(pk=int(raw)).first()
     if order is not None:
         try:
-            checkout_cancel(order=order)
+            checkout_cancel(order=order, source="customer cancelled")
         except PaymentError as exc:
             logger.warning("cancel of order %s: %s", order.pk, exc.message)
     return render(request, "kassa/cancel.html", {"order": order})

@@ -1,0 +1,39 @@
+"""A customer back from Stripe: confirm with Stripe what the return URL only claims."""
+
+import logging
+
+from kassa.orders.models import Order
+from kassa.payments import gateway
+from kassa.payments.errors import PaymentError
+from kassa.payments.fulfilment import fulfil_checkout_session, fulfil_payment_intent
+
+logger = logging.getLogger(__name__)
+
+
+def confirm_return(*, session_id: str, payment_intent_id: str) -> Order | None:
+    """The order the return is about, fulfilled if Stripe says it is paid (webhook or not)."""
+    if session_id:
+        order = Order.objects.filter(stripe_checkout_session_id=session_id).first()
+    elif payment_intent_id:
+        order = Order.objects.filter(stripe_payment_intent_id=payment_intent_id).first()
+    else:
+        return None
+    if order is None:
+        return None
+    if not order.is_paid:
+        try:
+            if session_id:
+                session = gateway.retrieve_checkout_session(
+                    currency=order.currency, session_id=session_id
+                )
+                fulfil_checkout_session(session, source=f"return from checkout {session_id}")
+            else:
+                intent = gateway.retrieve_payment_intent(
+                    currency=order.currency, payment_intent_id=payment_intent_id
+                )
+                fulfil_payment_intent(intent, source=f"return from payment {payment_intent_id}")
+        except PaymentError as exc:
+            # The webhook will still arrive; the page says the payment is being confirmed.
+            logger.warning("could not confirm return for order %s: %s", order.pk, exc.message)
+        order.refresh_from_db()
+    return order
