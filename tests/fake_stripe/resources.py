@@ -37,7 +37,19 @@ class Resources:
         self.checkout_sessions: dict[str, dict[str, Any]] = {}
         self.coupons: dict[str, dict[str, Any]] = {}
         self.tax_rates: dict[str, dict[str, Any]] = {}
+        self.payment_intents: dict[str, dict[str, Any]] = {}
+        self.charges: dict[str, dict[str, Any]] = {}
+        self.refunds: dict[str, dict[str, Any]] = {}
         self._routes: list[tuple[str, re.Pattern[str], Callable[..., dict[str, Any]]]] = [
+            ("POST", re.compile(r"/v1/payment_intents"), self.create_payment_intent),
+            ("GET", re.compile(r"/v1/payment_intents/(?P<id>[^/]+)"), self.get_payment_intent),
+            ("POST", re.compile(r"/v1/payment_intents/(?P<id>[^/]+)"), self.update_payment_intent),
+            (
+                "POST",
+                re.compile(r"/v1/payment_intents/(?P<id>[^/]+)/cancel"),
+                self.cancel_payment_intent,
+            ),
+            ("POST", re.compile(r"/v1/refunds"), self.create_refund),
             ("POST", re.compile(r"/v1/coupons"), self.create_coupon),
             ("POST", re.compile(r"/v1/tax_rates"), self.create_tax_rate),
             ("POST", re.compile(r"/v1/checkout/sessions"), self.create_checkout_session),
@@ -207,8 +219,116 @@ class Resources:
         session.update(status="expired", url=None)
         return session
 
-    def complete_checkout_session(self, session_id: str) -> dict[str, Any]:
-        """What a customer paying on Checkout does: the session completes and is paid."""
+    def complete_checkout_session(self, session_id: str, *, paid: bool = True) -> dict[str, Any]:
+        """What a customer paying on Checkout does: the session completes (and is paid, unless
+        the payment method is asynchronous and still processing)."""
         session = self._session(session_id)
-        session.update(status="complete", payment_status="paid", payment_intent=_new_id("pi"))
+        intent = self._new_intent(
+            amount=session["amount_total"],
+            currency=session["currency"],
+            metadata=dict(session.get("metadata") or {}),
+        )
+        session.update(
+            status="complete",
+            payment_status="paid" if paid else "unpaid",
+            payment_intent=intent["id"],
+            url=None,
+        )
+        if paid:
+            self.succeed_payment_intent(intent["id"])
+        else:
+            intent["status"] = "processing"
         return session
+
+    # --- PaymentIntents, charges and refunds ---------------------------------------------------
+    def _new_intent(
+        self, *, amount: int, currency: str, metadata: dict[str, Any]
+    ) -> dict[str, Any]:
+        intent_id = _new_id("pi")
+        intent = {
+            "id": intent_id,
+            "object": "payment_intent",
+            "amount": amount,
+            "amount_received": 0,
+            "currency": currency,
+            "status": "requires_payment_method",
+            "client_secret": f"{intent_id}_secret_{secrets.token_hex(8)}",
+            "metadata": metadata,
+            "latest_charge": None,
+            "livemode": False,
+        }
+        self.payment_intents[intent_id] = intent
+        return intent
+
+    def create_payment_intent(self, request: "RecordedRequest") -> dict[str, Any]:
+        body = request.body
+        amount = _require(body, "amount")
+        if not amount.isdigit() or int(amount) < 1:
+            raise StripeError(400, "Invalid positive integer.", param="amount")
+        return self._new_intent(
+            amount=int(amount),
+            currency=_require(body, "currency"),
+            metadata=dict(body.get("metadata") or {}),
+        )
+
+    def _intent(self, intent_id: str) -> dict[str, Any]:
+        if intent_id not in self.payment_intents:
+            raise StripeError(404, f"No such payment_intent: '{intent_id}'", param="intent")
+        return self.payment_intents[intent_id]
+
+    def get_payment_intent(self, request: "RecordedRequest", id: str) -> dict[str, Any]:  # noqa: A002
+        return self._intent(id)
+
+    def update_payment_intent(self, request: "RecordedRequest", id: str) -> dict[str, Any]:  # noqa: A002
+        intent = self._intent(id)
+        if intent["status"] in ("succeeded", "canceled", "processing"):
+            raise StripeError(400, f"This PaymentIntent's status is {intent['status']}.")
+        if "amount" in request.body:
+            intent["amount"] = int(request.body["amount"])
+        return intent
+
+    def cancel_payment_intent(self, request: "RecordedRequest", id: str) -> dict[str, Any]:  # noqa: A002
+        intent = self._intent(id)
+        if intent["status"] in ("succeeded", "canceled"):
+            raise StripeError(400, f"This PaymentIntent's status is {intent['status']}.")
+        intent["status"] = "canceled"
+        return intent
+
+    def succeed_payment_intent(self, intent_id: str) -> dict[str, Any]:
+        """What a customer confirming a payment does: it succeeds, with a charge."""
+        intent = self._intent(intent_id)
+        charge_id = _new_id("ch")
+        self.charges[charge_id] = {
+            "id": charge_id,
+            "object": "charge",
+            "amount": intent["amount"],
+            "amount_refunded": 0,
+            "refunded": False,
+            "currency": intent["currency"],
+            "payment_intent": intent_id,
+            "metadata": {},
+        }
+        intent.update(status="succeeded", amount_received=intent["amount"], latest_charge=charge_id)
+        return intent
+
+    def create_refund(self, request: "RecordedRequest") -> dict[str, Any]:
+        intent = self._intent(_require(request.body, "payment_intent"))
+        if intent["status"] != "succeeded":
+            raise StripeError(400, "This PaymentIntent has not succeeded.")
+        charge = self.charges[intent["latest_charge"]]
+        remaining = charge["amount"] - charge["amount_refunded"]
+        amount = int(request.body.get("amount", remaining))
+        if remaining <= 0 or not 0 < amount <= remaining:
+            raise StripeError(400, "The charge has already been refunded.", param="amount")
+        charge["amount_refunded"] += amount
+        charge["refunded"] = charge["amount_refunded"] == charge["amount"]
+        refund = {
+            "id": _new_id("re"),
+            "object": "refund",
+            "amount": amount,
+            "status": "succeeded",
+            "payment_intent": intent["id"],
+            "charge": charge["id"],
+        }
+        self.refunds[refund["id"]] = refund
+        return refund
