@@ -276,10 +276,10 @@ class Resources:
             raise StripeError(404, f"No such payment_intent: '{intent_id}'", param="intent")
         return self.payment_intents[intent_id]
 
-    def get_payment_intent(self, request: "RecordedRequest", id: str) -> dict[str, Any]:  # noqa: A002
+    def get_payment_intent(self, request: "RecordedRequest", id: str) -> dict[str, Any]:
         return self._intent(id)
 
-    def update_payment_intent(self, request: "RecordedRequest", id: str) -> dict[str, Any]:  # noqa: A002
+    def update_payment_intent(self, request: "RecordedRequest", id: str) -> dict[str, Any]:
         intent = self._intent(id)
         if intent["status"] in ("succeeded", "canceled", "processing"):
             raise StripeError(400, f"This PaymentIntent's status is {intent['status']}.")
@@ -287,7 +287,7 @@ class Resources:
             intent["amount"] = int(request.body["amount"])
         return intent
 
-    def cancel_payment_intent(self, request: "RecordedRequest", id: str) -> dict[str, Any]:  # noqa: A002
+    def cancel_payment_intent(self, request: "RecordedRequest", id: str) -> dict[str, Any]:
         intent = self._intent(id)
         if intent["status"] in ("succeeded", "canceled"):
             raise StripeError(400, f"This PaymentIntent's status is {intent['status']}.")
