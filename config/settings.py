@@ -1,9 +1,11 @@
 """Kassa settings: one file, driven by environment variables (and `.env` when present)."""
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import django_stubs_ext
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 # Lets `admin.ModelAdmin[Item]` and friends be subscripted at run time, as the type stubs expect.
@@ -43,7 +45,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every log line of a request (even the security middleware's) carries its id.
+    "kassa.common.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -115,8 +120,20 @@ SECURE_PROXY_SSL_HEADER = (
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
+    "filters": {"request_id": {"()": "kassa.common.logs.RequestIdFilter"}},
+    "formatters": {
+        "line": {
+            "()": "kassa.common.logs.OneLineFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s request_id=%(request_id)s %(message)s",
+        }
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "line",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # stripe-python logs request URLs and bodies at debug level; keep it quiet.
@@ -154,3 +171,46 @@ STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
 # Where Stripe.js comes from; the item page falls back to the session URL if it lacks
 # redirectToCheckout.
 STRIPE_JS_URL = env.str("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
+
+# --- Production hardening ---------------------------------------------------------------------
+# DJANGO_HTTPS=true: the shop is only reached over HTTPS (TLS at a reverse proxy, with
+# DJANGO_BEHIND_HTTPS_PROXY=true). Off by default so `make run` works on plain http://127.0.0.1.
+HTTPS_ONLY = env.bool("DJANGO_HTTPS", default=False)
+SECURE_SSL_REDIRECT = HTTPS_ONLY
+# The container's health probe talks plain HTTP to the app server, bypassing the proxy.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$"]
+SESSION_COOKIE_SECURE = HTTPS_ONLY
+CSRF_COOKIE_SECURE = HTTPS_ONLY
+CSRF_COOKIE_HTTPONLY = True  # pages read the token from the form, never from the cookie
+SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=31_536_000 if HTTPS_ONLY else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=False)
+# HSTS preload is a promise about the whole domain, made by its owner on hstspreload.org; the
+# shop offers it (DJANGO_HSTS_PRELOAD=true) but does not nag about it.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Scripts only from the shop and Stripe.js, frames only from Stripe, no inline script or style.
+_stripe_js = urlsplit(STRIPE_JS_URL)  # usually js.stripe.com; a stand-in's origin is allowed too
+_SCRIPT_ORIGINS = [f"{_stripe_js.scheme}://{_stripe_js.netloc}"] if _stripe_js.netloc else []
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": list(dict.fromkeys([SELF, "https://js.stripe.com", *_SCRIPT_ORIGINS])),
+        "frame-src": [
+            "https://js.stripe.com",
+            "https://hooks.stripe.com",
+            "https://checkout.stripe.com",
+        ],
+        "connect-src": [SELF, "https://api.stripe.com"],
+        "img-src": [SELF, "data:", "https://*.stripe.com"],
+        "style-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        # Chrome applies form-action to the redirect after a POST, e.g. into Stripe Checkout.
+        "form-action": [SELF, "https://checkout.stripe.com"],
+        "frame-ancestors": [NONE],
+    }
+}

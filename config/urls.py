@@ -3,6 +3,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("", include("kassa.common.urls")),
     path("", include("kassa.payments.urls")),
     path("", include("kassa.orders.urls")),
     path("", include("kassa.catalog.urls")),
