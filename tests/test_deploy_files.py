@@ -1,0 +1,121 @@
+"""The container files say what the deployment promises: a pinned, non-root, multi-stage image
+with a health check; compose waiting for a healthy PostgreSQL; hadolint has nothing to say."""
+
+import importlib.util
+import re
+import stat
+import subprocess
+import tomllib
+from types import ModuleType
+
+import pytest
+import yaml
+
+from tests.production_env import ROOT, VENV_BIN
+
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
+
+
+def test_runtime_dependencies_are_pinned() -> None:
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert dependencies
+    for requirement in dependencies:
+        assert re.fullmatch(r"[A-Za-z0-9._-]+(\[[a-z,]+\])?==[0-9][0-9A-Za-z.]*", requirement)
+
+
+def test_dockerfile_is_multi_stage_slim_non_root_with_a_health_check() -> None:
+    assert re.findall(r"^FROM (\S+)", DOCKERFILE, re.M) == ["python:3.11-slim"] * 2
+    assert "COPY --from=build /opt/venv /opt/venv" in DOCKERFILE
+    assert "[dev]" not in DOCKERFILE
+    users = re.findall(r"^USER (\S+)", DOCKERFILE, re.M)
+    assert users
+    assert users[-1].split(":")[0] not in ("0", "root")
+    assert re.search(r"^RUN .*manage\.py collectstatic", DOCKERFILE, re.M)
+    assert 'CMD ["python", "docker/healthcheck.py"]' in DOCKERFILE
+    assert 'ENTRYPOINT ["/app/docker/entrypoint.sh"]' in DOCKERFILE
+    assert "GUNICORN_BIND=0.0.0.0:8000" in DOCKERFILE
+
+
+def test_dockerfile_is_hadolint_clean() -> None:
+    result = subprocess.run(
+        [str(VENV_BIN / "hadolint"), "Dockerfile"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_start_script_is_executable_and_execs_gunicorn() -> None:
+    script = ROOT / "docker" / "entrypoint.sh"
+    assert script.stat().st_mode & stat.S_IXUSR
+    lines = [line for line in script.read_text().splitlines() if line.strip()]
+    assert lines[-1] == "exec gunicorn config.wsgi --config config/gunicorn.py"
+
+
+def test_build_context_leaves_out_secrets_and_local_state() -> None:
+    patterns = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert patterns[0] == "*"  # everything out, then only what the image needs back in
+    allowed = {p[1:].rstrip("/") for p in patterns if p.startswith("!")}
+    assert allowed == {
+        "pyproject.toml",
+        "manage.py",
+        "config",
+        "kassa",
+        "templates",
+        "static",
+        "docker",
+    }
+
+
+def test_compose_runs_web_on_a_healthy_postgres() -> None:
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    web, db = compose["services"]["web"], compose["services"]["db"]
+
+    assert web["build"] == "."
+    assert web["env_file"] == ".env"
+    assert web["depends_on"] == {"db": {"condition": "service_healthy"}}
+    assert re.fullmatch(r"postgres://kassa:\S+@db:5432/kassa", web["environment"]["DATABASE_URL"])
+    assert any(str(port).endswith(":8000") for port in web["ports"])
+    # Longer than gunicorn's graceful_timeout, so in-flight requests finish on `docker stop`.
+    assert int(web["stop_grace_period"].rstrip("s")) > 20
+
+    assert db["image"] == "postgres:17"
+    assert "pg_isready" in " ".join(db["healthcheck"]["test"])
+    volume, _, path = db["volumes"][0].partition(":")
+    assert path == "/var/lib/postgresql/data"
+    assert volume in compose["volumes"]
+
+
+def _healthcheck_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("healthcheck", ROOT / "docker" / "healthcheck.py")
+    assert spec
+    assert spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    ("allowed_hosts", "host"),
+    [
+        ("shop.example.com,www.example.com", "shop.example.com"),
+        (".example.com", "example.com"),
+        ("*,shop.example.com", "shop.example.com"),
+        ("*", "localhost"),
+        ("", "localhost"),
+    ],
+)
+def test_health_probe_asks_with_a_host_the_shop_accepts(
+    monkeypatch: pytest.MonkeyPatch, allowed_hosts: str, host: str
+) -> None:
+    monkeypatch.setenv("ALLOWED_HOSTS", allowed_hosts)
+    monkeypatch.setenv("GUNICORN_BIND", "0.0.0.0:8000")
+    healthcheck = _healthcheck_module()
+    assert healthcheck.probe_host() == host
+    assert healthcheck.probe_url() == "http://127.0.0.1:8000/healthz"
