@@ -8,13 +8,15 @@ MANAGE := $(PY) manage.py
 PORT ?= 8000
 export PORT
 
-.PHONY: help install run serve test test-postgres lint format typecheck check-browser clean
+.PHONY: help install run serve test test-postgres lint format typecheck check-browser clean lint-deploy check-deploy
 
 help:
 	@echo "make run            set up and serve the shop on http://127.0.0.1:$(PORT)/"
 	@echo "make test           lint, type-check and run the whole test suite (SQLite)"
 	@echo "make test-postgres  the test suite against PostgreSQL (DATABASE_URL or 127.0.0.1:5432/test)"
 	@echo "make format         format the code"
+	@echo "make lint-deploy    lint the Dockerfile (hadolint) and validate compose.yaml"
+	@echo "make check-deploy   manage.py check --deploy with the production settings"
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null || { echo "Kassa needs $(PYTHON) (set PYTHON=...)"; exit 1; }
@@ -58,6 +60,18 @@ test: install lint typecheck check-browser
 
 test-postgres: install check-browser
 	DATABASE_URL=$${DATABASE_URL:-postgres://127.0.0.1:5432/test} $(BIN)/pytest -p no:cacheprovider
+
+# The container path, without a Docker engine: the Dockerfile and compose.yaml are lint-clean.
+lint-deploy: install
+	$(BIN)/hadolint Dockerfile
+	bash scripts/check_compose.sh
+
+# Django's deployment checklist with the documented production settings (docker/production.env)
+# and a throwaway secret key; any warning fails.
+check-deploy: install
+	set -a && . docker/production.env && set +a && \
+	DJANGO_SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+	$(MANAGE) check --deploy --fail-level WARNING
 
 clean:
 	rm -rf $(VENV) staticfiles .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Validate compose.yaml the way Docker Compose reads it (`config`), without a Docker engine:
+# the compose v2 plugin if the docker CLI has it, else Debian's docker-compose (installed here
+# when missing and we are root, like Chromium for the browser tests).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if docker compose version >/dev/null 2>&1; then
+  compose=(docker compose)
+else
+  if ! command -v docker-compose >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      echo "Installing docker-compose to validate compose.yaml (apt-get install docker-compose)..."
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null
+    else
+      echo "Validating compose.yaml needs 'docker compose' or docker-compose:" >&2
+      echo "run 'sudo apt-get install docker-compose'." >&2
+      exit 1
+    fi
+  fi
+  compose=(docker-compose)
+fi
+
+# compose.yaml reads .env (env_file and interpolation); check it with the documented example.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cp compose.yaml "$work/compose.yaml"
+cp .env.example "$work/.env"
+(cd "$work" && "${compose[@]}" --file compose.yaml config --quiet)
+echo "compose.yaml is valid (${compose[*]} config)."
