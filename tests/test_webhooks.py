@@ -1,0 +1,374 @@
+"""POST /stripe/webhook/: signed events, each applied once, in whatever order they arrive."""
+
+import json
+import threading
+import time
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.db import close_old_connections, connection
+from django.test import Client
+from pytest_django.fixtures import Settings as SettingsWrapper
+
+from kassa.orders.models import Order, OrderStatusChange
+from kassa.payments.models import WebhookEvent
+from tests.factories import ItemFactory
+from tests.fake_stripe import FakeStripe
+from tests.stripe_events import WEBHOOK_SECRET, encode, event, signature
+
+URL = "/stripe/webhook/"
+
+
+@pytest.fixture
+def webhooks(fake_stripe: FakeStripe, settings: SettingsWrapper) -> FakeStripe:
+    settings.STRIPE_WEBHOOK_SECRETS = [WEBHOOK_SECRET]
+    return fake_stripe
+
+
+def deliver(evt: dict[str, Any], *, secret: str = WEBHOOK_SECRET, **kwargs: Any) -> Any:
+    payload = encode(evt)
+    return Client().post(
+        URL,
+        payload,
+        content_type="application/json",
+        headers={"Stripe-Signature": signature(payload, secret=secret, **kwargs)},
+    )
+
+
+def pending_order(fake: FakeStripe, price: str = "12.50") -> tuple[Order, dict[str, Any]]:
+    """An order whose Checkout Session was created (through the shop) and is still open."""
+    client = Client()
+    item = ItemFactory.create(price=Decimal(price))
+    body = client.get(f"/buy/{item.pk}").json()
+    return Order.objects.get(pk=body["order_id"]), fake.resources.checkout_sessions[body["id"]]
+
+
+def paid_changes(order: Order) -> int:
+    return OrderStatusChange.objects.filter(order=order, to_status=Order.Status.PAID).count()
+
+
+pytestmark = pytest.mark.django_db
+
+
+def test_checkout_completed_marks_the_order_paid(webhooks: FakeStripe) -> None:
+    order, session = pending_order(webhooks)
+    completed = webhooks.resources.complete_checkout_session(session["id"])
+
+    response = deliver(event("checkout.session.completed", completed))
+
+    assert response.status_code == 200
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    assert order.amount_paid == 1250
+    assert order.paid_at is not None
+    assert order.stripe_payment_intent_id == completed["payment_intent"]
+    record = WebhookEvent.objects.get()
+    assert record.outcome == WebhookEvent.Outcome.PROCESSED
+    assert record.type == "checkout.session.completed"
+
+
+def test_a_redelivered_event_changes_nothing(webhooks: FakeStripe) -> None:
+    order, session = pending_order(webhooks)
+    evt = event(
+        "checkout.session.completed", webhooks.resources.complete_checkout_session(session["id"])
+    )
+
+    assert deliver(evt).status_code == 200
+    again = deliver(evt)
+
+    assert again.status_code == 200
+    assert paid_changes(order) == 1
+    assert WebhookEvent.objects.get().attempts == 1
+
+
+@pytest.mark.parametrize(
+    ("header", "why"),
+    [
+        (None, "missing"),
+        ("t=1,v1=deadbeef", "forged"),
+        ("garbage", "malformed"),
+    ],
+)
+def test_unsigned_or_forged_events_are_rejected(
+    webhooks: FakeStripe, header: str | None, why: str
+) -> None:
+    order, session = pending_order(webhooks)
+    payload = encode(
+        event(
+            "checkout.session.completed",
+            webhooks.resources.complete_checkout_session(session["id"]),
+        )
+    )
+    headers = {} if header is None else {"Stripe-Signature": header}
+
+    response = Client().post(URL, payload, content_type="application/json", headers=headers)
+
+    assert response.status_code == 400, why
+    assert "error" in response.json()
+    assert not WebhookEvent.objects.exists()
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING
+
+
+def test_an_event_signed_with_another_secret_is_rejected(webhooks: FakeStripe) -> None:
+    order, session = pending_order(webhooks)
+    evt = event(
+        "checkout.session.completed", webhooks.resources.complete_checkout_session(session["id"])
+    )
+    assert deliver(evt, secret="whsec_someone_else").status_code == 400
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING
+
+
+def test_a_stale_signature_is_rejected(webhooks: FakeStripe) -> None:
+    order, session = pending_order(webhooks)
+    evt = event(
+        "checkout.session.completed", webhooks.resources.complete_checkout_session(session["id"])
+    )
+    response = deliver(evt, timestamp=int(time.time()) - 600)  # a replay from 10 minutes ago
+    assert response.status_code == 400
+    assert not WebhookEvent.objects.exists()
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING
+
+
+def test_a_tampered_payload_is_rejected(webhooks: FakeStripe) -> None:
+    order, session = pending_order(webhooks)
+    evt = event(
+        "checkout.session.completed", webhooks.resources.complete_checkout_session(session["id"])
+    )
+    payload = encode(evt)
+    header = signature(payload)
+    evt["data"]["object"]["amount_total"] = 1
+    response = Client().post(
+        URL, encode(evt), content_type="application/json", headers={"Stripe-Signature": header}
+    )
+    assert response.status_code == 400
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING
+
+
+def test_each_accounts_secret_is_accepted(webhooks: FakeStripe, settings: SettingsWrapper) -> None:
+    settings.STRIPE_WEBHOOK_SECRETS = [WEBHOOK_SECRET, "whsec_eur_account"]
+    order, session = pending_order(webhooks)
+    evt = event(
+        "checkout.session.completed", webhooks.resources.complete_checkout_session(session["id"])
+    )
+    assert deliver(evt, secret="whsec_eur_account").status_code == 200
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+
+
+def test_without_a_webhook_secret_nothing_is_accepted(
+    webhooks: FakeStripe, settings: SettingsWrapper
+) -> None:
+    settings.STRIPE_WEBHOOK_SECRETS = []
+    order, session = pending_order(webhooks)
+    evt = event(
+        "checkout.session.completed", webhooks.resources.complete_checkout_session(session["id"])
+    )
+    assert deliver(evt).status_code == 400
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING
+
+
+def test_an_unknown_event_type_is_a_200_no_op(webhooks: FakeStripe) -> None:
+    response = deliver(event("customer.created", {"id": "cus_1", "object": "customer"}))
+    assert response.status_code == 200
+    assert WebhookEvent.objects.get().outcome == WebhookEvent.Outcome.IGNORED
+
+
+def test_the_webhook_only_answers_post() -> None:
+    assert Client().get(URL).status_code == 405
+
+
+def test_an_async_payment_is_paid_only_when_it_succeeds(webhooks: FakeStripe) -> None:
+    order, session = pending_order(webhooks)
+    unpaid = dict(webhooks.resources.complete_checkout_session(session["id"], paid=False))
+
+    assert deliver(event("checkout.session.completed", unpaid)).status_code == 200
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING
+
+    paid = {**unpaid, "payment_status": "paid"}
+    assert deliver(event("checkout.session.async_payment_succeeded", paid)).status_code == 200
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+
+
+def test_a_failed_async_payment_reopens_the_cart(webhooks: FakeStripe) -> None:
+    order, session = pending_order(webhooks)
+    unpaid = webhooks.resources.complete_checkout_session(session["id"], paid=False)
+    deliver(event("checkout.session.completed", unpaid))
+    deliver(event("checkout.session.async_payment_failed", unpaid))
+    order.refresh_from_db()
+    assert order.status == Order.Status.OPEN
+
+
+def test_expired_session_reopens_the_order(webhooks: FakeStripe) -> None:
+    order, session = pending_order(webhooks)
+    expired = {**session, "status": "expired", "url": None}
+    assert deliver(event("checkout.session.expired", expired)).status_code == 200
+    order.refresh_from_db()
+    assert order.status == Order.Status.OPEN
+    assert order.stripe_checkout_session_id == ""
+
+
+def test_expired_after_completed_does_not_unpay(webhooks: FakeStripe) -> None:
+    order, session = pending_order(webhooks)
+    completed = dict(webhooks.resources.complete_checkout_session(session["id"]))
+    deliver(event("checkout.session.completed", completed))
+    deliver(event("checkout.session.expired", {**completed, "status": "expired"}))
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+
+
+def test_an_old_sessions_expiry_leaves_the_current_checkout_alone(webhooks: FakeStripe) -> None:
+    order, old = pending_order(webhooks)
+    # The customer comes back and starts again: a new session replaces the old one.
+    order.status = Order.Status.PENDING
+    order.visitor_token = "v"
+    order.save()
+    old_expired = {**old, "status": "expired"}
+    order.stripe_checkout_session_id = "cs_test_newer"
+    order.save()
+    deliver(event("checkout.session.expired", old_expired))
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING
+    assert order.stripe_checkout_session_id == "cs_test_newer"
+
+
+def test_payment_intent_succeeded_marks_the_order_paid(webhooks: FakeStripe) -> None:
+    order, session = pending_order(webhooks)
+    completed = webhooks.resources.complete_checkout_session(session["id"])
+    intent = webhooks.resources.payment_intents[completed["payment_intent"]]
+    deliver(event("payment_intent.succeeded", intent))
+    deliver(event("checkout.session.completed", completed))
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    assert paid_changes(order) == 1
+
+
+def test_payment_intent_failed_changes_nothing(webhooks: FakeStripe) -> None:
+    order, _ = pending_order(webhooks)
+    failed = {
+        "id": "pi_x",
+        "object": "payment_intent",
+        "status": "requires_payment_method",
+        "metadata": {"order_id": str(order.pk)},
+        "last_payment_error": {"code": "card_declined"},
+    }
+    assert deliver(event("payment_intent.payment_failed", failed)).status_code == 200
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING
+
+
+def _paid_order(webhooks: FakeStripe) -> tuple[Order, dict[str, Any]]:
+    order, session = pending_order(webhooks, price="20.00")
+    completed = webhooks.resources.complete_checkout_session(session["id"])
+    deliver(event("checkout.session.completed", completed))
+    intent = webhooks.resources.payment_intents[completed["payment_intent"]]
+    return order, webhooks.resources.charges[intent["latest_charge"]]
+
+
+def test_refunds_partial_then_full(webhooks: FakeStripe) -> None:
+    order, charge = _paid_order(webhooks)
+
+    partial = deliver(event("charge.refunded", {**charge, "amount_refunded": 500}))
+    order.refresh_from_db()
+    assert partial.status_code == 200
+    assert (order.status, order.amount_refunded) == (Order.Status.PARTIALLY_REFUNDED, 500)
+
+    deliver(event("charge.refunded", {**charge, "amount_refunded": 2000, "refunded": True}))
+    order.refresh_from_db()
+    assert (order.status, order.amount_refunded) == (Order.Status.REFUNDED, 2000)
+    assert order.refunded_at is not None
+
+    # The partial refund's event, redelivered late under a new id, changes nothing.
+    deliver(event("charge.refunded", {**charge, "amount_refunded": 500}))
+    order.refresh_from_db()
+    assert (order.status, order.amount_refunded) == (Order.Status.REFUNDED, 2000)
+
+
+def test_a_refund_before_its_payment_is_known_fails_and_is_retried(webhooks: FakeStripe) -> None:
+    order, session = pending_order(webhooks, price="20.00")
+    completed = webhooks.resources.complete_checkout_session(session["id"])
+    intent = webhooks.resources.payment_intents[completed["payment_intent"]]
+    charge = webhooks.resources.charges[intent["latest_charge"]]
+    refunded = event("charge.refunded", {**charge, "amount_refunded": 2000, "refunded": True})
+
+    first = deliver(refunded)
+
+    assert first.status_code == 500
+    assert "Traceback" not in first.text
+    record = WebhookEvent.objects.get(event_id=refunded["id"])
+    assert record.outcome == WebhookEvent.Outcome.FAILED
+    assert "No order is paid by" in record.error
+
+    deliver(event("checkout.session.completed", completed))
+    retried = deliver(refunded)  # Stripe's retry of the same event
+
+    assert retried.status_code == 200
+    order.refresh_from_db()
+    assert order.status == Order.Status.REFUNDED
+    record.refresh_from_db()
+    assert (record.outcome, record.attempts, record.error) == (
+        WebhookEvent.Outcome.PROCESSED,
+        2,
+        "",
+    )
+
+
+def test_a_completed_event_for_an_unknown_order_is_processed_without_change(
+    webhooks: FakeStripe,
+) -> None:
+    session = {
+        "id": "cs_test_elsewhere",
+        "object": "checkout.session",
+        "status": "complete",
+        "payment_status": "paid",
+        "amount_total": 100,
+        "metadata": {},
+    }
+    assert deliver(event("checkout.session.completed", session)).status_code == 200
+    assert not Order.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_deliveries_of_one_event_fulfil_once(webhooks: FakeStripe) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("row locking is checked in the PostgreSQL pass (make test-postgres)")
+    order, session = pending_order(webhooks)
+    payload = encode(
+        event(
+            "checkout.session.completed",
+            webhooks.resources.complete_checkout_session(session["id"]),
+        )
+    )
+    header = signature(payload)
+    statuses: list[int] = []
+    start = threading.Barrier(4)
+
+    def deliver_once() -> None:
+        try:
+            start.wait()
+            response = Client().post(
+                URL, payload, content_type="application/json", headers={"Stripe-Signature": header}
+            )
+            statuses.append(response.status_code)
+        finally:
+            close_old_connections()
+            connection.close()
+
+    threads = [threading.Thread(target=deliver_once) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert statuses == [200, 200, 200, 200]
+    assert paid_changes(order) == 1
+    record = WebhookEvent.objects.get()
+    assert record.attempts == 1
+    assert json.loads(json.dumps(record.payload))["type"] == "checkout.session.completed"
