@@ -3,7 +3,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from kassa.common.money import format_amount, from_minor
-from kassa.orders.models import Discount, Order, OrderLine, Tax
+from kassa.orders.models import Discount, Order, OrderLine, OrderStatusChange, Tax
 from kassa.orders.pricing import order_totals
 
 
@@ -12,6 +12,18 @@ class OrderLineInline(admin.TabularInline[OrderLine, Order]):
     extra = 0
     autocomplete_fields = ["item"]
     fields = ["item", "quantity", "unit_price"]
+
+
+class OrderStatusChangeInline(admin.TabularInline[OrderStatusChange, Order]):
+    model = OrderStatusChange
+    extra = 0
+    can_delete = False
+    fields = ["at", "from_status", "to_status", "source"]
+    readonly_fields = ["at", "from_status", "to_status", "source"]
+    verbose_name_plural = "history"
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(Order)
@@ -26,12 +38,25 @@ class OrderAdmin(admin.ModelAdmin[Order]):
         "created_at",
     ]
     list_filter = ["status", "currency", "created_at"]
-    search_fields = ["=id", "stripe_checkout_session_id", "lines__item__name", "user__username"]
+    search_fields = [
+        "=id",
+        "stripe_checkout_session_id",
+        "stripe_payment_intent_id",
+        "lines__item__name",
+        "user__username",
+    ]
     list_select_related = ["discount", "tax"]
+    # Status and money follow Stripe: they change through the lifecycle, not by hand.
     readonly_fields = [
+        "status",
         "visitor_token",
         "checkout_attempt",
         "stripe_checkout_session_id",
+        "stripe_payment_intent_id",
+        "amount_paid",
+        "amount_refunded",
+        "paid_at",
+        "refunded_at",
         "display_totals",
         "created_at",
         "updated_at",
@@ -42,15 +67,20 @@ class OrderAdmin(admin.ModelAdmin[Order]):
         "discount",
         "tax",
         "display_totals",
+        "amount_paid",
+        "amount_refunded",
+        "paid_at",
+        "refunded_at",
         "user",
         "visitor_token",
         "stripe_checkout_session_id",
+        "stripe_payment_intent_id",
         "checkout_attempt",
         "created_at",
         "updated_at",
     ]
     raw_id_fields = ["user"]
-    inlines = [OrderLineInline]
+    inlines = [OrderLineInline, OrderStatusChangeInline]
     date_hierarchy = "created_at"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:

@@ -1,11 +1,14 @@
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from kassa.orders.admin import DiscountAdmin, TaxAdmin
-from kassa.orders.models import Discount, Tax
-from kassa.payments.models import StripeCoupon, StripeTaxRate
+from kassa.orders.admin import DiscountAdmin, OrderAdmin, TaxAdmin
+from kassa.orders.models import Discount, Order, Tax
+from kassa.payments.errors import PaymentError
+from kassa.payments.models import StripeCoupon, StripeTaxRate, WebhookEvent
+from kassa.payments.refunds import refund_order
 
 
 class StripeCouponInline(admin.TabularInline[StripeCoupon, Discount]):
@@ -32,9 +35,28 @@ class StripeTaxRateInline(admin.TabularInline[StripeTaxRate, Tax]):
         return False
 
 
-# Payments knows orders, not the other way round: it adds its Stripe ids to their admin pages.
+@admin.action(description="Refund selected paid orders in Stripe")
+def refund_in_stripe(
+    modeladmin: admin.ModelAdmin[Order], request: HttpRequest, queryset: QuerySet[Order]
+) -> None:
+    for order in queryset:
+        try:
+            refund = refund_order(order=order, requested_by=f"admin {request.user}")
+        except PaymentError as exc:
+            modeladmin.message_user(request, f"Order #{order.pk}: {exc.message}", messages.ERROR)
+        else:
+            modeladmin.message_user(request, f"Order #{order.pk} refunded ({refund.id}).")
+
+
+# Payments knows orders, not the other way round: it adds its Stripe parts to their admin pages.
 DiscountAdmin.inlines = [*DiscountAdmin.inlines, StripeCouponInline]
 TaxAdmin.inlines = [*TaxAdmin.inlines, StripeTaxRateInline]
+admin.site.unregister(Order)
+
+
+@admin.register(Order)
+class OrderWithPaymentsAdmin(OrderAdmin):
+    actions = [refund_in_stripe]
 
 
 class ReadOnlyAdmin(admin.ModelAdmin[Any]):
@@ -59,3 +81,21 @@ class StripeTaxRateAdmin(ReadOnlyAdmin):
     list_display = ["stripe_id", "tax", "version", "account", "created_at"]
     list_filter = ["tax"]
     search_fields = ["stripe_id", "tax__name"]
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyAdmin):
+    list_display = ["event_id", "type", "outcome", "attempts", "received_at", "handled_at"]
+    list_filter = ["outcome", "type", "livemode"]
+    search_fields = ["event_id", "type"]
+    readonly_fields = [
+        "event_id",
+        "type",
+        "livemode",
+        "outcome",
+        "attempts",
+        "received_at",
+        "handled_at",
+        "error",
+        "payload",
+    ]

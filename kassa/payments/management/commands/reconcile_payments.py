@@ -1,0 +1,29 @@
+"""Cron-safe catch-up for missed webhooks: `manage.py reconcile_payments`."""
+
+from datetime import timedelta
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from kassa.payments.reconcile import reconcile_pending
+
+
+class Command(BaseCommand):
+    help = "Ask Stripe about orders left pending and fulfil or reopen them. Safe to run any time."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--older-than-minutes",
+            type=int,
+            default=15,
+            help="Leave younger pending orders to their webhooks (default 15).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        report = reconcile_pending(older_than=timedelta(minutes=options["older_than_minutes"]))
+        self.stdout.write(
+            f"checked {report.checked} pending orders: {len(report.paid)} paid, "
+            f"{len(report.reopened)} reopened, {len(report.failed)} could not be checked"
+        )
+        if report.failed:
+            self.stderr.write(f"not checked (Stripe failed): {report.failed}")

@@ -1,0 +1,24 @@
+"""Refunding a paid order in Stripe: once, however often staff click."""
+
+from kassa.orders import lifecycle
+from kassa.orders.models import Order
+from kassa.payments import gateway
+from kassa.payments.errors import CheckoutConflict
+
+
+def refund_order(*, order: Order, requested_by: str) -> gateway.Refund:
+    """Refund the whole order. The idempotency key is the order's: a double click, or two staff
+    members at once, get the same refund back from Stripe instead of a second one."""
+    if order.status != Order.Status.PAID or not order.stripe_payment_intent_id:
+        raise CheckoutConflict(f"Order #{order.pk} is not paid, or already refunded.")
+    refund = gateway.create_refund(
+        currency=order.currency,
+        payment_intent_id=order.stripe_payment_intent_id,
+        idempotency_key=f"kassa-refund-{order.pk}",
+    )
+    lifecycle.order_mark_refunded(
+        order_id=order.pk,
+        amount_refunded=order.amount_refunded + refund.amount,
+        source=f"refund {refund.id} by {requested_by}",
+    )
+    return refund
