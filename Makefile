@@ -25,7 +25,8 @@ $(PY):
 # Re-install only when the dependency list changes.
 $(VENV)/.installed: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	@# Once more on failure: a download cut short should not fail a fresh clone's first run.
+	$(PY) -m pip install --quiet -e '.[dev]' || $(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
 install: $(VENV)/.installed
