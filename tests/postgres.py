@@ -27,16 +27,20 @@ def with_database(url: str, name: str) -> str:
 
 
 def require_server() -> str:
+    """A URL to connect to for creating databases: the suite's database, or (when that is not
+    created yet, as pytest-django does it) the server's maintenance database `postgres`."""
     url = server_url()
-    try:
-        with psycopg.connect(url, connect_timeout=5):
-            pass
-    except psycopg.OperationalError as exc:
-        message = f"PostgreSQL is unreachable at {urlsplit(url).netloc}: {exc}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return url
+    error: psycopg.OperationalError | None = None
+    for candidate in (url, with_database(url, "postgres")):
+        try:
+            with psycopg.connect(candidate, connect_timeout=5):
+                return candidate
+        except psycopg.OperationalError as exc:
+            error = exc
+    message = f"PostgreSQL is unreachable at {urlsplit(url).netloc}: {error}"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 @contextmanager

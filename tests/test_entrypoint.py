@@ -21,7 +21,7 @@ import pytest
 import requests
 from psycopg import sql
 
-from tests.postgres import server_url, throwaway_database
+from tests.postgres import require_server, throwaway_database
 from tests.production_env import ROOT, SECRET_KEY, command_env
 
 HOST = "shop.example.com"
@@ -287,7 +287,7 @@ def test_gunicorn_serves_the_shop_in_production_mode_and_stops_on_sigterm(
 
         # The database goes away: the health check says so, and the probe fails.
         name = urlsplit(database_url).path.lstrip("/")
-        with psycopg.connect(server_url(), autocommit=True) as admin:
+        with psycopg.connect(require_server(), autocommit=True) as admin:
             admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
         down = requests.get(f"{base}/healthz", headers={"Host": HOST}, timeout=10)
         assert down.status_code == 503
