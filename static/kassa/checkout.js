@@ -8,13 +8,23 @@
     var errorBox = document.getElementById(button.dataset.errorId || "buy-error");
     var label = button.textContent;
 
-    function fail(message) {
-      errorBox.textContent = message;
-      errorBox.hidden = false;
+    function ready() {
       button.disabled = false;
       button.removeAttribute("aria-busy");
       button.textContent = label;
     }
+
+    function fail(message) {
+      errorBox.textContent = message;
+      errorBox.hidden = false;
+      ready();
+    }
+
+    // Back from Stripe Checkout restores this page from the back/forward cache as it was left:
+    // busy and disabled. Make the button usable again.
+    window.addEventListener("pageshow", function (event) {
+      if (event.persisted) ready();
+    });
 
     button.addEventListener("click", async function () {
       if (button.disabled) return; // one click, one checkout
