@@ -49,12 +49,16 @@
         return;
       }
 
-      var stripe = typeof window.Stripe === "function" ? window.Stripe(button.dataset.stripeKey) : null;
-      if (stripe && typeof stripe.redirectToCheckout === "function") {
-        var result = await stripe.redirectToCheckout({ sessionId: data.id });
-        // Only reached when the redirect failed.
-        if (result && result.error) fail(result.error.message || "Stripe Checkout could not be opened.");
-        return;
+      try {
+        var stripe = typeof window.Stripe === "function" ? window.Stripe(button.dataset.stripeKey) : null;
+        if (stripe && typeof stripe.redirectToCheckout === "function") {
+          var result = await stripe.redirectToCheckout({ sessionId: data.id });
+          // Only reached when the redirect failed.
+          if (result && result.error) fail(result.error.message || "Stripe Checkout could not be opened.");
+          return;
+        }
+      } catch (e) {
+        // A Stripe.js that throws (a bad key, a removed method): the session's URL still works.
       }
       if (data.url) {
         window.location.assign(data.url);

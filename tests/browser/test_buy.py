@@ -157,6 +157,22 @@ def test_buy_without_stripe_js_at_all_still_reaches_checkout(
     assert browser_run.stripe.calls == []
 
 
+def test_a_stripe_js_that_throws_still_reaches_checkout(
+    browser_run: BrowserRun, fake_stripe: FakeStripe
+) -> None:
+    browser_run.stripe.stripe_js = (
+        "window.Stripe = function () { return { redirectToCheckout: function () {"
+        " throw new Error('IntegrationError: redirectToCheckout is no longer supported'); } }; };"
+    )
+    item = ItemFactory.create()
+    _open_item_page(browser_run, item)
+
+    with browser_run.page.expect_navigation(url=CHECKOUT_URL):
+        _click_once(browser_run.page)
+
+    _assert_arrived_at_checkout_for(browser_run, _the_one_session(fake_stripe))
+
+
 def test_back_from_checkout_leaves_a_usable_buy_button(
     browser_run: BrowserRun, fake_stripe: FakeStripe
 ) -> None:
