@@ -190,8 +190,8 @@ def test_orders_list_shows_only_my_orders_with_status_and_total(client: Client) 
     listing = client.get("/orders/", headers=JSON).json()["orders"]
     assert [(order["status"], order["total"]) for order in listing] == [("open", "14.50")]
     page = client.get("/orders/")
-    assert "14.50 USD" in page.text
-    assert "65.25 USD" not in page.text
+    assert "$14.50" in page.text
+    assert "$65.25" not in page.text
 
 
 def test_orders_follow_the_user_across_browsers(client: Client) -> None:

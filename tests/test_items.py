@@ -52,7 +52,7 @@ def test_admin_lists_and_searches_items() -> None:
 
     listing = client.get("/admin/catalog/item/")
     assert listing.status_code == 200
-    assert "14.50 USD" in listing.text
+    assert "$14.50" in listing.text
     searched = client.get("/admin/catalog/item/", {"q": "mug"})
     assert "Ceramic mug" in searched.text
     assert "Notebook" not in searched.text

@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 import pytest
+from babel.numbers import get_currency_precision
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -50,10 +51,26 @@ def test_unknown_currency_is_an_error() -> None:
         money.exponent("xxx")
 
 
-def test_format_amount_shows_the_currency_decimals() -> None:
-    assert money.format_amount(Decimal("12.3"), "usd") == "12.30 USD"
-    assert money.format_amount(Decimal("1500.000"), "jpy") == "1,500 JPY"
-    assert money.format_amount(Decimal("1.25"), "kwd") == "1.250 KWD"
+@pytest.mark.parametrize(
+    ("amount", "currency", "language", "shown"),
+    [
+        ("12.3", "usd", "en", "$12.30"),
+        ("12.34", "eur", "ru", "12,34\xa0€"),
+        ("1500", "rub", "ru", "1\xa0500,00\xa0₽"),
+        ("1500.000", "jpy", "en", "¥1,500"),
+        ("1.25", "kwd", "en", "KWD1.250"),
+        ("1500", "jpy", "ru", "1\xa0500\xa0¥"),
+    ],
+)
+def test_format_amount_follows_locale_and_currency_decimals(
+    amount: str, currency: str, language: str, shown: str
+) -> None:
+    assert money.format_amount(Decimal(amount), currency, language) == shown
+
+
+def test_every_currency_is_shown_with_the_decimals_stripe_charges() -> None:
+    for currency in money.CURRENCIES:
+        assert get_currency_precision(currency.upper()) == money.exponent(currency), currency
 
 
 @given(

@@ -4,25 +4,28 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, MinLengthValidator
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from kassa.common.money import CURRENCY_CHOICES, MoneyError, validate_amount
 
 
 class Item(models.Model):
-    name = models.CharField("name", max_length=200, validators=[MinLengthValidator(1)])
+    name = models.CharField(_("name"), max_length=200, validators=[MinLengthValidator(1)])
     description = models.TextField(
         "description", max_length=5000, blank=True, validators=[MaxLengthValidator(5000)]
     )
     # Major units, exactly: three places hold every currency Stripe supports (KWD has three).
-    price = models.DecimalField("price", max_digits=12, decimal_places=3)
-    currency = models.CharField("currency", max_length=3, choices=CURRENCY_CHOICES, default="usd")
+    price = models.DecimalField(_("price"), max_digits=12, decimal_places=3)
+    currency = models.CharField(
+        _("currency"), max_length=3, choices=CURRENCY_CHOICES, default="usd"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name", "id"]
-        verbose_name = "item"
-        verbose_name_plural = "items"
+        verbose_name = _("item")
+        verbose_name_plural = _("items")
         constraints = [
             models.CheckConstraint(condition=models.Q(price__gt=0), name="item_price_positive"),
         ]
@@ -37,7 +40,7 @@ class Item(models.Model):
         super().clean()
         self.name = self.name.strip()
         if not self.name:
-            raise ValidationError({"name": "The name cannot be blank."})
+            raise ValidationError({"name": _("The name cannot be blank.")})
         if self.price is not None and self.currency:
             try:
                 validate_amount(Decimal(self.price), self.currency)

@@ -5,12 +5,13 @@ from functools import wraps
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django_stubs_ext import StrOrPromise
 
 View = Callable[..., HttpResponse]
 
 
-def json_error(message: str, *, status: int) -> JsonResponse:
-    return JsonResponse({"error": message}, status=status)
+def json_error(message: StrOrPromise, *, status: int) -> JsonResponse:
+    return JsonResponse({"error": str(message)}, status=status)
 
 
 def parse_id(raw: str) -> int:
@@ -24,7 +25,7 @@ def wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
-def json_not_found(message: str, *, always: bool = False) -> Callable[[View], View]:
+def json_not_found(message: StrOrPromise, *, always: bool = False) -> Callable[[View], View]:
     """A view decorator: a 404 becomes `{"error": message}` for clients that asked for JSON
     (or for every client, with always=True, on endpoints that only speak JSON)."""
 

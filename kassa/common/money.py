@@ -6,6 +6,11 @@ minor unit; `to_minor` / `from_minor` are the only places that cross that line.
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from babel import Locale
+from babel.numbers import format_currency
+from django.utils.translation import get_language, to_locale
+from django.utils.translation import gettext as _
+
 # Stripe's zero-decimal currencies: amounts are sent as whole units (1500 JPY -> 1500).
 ZERO_DECIMAL = frozenset("bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split())
 # Stripe's three-decimal currencies: amounts are sent in thousandths, which must end in 0.
@@ -48,12 +53,15 @@ def price_decimals(currency: str) -> int:
 def validate_amount(amount: Decimal, currency: str) -> None:
     """Raise MoneyError unless `amount` is positive and chargeable exactly in `currency`."""
     if amount <= 0:
-        raise MoneyError("The amount must be greater than zero.")
+        raise MoneyError(_("The amount must be greater than zero."))
     decimals = price_decimals(currency)
     if amount % Decimal(1).scaleb(-decimals) != 0:
-        raise MoneyError(f"{currency.upper()} amounts can have at most {decimals} decimals.")
+        raise MoneyError(
+            _("%(currency)s amounts can have at most %(decimals)s decimals.")
+            % {"currency": currency.upper(), "decimals": decimals}
+        )
     if to_minor(amount, currency) > MAX_MINOR_AMOUNT:
-        raise MoneyError("The amount is larger than Stripe can charge at once.")
+        raise MoneyError(_("The amount is larger than Stripe can charge at once."))
 
 
 def to_minor(amount: Decimal, currency: str) -> int:
@@ -73,6 +81,10 @@ def quantize(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(Decimal(1).scaleb(-exponent(currency)), rounding=ROUND_HALF_UP)
 
 
-def format_amount(amount: Decimal, currency: str) -> str:
-    """Plain, unambiguous formatting: '12.34 USD', '1,500 JPY'."""
-    return f"{quantize(amount, currency):,} {currency.upper()}"
+def format_amount(amount: Decimal, currency: str, language: str | None = None) -> str:
+    """The amount as a customer reading `language` (default: the active one) expects it:
+    '$12.34' in English, '12,34 €' in Russian, '¥1,500', with the currency's own decimals."""
+    locale = Locale.parse(to_locale(language or get_language() or "en"))
+    # CLDR's digits per currency agree with Stripe's exponents for every currency we accept
+    # (a test holds them to it), so Babel shows exactly the decimals that are charged.
+    return format_currency(quantize(amount, currency), currency.upper(), locale=locale)

@@ -6,44 +6,52 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Upper
+from django.utils.translation import gettext_lazy as _
 
 from kassa.common.money import CURRENCY_CHOICES, MoneyError, validate_amount
 
 
 class Discount(models.Model):
     class Kind(models.TextChoices):
-        PERCENT = "percent", "percentage off"
-        AMOUNT = "amount", "fixed amount off"
+        PERCENT = "percent", _("percentage off")
+        AMOUNT = "amount", _("fixed amount off")
 
-    name = models.CharField(max_length=100, help_text="Shown to the customer in Checkout.")
-    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.PERCENT)
+    name = models.CharField(
+        _("name"), max_length=100, help_text=_("Shown to the customer in Checkout.")
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.PERCENT)
     percent_off = models.DecimalField(
+        _("percent off"),
         max_digits=5,
         decimal_places=2,
         null=True,
         blank=True,
         validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("100"))],
     )
-    amount_off = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
+    amount_off = models.DecimalField(
+        _("amount off"), max_digits=12, decimal_places=3, null=True, blank=True
+    )
     currency = models.CharField(
+        _("currency"),
         max_length=3,
         choices=CURRENCY_CHOICES,
         blank=True,
-        help_text="The currency of a fixed amount off; it only applies to orders in it.",
+        help_text=_("The currency of a fixed amount off; it only applies to orders in it."),
     )
     code = models.CharField(
+        _("code"),
         max_length=40,
         blank=True,
-        help_text="Optional: customers who type this code in their cart get the discount.",
+        help_text=_("Optional: customers who type this code in their cart get the discount."),
     )
-    active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         ordering = ["name", "id"]
-        verbose_name = "discount"
-        verbose_name_plural = "discounts"
+        verbose_name = _("discount")
+        verbose_name_plural = _("discounts")
         constraints = [
             models.UniqueConstraint(
                 Upper("code"), condition=~models.Q(code=""), name="discount_code_unique_ci"
@@ -76,23 +84,27 @@ class Discount(models.Model):
 
 
 class Tax(models.Model):
-    name = models.CharField(max_length=50, help_text="Shown to the customer, e.g. 'VAT'.")
+    name = models.CharField(
+        _("name"), max_length=50, help_text=_("Shown to the customer, e.g. 'VAT'.")
+    )
     percentage = models.DecimalField(
+        _("percentage"),
         max_digits=7,
         decimal_places=4,
         validators=[MinValueValidator(Decimal("0.0001")), MaxValueValidator(Decimal("99.9999"))],
     )
     inclusive = models.BooleanField(
+        _("inclusive"),
         default=False,
-        help_text="Inclusive: prices already contain the tax. Exclusive: it is added on top.",
+        help_text=_("Inclusive: prices already contain the tax. Exclusive: it is added on top."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         ordering = ["name", "id"]
-        verbose_name = "tax"
-        verbose_name_plural = "taxes"
+        verbose_name = _("tax")
+        verbose_name_plural = _("taxes")
 
     def __str__(self) -> str:
         kind = "inclusive" if self.inclusive else "exclusive"

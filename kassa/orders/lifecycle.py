@@ -12,6 +12,7 @@ import logging
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kassa.orders.errors import EmptyOrder, OrderNotEditable
 from kassa.orders.models import Order, OrderLine, OrderStatusChange
@@ -52,9 +53,9 @@ def order_begin_checkout(*, order: Order) -> tuple[int, str, str]:
     """
     locked = _lock(order.pk)
     if locked.status not in (S.OPEN, S.PENDING):
-        raise OrderNotEditable("This order has already been paid.")
+        raise OrderNotEditable(_("This order has already been paid."))
     if not OrderLine.objects.filter(order=locked).exists():
-        raise EmptyOrder("The order is empty: add an item before paying.")
+        raise EmptyOrder(_("The order is empty: add an item before paying."))
     locked.checkout_attempt += 1
     if locked.status == S.OPEN:
         _move(locked, S.PENDING, source="checkout started", fields=["checkout_attempt"])

@@ -2,6 +2,7 @@
 
 from django.db import transaction
 from django.db.models.functions import Upper
+from django.utils.translation import gettext as _
 
 from kassa.catalog.models import Item
 from kassa.common.money import MAX_MINOR_AMOUNT, to_minor
@@ -21,15 +22,20 @@ MAX_QUANTITY = 99
 def _check_quantity(quantity: int, *, allow_zero: bool = False) -> None:
     low = 0 if allow_zero else 1
     if not low <= quantity <= MAX_QUANTITY:
-        raise InvalidQuantity(f"The quantity must be a whole number from {low} to {MAX_QUANTITY}.")
+        raise InvalidQuantity(
+            _("The quantity must be a whole number from %(low)s to %(high)s.")
+            % {"low": low, "high": MAX_QUANTITY}
+        )
 
 
 def _lock_editable(order: Order) -> Order:
     locked = Order.objects.select_for_update().get(pk=order.pk)
     if not locked.is_editable:
         raise OrderNotEditable(
-            "This order's checkout has started, so it cannot be changed. "
-            "Cancel the checkout first to edit it."
+            _(
+                "This order's checkout has started, so it cannot be changed. "
+                "Cancel the checkout first to edit it."
+            )
         )
     return locked
 
@@ -40,7 +46,7 @@ def _check_total(order: Order) -> None:
         for line in OrderLine.objects.filter(order=order)
     )
     if subtotal > MAX_MINOR_AMOUNT:
-        raise InvalidQuantity("That would make the order larger than can be paid at once.")
+        raise InvalidQuantity(_("That would make the order larger than can be paid at once."))
 
 
 @transaction.atomic
@@ -72,8 +78,11 @@ def cart_add_item(*, visitor: Visitor, item: Item, quantity: int = 1) -> tuple[O
         cart = _lock_editable(cart)
     if cart.currency != item.currency:
         raise CurrencyMismatch(
-            f"Your cart is in {cart.currency.upper()} and this item is priced in "
-            f"{item.currency.upper()}. Pay for the cart first, or empty it, to buy this item."
+            _(
+                "Your cart is in %(cart)s and this item is priced in %(item)s. "
+                "Pay for the cart first, or empty it, to buy this item."
+            )
+            % {"cart": cart.currency.upper(), "item": item.currency.upper()}
         )
     line = OrderLine.objects.filter(order=cart, item=item).first()
     if line is None:
@@ -94,7 +103,7 @@ def order_set_quantity(*, order: Order, line_id: int, quantity: int) -> None:
     locked = _lock_editable(order)
     line = OrderLine.objects.filter(order=locked, pk=line_id).first()
     if line is None:
-        raise InvalidQuantity("That line is not in this order.")
+        raise InvalidQuantity(_("That line is not in this order."))
     if quantity == 0:
         line.delete()
     else:
@@ -117,7 +126,7 @@ def order_apply_discount_code(*, order: Order, code: str) -> Discount:
         else None
     )
     if discount is None or not discount.applies_to(locked.currency):
-        raise InvalidDiscountCode("That discount code is not valid for this order.")
+        raise InvalidDiscountCode(_("That discount code is not valid for this order."))
     locked.discount = discount
     locked.save(update_fields=["discount", "updated_at"])
     return discount

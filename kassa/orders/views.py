@@ -1,6 +1,8 @@
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from kassa.catalog import selectors as catalog_selectors
@@ -16,7 +18,7 @@ from kassa.orders.visitors import visitor_from_request
 def _quantity(raw: str | None) -> int:
     raw = (raw or "1").strip()
     if not raw.isascii() or not raw.isdigit() or len(raw) > 6:
-        raise InvalidQuantity("The quantity must be a whole number.")
+        raise InvalidQuantity(_("The quantity must be a whole number."))
     return int(raw)
 
 
@@ -40,7 +42,7 @@ def _changed(request: HttpRequest, order: Order) -> HttpResponse:
 
 
 @require_POST
-@json_not_found("There is no such item.")
+@json_not_found(gettext_lazy("There is no such item."))
 def add_to_order(request: HttpRequest, item_id: str) -> HttpResponse:
     """POST /item/<id>/add-to-order/: put the item in the visitor's cart (made on first add)."""
     item = catalog_selectors.item_get(item_id=parse_id(item_id))
@@ -56,7 +58,7 @@ def add_to_order(request: HttpRequest, item_id: str) -> HttpResponse:
         return JsonResponse(
             order_json(_own_order(request, str(cart.pk))), status=201 if created else 200
         )
-    messages.success(request, f"{item.name} is in your cart.")
+    messages.success(request, _("%(item)s is in your cart.") % {"item": item.name})
     return redirect(cart.get_absolute_url())
 
 
@@ -73,7 +75,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@json_not_found("There is no such order.")
+@json_not_found(gettext_lazy("There is no such order."))
 def order_detail(request: HttpRequest, order_id: str) -> HttpResponse:
     order = _own_order(request, order_id)
     totals = order_totals(order, list(order.lines.all()))
@@ -83,7 +85,7 @@ def order_detail(request: HttpRequest, order_id: str) -> HttpResponse:
 
 
 @require_POST
-@json_not_found("There is no such order.")
+@json_not_found(gettext_lazy("There is no such order."))
 def order_line_update(request: HttpRequest, order_id: str, line_id: str) -> HttpResponse:
     """Change a line's quantity; 0, or the remove button, takes the line out."""
     order = _own_order(request, order_id)
@@ -96,7 +98,7 @@ def order_line_update(request: HttpRequest, order_id: str, line_id: str) -> Http
 
 
 @require_POST
-@json_not_found("There is no such order.")
+@json_not_found(gettext_lazy("There is no such order."))
 def order_discount(request: HttpRequest, order_id: str) -> HttpResponse:
     """Apply a discount code typed in the cart, or remove the order's discount."""
     order = _own_order(request, order_id)
@@ -108,7 +110,9 @@ def order_discount(request: HttpRequest, order_id: str) -> HttpResponse:
                 order=order, code=request.POST.get("code", "")
             )
             if not wants_json(request):
-                messages.success(request, f"Discount “{discount.name}” applied.")
+                messages.success(
+                    request, _("Discount “%(name)s” applied.") % {"name": discount.name}
+                )
     except OrderError as exc:
         return _refused(request, exc, order.get_absolute_url())
     return _changed(request, order)

@@ -11,6 +11,7 @@ from typing import Any
 
 import stripe
 from django.conf import settings
+from django.utils.translation import gettext as _
 from stripe.params import CouponCreateParams, PaymentIntentCreateParams, TaxRateCreateParams
 from stripe.params.checkout import SessionCreateParams
 
@@ -74,7 +75,7 @@ def ensure_configured(currency: str) -> Keypair:
     """The currency's keypair, or PaymentsNotConfigured before anything is written."""
     keypair = keypair_for(currency)
     if keypair is None:
-        raise PaymentsNotConfigured("Payments are not configured for this shop yet.")
+        raise PaymentsNotConfigured(_("Payments are not configured for this shop yet."))
     return keypair
 
 
@@ -85,7 +86,7 @@ def _call(label: str, fn: Any, /, *args: str, **params: Any) -> Any:
     except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
         logger.warning("stripe %s unreachable: %s", label, type(exc).__name__)
         raise PaymentProviderUnavailable(
-            "The payment provider cannot be reached right now. Please try again in a minute."
+            _("The payment provider cannot be reached right now. Please try again in a minute.")
         ) from exc
     except stripe.StripeError as exc:
         status = exc.http_status or 0
@@ -98,10 +99,10 @@ def _call(label: str, fn: Any, /, *args: str, **params: Any) -> Any:
         )
         if status >= 500:
             raise PaymentProviderUnavailable(
-                "The payment provider is having trouble right now. Please try again in a minute."
+                _("The payment provider is having trouble right now. Please try again in a minute.")
             ) from exc
         raise PaymentProviderRejected(
-            "The payment could not be started. The shop has been told; please try again later."
+            _("The payment could not be started. The shop has been told; please try again later.")
         ) from exc
 
 

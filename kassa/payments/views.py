@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
@@ -38,7 +39,7 @@ def _session_json(order: Order, session_id: str, url: str) -> JsonResponse:
 
 
 @require_GET
-@json_not_found("There is no such item.", always=True)
+@json_not_found(gettext_lazy("There is no such item."), always=True)
 def buy_item_view(request: HttpRequest, item_id: str) -> JsonResponse:
     """GET /buy/<id>: start Stripe Checkout for one item; answers the session id as JSON."""
     item = catalog_selectors.item_get(item_id=parse_id(item_id))
@@ -54,7 +55,7 @@ def buy_item_view(request: HttpRequest, item_id: str) -> JsonResponse:
 
 
 @require_GET
-@json_not_found("There is no such order.", always=True)
+@json_not_found(gettext_lazy("There is no such order."), always=True)
 def buy_order_view(request: HttpRequest, order_id: str) -> JsonResponse:
     """GET /orders/<id>/buy/: one Checkout Session for the whole order."""
     visitor = visitor_from_request(request, create=False)
@@ -67,7 +68,7 @@ def buy_order_view(request: HttpRequest, order_id: str) -> JsonResponse:
 
 
 @require_POST
-@json_not_found("There is no such order.")
+@json_not_found(gettext_lazy("There is no such order."))
 def reopen_order_view(request: HttpRequest, order_id: str) -> HttpResponse:
     """Leave a started checkout to edit the order again (the session can no longer be paid)."""
     visitor = visitor_from_request(request, create=False)

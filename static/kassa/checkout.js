@@ -4,6 +4,12 @@
 (function () {
   "use strict";
 
+  // The page's words for what the script says (see base.html), English if they are missing.
+  var words = (document.getElementById("kassa-messages") || { dataset: {} }).dataset;
+  function say(key, fallback) {
+    return words[key] || fallback;
+  }
+
   function start(button) {
     var errorBox = document.getElementById(button.dataset.errorId || "buy-error");
     var label = button.textContent;
@@ -30,7 +36,7 @@
       if (button.disabled) return; // one click, one checkout
       button.disabled = true;
       button.setAttribute("aria-busy", "true");
-      button.textContent = "Opening payment…";
+      button.textContent = say("opening", "Opening payment…");
       errorBox.hidden = true;
 
       var data;
@@ -41,11 +47,11 @@
         });
         data = await response.json().catch(function () { return {}; });
         if (!response.ok || !data.id) {
-          fail(data.error || "The payment could not be started. Please try again.");
+          fail(data.error || say("notStarted", "The payment could not be started. Please try again."));
           return;
         }
       } catch (e) {
-        fail("The shop cannot be reached. Check your connection and try again.");
+        fail(say("offline", "The shop cannot be reached. Check your connection and try again."));
         return;
       }
 
@@ -54,7 +60,7 @@
         if (stripe && typeof stripe.redirectToCheckout === "function") {
           var result = await stripe.redirectToCheckout({ sessionId: data.id });
           // Only reached when the redirect failed.
-          if (result && result.error) fail(result.error.message || "Stripe Checkout could not be opened.");
+          if (result && result.error) fail(result.error.message || say("checkoutFailed", "Stripe Checkout could not be opened."));
           return;
         }
       } catch (e) {
@@ -64,7 +70,7 @@
         window.location.assign(data.url);
         return;
       }
-      fail("Stripe Checkout could not be opened. Please try again.");
+      fail(say("checkoutFailed", "Stripe Checkout could not be opened. Please try again."));
     });
   }
 
