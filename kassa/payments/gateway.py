@@ -91,7 +91,7 @@ def _call(label: str, fn: Any, /, *args: str, **params: Any) -> Any:
     except stripe.StripeError as exc:
         status = exc.http_status or 0
         logger.error(
-            "stripe %s failed: status=%s code=%s request_id=%s",
+            "stripe %s failed: status=%s code=%s stripe_request_id=%s",
             label,
             status,
             exc.code,
@@ -122,7 +122,7 @@ def _create(
     )
     response = created.last_response
     logger.info(
-        "stripe %s ok: id=%s request_id=%s",
+        "stripe %s ok: id=%s stripe_request_id=%s",
         label,
         created.id,
         response.request_id if response else "-",
