@@ -22,8 +22,9 @@ def close_checkout_session(*, order: Order, session_id: str) -> None:
         )
 
 
-def close_payment_intent(*, order: Order, payment_intent_id: str) -> None:
-    """Make sure `payment_intent_id` can no longer be paid: cancel it unless it is settled."""
+def _unsettled_payment_intent(*, order: Order, payment_intent_id: str) -> gateway.PaymentIntent:
+    """The PaymentIntent, unless money is moving through it: then CheckoutConflict (and the order
+    is marked paid here if it succeeded, in case the webhook has not arrived yet)."""
     intent = gateway.retrieve_payment_intent(
         currency=order.currency, payment_intent_id=payment_intent_id
     )
@@ -34,6 +35,12 @@ def close_payment_intent(*, order: Order, payment_intent_id: str) -> None:
         )
     if intent.status == "processing":
         raise CheckoutConflict("A payment for this order is being processed. Please wait a moment.")
+    return intent
+
+
+def close_payment_intent(*, order: Order, payment_intent_id: str) -> None:
+    """Make sure `payment_intent_id` can no longer be paid: cancel it unless it is settled."""
+    intent = _unsettled_payment_intent(order=order, payment_intent_id=payment_intent_id)
     if intent.status != "canceled":
         gateway.cancel_payment_intent(currency=order.currency, payment_intent_id=intent.id)
 
@@ -43,3 +50,17 @@ def close_previous(*, order: Order, session_id: str, payment_intent_id: str) -> 
         close_checkout_session(order=order, session_id=session_id)
     elif payment_intent_id:
         close_payment_intent(order=order, payment_intent_id=payment_intent_id)
+
+
+def close_previous_except_intent(
+    *, order: Order, session_id: str, payment_intent_id: str
+) -> gateway.PaymentIntent | None:
+    """Like close_previous, but a previous PaymentIntent of this order that can still be paid is
+    kept and returned instead of cancelled: the PaymentIntent flow keeps one per order."""
+    if session_id or not payment_intent_id:
+        close_previous(order=order, session_id=session_id, payment_intent_id=payment_intent_id)
+        return None
+    intent = _unsettled_payment_intent(order=order, payment_intent_id=payment_intent_id)
+    if intent.status == "canceled" or intent.order_id != str(order.pk):
+        return None
+    return intent

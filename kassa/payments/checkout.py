@@ -3,6 +3,7 @@
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from stripe.params.checkout import SessionCreateParams
 
@@ -18,6 +19,8 @@ from kassa.payments.errors import CheckoutSuperseded, PaymentError
 from kassa.payments.stripe_objects import ensure_coupon, ensure_tax_rate
 
 logger = logging.getLogger(__name__)
+
+Attempt = TypeVar("Attempt")
 
 
 @dataclass(frozen=True)
@@ -105,19 +108,31 @@ def _create_session(*, order: Order, attempt: int, urls: ReturnUrls) -> gateway.
     return session
 
 
-def buy_item(
-    *, item: Item, visitor: Visitor, urls_for: Callable[[Order], ReturnUrls]
-) -> tuple[Order, gateway.CheckoutSession]:
-    """Buy one item now: a one-line order and its checkout, or nothing at all if Stripe fails."""
+def buy_now(
+    *, item: Item, visitor: Visitor, start: Callable[[Order], Attempt]
+) -> tuple[Order, Attempt]:
+    """Buy one item now: a one-line order and its payment attempt (a Checkout Session or a
+    PaymentIntent, whatever `start` makes of the order), or nothing at all if Stripe fails."""
     gateway.ensure_configured(item.currency)
     order = order_services.order_create_for_item(item=item, visitor=visitor)
     try:
-        session = checkout_start(order=order, urls=urls_for(order))
+        attempt = start(order)
     except PaymentError:
-        # The order existed only for this checkout; leave nothing half-written behind.
+        # The order existed only for this payment; leave nothing half-written behind.
         order.delete()
         raise
-    return order, session
+    return order, attempt
+
+
+def buy_item(
+    *, item: Item, visitor: Visitor, urls_for: Callable[[Order], ReturnUrls]
+) -> tuple[Order, gateway.CheckoutSession]:
+    """Buy one item now through Stripe Checkout."""
+    return buy_now(
+        item=item,
+        visitor=visitor,
+        start=lambda order: checkout_start(order=order, urls=urls_for(order)),
+    )
 
 
 def checkout_cancel(*, order: Order, source: str) -> None:

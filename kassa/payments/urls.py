@@ -1,5 +1,5 @@
 from kassa.common.routes import route
-from kassa.payments import views
+from kassa.payments import intent_views, views
 
 app_name = "payments"
 
@@ -9,6 +9,17 @@ urlpatterns = [
     *route("item/<str:item_id>/buy", views.buy_item_view, "item-buy"),
     *route("orders/<str:order_id>/buy", views.buy_order_view, "order-buy"),
     *route("orders/<str:order_id>/reopen", views.reopen_order_view, "reopen"),
+    # The PaymentIntent flow: a page with Stripe's Payment Element, and the JSON it calls.
+    *route("item/<str:item_id>/pay", intent_views.item_pay_page, "item-pay"),
+    *route("orders/<str:order_id>/pay", intent_views.order_pay_page, "order-pay"),
+    *route(
+        "item/<str:item_id>/payment-intent", intent_views.item_payment_intent, "item-payment-intent"
+    ),
+    *route(
+        "orders/<str:order_id>/payment-intent",
+        intent_views.order_payment_intent,
+        "order-payment-intent",
+    ),
     *route("checkout/success", views.success, "success"),
     *route("checkout/cancel", views.cancel, "cancel"),
     *route("stripe/webhook", views.stripe_webhook, "webhook"),

@@ -1,0 +1,96 @@
+"""The PaymentIntent flow over HTTP: the pay pages and the JSON endpoints they call."""
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from kassa.catalog import selectors as catalog_selectors
+from kassa.common.http import json_error, json_not_found, parse_id
+from kassa.orders import selectors as order_selectors
+from kassa.orders.errors import OrderError
+from kassa.orders.models import Order
+from kassa.orders.pricing import order_totals
+from kassa.orders.visitors import visitor_from_request
+from kassa.payments import gateway
+from kassa.payments.errors import PaymentError
+from kassa.payments.intents import pay_item, payment_intent_start
+
+
+def _own_order(request: HttpRequest, order_id: str) -> Order:
+    visitor = visitor_from_request(request, create=False)
+    return order_selectors.order_get(visitor=visitor, order_id=parse_id(order_id))
+
+
+def _intent_json(request: HttpRequest, order: Order, intent: gateway.PaymentIntent) -> JsonResponse:
+    # Stripe sends the customer back to return_url with ?payment_intent=<id>&redirect_status=…
+    body: dict[str, Any] = {
+        "client_secret": intent.client_secret,
+        "amount": intent.amount,
+        "currency": order.currency,
+        "order_id": order.pk,
+        "return_url": request.build_absolute_uri(reverse("payments:success")),
+    }
+    return JsonResponse(body)
+
+
+@require_POST
+@json_not_found("There is no such order.", always=True)
+def order_payment_intent(request: HttpRequest, order_id: str) -> JsonResponse:
+    """POST /orders/<id>/payment-intent/: the order's one PaymentIntent and its client secret."""
+    order = _own_order(request, order_id)
+    try:
+        intent = payment_intent_start(order=order)
+    except (PaymentError, OrderError) as exc:
+        return json_error(exc.message, status=exc.status_code)
+    return _intent_json(request, order, intent)
+
+
+@require_POST
+@json_not_found("There is no such item.", always=True)
+def item_payment_intent(request: HttpRequest, item_id: str) -> JsonResponse:
+    """POST /item/<id>/payment-intent/: a one-line order for the item and its PaymentIntent."""
+    item = catalog_selectors.item_get(item_id=parse_id(item_id))
+    try:
+        order, intent = pay_item(item=item, visitor=visitor_from_request(request))
+    except (PaymentError, OrderError) as exc:
+        return json_error(exc.message, status=exc.status_code)
+    return _intent_json(request, order, intent)
+
+
+@require_GET
+def item_pay_page(request: HttpRequest, item_id: str) -> HttpResponse:
+    """/item/<id>/pay/: pay for one item by card on this page; the page's script asks for the
+    PaymentIntent (and so makes the one-line order) once it has loaded."""
+    item = catalog_selectors.item_get(item_id=parse_id(item_id))
+    return render(
+        request,
+        "kassa/pay.html",
+        {
+            "item": item,
+            "currency": item.currency,
+            "payable": True,
+            "intent_url": reverse("payments:item-payment-intent", args=[item.pk]),
+        },
+    )
+
+
+@require_GET
+def order_pay_page(request: HttpRequest, order_id: str) -> HttpResponse:
+    """/orders/<id>/pay/: pay for the visitor's order by card on this page."""
+    order = _own_order(request, order_id)
+    totals = order_totals(order, list(order.lines.all()))
+    payable = order.status in (Order.Status.OPEN, Order.Status.PENDING) and bool(totals.lines)
+    return render(
+        request,
+        "kassa/pay.html",
+        {
+            "order": order,
+            "totals": totals,
+            "currency": order.currency,
+            "payable": payable,
+            "intent_url": reverse("payments:order-payment-intent", args=[order.pk]),
+        },
+    )

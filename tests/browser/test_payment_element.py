@@ -1,0 +1,271 @@
+"""The pay-on-this-page flow: Payment Element page → PaymentIntent on the fake Stripe →
+stripe.confirmPayment → our success page, which asks Stripe and shows the order paid."""
+
+import re
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+from pytest_django.fixtures import Settings as SettingsWrapper
+
+from kassa.orders.models import Order
+from tests.browser.conftest import BrowserRun
+from tests.conftest import PUBLISHABLE_KEY
+from tests.factories import DiscountFactory, ItemFactory, TaxFactory
+from tests.fake_stripe import FakeStripe
+from tests.test_payment_intents import shown
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SUCCESS_URL = re.compile(r"/checkout/success/\?payment_intent=pi_")
+
+# Stripe.js as the Payment Element page uses it. elements({clientSecret}) → create("payment") →
+# mount(selector) draws a stand-in form; confirmPayment records its arguments and then does what
+# Stripe does for a card that needs no extra step: the intent succeeds (on the fake, through
+# kassaStandInPay, awaited so it has happened before the browser leaves) and the browser goes to
+# return_url with payment_intent and redirect_status appended. Every call is recorded.
+STRIPE_JS_PAYMENT_ELEMENT = """
+(function () {
+  "use strict";
+  var record = function (name, payload) { return window.kassaStandInRecord(name, payload); };
+  window.Stripe = function Stripe(key) {
+    record("Stripe", { key: key });
+    var clientSecret = null;
+    return {
+      elements: function (options) {
+        record("elements", options);
+        clientSecret = options.clientSecret;
+        var elements = {
+          create: function (type) {
+            record("create", { type: type });
+            return {
+              mount: function (selector) {
+                record("mount", { selector: selector });
+                var box = document.createElement("div");
+                box.id = "stand-in-payment-element";
+                box.textContent = "Card number (stand-in)";
+                document.querySelector(selector).appendChild(box);
+              },
+            };
+          },
+        };
+        window.kassaStandInElements = elements;
+        return elements;
+      },
+      confirmPayment: async function (options) {
+        await record("confirmPayment", {
+          elements_is_ours: options.elements === window.kassaStandInElements,
+          confirmParams: options.confirmParams,
+        });
+        if (window.kassaStandInDecline) {
+          return { error: { type: "card_error", message: "Your card was declined." } };
+        }
+        var intentId = clientSecret.split("_secret_")[0];
+        await window.kassaStandInPay(intentId);
+        window.location.assign(
+          options.confirmParams.return_url + "?payment_intent=" + encodeURIComponent(intentId) +
+          "&payment_intent_client_secret=" + encodeURIComponent(clientSecret) +
+          "&redirect_status=succeeded"
+        );
+        return new Promise(function () {});
+      },
+    };
+  };
+})();
+"""
+
+
+@pytest.fixture
+def payment_run(browser_run: BrowserRun, fake_stripe: FakeStripe) -> BrowserRun:
+    browser_run.stripe.stripe_js = STRIPE_JS_PAYMENT_ELEMENT
+    paid: list[str] = []
+
+    def pay(intent_id: str) -> None:
+        paid.append(intent_id)
+        fake_stripe.resources.succeed_payment_intent(intent_id)
+
+    browser_run.page.expose_function("kassaStandInPay", pay)
+    return browser_run
+
+
+def _the_one_intent(fake: FakeStripe) -> dict[str, Any]:
+    assert len(fake.requests_to("POST", "/v1/payment_intents")) == 1
+    (intent,) = fake.resources.payment_intents.values()
+    return intent
+
+
+def _wait_until_ready(page: Page) -> None:
+    expect(page.locator("#stand-in-payment-element")).to_be_visible()
+    expect(page.locator("#pay")).to_be_enabled()
+    expect(page.locator("#payment-loading")).to_be_hidden()
+
+
+def test_pay_for_an_item_on_the_page(payment_run: BrowserRun, fake_stripe: FakeStripe) -> None:
+    item = ItemFactory.create(name="Walnut bowl", price=Decimal("48.00"), currency="usd")
+    page = payment_run.page
+    page.goto(payment_run.url(f"/item/{item.pk}/"))
+
+    page.get_by_role("link", name="Pay by card on this page").click()
+    expect(page).to_have_url(payment_run.url(f"/item/{item.pk}/pay/"))
+    _wait_until_ready(page)
+
+    intent = _the_one_intent(fake_stripe)
+    assert intent["amount"] == 4800
+    order = Order.objects.get(stripe_payment_intent_id=intent["id"])
+    assert intent["metadata"] == {"order_id": str(order.pk)}
+    assert payment_run.stripe.calls == [
+        ("Stripe", {"key": PUBLISHABLE_KEY}),
+        ("elements", {"clientSecret": intent["client_secret"]}),
+        ("create", {"type": "payment"}),
+        ("mount", {"selector": "#payment-element"}),
+    ]
+    pay = page.get_by_role("button", name=f"Pay {shown(4800)}")
+    expect(pay).to_be_visible()
+    payment_run.screenshot("pay-item")
+
+    with page.expect_navigation(url=SUCCESS_URL):
+        pay.dblclick()  # an impatient customer: still one confirmation
+
+    assert payment_run.stripe.calls_to("confirmPayment") == [
+        {
+            "elements_is_ours": True,
+            "confirmParams": {"return_url": payment_run.url("/checkout/success/")},
+        }
+    ]
+    expect(page.locator("h1")).to_have_text("Thank you! Your payment went through.")
+    expect(page.locator("main")).to_contain_text(f"#{order.pk}")
+    expect(page.locator("main")).to_contain_text(shown(4800))
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    assert order.amount_paid == 4800
+    assert len(fake_stripe.resources.payment_intents) == 1
+    assert payment_run.page_errors == []
+    payment_run.screenshot("pay-item-success")
+
+
+def test_pay_for_an_order_with_discount_and_tax(
+    payment_run: BrowserRun, fake_stripe: FakeStripe
+) -> None:
+    item = ItemFactory.create(name="Mug", price=Decimal("19.99"))
+    page = payment_run.page
+    page.goto(payment_run.url(f"/item/{item.pk}/"))
+    page.locator("#quantity").fill("3")
+    page.get_by_role("button", name="Add to cart").click()
+    order = Order.objects.get()
+    order.discount = DiscountFactory.create(name="Welcome", percent_off=Decimal("15"))
+    order.tax = TaxFactory.create(name="VAT", percentage=Decimal("20"), inclusive=False)
+    order.save()
+    page.goto(payment_run.url(f"/orders/{order.pk}/"))
+    expect(page.locator("#total")).to_have_text(shown(6116))
+
+    page.get_by_role("link", name="Pay by card on this page").click()
+    _wait_until_ready(page)
+    expect(page.locator("#pay-total")).to_have_text(shown(6116))
+
+    assert _the_one_intent(fake_stripe)["amount"] == 6116
+    with page.expect_navigation(url=SUCCESS_URL):
+        page.get_by_role("button", name=f"Pay {shown(6116)}").click()
+    expect(page.locator("h1")).to_have_text("Thank you! Your payment went through.")
+    expect(page.locator("main")).to_contain_text(shown(6116))
+    order.refresh_from_db()
+    assert (order.status, order.amount_paid) == (Order.Status.PAID, 6116)
+    assert payment_run.page_errors == []
+
+
+def test_a_declined_card_is_explained_and_the_customer_can_retry(
+    payment_run: BrowserRun, fake_stripe: FakeStripe
+) -> None:
+    item = ItemFactory.create()
+    page = payment_run.page
+    page.goto(payment_run.url(f"/item/{item.pk}/pay/"))
+    _wait_until_ready(page)
+    pay, error = page.locator("#pay"), page.locator("#payment-error")
+    label = pay.inner_text()
+    page.evaluate("window.kassaStandInDecline = true")
+
+    pay.click()
+
+    expect(error).to_have_text("Your card was declined.")
+    expect(error).to_have_attribute("role", "alert")
+    expect(pay).to_be_enabled()
+    expect(pay).to_have_text(label)
+    assert page.url == payment_run.url(f"/item/{item.pk}/pay/")
+    intent = _the_one_intent(fake_stripe)
+    assert intent["status"] == "requires_payment_method"
+
+    page.evaluate("window.kassaStandInDecline = false")
+    with page.expect_navigation(url=SUCCESS_URL):
+        pay.click()
+    expect(page.locator("h1")).to_have_text("Thank you! Your payment went through.")
+    assert len(payment_run.stripe.calls_to("confirmPayment")) == 2
+    assert Order.objects.get().status == Order.Status.PAID
+    assert payment_run.page_errors == []
+
+
+def test_stripe_failing_shows_a_plain_error_and_the_customer_can_try_again(
+    payment_run: BrowserRun, fake_stripe: FakeStripe
+) -> None:
+    item = ItemFactory.create(price=Decimal("12.34"))
+    fake_stripe.fail_next(status=500, times=10)
+    page = payment_run.page
+
+    with page.expect_response(lambda r: "/payment-intent/" in r.url) as answer:
+        page.goto(payment_run.url(f"/item/{item.pk}/pay/"))
+    assert answer.value.status == 503
+
+    expect(page.get_by_role("alert")).to_have_text(
+        "The payment provider is having trouble right now. Please try again in a minute."
+    )
+    expect(page.locator("#payment-loading")).to_be_hidden()
+    retry = page.get_by_role("button", name="Try again")
+    expect(retry).to_be_enabled()
+    assert payment_run.stripe.calls_to("elements") == []
+    assert not Order.objects.exists()
+    payment_run.screenshot("pay-stripe-error")
+
+    # Stripe recovers: the same page, without reloading, now takes the payment.
+    fake_stripe.reset()
+    retry.click()
+    _wait_until_ready(page)
+    expect(page.get_by_role("alert")).to_be_hidden()
+    intent = _the_one_intent(fake_stripe)
+    with page.expect_navigation(url=SUCCESS_URL):
+        page.get_by_role("button", name=f"Pay {shown(1234)}").click()
+    expect(page.locator("h1")).to_have_text("Thank you! Your payment went through.")
+    assert Order.objects.get().stripe_payment_intent_id == intent["id"]
+    assert Order.objects.get().status == Order.Status.PAID
+    assert payment_run.page_errors == []
+
+
+def test_without_stripe_js_the_page_says_so(
+    payment_run: BrowserRun, fake_stripe: FakeStripe
+) -> None:
+    payment_run.stripe.stripe_js = "/* loaded, but defines nothing */"
+    item = ItemFactory.create()
+    page = payment_run.page
+
+    page.goto(payment_run.url(f"/item/{item.pk}/pay/"))
+
+    expect(page.get_by_role("alert")).to_contain_text("The card form could not be loaded")
+    expect(page.locator("#pay")).to_be_disabled()
+    expect(page.locator("#pay")).not_to_have_attribute("aria-busy", "true")
+    # Nothing was started that the customer cannot pay.
+    assert fake_stripe.requests == []
+    assert not Order.objects.exists()
+
+
+def test_without_keys_the_pay_page_says_so(
+    payment_run: BrowserRun, fake_stripe: FakeStripe, settings: SettingsWrapper
+) -> None:
+    settings.STRIPE_API_KEY = ""
+    item = ItemFactory.create()
+    page = payment_run.page
+
+    page.goto(payment_run.url(f"/item/{item.pk}/pay/"))
+
+    expect(page.locator("#payments-off")).to_contain_text("Payments are not configured")
+    expect(page.locator("#pay")).to_have_count(0)
+    assert payment_run.stripe.stripe_js_requests == []
+    assert fake_stripe.requests == []
+    assert payment_run.page_errors == []
