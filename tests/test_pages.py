@@ -78,3 +78,24 @@ def test_unknown_item_page_is_a_404_page(client: Client, raw_id: str) -> None:
 def test_success_and_cancel_pages_exist(client: Client) -> None:
     assert "Thank you" in client.get("/checkout/success/?session_id=cs_test_1").text
     assert "Nothing was charged" in client.get("/checkout/cancel/").text
+
+
+def test_catalog_offers_buy_now_per_item_when_payments_are_configured(
+    client: Client, fake_stripe: FakeStripe
+) -> None:
+    mug = ItemFactory.create(name="Mug")
+    page = client.get("/").text
+    assert f'data-buy-url="/buy/{mug.pk}/"' in page
+    assert f'data-error-id="buy-error-{mug.pk}"' in page
+    assert 'src="https://js.stripe.com/v3/"' in page
+
+
+def test_catalog_without_payments_offers_no_buy_button(
+    client: Client, settings: SettingsWrapper
+) -> None:
+    settings.STRIPE_API_KEY = ""
+    ItemFactory.create()
+    page = client.get("/").text
+    assert "data-buy-url" not in page
+    assert 'src="https://js.stripe.com' not in page
+    assert "Add to cart" in page

@@ -6,7 +6,7 @@ from kassa.common.http import parse_id
 
 
 def catalog(request: HttpRequest) -> HttpResponse:
-    return render(request, "kassa/catalog.html", {"items": selectors.item_list()})
+    return render(request, "kassa/catalog.html", {"items": list(selectors.item_list())})
 
 
 def item_detail(request: HttpRequest, item_id: str) -> HttpResponse:

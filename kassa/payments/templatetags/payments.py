@@ -18,3 +18,13 @@ def stripe_publishable_key(currency: str) -> str:
 @register.simple_tag
 def stripe_js_url() -> str:
     return str(settings.STRIPE_JS_URL)
+
+
+@register.simple_tag
+def stripe_any_publishable_key() -> bool:
+    """Whether any currency can be paid from the page (so Stripe.js is worth loading)."""
+    accounts = [
+        {"secret": settings.STRIPE_API_KEY, "publishable": settings.STRIPE_PUBLISHABLE_KEY},
+        *settings.STRIPE_KEYS_BY_CURRENCY.values(),
+    ]
+    return any(account.get("secret") and account.get("publishable") for account in accounts)
