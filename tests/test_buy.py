@@ -42,6 +42,7 @@ def test_buy_creates_a_checkout_session_and_answers_its_id(
         "payment_intent_data[metadata][order_id]": str(order.pk),
         "success_url": "http://testserver/checkout/success/?session_id={CHECKOUT_SESSION_ID}",
         "cancel_url": f"http://testserver/checkout/cancel/?order={order.pk}",
+        "locale": "en",
     }
     assert created.api_key == SECRET_KEY
     assert created.stripe_version == API_VERSION
@@ -213,3 +214,22 @@ def test_every_buy_is_its_own_order(client: Client, fake_stripe: FakeStripe) -> 
     assert first["id"] != second["id"]
     keys = [r.idempotency_key for r in fake_stripe.requests]
     assert len(set(keys)) == 2
+
+
+def test_checkout_speaks_the_customers_language(client: Client, fake_stripe: FakeStripe) -> None:
+    item = ItemFactory.create()
+    response = client.get(f"/buy/{item.pk}", headers={"Accept-Language": "ru-RU,ru;q=0.9"})
+    assert response.status_code == 200
+    [created] = fake_stripe.requests_to("POST", "/v1/checkout/sessions")
+    assert created.params["locale"] == "ru"
+
+
+def test_errors_speak_the_customers_language(client: Client, fake_stripe: FakeStripe) -> None:
+    response = client.get("/buy/999999", headers={"Accept-Language": "ru"})
+    assert response.json() == {"error": "Такого товара нет."}
+    fake_stripe.fail_next(status=503, times=10)
+    item = ItemFactory.create()
+    failed = client.get(f"/buy/{item.pk}", headers={"Accept-Language": "ru"})
+    assert failed.json() == {
+        "error": "У платёжной системы сейчас сбой. Попробуйте ещё раз через минуту."
+    }

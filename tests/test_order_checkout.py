@@ -51,6 +51,7 @@ def test_an_order_becomes_one_session_with_a_line_per_item(
         "payment_intent_data[metadata][order_id]": str(order.pk),
         "success_url": "http://testserver/checkout/success/?session_id={CHECKOUT_SESSION_ID}",
         "cancel_url": f"http://testserver/checkout/cancel/?order={order.pk}",
+        "locale": "en",
     }
     session = fake_stripe.resources.checkout_sessions[response.json()["id"]]
     assert session["amount_total"] == 3890

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from django.utils.translation import get_language
 from stripe.params.checkout import SessionCreateParams
 
 from kassa.catalog.models import Item
@@ -29,6 +30,11 @@ class ReturnUrls:
 
     success: str
     cancel: str
+
+
+def checkout_locale() -> str:
+    """The page's language as Stripe names it (every language the shop offers, Stripe has)."""
+    return (get_language() or "auto").split("-")[0]
 
 
 def checkout_params(
@@ -60,6 +66,8 @@ def checkout_params(
         "payment_intent_data": {"metadata": {"order_id": order_ref}},
         "success_url": urls.success,
         "cancel_url": urls.cancel,
+        # Checkout speaks the language the customer was shopping in.
+        "locale": checkout_locale(),
     }
     if coupon_id:
         params["discounts"] = [{"coupon": coupon_id}]

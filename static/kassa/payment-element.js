@@ -88,7 +88,8 @@
     }
     try {
       stripe = window.Stripe(form.dataset.stripeKey);
-      elements = stripe.elements({ clientSecret: data.client_secret });
+      // The card form in the page's language (Stripe names languages as the page does: en, ru).
+      elements = stripe.elements({ clientSecret: data.client_secret, locale: document.documentElement.lang || "auto" });
       elements.create("payment").mount("#payment-element");
     } catch (e) {
       giveUp(say("formNotShown", "The card form could not be shown. Please reload the page to try again."));

@@ -116,7 +116,7 @@ def test_pay_for_an_item_on_the_page(payment_run: BrowserRun, fake_stripe: FakeS
     assert intent["metadata"] == {"order_id": str(order.pk)}
     assert payment_run.stripe.calls == [
         ("Stripe", {"key": PUBLISHABLE_KEY}),
-        ("elements", {"clientSecret": intent["client_secret"]}),
+        ("elements", {"clientSecret": intent["client_secret"], "locale": "en"}),
         ("create", {"type": "payment"}),
         ("mount", {"selector": "#payment-element"}),
     ]
