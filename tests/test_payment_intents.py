@@ -355,7 +355,8 @@ def test_the_success_page_marks_the_order_paid_without_a_webhook(
     pi = intent_id(body["client_secret"])
     return_url = f"{body['return_url']}?payment_intent={pi}&redirect_status=succeeded"
 
-    # The URL alone proves nothing: before Stripe says so, the order is not paid.
+    # The URL alone proves nothing: while Stripe still processes it, the order is not paid.
+    fake_stripe.resources.payment_intents[pi]["status"] = "processing"
     early = client.get(return_url)
     order.refresh_from_db()
     assert order.status == Order.Status.PENDING
@@ -476,3 +477,18 @@ def test_without_keys_the_pay_page_says_so(
     assert 'id="payment-form"' not in page.text
     assert 'src="https://js.stripe.com' not in page.text
     assert "Pay by card" not in client.get(f"/item/{item.pk}/").text
+
+
+def test_a_declined_payment_says_so_and_offers_to_try_again(
+    client: Client, fake_stripe: FakeStripe
+) -> None:
+    order = discounted_taxed_order(client)
+    body = start(client, order).json()
+    pi = intent_id(body["client_secret"])
+    # A card declined after a redirect (3-D Secure): the intent wants another payment method.
+    page = client.get(f"{body['return_url']}?payment_intent={pi}&redirect_status=failed")
+
+    assert "The payment did not go through" in page.text
+    assert f'href="/orders/{order.pk}/pay/"' in page.text
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING

@@ -168,3 +168,25 @@ def test_reconciliation_survives_stripe_failing(fake_stripe: FakeStripe) -> None
     call_command("reconcile_payments")
     order.refresh_from_db()
     assert order.status == Order.Status.PENDING
+
+
+def test_reconciliation_cancels_a_payment_intent_abandoned_for_a_day(
+    fake_stripe: FakeStripe,
+) -> None:
+    client = Client()
+    item = ItemFactory.create()
+    token = client.get(f"/item/{item.pk}/pay/").context["csrf_token"]
+    body = client.post(f"/item/{item.pk}/payment-intent/", headers={"X-CSRFToken": token}).json()
+    order = Order.objects.get(pk=body["order_id"])
+    intent_id = order.stripe_payment_intent_id
+
+    _age(order, minutes=60)
+    call_command("reconcile_payments")
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING  # an hour: the customer may still pay
+
+    _age(order, minutes=25 * 60)
+    call_command("reconcile_payments")
+    order.refresh_from_db()
+    assert order.status == Order.Status.OPEN
+    assert fake_stripe.resources.payment_intents[intent_id]["status"] == "canceled"

@@ -9,6 +9,7 @@ from django.utils import timezone
 from kassa.orders import lifecycle
 from kassa.orders.models import Order
 from kassa.payments import gateway
+from kassa.payments.attempts import close_payment_intent
 from kassa.payments.errors import PaymentError
 from kassa.payments.fulfilment import fulfil_checkout_session, fulfil_payment_intent
 
@@ -23,12 +24,17 @@ class Report:
     failed: list[int] = field(default_factory=list)
 
 
-def reconcile_pending(*, older_than: timedelta = timedelta(minutes=15)) -> Report:
+def reconcile_pending(
+    *,
+    older_than: timedelta = timedelta(minutes=15),
+    abandon_after: timedelta = timedelta(hours=24),
+) -> Report:
     """Fulfil pending orders Stripe says are paid; reopen those whose attempt is closed.
 
     Safe at any time and any number of times: it only applies what Stripe reports, through
     the same idempotent functions the webhook uses. Orders younger than `older_than` are left
-    to their webhooks.
+    to their webhooks. A PaymentIntent nobody has paid for `abandon_after` is cancelled and its
+    order reopened, as Stripe itself expires an unpaid Checkout Session after a day.
     """
     report = Report()
     cutoff = timezone.now() - older_than
@@ -56,6 +62,12 @@ def reconcile_pending(*, older_than: timedelta = timedelta(minutes=15)) -> Repor
                     order_id=order.pk, source=source
                 ):
                     report.reopened.append(order.pk)
+                elif order.updated_at < timezone.now() - abandon_after and intent.status.startswith(
+                    "requires_"
+                ):
+                    close_payment_intent(order=order, payment_intent_id=intent.id)
+                    if lifecycle.order_reopen(order_id=order.pk, source=f"{source}: abandoned"):
+                        report.reopened.append(order.pk)
             elif lifecycle.order_reopen(order_id=order.pk, source=source):
                 # Pending with no attempt recorded: its checkout never got going.
                 report.reopened.append(order.pk)

@@ -1,6 +1,7 @@
 """A customer back from Stripe: confirm with Stripe what the return URL only claims."""
 
 import logging
+from dataclasses import dataclass
 
 from kassa.orders.models import Order
 from kassa.payments import gateway
@@ -10,16 +11,24 @@ from kassa.payments.fulfilment import fulfil_checkout_session, fulfil_payment_in
 logger = logging.getLogger(__name__)
 
 
-def confirm_return(*, session_id: str, payment_intent_id: str) -> Order | None:
+@dataclass(frozen=True)
+class Return:
+    order: Order | None
+    # Stripe says this payment did not go through (a declined card after a redirect).
+    failed: bool = False
+
+
+def confirm_return(*, session_id: str, payment_intent_id: str) -> Return:
     """The order the return is about, fulfilled if Stripe says it is paid (webhook or not)."""
     if session_id:
         order = Order.objects.filter(stripe_checkout_session_id=session_id).first()
     elif payment_intent_id:
         order = Order.objects.filter(stripe_payment_intent_id=payment_intent_id).first()
     else:
-        return None
+        return Return(order=None)
     if order is None:
-        return None
+        return Return(order=None)
+    failed = False
     if not order.is_paid:
         try:
             if session_id:
@@ -32,8 +41,9 @@ def confirm_return(*, session_id: str, payment_intent_id: str) -> Order | None:
                     currency=order.currency, payment_intent_id=payment_intent_id
                 )
                 fulfil_payment_intent(intent, source=f"return from payment {payment_intent_id}")
+                failed = intent.status in ("requires_payment_method", "canceled")
         except PaymentError as exc:
             # The webhook will still arrive; the page says the payment is being confirmed.
             logger.warning("could not confirm return for order %s: %s", order.pk, exc.message)
         order.refresh_from_db()
-    return order
+    return Return(order=order, failed=failed)

@@ -82,17 +82,20 @@ def reopen_order_view(request: HttpRequest, order_id: str) -> HttpResponse:
 
 def success(request: HttpRequest) -> HttpResponse:
     """Where Stripe returns a customer who paid. The URL proves nothing: ask Stripe, then show."""
-    order = confirm_return(
+    returned = confirm_return(
         session_id=request.GET.get("session_id", ""),
         payment_intent_id=request.GET.get("payment_intent", ""),
     )
+    order = returned.order
     visitor = visitor_from_request(request, create=False)
     if (
         order is not None
         and not order_selectors.order_list(visitor=visitor).filter(pk=order.pk).exists()
     ):
         order = None  # paid or not, a stranger's order is not shown
-    return render(request, "kassa/success.html", {"order": order})
+    return render(
+        request, "kassa/success.html", {"order": order, "failed": order and returned.failed}
+    )
 
 
 @csrf_exempt  # Stripe has no CSRF token to send: the signature check below authenticates it
