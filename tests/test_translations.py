@@ -1,0 +1,55 @@
+"""Both languages are complete, and pages, messages and Checkout follow the visitor's choice."""
+
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+from django.test import Client
+
+from tests.factories import ItemFactory
+
+PO = Path(__file__).resolve().parent.parent / "locale" / "ru" / "LC_MESSAGES" / "django.po"
+
+
+def test_the_russian_translation_is_complete() -> None:
+    with PO.open("rb") as po:
+        catalog = read_po(po, locale="ru")
+    assert catalog.num_plurals == 4  # Russian has one, few, many (and fractions)
+    untranslated = [
+        message.id
+        for message in catalog
+        if message.id
+        and (
+            "fuzzy" in message.flags
+            or not all(message.string if isinstance(message.string, tuple) else [message.string])
+        )
+    ]
+    assert untranslated == []
+
+
+@pytest.mark.django_db
+def test_the_language_follows_the_browser_and_the_switch() -> None:
+    ItemFactory.create()
+    client = Client()
+    assert "<h1>Каталог</h1>" in client.get("/", headers={"Accept-Language": "ru"}).text
+    assert "<h1>Catalog</h1>" in client.get("/", headers={"Accept-Language": "en"}).text
+
+    page = client.get("/", headers={"Accept-Language": "en"})
+    token = page.context["csrf_token"]
+    client.post("/i18n/setlang/", {"language": "ru", "next": "/", "csrfmiddlewaretoken": token})
+    # The visitor's choice wins over what the browser says.
+    assert "<h1>Каталог</h1>" in client.get("/", headers={"Accept-Language": "en"}).text
+
+
+@pytest.mark.django_db
+def test_prices_are_formatted_for_the_language() -> None:
+    ItemFactory.create(price="1500", currency="rub")
+    assert "1\xa0500,00\xa0₽" in Client().get("/", headers={"Accept-Language": "ru"}).text
+    assert "RUB1,500.00" in Client().get("/", headers={"Accept-Language": "en"}).text
+
+
+@pytest.mark.django_db
+def test_admin_names_are_translated(admin_client: Client) -> None:
+    page = admin_client.get("/admin/", headers={"Accept-Language": "ru"})
+    assert "Заказы" in page.text
+    assert "Скидки" in page.text or "скидки" in page.text
