@@ -72,7 +72,7 @@ class Order(models.Model):
         verbose_name_plural = _("orders")
 
     def __str__(self) -> str:
-        return f"Order #{self.pk}"
+        return str(_("Order #%(number)s") % {"number": self.pk})
 
     def get_absolute_url(self) -> str:
         return reverse("orders:detail", args=[self.pk])
