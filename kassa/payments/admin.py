@@ -3,39 +3,38 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from kassa.orders.admin import DiscountAdmin, OrderAdmin, TaxAdmin
-from kassa.orders.models import Discount, Order, Tax
+from kassa.orders.models import Order
 from kassa.payments.errors import PaymentError
 from kassa.payments.models import StripeCoupon, StripeTaxRate, WebhookEvent
 from kassa.payments.refunds import refund_order
 
 
-class StripeCouponInline(admin.TabularInline[StripeCoupon, Discount]):
+class _StripeRecordInline(admin.TabularInline[Any, Any]):
+    """What the shop made in Stripe for a discount or tax: shown, never edited."""
+
+    extra = 0
+    can_delete = False
+    fields = ["stripe_id", "version", "account", "created_at"]
+    readonly_fields = ["stripe_id", "version", "account", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class StripeCouponInline(_StripeRecordInline):
     model = StripeCoupon
-    extra = 0
-    can_delete = False
-    fields = ["stripe_id", "version", "account", "created_at"]
-    readonly_fields = ["stripe_id", "version", "account", "created_at"]
-    verbose_name_plural = "Stripe coupons made for this discount (one per account and terms)"
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+    verbose_name_plural = _("Stripe coupons made for this discount (one per account and terms)")
 
 
-class StripeTaxRateInline(admin.TabularInline[StripeTaxRate, Tax]):
+class StripeTaxRateInline(_StripeRecordInline):
     model = StripeTaxRate
-    extra = 0
-    can_delete = False
-    fields = ["stripe_id", "version", "account", "created_at"]
-    readonly_fields = ["stripe_id", "version", "account", "created_at"]
-    verbose_name_plural = "Stripe tax rates made for this tax (one per account and terms)"
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+    verbose_name_plural = _("Stripe tax rates made for this tax (one per account and terms)")
 
 
-@admin.action(description="Refund selected paid orders in Stripe")
+@admin.action(description=_("Refund selected paid orders in Stripe"))
 def refund_in_stripe(
     modeladmin: admin.ModelAdmin[Order], request: HttpRequest, queryset: QuerySet[Order]
 ) -> None:
@@ -43,9 +42,12 @@ def refund_in_stripe(
         try:
             refund = refund_order(order=order, requested_by=f"admin {request.user}")
         except PaymentError as exc:
-            modeladmin.message_user(request, f"Order #{order.pk}: {exc.message}", messages.ERROR)
+            modeladmin.message_user(request, f"{order}: {exc.message}", messages.ERROR)
         else:
-            modeladmin.message_user(request, f"Order #{order.pk} refunded ({refund.id}).")
+            modeladmin.message_user(
+                request,
+                _("%(order)s refunded (%(refund)s).") % {"order": order, "refund": refund.id},
+            )
 
 
 # Payments knows orders, not the other way round: it adds its Stripe parts to their admin pages.

@@ -1,5 +1,7 @@
 """Refunding a paid order in Stripe: once, however often staff click."""
 
+from django.utils.translation import gettext as _
+
 from kassa.orders import lifecycle
 from kassa.orders.models import Order
 from kassa.payments import gateway
@@ -10,7 +12,7 @@ def refund_order(*, order: Order, requested_by: str) -> gateway.Refund:
     """Refund the whole order. The idempotency key is the order's: a double click, or two staff
     members at once, get the same refund back from Stripe instead of a second one."""
     if order.status != Order.Status.PAID or not order.stripe_payment_intent_id:
-        raise CheckoutConflict(f"Order #{order.pk} is not paid, or already refunded.")
+        raise CheckoutConflict(_("The order is not paid, or already refunded."))
     refund = gateway.create_refund(
         currency=order.currency,
         payment_intent_id=order.stripe_payment_intent_id,

@@ -2,8 +2,10 @@
 
 import hashlib
 import json
+from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from stripe.params import CouponCreateParams, TaxRateCreateParams
 
 from kassa.common.money import to_minor
@@ -37,48 +39,58 @@ def tax_rate_params(tax: Tax) -> TaxRateCreateParams:
     }
 
 
-def ensure_coupon(*, discount: Discount, currency: str) -> str:
-    """The Stripe coupon id for `discount`'s current terms in `currency`'s account."""
+def _ensure(
+    records: QuerySet[StripeCoupon] | QuerySet[StripeTaxRate],
+    *,
+    owner: dict[str, Discount | Tax],
+    currency: str,
+    params: CouponCreateParams | TaxRateCreateParams,
+    create: Callable[[str], str],
+) -> str:
+    """The id of the Stripe object for these terms in `currency`'s account, made at most once.
+
+    `create(idempotency_key)` makes it in Stripe; two checkouts racing to make the same object
+    send the same key, so Stripe hands both the same one, and the unique record settles who
+    writes it down.
+    """
     account = gateway.ensure_configured(currency).account
-    params = coupon_params(discount)
     version = _version(params)
-    known = StripeCoupon.objects.filter(discount=discount, account=account, version=version)
+    known = records.filter(account=account, version=version, **owner)
     if (record := known.first()) is not None:
         return record.stripe_id
-    stripe_id = gateway.create_coupon(
-        currency=currency,
-        params=params,
-        # Two checkouts racing to make the same coupon get the same one back from Stripe.
-        idempotency_key=f"kassa-coupon-{discount.pk}-{version}-{account[:8]}",
-    )
+    [(kind, obj)] = owner.items()
+    stripe_id = create(f"kassa-{kind}-{obj.pk}-{version}-{account[:8]}")
     try:
         with transaction.atomic():
-            StripeCoupon.objects.create(
-                discount=discount, account=account, version=version, stripe_id=stripe_id
-            )
+            records.create(account=account, version=version, stripe_id=stripe_id, **owner)
     except IntegrityError:
         return known.get().stripe_id
     return stripe_id
+
+
+def ensure_coupon(*, discount: Discount, currency: str) -> str:
+    """The Stripe coupon id for `discount`'s current terms in `currency`'s account."""
+    params = coupon_params(discount)
+    return _ensure(
+        StripeCoupon.objects.all(),
+        owner={"discount": discount},
+        currency=currency,
+        params=params,
+        create=lambda key: gateway.create_coupon(
+            currency=currency, params=params, idempotency_key=key
+        ),
+    )
 
 
 def ensure_tax_rate(*, tax: Tax, currency: str) -> str:
     """The Stripe tax rate id for `tax`'s current terms in `currency`'s account."""
-    account = gateway.ensure_configured(currency).account
     params = tax_rate_params(tax)
-    version = _version(params)
-    known = StripeTaxRate.objects.filter(tax=tax, account=account, version=version)
-    if (record := known.first()) is not None:
-        return record.stripe_id
-    stripe_id = gateway.create_tax_rate(
+    return _ensure(
+        StripeTaxRate.objects.all(),
+        owner={"tax": tax},
         currency=currency,
         params=params,
-        idempotency_key=f"kassa-taxrate-{tax.pk}-{version}-{account[:8]}",
+        create=lambda key: gateway.create_tax_rate(
+            currency=currency, params=params, idempotency_key=key
+        ),
     )
-    try:
-        with transaction.atomic():
-            StripeTaxRate.objects.create(
-                tax=tax, account=account, version=version, stripe_id=stripe_id
-            )
-    except IntegrityError:
-        return known.get().stripe_id
-    return stripe_id
