@@ -1,5 +1,7 @@
 """An order has at most one payable Stripe attempt: closing the previous one before the next."""
 
+from django.utils.translation import gettext as _
+
 from kassa.orders.models import Order
 from kassa.payments import gateway
 from kassa.payments.errors import CheckoutConflict
@@ -18,7 +20,7 @@ def close_checkout_session(*, order: Order, session_id: str) -> None:
     if session.status == "complete":
         fulfil_checkout_session(session, source=f"checkout {session.id} found paid")
         raise CheckoutConflict(
-            "This order has already been paid. It will show as paid in a moment."
+            _("This order has already been paid. It will show as paid in a moment.")
         )
 
 
@@ -31,10 +33,12 @@ def _unsettled_payment_intent(*, order: Order, payment_intent_id: str) -> gatewa
     if intent.status == "succeeded":
         fulfil_payment_intent(intent, source=f"payment intent {intent.id} found paid")
         raise CheckoutConflict(
-            "This order has already been paid. It will show as paid in a moment."
+            _("This order has already been paid. It will show as paid in a moment.")
         )
     if intent.status == "processing":
-        raise CheckoutConflict("A payment for this order is being processed. Please wait a moment.")
+        raise CheckoutConflict(
+            _("A payment for this order is being processed. Please wait a moment.")
+        )
     return intent
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from stripe.params.checkout import SessionCreateParams
 
 from kassa.catalog.models import Item
@@ -112,7 +113,9 @@ def _create_session(*, order: Order, attempt: int, urls: ReturnUrls) -> gateway.
         # stay payable next to it.
         logger.info("checkout for order %s superseded; expiring %s", order.pk, session.id)
         gateway.expire_checkout_session(currency=order.currency, session_id=session.id)
-        raise CheckoutSuperseded("A newer checkout for this order was started in another window.")
+        raise CheckoutSuperseded(
+            _("A newer checkout for this order was started in another window.")
+        )
     return session
 
 

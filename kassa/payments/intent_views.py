@@ -5,6 +5,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from kassa.catalog import selectors as catalog_selectors
@@ -37,7 +38,7 @@ def _intent_json(request: HttpRequest, order: Order, intent: gateway.PaymentInte
 
 
 @require_POST
-@json_not_found("There is no such order.", always=True)
+@json_not_found(gettext_lazy("There is no such order."), always=True)
 def order_payment_intent(request: HttpRequest, order_id: str) -> JsonResponse:
     """POST /orders/<id>/payment-intent/: the order's one PaymentIntent and its client secret."""
     order = _own_order(request, order_id)
@@ -49,7 +50,7 @@ def order_payment_intent(request: HttpRequest, order_id: str) -> JsonResponse:
 
 
 @require_POST
-@json_not_found("There is no such item.", always=True)
+@json_not_found(gettext_lazy("There is no such item."), always=True)
 def item_payment_intent(request: HttpRequest, item_id: str) -> JsonResponse:
     """POST /item/<id>/payment-intent/: a one-line order for the item and its PaymentIntent."""
     item = catalog_selectors.item_get(item_id=parse_id(item_id))

@@ -8,6 +8,7 @@ page neither strands an intent nor makes a second one.
 
 import logging
 
+from django.utils.translation import gettext as _
 from stripe.params import PaymentIntentCreateParams
 
 from kassa.catalog.models import Item
@@ -47,7 +48,7 @@ def payment_intent_start(*, order: Order) -> gateway.PaymentIntent:
     totals = _totals(order)
     if totals.lines and totals.total <= 0:
         # Stripe cannot charge nothing; Checkout handles a free order, the Payment Element not.
-        raise CheckoutConflict("This order costs nothing, so there is no card payment to make.")
+        raise CheckoutConflict(_("This order costs nothing, so there is no card payment to make."))
     attempt, previous_session, previous_intent = lifecycle.order_begin_checkout(order=order)
     # If closing fails, the order stays pending on its previous, still payable attempt.
     kept = close_previous_except_intent(
@@ -82,7 +83,7 @@ def _keep_intent(
         order=order, attempt=attempt, payment_intent_id=intent.id
     ):
         # The newer attempt found this same intent on the order and decides what becomes of it.
-        raise CheckoutSuperseded("A newer payment for this order was started in another window.")
+        raise CheckoutSuperseded(_("A newer payment for this order was started in another window."))
     return intent
 
 
@@ -99,7 +100,7 @@ def _create_intent(*, order: Order, attempt: int, amount: int) -> gateway.Paymen
         # stay payable next to it.
         logger.info("payment intent for order %s superseded; cancelling %s", order.pk, intent.id)
         gateway.cancel_payment_intent(currency=order.currency, payment_intent_id=intent.id)
-        raise CheckoutSuperseded("A newer payment for this order was started in another window.")
+        raise CheckoutSuperseded(_("A newer payment for this order was started in another window."))
     return intent
 
 
