@@ -155,6 +155,9 @@ class FakeStripe:
 def _handler_for(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # The headers and the body leave in two writes; with Nagle's algorithm the body waits
+        # for the client's delayed ACK of the headers, ~40 ms on every call (TCP_NODELAY).
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
