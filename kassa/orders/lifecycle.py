@@ -69,19 +69,21 @@ def order_begin_checkout(*, order: Order) -> tuple[int, str, str]:
     )
 
 
-@transaction.atomic
 def order_attach_payment(
     *, order: Order, attempt: int, checkout_session_id: str = "", payment_intent_id: str = ""
 ) -> bool:
-    """Record the attempt's Checkout Session or PaymentIntent, unless a newer attempt began."""
-    locked = _lock(order.pk)
-    if locked.checkout_attempt != attempt or locked.status != S.PENDING:
-        return False
-    locked.stripe_checkout_session_id = checkout_session_id
-    locked.stripe_payment_intent_id = payment_intent_id
-    locked.save(
-        update_fields=["stripe_checkout_session_id", "stripe_payment_intent_id", "updated_at"]
+    """Record the attempt's Checkout Session or PaymentIntent, unless a newer attempt began.
+
+    One conditional UPDATE (the database re-checks its WHERE against a concurrent writer) rather
+    than lock, read, write: every Buy click ends here, and this halves its statements.
+    """
+    attached = Order.objects.filter(pk=order.pk, checkout_attempt=attempt, status=S.PENDING).update(
+        stripe_checkout_session_id=checkout_session_id,
+        stripe_payment_intent_id=payment_intent_id,
+        updated_at=timezone.now(),
     )
+    if not attached:
+        return False
     order.stripe_checkout_session_id = checkout_session_id
     order.stripe_payment_intent_id = payment_intent_id
     return True
