@@ -8,7 +8,7 @@ MANAGE := $(PY) manage.py
 PORT ?= 8000
 export PORT
 
-.PHONY: help install run serve test test-postgres lint format typecheck check-browser clean lint-deploy check-deploy
+.PHONY: help install run serve test test-postgres lint format typecheck check-browser clean lint-deploy check-deploy bench
 
 help:
 	@echo "make run            set up and serve the shop on http://127.0.0.1:$(PORT)/"
@@ -17,6 +17,7 @@ help:
 	@echo "make format         format the code"
 	@echo "make lint-deploy    lint the Dockerfile (hadolint) and validate compose.yaml"
 	@echo "make check-deploy   manage.py check --deploy with the production settings"
+	@echo "make bench          load-test the shop as production runs it (PostgreSQL, fake Stripe)"
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null || { echo "Kassa needs $(PYTHON) (set PYTHON=...)"; exit 1; }
@@ -78,6 +79,12 @@ check-deploy: install
 	set -a && . docker/production.env && set +a && \
 	DJANGO_SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')" \
 	$(MANAGE) check --deploy --fail-level WARNING
+
+# The shop under load with production's app server and settings, on a throwaway PostgreSQL
+# database, against a fake Stripe (BENCH_ARGS="--latency 0.5", see `python -m bench.run -h`).
+bench: install
+	@bash scripts/ensure_wrk.sh
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,129 @@
+"""The benchmark's Django-side steps, run in-process against the bench database.
+
+    python -m bench.django_side queries   # SQL queries per page at two sizes (rolled back)
+    python -m bench.django_side seed      # the catalog, orders and visitors the load needs
+
+Both print JSON for bench/run.py; DJANGO_SETTINGS_MODULE and DATABASE_URL come from the caller.
+"""
+
+import json
+import secrets
+import sys
+from decimal import Decimal
+from typing import Any
+
+import django
+
+django.setup()
+
+from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from kassa.catalog.models import Item  # noqa: E402
+from kassa.orders.models import Discount, Order, OrderLine, Tax  # noqa: E402
+from kassa.orders.visitors import SESSION_KEY  # noqa: E402
+
+CATALOG_SIZE = 50
+# What wrk sends: the production settings expect the TLS proxy's header.
+REQUEST = {"HTTP_HOST": "127.0.0.1", "HTTP_X_FORWARDED_PROTO": "https"}
+
+
+def _items(count: int, *, start: int = 0) -> list[Item]:
+    return [
+        Item.objects.create(
+            name=f"Item {n:03d}",
+            description="A fine thing, made to last.\nIt comes in a box.",
+            price=Decimal("12.34") + n,
+            currency="usd",
+        )
+        for n in range(start, start + count)
+    ]
+
+
+def _visitor() -> tuple[str, str]:
+    """A visitor token in a fresh session: (token, session key for the cookie)."""
+    token = secrets.token_hex(16)
+    session = SessionStore()
+    session[SESSION_KEY] = token
+    session.create()
+    assert session.session_key is not None
+    return token, session.session_key
+
+
+def _order(
+    items: list[Item],
+    *,
+    discount: Discount | None = None,
+    tax: Tax | None = None,
+    visitor: tuple[str, str] | None = None,
+) -> dict[str, Any]:
+    token, session_key = visitor or _visitor()
+    order = Order.objects.create(currency="usd", visitor_token=token, discount=discount, tax=tax)
+    OrderLine.objects.bulk_create(
+        OrderLine(order=order, item=item, quantity=1 + n % 3, unit_price=item.price)
+        for n, item in enumerate(items)
+    )
+    return {"id": order.pk, "session": session_key}
+
+
+def _count(path: str, session_key: str = "") -> int:
+    client = Client()
+    if session_key:
+        client.cookies["sessionid"] = session_key
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(path, **REQUEST)  # type: ignore[arg-type]
+    if response.status_code != 200:
+        raise RuntimeError(f"GET {path} answered {response.status_code}")
+    return len(queries)
+
+
+def queries() -> dict[str, list[tuple[str, int]]]:
+    """Queries per request for each page, small and large: equal counts mean no N+1."""
+    counts: dict[str, list[tuple[str, int]]] = {}
+    with transaction.atomic():
+        discount = Discount.objects.create(name="Ten", percent_off=Decimal("10"))
+        tax = Tax.objects.create(name="VAT", percentage=Decimal("20"))
+        items = _items(1)
+        one = _order(items, discount=discount, tax=tax)
+        counts["`/`"] = [("1 item", _count("/"))]
+        counts["`/item/<id>/`"] = [("1 item in catalog", _count(f"/item/{items[0].pk}/"))]
+        counts["`/orders/<id>/`"] = [("1 line", _count(f"/orders/{one['id']}/", one["session"]))]
+        visitor = _visitor()
+        _order(items, visitor=visitor)
+        counts["`/orders/`"] = [("1 order", _count("/orders/", visitor[1]))]
+
+        items += _items(CATALOG_SIZE - 1, start=1)
+        fifty = _order(items, discount=discount, tax=tax)
+        counts["`/`"].append((f"{len(items)} items", _count("/")))
+        counts["`/item/<id>/`"].append(
+            (f"{len(items)} items in catalog", _count(f"/item/{items[0].pk}/"))
+        )
+        counts["`/orders/<id>/`"].append(
+            (f"{len(items)} lines", _count(f"/orders/{fifty['id']}/", fifty["session"]))
+        )
+        for _ in range(4):
+            _order(items, discount=discount, tax=tax, visitor=visitor)
+        counts["`/orders/`"].append(("5 orders of up to 50 lines", _count("/orders/", visitor[1])))
+        transaction.set_rollback(True)
+    return counts
+
+
+def seed() -> dict[str, Any]:
+    items = _items(CATALOG_SIZE)
+    discount = Discount.objects.create(name="Bench 10%", percent_off=Decimal("10"))
+    tax = Tax.objects.create(name="VAT", percentage=Decimal("20"), inclusive=False)
+    return {
+        "item": items[0].pk,
+        # Two orders with a discount and a tax: the first checkout makes the coupon and the tax
+        # rate, the second shows what every later checkout costs in Stripe calls.
+        "checkout_orders": [_order(items[:3], discount=discount, tax=tax) for _ in range(3)],
+    }
+
+
+if __name__ == "__main__":
+    command = sys.argv[1] if len(sys.argv) > 1 else ""
+    if command not in ("seed", "queries"):
+        sys.exit(__doc__)
+    json.dump(queries() if command == "queries" else seed(), sys.stdout)

@@ -1,0 +1,145 @@
+"""A light fake Stripe for load: asyncio, one process, a few microseconds of CPU per call.
+
+The test suite's fake (tests/fake_stripe) is a ThreadingHTTPServer that keeps every request
+and object and prices every session; under a load of hundreds of calls a second its CPU would
+come out of the two cores the shop is measured on, while the real Stripe costs the shop's
+machine nothing. This one answers the calls the shop makes on the Buy path with the same shapes,
+waits `--latency` seconds without holding a thread, and counts calls per route for the
+benchmark (GET /_bench/counts, with the connections clients opened).
+
+    python -m bench.fake_stripe --port 12111 --latency 0.3
+"""
+
+import argparse
+import asyncio
+import json
+import re
+import secrets
+import signal
+import time
+from collections import Counter
+from typing import Any
+from urllib.parse import parse_qsl
+
+# Path ids are folded into {id} so calls count per route.
+_ID = re.compile(r"/(cs|txr|pi)_[A-Za-z0-9_]+")
+
+
+class FakeStripe:
+    def __init__(self, latency: float) -> None:
+        self.latency = latency
+        self.counts: Counter[str] = Counter()
+        self.connections = 0  # opened by clients: shows whether the shop reuses them
+        self.sessions: dict[str, dict[str, Any]] = {}
+
+    def route(self, method: str, path: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        if path == "/v1/checkout/sessions" and method == "POST":
+            return 200, self.create_session(form)
+        if path == "/v1/coupons" and method == "POST":
+            return 200, {"id": secrets.token_hex(4), "object": "coupon", "valid": True}
+        if path == "/v1/tax_rates" and method == "POST":
+            return 200, {"id": "txr_test_" + secrets.token_hex(12), "object": "tax_rate"}
+        match = re.fullmatch(r"/v1/checkout/sessions/([^/]+)(/expire)?", path)
+        if match and match[1] in self.sessions:
+            session = self.sessions[match[1]]
+            if match[2] and method == "POST" and session["status"] == "open":
+                session["status"] = "expired"
+            return 200, session
+        return 404, {"error": {"type": "invalid_request_error", "message": f"No {path}."}}
+
+    def create_session(self, form: dict[str, str]) -> dict[str, Any]:
+        total = sum(
+            int(form.get(f"line_items[{n}][price_data][unit_amount]", "0"))
+            * int(form.get(f"line_items[{n}][quantity]", "1"))
+            for n in range(100)
+            if f"line_items[{n}][quantity]" in form
+        )
+        session_id = "cs_test_" + secrets.token_hex(12)
+        now = int(time.time())
+        session = {
+            "id": session_id,
+            "object": "checkout.session",
+            "mode": "payment",
+            "status": "open",
+            "payment_status": "unpaid",
+            "currency": form.get("line_items[0][price_data][currency]", "usd"),
+            "amount_subtotal": total,
+            "amount_total": total,
+            "client_reference_id": form.get("client_reference_id"),
+            "metadata": {"order_id": form["metadata[order_id]"]}
+            if "metadata[order_id]" in form
+            else {},
+            "success_url": form.get("success_url"),
+            "cancel_url": form.get("cancel_url"),
+            "payment_intent": None,
+            "created": now,
+            "expires_at": now + 24 * 3600,
+            "livemode": False,
+            "url": f"https://checkout.stripe.com/c/pay/{session_id}",
+        }
+        self.sessions[session_id] = session
+        return session
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                request_line, *header_lines = head.decode("latin-1").split("\r\n")
+                method, target, _ = request_line.split(" ", 2)
+                headers = {
+                    name.strip().lower(): value.strip()
+                    for name, _, value in (line.partition(":") for line in header_lines if line)
+                }
+                body = await reader.readexactly(int(headers.get("content-length") or 0))
+                path, _, query = target.partition("?")
+                status, payload = await self.answer(method, path, query, body, headers)
+                data = json.dumps(payload).encode()
+                # One write per response: headers and body leave in one segment.
+                writer.write(
+                    f"HTTP/1.1 {status} {'OK' if status == 200 else 'Error'}\r\n"
+                    "Content-Type: application/json\r\n"
+                    f"Content-Length: {len(data)}\r\n"
+                    f"Request-Id: req_{secrets.token_hex(7)}\r\n\r\n".encode()
+                    + data
+                )
+                await writer.drain()
+                if headers.get("connection", "").lower() == "close":
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def answer(
+        self, method: str, path: str, query: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, dict[str, Any]]:
+        if path == "/_bench/counts":
+            return 200, {"calls": dict(self.counts), "connections": self.connections}
+        self.counts[f"{method} {_ID.sub('/{id}', path)}"] += 1
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        if not headers.get("authorization", "").startswith("Bearer sk_"):
+            return 401, {"error": {"type": "invalid_request_error", "message": "Bad API key."}}
+        form = dict(parse_qsl(body.decode() if method == "POST" else query))
+        return self.route(method, path, form)
+
+
+async def main(port: int, latency: float) -> None:
+    fake = FakeStripe(latency)
+    server = await asyncio.start_server(fake.serve, "127.0.0.1", port, backlog=1024)
+    print(f"bench fake Stripe on http://127.0.0.1:{port} (latency {latency}s)", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with server:
+        await stop.wait()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=12111)
+    parser.add_argument("--latency", type=float, default=0.3, help="seconds added to each answer")
+    args = parser.parse_args()
+    asyncio.run(main(args.port, args.latency))

@@ -1,0 +1,578 @@
+"""`make bench`: the shop under load, started as production starts it, against a fake Stripe.
+
+What it does, in order:
+1. creates a throwaway PostgreSQL database (kassa_bench), migrates it, counts SQL queries per page
+   in-process (bench/django_side.py), then seeds the catalog and orders the load needs;
+2. starts the fake Stripe (bench/fake_stripe.py, with --latency, default 0.3 s) and gunicorn with
+   config/gunicorn.py, DEBUG off, the production security settings and a container's small
+   environment, with config.settings_bench (the shop's URLs plus two yardsticks);
+3. drives load with wrk (a separate process): the catalog and item pages beside a trivial view,
+   then GET /buy/<id> at 16, 32 and 64 clients beside a view making one Stripe call;
+4. counts Stripe calls for checkouts of an order with a discount and a tax, reads each worker's
+   peak memory, stops everything, drops the database, prints the tables and writes them as
+   JSON to bench/results/<UTC time>.json.
+"""
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+WRK_SCRIPT = ROOT / "bench" / "wrk_report.lua"
+DEFAULT_SERVER = "postgres://127.0.0.1:5432/postgres"
+DATABASE = "kassa_bench"
+PAGE_CLIENTS = 16
+BUY_CLIENTS = (16, 32, 64)
+TARGETS = {"item_page": 0.7, "buy_32_of_ideal": 0.8, "buy_64_of_ceiling": 0.7}
+
+
+@dataclass
+class Load:
+    """One wrk run: throughput, latency percentiles, and the server's CPU per request."""
+
+    path: str
+    clients: int
+    seconds: float
+    requests: int
+    per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    server_cpu_ms: float  # gunicorn workers' CPU time per request
+    database_cpu_ms: float  # PostgreSQL backends' CPU time per request
+    stripe_calls: int  # reaching the fake during the run
+    stripe_connections: int  # opened to the fake during the run (reused ones are not new)
+
+
+# --- the machine ------------------------------------------------------------------------------
+
+
+def machine(database_url: str) -> dict[str, Any]:
+    cpu_model = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    mem_kib = 0
+    with contextlib.suppress(OSError):
+        meminfo = Path("/proc/meminfo").read_text()
+        mem_kib = int(re.search(r"MemTotal:\s+(\d+)", meminfo)[1])  # type: ignore[index]
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SHOW server_version").fetchone()
+    pg_version = row[0] if row else "?"
+    git = subprocess.run(
+        ["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    return {
+        "cpu": cpu_model,
+        "cores": len(os.sched_getaffinity(0)),
+        "ram_gib": round(mem_kib / 1024 / 1024, 1),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "postgresql": pg_version,
+        "wrk": _wrk_version(),
+        "load_average_before": os.getloadavg()[0],
+        "git": git,
+    }
+
+
+def _wrk_version() -> str:
+    out = subprocess.run(["wrk", "--version"], capture_output=True, text=True)
+    match = re.search(r"wrk (\S+)", out.stdout + out.stderr)
+    return match[1] if match else "?"
+
+
+# --- processes --------------------------------------------------------------------------------
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                if (entry / "stat").read_text().rsplit(")", 1)[1].split()[1] == str(pid):
+                    found.append(int(entry.name))
+    return found
+
+
+def _peak_rss_mib(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    match = re.search(r"VmHWM:\s+(\d+) kB", status)
+    return round(int(match[1]) / 1024, 1) if match else 0.0
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_for(url: str, *, headers: dict[str, str], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=2):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def started(command: list[str], *, env: dict[str, str], log: Path) -> Iterator[int]:
+    """A child process in its own process group, stopped (TERM, then KILL) on the way out."""
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        yield process.pid
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=25)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@contextlib.contextmanager
+def throwaway_database(server_url: str) -> Iterator[str]:
+    parts = urlsplit(server_url)
+    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DATABASE))
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(drop)
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
+    try:
+        yield urlunsplit(parts._replace(path=f"/{DATABASE}"))
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(drop)
+
+
+# --- load -------------------------------------------------------------------------------------
+
+
+class Server:
+    """The running gunicorn: its address, workers, and the PostgreSQL backends serving it."""
+
+    def __init__(self, base_url: str, master: int, database_url: str, fake_url: str) -> None:
+        self.base_url = base_url
+        self.master = master
+        self.database_url = database_url
+        self.fake_url = fake_url
+
+    def workers(self) -> list[int]:
+        return _children(self.master)
+
+    def database_backends(self) -> list[int]:
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                [DATABASE],
+            ).fetchall()
+        return [row[0] for row in rows]
+
+    def load(self, path: str, *, clients: int, seconds: float, warmup: float) -> Load:
+        url = self.base_url + path
+        if warmup:
+            _wrk(url, clients=clients, seconds=warmup)
+        workers, backends = self.workers(), self.database_backends()
+        before = {pid: _cpu_seconds(pid) for pid in workers + backends}
+        fake_before = _fake_counts(self.fake_url)
+        result = _wrk(url, clients=clients, seconds=seconds)
+        fake_after = _fake_counts(self.fake_url)
+        # Backends that connected during the run started from zero; one that disconnected took
+        # its CPU time with it (CONN_MAX_AGE closes a connection now and then): not counted.
+        server_cpu = sum(_cpu_seconds(pid) - before.get(pid, 0.0) for pid in workers)
+        database_cpu = sum(
+            _cpu_seconds(pid) - before.get(pid, 0.0) for pid in self.database_backends()
+        )
+        requests = max(result["requests"], 1)
+        errors = result["errors"]
+        return Load(
+            path=path,
+            clients=clients,
+            seconds=round(result["duration_us"] / 1e6, 2),
+            requests=result["requests"],
+            per_second=round(result["requests"] / (result["duration_us"] / 1e6), 1),
+            p50_ms=round(result["p50_us"] / 1000, 1),
+            p99_ms=round(result["p99_us"] / 1000, 1),
+            errors=sum(errors.values()),
+            server_cpu_ms=round(server_cpu / requests * 1000, 2),
+            database_cpu_ms=round(database_cpu / requests * 1000, 2),
+            stripe_calls=sum(_diff(fake_after["calls"], fake_before["calls"]).values()),
+            stripe_connections=fake_after["connections"] - fake_before["connections"],
+        )
+
+
+def _wrk(url: str, *, clients: int, seconds: float) -> dict[str, Any]:
+    threads = min(2, clients)
+    command = ["wrk", f"-t{threads}", f"-c{clients}", f"-d{round(seconds)}s", "--timeout", "10s"]
+    done = subprocess.run(
+        [*command, "--script", str(WRK_SCRIPT), url],
+        capture_output=True,
+        text=True,
+    )
+    match = re.search(r"^BENCH_JSON (.*)$", done.stdout, re.MULTILINE)
+    if not match:
+        raise RuntimeError(f"wrk printed no result for {url}:\n{done.stdout}{done.stderr}")
+    result: dict[str, Any] = json.loads(match[1])
+    return result
+
+
+def _get(url: str, *, cookie: str = "") -> int:
+    headers = {"X-Forwarded-Proto": "https"}
+    if cookie:
+        headers["Cookie"] = cookie
+    request = urllib.request.Request(url, headers=headers)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        status: int = response.status
+        return status
+
+
+def _fake_counts(fake_url: str) -> dict[str, Any]:
+    """{"calls": {"POST /v1/checkout/sessions": n, ...}, "connections": n} so far."""
+    with urllib.request.urlopen(f"{fake_url}/_bench/counts", timeout=5) as response:
+        counts: dict[str, Any] = json.load(response)
+        return counts
+
+
+def _settled(fake_url: str) -> None:
+    """Wait until calls still in flight when wrk stopped have reached the fake."""
+    counts = _fake_counts(fake_url)["calls"]
+    while True:
+        time.sleep(1)
+        latest = _fake_counts(fake_url)["calls"]
+        if latest == counts:
+            return
+        counts = latest
+
+
+def _diff(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    return {key: n - before.get(key, 0) for key, n in after.items() if n - before.get(key, 0)}
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+def _env(database_url: str, fake_url: str, bind: str) -> dict[str, str]:
+    """A container's environment: the settings and little else (the host's variables would
+    make every Stripe call slower, as requests scans the environment for proxies)."""
+    keep = ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR", "WEB_CONCURRENCY", "GUNICORN_THREADS")
+    env = {name: os.environ[name] for name in keep if name in os.environ}
+    env.update(
+        PYTHONUNBUFFERED="1",
+        DJANGO_SETTINGS_MODULE="config.settings_bench",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_DEBUG="false",
+        # docker/production.env: HTTPS only, behind a TLS proxy (wrk sends its header).
+        DJANGO_HTTPS="true",
+        DJANGO_BEHIND_HTTPS_PROXY="true",
+        ALLOWED_HOSTS="127.0.0.1",
+        DATABASE_URL=database_url,
+        STRIPE_API_KEY="sk_test_bench",
+        STRIPE_PUBLISHABLE_KEY="pk_test_bench",
+        STRIPE_WEBHOOK_SECRET="whsec_bench",
+        STRIPE_API_BASE=fake_url,
+        GUNICORN_BIND=bind,
+    )
+    return env
+
+
+def _manage(*args: str, env: dict[str, str]) -> str:
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    ).stdout
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    server_url = args.database or DEFAULT_SERVER
+    info = machine(server_url)
+    print(_machine_line(info), flush=True)
+    results: dict[str, Any] = {"machine": info, "latency_s": args.latency}
+    logs = Path(tempfile.mkdtemp(prefix="kassa-bench-"))
+    try:
+        _run(args, server_url, logs, results)
+    except BaseException:
+        print(f"bench failed; the fake's and gunicorn's output are in {logs}", file=sys.stderr)
+        raise
+    shutil.rmtree(logs, ignore_errors=True)
+    return results
+
+
+def _run(args: argparse.Namespace, server_url: str, logs: Path, results: dict[str, Any]) -> None:
+    fake_port, web_port = _free_port(), _free_port()
+    fake_url, base_url = f"http://127.0.0.1:{fake_port}", f"http://127.0.0.1:{web_port}"
+    with throwaway_database(server_url) as database_url:
+        env = _env(database_url, fake_url, f"127.0.0.1:{web_port}")
+        print("migrating the bench database, counting queries, seeding...", flush=True)
+        _manage("manage.py", "migrate", "--noinput", env=env)
+        _manage("manage.py", "collectstatic", "--noinput", "--verbosity", "0", env=env)
+        results["queries"] = json.loads(_manage("-m", "bench.django_side", "queries", env=env))
+        seed = json.loads(_manage("-m", "bench.django_side", "seed", env=env))
+        fake = [sys.executable, "-m", "bench.fake_stripe", "--port", str(fake_port)]
+        gunicorn = [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi"]
+        gunicorn += ["--config", "config/gunicorn.py", *args.gunicorn_arg]
+        with (
+            started([*fake, "--latency", str(args.latency)], env=env, log=logs / "fake.log"),
+            started(gunicorn, env=env, log=logs / "gunicorn.log") as master,
+        ):
+            headers = {"X-Forwarded-Proto": "https"}
+            _wait_for(f"{fake_url}/_bench/counts", headers={})
+            _wait_for(f"{base_url}/healthz", headers=headers)
+            server = Server(base_url, master, server_url, fake_url)
+            results["gunicorn"] = _gunicorn_settings(env, args.gunicorn_arg, len(server.workers()))
+            print(_gunicorn_line(results["gunicorn"]), flush=True)
+            results.update(_drive(server, seed, args))
+            results["stripe_calls"] = _stripe_calls(base_url, fake_url, seed)
+            results["memory_mib"] = {
+                "workers_peak_rss": [_peak_rss_mib(pid) for pid in server.workers()],
+                "master_peak_rss": _peak_rss_mib(master),
+            }
+
+
+def _gunicorn_settings(env: dict[str, str], extra: list[str], workers: int) -> dict[str, Any]:
+    """What config/gunicorn.py resolves to in the bench's environment (extra args aside)."""
+    names = ("worker_class", "threads", "worker_connections", "keepalive")
+    code = "import json, config.gunicorn as g; print(json.dumps({n: g.__dict__[n] for n in %r}))"
+    code %= (names,)
+    settings: dict[str, Any] = json.loads(_manage("-c", code, env=env))
+    return {**settings, "workers": workers, "extra_args": extra}
+
+
+def _drive(server: Server, seed: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    item = seed["item"]
+    pages: dict[str, Load] = {}
+    page_paths = {"trivial": "/bench/trivial/", "catalog": "/", "item": f"/item/{item}/"}
+    for name, path in [] if args.only == "buy" else page_paths.items():
+        pages[name] = server.load(
+            path, clients=PAGE_CLIENTS, seconds=args.page_seconds, warmup=args.warmup
+        )
+        print(f"  {name:8s} {_load_line(pages[name])}", flush=True)
+    buy: list[dict[str, Any]] = []
+    for clients in [] if args.only == "pages" else BUY_CLIENTS:
+        row: dict[str, Any] = {"clients": clients, "ideal_per_second": clients / args.latency}
+        for name, path in (("buy", f"/buy/{item}"), ("one_call", "/bench/stripe-call/")):
+            row[name] = server.load(
+                path, clients=clients, seconds=args.buy_seconds, warmup=args.warmup
+            )
+            print(f"  {name:8s} {_load_line(row[name])}", flush=True)
+        buy.append(row)
+    return {"pages": pages, "buy": buy}
+
+
+def _stripe_calls(base_url: str, fake_url: str, seed: dict[str, Any]) -> list[dict[str, int]]:
+    """Stripe calls made by each checkout of an order with a discount and a tax: the first one
+    also makes the coupon and the tax rate, every later one only the Checkout Session."""
+    calls = []
+    _settled(fake_url)
+    for order in seed["checkout_orders"]:
+        before = _fake_counts(fake_url)["calls"]
+        status = _get(
+            f"{base_url}/orders/{order['id']}/buy/", cookie=f"sessionid={order['session']}"
+        )
+        assert status == 200, status
+        calls.append(_diff(_fake_counts(fake_url)["calls"], before))
+    return calls
+
+
+# --- output -----------------------------------------------------------------------------------
+
+
+def _machine_line(info: dict[str, Any]) -> str:
+    return (
+        f"machine: {info['cpu']}, {info['cores']} cores, {info['ram_gib']} GiB RAM, "
+        f"{info['os']}, Python {info['python']}, PostgreSQL {info['postgresql']}, "
+        f"wrk {info['wrk']}; load average {info['load_average_before']:.2f} at start; "
+        f"code {info['git']}"
+    )
+
+
+def _gunicorn_line(g: dict[str, Any]) -> str:
+    extra = f" {' '.join(g['extra_args'])}" if g["extra_args"] else ""
+    return (
+        f"gunicorn: {g['worker_class']}, {g['workers']} workers × {g['threads']} threads, "
+        f"{g['worker_connections']} connections per worker, keepalive {g['keepalive']}s{extra}"
+    )
+
+
+def _load_line(load: Load) -> str:
+    return (
+        f"{load.path:22s} {load.clients:3d} clients {load.per_second:8.1f}/s "
+        f"p50 {load.p50_ms:7.1f} ms p99 {load.p99_ms:7.1f} ms errors {load.errors} "
+        f"server CPU {load.server_cpu_ms:.2f} ms/req, database {load.database_cpu_ms:.2f}"
+        + (
+            f"; Stripe: {load.stripe_calls} calls, {load.stripe_connections} new connections"
+            if load.stripe_calls
+            else ""
+        )
+    )
+
+
+def _mark(ok: bool) -> str:
+    return "✓" if ok else "✗"
+
+
+def tables(results: dict[str, Any]) -> str:
+    """The results as Markdown tables (the README's Performance section shows one run)."""
+    pages, buy = results["pages"], results["buy"]
+    trivial = pages["trivial"].per_second
+    out = [
+        _machine_line(results["machine"]),
+        _gunicorn_line(results["gunicorn"])
+        + f"; fake Stripe latency {results['latency_s'] * 1000:.0f} ms",
+        "",
+        f"| page ({PAGE_CLIENTS} clients) | req/s | p50 | p99 | × trivial view | target |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for name, label, target in (
+        ("trivial", "trivial view (no DB, no template)", ""),
+        ("catalog", "catalog `/`", ""),
+        ("item", "item page `/item/<id>/`", f"≥ {TARGETS['item_page']}"),
+    ):
+        load = pages[name]
+        ratio = load.per_second / trivial
+        check = f"{target} {_mark(ratio >= TARGETS['item_page'])}" if target else ""
+        out.append(
+            f"| {label} | {load.per_second:.0f} | {load.p50_ms:.1f} ms | {load.p99_ms:.1f} ms "
+            f"| {ratio:.2f} | {check} |"
+        )
+    out += [
+        "",
+        "| clients | ideal (clients / latency) | `/buy/<id>` checkouts/s | p50 | p99 "
+        "| × ideal | one-call view/s | p50 | p99 | `/buy` × one-call | target |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for row in buy:
+        b, c = row["buy"], row["one_call"]
+        of_ideal, of_ceiling = b.per_second / row["ideal_per_second"], b.per_second / c.per_second
+        target = ""
+        if row["clients"] == 32:
+            target = f"× ideal ≥ {TARGETS['buy_32_of_ideal']} {_mark(of_ideal >= 0.8)}"
+        if row["clients"] == 64:
+            target = f"× one-call ≥ {TARGETS['buy_64_of_ceiling']} {_mark(of_ceiling >= 0.7)}"
+        out.append(
+            f"| {row['clients']} | {row['ideal_per_second']:.0f}/s | {b.per_second:.1f} "
+            f"| {b.p50_ms:.0f} ms | {b.p99_ms:.0f} ms | {of_ideal:.2f} | {c.per_second:.1f} "
+            f"| {c.p50_ms:.0f} ms | {c.p99_ms:.0f} ms | {of_ceiling:.2f} | {target} |"
+        )
+    queries = results["queries"]
+    out += ["", "| SQL queries per request | small | large | constant |", "|---|---:|---:|---|"]
+    for page, (small, large) in queries.items():
+        out.append(
+            f"| {page} | {small[1]} ({small[0]}) | {large[1]} ({large[0]}) "
+            f"| {_mark(small[1] == large[1])} |"
+        )
+    first, *later = results["stripe_calls"]
+    later_total = [sum(calls.values()) for calls in later]
+    out += [
+        "",
+        "| Stripe API calls per checkout (order with a discount and a tax) | calls |",
+        "|---|---:|",
+        f"| first checkout (makes the coupon and the tax rate once) | {sum(first.values())} |",
+        f"| every later checkout | {', '.join(map(str, later_total))} "
+        f"{_mark(all(n == 1 for n in later_total))} |",
+    ]
+    memory = results["memory_mib"]
+    out += [
+        "",
+        "| memory | peak RSS |",
+        "|---|---:|",
+        *(
+            f"| gunicorn worker {n + 1} | {rss:.0f} MiB |"
+            for n, rss in enumerate(memory["workers_peak_rss"])
+        ),
+        f"| gunicorn master | {memory['master_peak_rss']:.0f} MiB |",
+    ]
+    return "\n".join(out)
+
+
+def _json_ready(results: dict[str, Any]) -> dict[str, Any]:
+    def convert(value: Any) -> Any:
+        if isinstance(value, Load):
+            return asdict(value)
+        if isinstance(value, dict):
+            return {key: convert(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [convert(item) for item in value]
+        return value
+
+    converted: dict[str, Any] = convert(results)
+    return converted
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--latency", type=float, default=0.3, help="fake Stripe latency, seconds")
+    parser.add_argument("--page-seconds", type=int, default=10, help="each page run")
+    parser.add_argument("--buy-seconds", type=int, default=12, help="each /buy and one-call run")
+    parser.add_argument("--warmup", type=int, default=2, help="unmeasured run before each")
+    parser.add_argument(
+        "--database",
+        default=os.environ.get("BENCH_DATABASE_URL", ""),
+        help=f"PostgreSQL server to make {DATABASE} on (default {DEFAULT_SERVER})",
+    )
+    parser.add_argument("--only", choices=["pages", "buy"], help="one half (experiments)")
+    parser.add_argument(
+        "--gunicorn-arg", action="append", default=[], help="extra gunicorn argument (experiments)"
+    )
+    args = parser.parse_args()
+    # `kill` stops the bench like Ctrl-C does: the servers stopped, the database dropped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if shutil.which("wrk") is None:
+        sys.exit("make bench needs wrk: run scripts/ensure_wrk.sh (or apt-get install wrk)")
+    started_at = datetime.now(UTC)
+    results = run(args)
+    results["started_at"] = started_at.isoformat(timespec="seconds")
+    if args.only:
+        return  # an experiment: the lines above are its result
+    text = tables(results)
+    print()
+    print(text)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{started_at.strftime('%Y%m%dT%H%M%SZ')}.json"
+    path.write_text(json.dumps({**_json_ready(results), "table": text}, indent=2) + "\n")
+    print(f"\nwritten to {path.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,13 @@
+-- wrk reporter for bench/run.py: every request carries the proxy's https header (the shop runs
+-- in production mode), and the summary is printed as one JSON line.
+wrk.headers["X-Forwarded-Proto"] = "https"
+
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH_JSON {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, ' ..
+    '"max_us": %d, "errors": {"connect": %d, "read": %d, "write": %d, "status": %d, ' ..
+    '"timeout": %d}}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    latency.max, e.connect, e.read, e.write, e.status, e.timeout))
+end
