@@ -1,0 +1,142 @@
+"""Work per request that must not grow with the shop: SQL queries per page, Stripe calls per
+checkout, and no database transaction held open while Stripe answers.
+
+Counts, not timings: `make bench` measures time.
+"""
+
+import secrets
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from kassa.catalog.models import Item
+from kassa.orders.models import Discount, Order, OrderLine, Tax
+from kassa.orders.visitors import SESSION_KEY
+from kassa.payments import gateway
+from tests.factories import DiscountFactory, ItemFactory, TaxFactory
+from tests.fake_stripe import FakeStripe
+
+pytestmark = pytest.mark.django_db
+
+
+def queries(client: Client, path: str) -> int:
+    """SQL queries of one GET of `path`, after a first GET has warmed what is cached."""
+    assert client.get(path).status_code == 200
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(path)
+    assert response.status_code == 200
+    return len(captured)
+
+
+def visitor(client: Client) -> str:
+    """Make `client` a visitor with orders of their own; returns their token."""
+    token = secrets.token_hex(16)
+    session = client.session
+    session[SESSION_KEY] = token
+    session.save()
+    return token
+
+
+def order_for(
+    token: str,
+    items: list[Item],
+    *,
+    discount: Discount | None = None,
+    tax: Tax | None = None,
+) -> Order:
+    order = Order.objects.create(currency="usd", visitor_token=token, discount=discount, tax=tax)
+    OrderLine.objects.bulk_create(
+        OrderLine(order=order, item=item, quantity=1 + n % 3, unit_price=item.price)
+        for n, item in enumerate(items)
+    )
+    return order
+
+
+def test_the_catalog_makes_as_many_queries_for_50_items_as_for_one(client: Client) -> None:
+    ItemFactory.create()
+    one = queries(client, "/")
+    ItemFactory.create_batch(49)
+    assert queries(client, "/") == one
+
+
+def test_an_item_page_makes_as_many_queries_in_a_big_catalog_as_in_a_small_one(
+    client: Client,
+) -> None:
+    item = ItemFactory.create()
+    small = queries(client, f"/item/{item.pk}/")
+    ItemFactory.create_batch(49)
+    assert queries(client, f"/item/{item.pk}/") == small
+
+
+def test_an_order_page_makes_as_many_queries_for_50_lines_as_for_one(client: Client) -> None:
+    token = visitor(client)
+    discount, tax = DiscountFactory.create(), TaxFactory.create()
+    items = ItemFactory.create_batch(50)
+    one = order_for(token, items[:1], discount=discount, tax=tax)
+    fifty = order_for(token, items, discount=discount, tax=tax)
+
+    assert queries(client, f"/orders/{fifty.pk}/") == queries(client, f"/orders/{one.pk}/")
+
+
+def test_the_orders_page_makes_as_many_queries_for_five_orders_as_for_one(client: Client) -> None:
+    token = visitor(client)
+    discount, tax = DiscountFactory.create(), TaxFactory.create()
+    items = ItemFactory.create_batch(20)
+    order_for(token, items[:1], discount=discount, tax=tax)
+    one = queries(client, "/orders/")
+    for size in (2, 5, 10, 20):
+        order_for(token, items[:size], discount=discount, tax=tax)
+    assert queries(client, "/orders/") == one
+
+
+def test_a_checkout_with_a_discount_and_a_tax_is_one_stripe_call_after_the_first(
+    client: Client, fake_stripe: FakeStripe
+) -> None:
+    token = visitor(client)
+    discount = DiscountFactory.create(percent_off=Decimal("15"))
+    tax = TaxFactory.create(percentage=Decimal("20"))
+    items = ItemFactory.create_batch(3)
+    first, second, third = (order_for(token, items, discount=discount, tax=tax) for _ in range(3))
+
+    assert client.get(f"/orders/{first.pk}/buy/").status_code == 200
+    # The first checkout also makes the coupon and the tax rate, once for the account.
+    assert len(fake_stripe.requests) == 3
+    for order in (second, third):
+        before = len(fake_stripe.requests)
+        assert client.get(f"/orders/{order.pk}/buy/").status_code == 200
+        [call] = fake_stripe.requests[before:]
+        assert (call.method, call.path) == ("POST", "/v1/checkout/sessions")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("how", ["buy now", "order"])
+def test_no_database_transaction_is_open_while_stripe_answers(
+    client: Client, fake_stripe: FakeStripe, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """A transaction (and its row locks) held across Stripe's round trip would make every
+    concurrent checkout of the order, and the database's connections, wait on Stripe."""
+    open_during_call: list[bool] = []
+    call = gateway._call
+
+    def observed(label: str, fn: Callable[..., Any], /, *args: str, **params: Any) -> Any:
+        open_during_call.append(connection.in_atomic_block)
+        return call(label, fn, *args, **params)
+
+    monkeypatch.setattr(gateway, "_call", observed)
+    item = ItemFactory.create()
+    if how == "buy now":
+        path = f"/buy/{item.pk}"
+    else:
+        order = order_for(
+            visitor(client), [item], discount=DiscountFactory.create(), tax=TaxFactory.create()
+        )
+        path = f"/orders/{order.pk}/buy/"
+
+    assert client.get(path).status_code == 200
+    assert open_during_call
+    assert not any(open_during_call)
