@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 
 from kassa.catalog.models import Item
 from kassa.common.money import MAX_MINOR_AMOUNT, to_minor
+from kassa.orders import lifecycle
 from kassa.orders.errors import (
     CurrencyMismatch,
     InvalidDiscountCode,
@@ -50,13 +51,18 @@ def _check_total(order: Order) -> None:
 
 
 @transaction.atomic
-def order_create_for_item(*, item: Item, visitor: Visitor, quantity: int = 1) -> Order:
-    """A one-line order for an immediate purchase ("Buy" on the item page)."""
+def order_create_for_item(
+    *, item: Item, visitor: Visitor, quantity: int = 1, begin_checkout: bool = False
+) -> Order:
+    """A one-line order for an immediate purchase ("Buy" on the item page); with
+    begin_checkout, already in its first payment attempt (order.checkout_attempt)."""
     _check_quantity(quantity)
     order = Order.objects.create(
         currency=item.currency, visitor_token=visitor.token, user_id=visitor.user_id
     )
     OrderLine.objects.create(order=order, item=item, quantity=quantity, unit_price=item.price)
+    if begin_checkout:
+        lifecycle.order_begin_first_checkout(order=order)
     return order
 
 

@@ -75,12 +75,20 @@ def checkout_params(
     return params
 
 
-def checkout_start(*, order: Order, urls: ReturnUrls) -> gateway.CheckoutSession:
-    """A new Checkout Session for `order`; any earlier attempt for it can no longer be paid."""
+def checkout_start(
+    *, order: Order, urls: ReturnUrls, claimed: int | None = None
+) -> gateway.CheckoutSession:
+    """A new Checkout Session for `order`; any earlier attempt for it can no longer be paid.
+
+    `claimed`: the attempt a new order was created in (buy_now), with none before it to close.
+    """
     gateway.ensure_configured(order.currency)
-    attempt, previous_session, previous_intent = lifecycle.order_begin_checkout(order=order)
-    # If closing fails, the order stays pending on its previous, still payable attempt.
-    close_previous(order=order, session_id=previous_session, payment_intent_id=previous_intent)
+    if claimed is None:
+        attempt, previous_session, previous_intent = lifecycle.order_begin_checkout(order=order)
+        # If closing fails, the order stays pending on its previous, still payable attempt.
+        close_previous(order=order, session_id=previous_session, payment_intent_id=previous_intent)
+    else:
+        attempt = claimed
     try:
         return _create_session(order=order, attempt=attempt, urls=urls)
     except CheckoutSuperseded:
@@ -120,14 +128,17 @@ def _create_session(*, order: Order, attempt: int, urls: ReturnUrls) -> gateway.
 
 
 def buy_now(
-    *, item: Item, visitor: Visitor, start: Callable[[Order], Attempt]
+    *, item: Item, visitor: Visitor, start: Callable[[Order, int], Attempt]
 ) -> tuple[Order, Attempt]:
     """Buy one item now: a one-line order and its payment attempt (a Checkout Session or a
-    PaymentIntent, whatever `start` makes of the order), or nothing at all if Stripe fails."""
+    PaymentIntent, whatever `start` makes of the order and the attempt number it was created
+    in), or nothing at all if Stripe fails."""
     gateway.ensure_configured(item.currency)
-    order = order_services.order_create_for_item(item=item, visitor=visitor)
+    # Created already pending, in one transaction rather than two: a Buy click makes 13 SQL
+    # statements instead of 17, and at 64 clicks at once the CPU is the limit (make bench).
+    order = order_services.order_create_for_item(item=item, visitor=visitor, begin_checkout=True)
     try:
-        attempt = start(order)
+        attempt = start(order, order.checkout_attempt)
     except PaymentError:
         # The order existed only for this payment; leave nothing half-written behind.
         order.delete()
@@ -142,7 +153,9 @@ def buy_item(
     return buy_now(
         item=item,
         visitor=visitor,
-        start=lambda order: checkout_start(order=order, urls=urls_for(order)),
+        start=lambda order, attempt: checkout_start(
+            order=order, urls=urls_for(order), claimed=attempt
+        ),
     )
 
 

@@ -41,19 +41,25 @@ def payment_intent_params(*, order: Order, amount: int) -> PaymentIntentCreatePa
     }
 
 
-def payment_intent_start(*, order: Order) -> gateway.PaymentIntent:
+def payment_intent_start(*, order: Order, claimed: int | None = None) -> gateway.PaymentIntent:
     """The order's PaymentIntent, for exactly the total we show; any Checkout Session started
-    for the order can no longer be paid afterwards."""
+    for the order can no longer be paid afterwards.
+
+    `claimed`: the attempt a new order was created in (buy_now), with none before it to close.
+    """
     gateway.ensure_configured(order.currency)
     totals = _totals(order)
     if totals.lines and totals.total <= 0:
         # Stripe cannot charge nothing; Checkout handles a free order, the Payment Element not.
         raise CheckoutConflict(_("This order costs nothing, so there is no card payment to make."))
-    attempt, previous_session, previous_intent = lifecycle.order_begin_checkout(order=order)
-    # If closing fails, the order stays pending on its previous, still payable attempt.
-    kept = close_previous_except_intent(
-        order=order, session_id=previous_session, payment_intent_id=previous_intent
-    )
+    if claimed is None:
+        attempt, previous_session, previous_intent = lifecycle.order_begin_checkout(order=order)
+        # If closing fails, the order stays pending on its previous, still payable attempt.
+        kept = close_previous_except_intent(
+            order=order, session_id=previous_session, payment_intent_id=previous_intent
+        )
+    else:
+        attempt, kept = claimed, None
     amount = _totals(order).total  # the lines are frozen now
     if kept is not None:
         # Should updating fail, the order keeps the intent it had, still its one payable attempt.
@@ -107,5 +113,7 @@ def _create_intent(*, order: Order, attempt: int, amount: int) -> gateway.Paymen
 def pay_item(*, item: Item, visitor: Visitor) -> tuple[Order, gateway.PaymentIntent]:
     """Buy one item now on our own page: a one-line order and its PaymentIntent."""
     return buy_now(
-        item=item, visitor=visitor, start=lambda order: payment_intent_start(order=order)
+        item=item,
+        visitor=visitor,
+        start=lambda order, attempt: payment_intent_start(order=order, claimed=attempt),
     )
