@@ -63,6 +63,9 @@ class Load:
     database_cpu_ms: float  # PostgreSQL backends' CPU time per request
     stripe_calls: int  # reaching the fake during the run
     stripe_connections: int  # opened to the fake during the run (reused ones are not new)
+    # Share of the machine's CPU time used by anything but the server, PostgreSQL, the fake and
+    # wrk during the run (other jobs, the kernel): a high figure discounts the run.
+    other_cpu_percent: float
 
 
 # --- the machine ------------------------------------------------------------------------------
@@ -115,6 +118,13 @@ def _cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _machine_busy_seconds() -> float:
+    """CPU time all cores have spent not idle since boot (/proc/stat)."""
+    fields = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / _TICK
 
 
 def _children(pid: int) -> list[int]:
@@ -192,11 +202,14 @@ def throwaway_database(server_url: str) -> Iterator[str]:
 class Server:
     """The running gunicorn: its address, workers, and the PostgreSQL backends serving it."""
 
-    def __init__(self, base_url: str, master: int, database_url: str, fake_url: str) -> None:
+    def __init__(
+        self, base_url: str, master: int, database_url: str, fake_url: str, fake_pid: int
+    ) -> None:
         self.base_url = base_url
         self.master = master
         self.database_url = database_url
         self.fake_url = fake_url
+        self.fake_pid = fake_pid
 
     def workers(self) -> list[int]:
         return _children(self.master)
@@ -214,10 +227,14 @@ class Server:
         if warmup:
             _wrk(url, clients=clients, seconds=warmup)
         workers, backends = self.workers(), self.database_backends()
-        before = {pid: _cpu_seconds(pid) for pid in workers + backends}
+        before = {pid: _cpu_seconds(pid) for pid in [*workers, *backends, self.fake_pid]}
         fake_before = _fake_counts(self.fake_url)
+        busy_before, wrk_before = _machine_busy_seconds(), _children_cpu_seconds()
         result = _wrk(url, clients=clients, seconds=seconds)
+        busy = _machine_busy_seconds() - busy_before
+        wrk_cpu = _children_cpu_seconds() - wrk_before
         fake_after = _fake_counts(self.fake_url)
+        fake_cpu = _cpu_seconds(self.fake_pid) - before[self.fake_pid]
         # Backends that connected during the run started from zero; one that disconnected took
         # its CPU time with it (CONN_MAX_AGE closes a connection now and then): not counted.
         server_cpu = sum(_cpu_seconds(pid) - before.get(pid, 0.0) for pid in workers)
@@ -226,6 +243,8 @@ class Server:
         )
         requests = max(result["requests"], 1)
         errors = result["errors"]
+        elapsed = result["duration_us"] / 1e6
+        other = busy - server_cpu - database_cpu - wrk_cpu - fake_cpu
         return Load(
             path=path,
             clients=clients,
@@ -239,6 +258,9 @@ class Server:
             database_cpu_ms=round(database_cpu / requests * 1000, 2),
             stripe_calls=sum(_diff(fake_after["calls"], fake_before["calls"]).values()),
             stripe_connections=fake_after["connections"] - fake_before["connections"],
+            other_cpu_percent=round(
+                max(other, 0.0) / (elapsed * len(os.sched_getaffinity(0))) * 100
+            ),
         )
 
 
@@ -255,6 +277,12 @@ def _wrk(url: str, *, clients: int, seconds: float) -> dict[str, Any]:
         raise RuntimeError(f"wrk printed no result for {url}:\n{done.stdout}{done.stderr}")
     result: dict[str, Any] = json.loads(match[1])
     return result
+
+
+def _children_cpu_seconds() -> float:
+    """CPU time of this process's finished children (the wrk runs)."""
+    times = os.times()
+    return times.children_user + times.children_system
 
 
 def _get(url: str, *, cookie: str = "") -> int:
@@ -351,13 +379,15 @@ def _run(args: argparse.Namespace, server_url: str, logs: Path, results: dict[st
         gunicorn = [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi"]
         gunicorn += ["--config", "config/gunicorn.py", *args.gunicorn_arg]
         with (
-            started([*fake, "--latency", str(args.latency)], env=env, log=logs / "fake.log"),
+            started(
+                [*fake, "--latency", str(args.latency)], env=env, log=logs / "fake.log"
+            ) as fake_pid,
             started(gunicorn, env=env, log=logs / "gunicorn.log") as master,
         ):
             headers = {"X-Forwarded-Proto": "https"}
             _wait_for(f"{fake_url}/_bench/counts", headers={})
             _wait_for(f"{base_url}/healthz", headers=headers)
-            server = Server(base_url, master, server_url, fake_url)
+            server = Server(base_url, master, server_url, fake_url, fake_pid)
             results["gunicorn"] = _gunicorn_settings(env, args.gunicorn_arg, len(server.workers()))
             print(_gunicorn_line(results["gunicorn"]), flush=True)
             results.update(_drive(server, seed, args))
@@ -437,12 +467,21 @@ def _load_line(load: Load) -> str:
     return (
         f"{load.path:22s} {load.clients:3d} clients {load.per_second:8.1f}/s "
         f"p50 {load.p50_ms:7.1f} ms p99 {load.p99_ms:7.1f} ms errors {load.errors} "
-        f"server CPU {load.server_cpu_ms:.2f} ms/req, database {load.database_cpu_ms:.2f}"
+        f"server CPU {load.server_cpu_ms:.2f} ms/req, database {load.database_cpu_ms:.2f}, "
+        f"others {load.other_cpu_percent:.0f}% of the machine"
         + (
             f"; Stripe: {load.stripe_calls} calls, {load.stripe_connections} new connections"
             if load.stripe_calls
             else ""
         )
+    )
+
+
+def _others_line(loads: list[Load]) -> str:
+    shares = sorted(load.other_cpu_percent for load in loads)
+    return (
+        f"CPU taken by other jobs during the runs: {shares[len(shares) // 2]:.0f}% of the "
+        f"machine (median), {shares[-1]:.0f}% at most"
     )
 
 
@@ -458,6 +497,7 @@ def tables(results: dict[str, Any]) -> str:
         _machine_line(results["machine"]),
         _gunicorn_line(results["gunicorn"])
         + f"; fake Stripe latency {results['latency_s'] * 1000:.0f} ms",
+        _others_line([*pages.values(), *(row[k] for row in buy for k in ("buy", "one_call"))]),
         "",
         f"| page ({PAGE_CLIENTS} clients) | req/s | p50 | p99 | × trivial view | target |",
         "|---|---:|---:|---:|---:|---|",
@@ -545,7 +585,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.3, help="fake Stripe latency, seconds")
     parser.add_argument("--page-seconds", type=int, default=10, help="each page run")
     parser.add_argument("--buy-seconds", type=int, default=12, help="each /buy and one-call run")
-    parser.add_argument("--warmup", type=int, default=2, help="unmeasured run before each")
+    parser.add_argument("--warmup", type=int, default=3, help="unmeasured run before each")
     parser.add_argument(
         "--database",
         default=os.environ.get("BENCH_DATABASE_URL", ""),
