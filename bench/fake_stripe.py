@@ -29,7 +29,7 @@ class FakeStripe:
     def __init__(self, latency: float) -> None:
         self.latency = latency
         self.counts: Counter[str] = Counter()
-        self.connections = 0  # opened by clients: shows whether the shop reuses them
+        self.connections = 0  # that made API calls: shows whether the shop reuses them
         self.sessions: dict[str, dict[str, Any]] = {}
 
     def route(self, method: str, path: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
@@ -81,7 +81,7 @@ class FakeStripe:
         return session
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
+        calling = False
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -93,6 +93,9 @@ class FakeStripe:
                 }
                 body = await reader.readexactly(int(headers.get("content-length") or 0))
                 path, _, query = target.partition("?")
+                if not calling and path.startswith("/v1/"):
+                    calling = True
+                    self.connections += 1
                 status, payload = await self.answer(method, path, query, body, headers)
                 data = json.dumps(payload).encode()
                 # One write per response: headers and body leave in one segment.
