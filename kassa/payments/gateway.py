@@ -202,15 +202,21 @@ def create_tax_rate(*, currency: str, params: TaxRateCreateParams, idempotency_k
     return str(tax_rate["id"])
 
 
-def retrieve_checkout_session(*, currency: str, session_id: str) -> CheckoutSession:
+def _retrieve(label: str, fn: Any, object_id: str, /, *, currency: str) -> dict[str, Any]:
+    """A GET from Stripe in the currency's account, as a plain dict."""
     keypair = ensure_configured(currency)
-    session = _call(
-        "checkout.Session.retrieve",
-        stripe.checkout.Session.retrieve,
-        session_id,
-        api_key=keypair.secret,
+    return dict(_call(label, fn, object_id, api_key=keypair.secret).to_dict())
+
+
+def retrieve_checkout_session(*, currency: str, session_id: str) -> CheckoutSession:
+    return _checkout_session(
+        _retrieve(
+            "checkout.Session.retrieve",
+            stripe.checkout.Session.retrieve,
+            session_id,
+            currency=currency,
+        )
     )
-    return _checkout_session(session.to_dict())
 
 
 def expire_checkout_session(*, currency: str, session_id: str) -> CheckoutSession:
@@ -253,14 +259,14 @@ def update_payment_intent_amount(
 
 
 def retrieve_payment_intent(*, currency: str, payment_intent_id: str) -> PaymentIntent:
-    keypair = ensure_configured(currency)
-    intent = _call(
-        "PaymentIntent.retrieve",
-        stripe.PaymentIntent.retrieve,
-        payment_intent_id,
-        api_key=keypair.secret,
+    return _payment_intent(
+        _retrieve(
+            "PaymentIntent.retrieve",
+            stripe.PaymentIntent.retrieve,
+            payment_intent_id,
+            currency=currency,
+        )
     )
-    return _payment_intent(intent.to_dict())
 
 
 def cancel_payment_intent(*, currency: str, payment_intent_id: str) -> PaymentIntent:
