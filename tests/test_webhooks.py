@@ -225,18 +225,21 @@ def test_expired_after_completed_does_not_unpay(webhooks: FakeStripe) -> None:
 
 
 def test_an_old_sessions_expiry_leaves_the_current_checkout_alone(webhooks: FakeStripe) -> None:
-    order, old = pending_order(webhooks)
-    # The customer comes back and starts again: a new session replaces the old one.
-    order.status = Order.Status.PENDING
-    order.visitor_token = "v"
-    order.save()
-    old_expired = {**old, "status": "expired"}
-    order.stripe_checkout_session_id = "cs_test_newer"
-    order.save()
-    deliver(event("checkout.session.expired", old_expired))
-    order.refresh_from_db()
+    client = Client()
+    item = ItemFactory.create()
+    order_id = client.post(
+        f"/item/{item.pk}/add-to-order/", headers={"Accept": "application/json"}
+    ).json()["id"]
+    # The customer starts paying twice: the second checkout expires the first.
+    old = client.get(f"/orders/{order_id}/buy/").json()["id"]
+    newer = client.get(f"/orders/{order_id}/buy/").json()["id"]
+    assert webhooks.resources.checkout_sessions[old]["status"] == "expired"
+
+    deliver(event("checkout.session.expired", webhooks.resources.checkout_sessions[old]))
+
+    order = Order.objects.get(pk=order_id)
     assert order.status == Order.Status.PENDING
-    assert order.stripe_checkout_session_id == "cs_test_newer"
+    assert order.stripe_checkout_session_id == newer
 
 
 def test_payment_intent_succeeded_marks_the_order_paid(webhooks: FakeStripe) -> None:
