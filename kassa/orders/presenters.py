@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from kassa.common.money import format_amount, from_minor
+from kassa.common.money import from_minor
 from kassa.orders.models import Order
 from kassa.orders.pricing import Totals, order_totals
 
@@ -39,7 +39,3 @@ def order_json(order: Order, totals: Totals | None = None) -> dict[str, Any]:
         "total": _amount(totals.total, currency),
         "url": order.get_absolute_url(),
     }
-
-
-def display(minor: int, currency: str) -> str:
-    return format_amount(from_minor(minor, currency), currency)
