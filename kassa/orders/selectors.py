@@ -1,10 +1,11 @@
 """Reads of orders, always scoped to the visitor who owns them."""
 
 from django.db.models import Prefetch, QuerySet
-from django.http import Http404
+from django.http import Http404, HttpRequest
 
+from kassa.common.http import parse_id
 from kassa.orders.models import Order, OrderLine
-from kassa.orders.visitors import Visitor
+from kassa.orders.visitors import Visitor, visitor_from_request
 
 
 def _with_everything(orders: QuerySet[Order]) -> QuerySet[Order]:
@@ -24,6 +25,12 @@ def order_get(*, visitor: Visitor, order_id: int) -> Order:
     if order is None:
         raise Http404("No such order.")
     return order
+
+
+def order_for_request(request: HttpRequest, raw_order_id: str) -> Order:
+    """The order a path names, if it is the asking visitor's; a 404 otherwise."""
+    visitor = visitor_from_request(request, create=False)
+    return order_get(visitor=visitor, order_id=parse_id(raw_order_id))
 
 
 def cart_get(*, visitor: Visitor) -> Order | None:

@@ -29,15 +29,10 @@ def _refused(request: HttpRequest, error: OrderError, back: str) -> HttpResponse
     return redirect(back)
 
 
-def _own_order(request: HttpRequest, order_id: str) -> Order:
-    visitor = visitor_from_request(request, create=False)
-    return selectors.order_get(visitor=visitor, order_id=parse_id(order_id))
-
-
 def _changed(request: HttpRequest, order: Order) -> HttpResponse:
     """After a change: the order as JSON, or back to its page."""
     if wants_json(request):
-        return JsonResponse(order_json(_own_order(request, str(order.pk))))
+        return JsonResponse(order_json(selectors.order_for_request(request, str(order.pk))))
     return redirect(order.get_absolute_url())
 
 
@@ -56,7 +51,8 @@ def add_to_order(request: HttpRequest, item_id: str) -> HttpResponse:
         return _refused(request, exc, item.get_absolute_url())
     if wants_json(request):
         return JsonResponse(
-            order_json(_own_order(request, str(cart.pk))), status=201 if created else 200
+            order_json(selectors.order_for_request(request, str(cart.pk))),
+            status=201 if created else 200,
         )
     messages.success(request, _("%(item)s is in your cart.") % {"item": item.name})
     return redirect(cart.get_absolute_url())
@@ -77,7 +73,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 @json_not_found(gettext_lazy("There is no such order."))
 def order_detail(request: HttpRequest, order_id: str) -> HttpResponse:
-    order = _own_order(request, order_id)
+    order = selectors.order_for_request(request, order_id)
     totals = order_totals(order, list(order.lines.all()))
     if wants_json(request):
         return JsonResponse(order_json(order, totals))
@@ -88,7 +84,7 @@ def order_detail(request: HttpRequest, order_id: str) -> HttpResponse:
 @json_not_found(gettext_lazy("There is no such order."))
 def order_line_update(request: HttpRequest, order_id: str, line_id: str) -> HttpResponse:
     """Change a line's quantity; 0, or the remove button, takes the line out."""
-    order = _own_order(request, order_id)
+    order = selectors.order_for_request(request, order_id)
     try:
         quantity = 0 if "remove" in request.POST else _quantity(request.POST.get("quantity"))
         services.order_set_quantity(order=order, line_id=parse_id(line_id), quantity=quantity)
@@ -101,7 +97,7 @@ def order_line_update(request: HttpRequest, order_id: str, line_id: str) -> Http
 @json_not_found(gettext_lazy("There is no such order."))
 def order_discount(request: HttpRequest, order_id: str) -> HttpResponse:
     """Apply a discount code typed in the cart, or remove the order's discount."""
-    order = _own_order(request, order_id)
+    order = selectors.order_for_request(request, order_id)
     try:
         if "remove" in request.POST:
             services.order_remove_discount(order=order)

@@ -20,11 +20,6 @@ from kassa.payments.errors import PaymentError
 from kassa.payments.intents import pay_item, payment_intent_start
 
 
-def _own_order(request: HttpRequest, order_id: str) -> Order:
-    visitor = visitor_from_request(request, create=False)
-    return order_selectors.order_get(visitor=visitor, order_id=parse_id(order_id))
-
-
 def _intent_json(request: HttpRequest, order: Order, intent: gateway.PaymentIntent) -> JsonResponse:
     # Stripe sends the customer back to return_url with ?payment_intent=<id>&redirect_status=…
     body: dict[str, Any] = {
@@ -41,7 +36,7 @@ def _intent_json(request: HttpRequest, order: Order, intent: gateway.PaymentInte
 @json_not_found(gettext_lazy("There is no such order."), always=True)
 def order_payment_intent(request: HttpRequest, order_id: str) -> JsonResponse:
     """POST /orders/<id>/payment-intent/: the order's one PaymentIntent and its client secret."""
-    order = _own_order(request, order_id)
+    order = order_selectors.order_for_request(request, order_id)
     try:
         intent = payment_intent_start(order=order)
     except (PaymentError, OrderError) as exc:
@@ -81,7 +76,7 @@ def item_pay_page(request: HttpRequest, item_id: str) -> HttpResponse:
 @require_GET
 def order_pay_page(request: HttpRequest, order_id: str) -> HttpResponse:
     """/orders/<id>/pay/: pay for the visitor's order by card on this page."""
-    order = _own_order(request, order_id)
+    order = order_selectors.order_for_request(request, order_id)
     totals = order_totals(order, list(order.lines.all()))
     payable = order.status in (Order.Status.OPEN, Order.Status.PENDING) and bool(totals.lines)
     return render(

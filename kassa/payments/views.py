@@ -58,8 +58,7 @@ def buy_item_view(request: HttpRequest, item_id: str) -> JsonResponse:
 @json_not_found(gettext_lazy("There is no such order."), always=True)
 def buy_order_view(request: HttpRequest, order_id: str) -> JsonResponse:
     """GET /orders/<id>/buy/: one Checkout Session for the whole order."""
-    visitor = visitor_from_request(request, create=False)
-    order = order_selectors.order_get(visitor=visitor, order_id=parse_id(order_id))
+    order = order_selectors.order_for_request(request, order_id)
     try:
         session = checkout_start(order=order, urls=_return_urls(request, order))
     except (PaymentError, OrderError) as exc:
@@ -71,8 +70,7 @@ def buy_order_view(request: HttpRequest, order_id: str) -> JsonResponse:
 @json_not_found(gettext_lazy("There is no such order."))
 def reopen_order_view(request: HttpRequest, order_id: str) -> HttpResponse:
     """Leave a started checkout to edit the order again (the session can no longer be paid)."""
-    visitor = visitor_from_request(request, create=False)
-    order = order_selectors.order_get(visitor=visitor, order_id=parse_id(order_id))
+    order = order_selectors.order_for_request(request, order_id)
     try:
         checkout_cancel(order=order, source="customer edits the order")
     except PaymentError as exc:
