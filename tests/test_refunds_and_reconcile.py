@@ -12,6 +12,7 @@ from django.utils import timezone
 from kassa.orders.models import Order, OrderStatusChange
 from tests.factories import ItemFactory
 from tests.fake_stripe import FakeStripe
+from tests.html import csrf_token_in
 
 pytestmark = pytest.mark.django_db
 
@@ -175,7 +176,7 @@ def test_reconciliation_cancels_a_payment_intent_abandoned_for_a_day(
 ) -> None:
     client = Client()
     item = ItemFactory.create()
-    token = client.get(f"/item/{item.pk}/pay/").context["csrf_token"]
+    token = csrf_token_in(client.get(f"/item/{item.pk}/pay/").text)
     body = client.post(f"/item/{item.pk}/payment-intent/", headers={"X-CSRFToken": token}).json()
     order = Order.objects.get(pk=body["order_id"])
     intent_id = order.stripe_payment_intent_id
