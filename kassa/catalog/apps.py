@@ -6,3 +6,8 @@ class CatalogConfig(AppConfig):
     name = "kassa.catalog"
     label = "catalog"
     verbose_name = _("Catalog")
+
+    def ready(self) -> None:
+        from kassa.catalog import revision
+
+        revision.connect()

@@ -46,3 +46,12 @@ class Item(models.Model):
                 validate_amount(Decimal(self.price), self.currency)
             except MoneyError as exc:
                 raise ValidationError({"price": str(exc)}) from exc
+
+
+class CatalogRevision(models.Model):
+    """One row: the token shared pages are kept under (kassa.catalog.revision)."""
+
+    token = models.CharField(max_length=32)
+
+    def __str__(self) -> str:
+        return self.token

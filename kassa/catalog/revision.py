@@ -1,0 +1,53 @@
+"""The catalog's revision: a token that changes in the same transaction as any item.
+
+The catalog's shared pages (kassa.common.shared_pages) are kept under the revision they were
+rendered at, so an item saved or deleted through the ORM retires every page that showed it.
+`QuerySet.update()` sends no signals: code that changes items in bulk calls `bump()` itself.
+"""
+
+import time
+import uuid
+
+from django.conf import settings
+from django.db.models.signals import post_delete, post_save
+
+from kassa.catalog.models import CatalogRevision, Item
+
+REVISION_ID = 1
+
+# (revision, when it was read): replaced whole, so threads never see half an update.
+_seen: tuple[str, float] = ("", float("-inf"))
+
+
+def recent() -> str:
+    """The revision as read at most CATALOG_PAGE_REFRESH_SECONDS ago: how long an item edit may
+    take to show on the catalog's pages (what a customer is charged is read at checkout)."""
+    global _seen
+    token, read_at = _seen
+    now = time.monotonic()
+    if now - read_at >= settings.CATALOG_PAGE_REFRESH_SECONDS:
+        token = current()
+        _seen = (token, now)
+    return token
+
+
+def current() -> str:
+    """The revision now committed (one row by primary key)."""
+    token = CatalogRevision.objects.filter(pk=REVISION_ID).values_list("token", flat=True).first()
+    return token or ""
+
+
+def bump() -> None:
+    """A new revision, committed with the caller's transaction."""
+    token = uuid.uuid4().hex
+    if not CatalogRevision.objects.filter(pk=REVISION_ID).update(token=token):
+        CatalogRevision.objects.update_or_create(pk=REVISION_ID, defaults={"token": token})
+
+
+def _item_changed(sender: type[Item], **kwargs: object) -> None:
+    bump()
+
+
+def connect() -> None:
+    post_save.connect(_item_changed, sender=Item, dispatch_uid="catalog-revision-save")
+    post_delete.connect(_item_changed, sender=Item, dispatch_uid="catalog-revision-delete")
