@@ -72,6 +72,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "kassa.common.context_processors.page_path",
                 "kassa.orders.context_processors.cart",
             ],
         },
@@ -108,6 +109,26 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+
+# The catalog and item pages are rendered once per language and kept in each process's memory
+# (kassa.common.shared_pages); an item edit shows on them within this many seconds
+# (kassa.catalog.revision).
+CATALOG_PAGE_REFRESH_SECONDS = env.float("CATALOG_PAGE_REFRESH_SECONDS", default=1.0)
+# What a shared page shows of one visitor's own, besides the CSRF token and the page's address:
+# context processor -> the names it sets (kassa.common.shared_pages puts them in per request).
+SHARED_PAGES_VISITOR_CONTEXT = {
+    "kassa.orders.context_processors.cart": ("cart_count", "cart_url", "cart_label"),
+}
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "pages": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "kassa-pages",
+        "TIMEOUT": 600,
+        # About 10 KB a page: a few MB per process at most, the least recently used go first.
+        "OPTIONS": {"MAX_ENTRIES": 1000},
+    },
+}
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

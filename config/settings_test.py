@@ -20,3 +20,5 @@ STRIPE_WEBHOOK_SECRETS = []
 STRIPE_API_BASE = ""
 STRIPE_MAX_NETWORK_RETRIES = 2
 STRIPE_TIMEOUT_SECONDS = 5.0
+# Every request reads the catalog revision: an item a test edits shows on its next request.
+CATALOG_PAGE_REFRESH_SECONDS = 0.0

@@ -1,6 +1,7 @@
 from collections.abc import Iterator
 
 import pytest
+from django.core.cache import caches
 from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
@@ -8,6 +9,14 @@ from tests.fake_stripe import FakeStripe
 
 SECRET_KEY = "sk_test_default_account_secret"
 PUBLISHABLE_KEY = "pk_test_default_account"
+
+
+@pytest.fixture(autouse=True)
+def _no_shared_pages_from_other_tests() -> Iterator[None]:
+    """Shared pages are kept under the catalog revision, which each test's rollback restores."""
+    caches["pages"].clear()
+    yield
+    caches["pages"].clear()
 
 
 @pytest.fixture(scope="session")

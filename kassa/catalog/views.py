@@ -1,14 +1,26 @@
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 
-from kassa.catalog import selectors
+from kassa.catalog import revision, selectors
+from kassa.common import shared_pages
 from kassa.common.http import parse_id
 
 
 def catalog(request: HttpRequest) -> HttpResponse:
-    return render(request, "kassa/catalog.html", {"items": list(selectors.item_list())})
+    return shared_pages.page(
+        request,
+        key="catalog",
+        version=revision.recent(),
+        template="kassa/catalog.html",
+        context=lambda: {"items": list(selectors.item_list())},
+    )
 
 
 def item_detail(request: HttpRequest, item_id: str) -> HttpResponse:
-    item = selectors.item_get(item_id=parse_id(item_id))
-    return render(request, "kassa/item.html", {"item": item})
+    pk = parse_id(item_id)
+    return shared_pages.page(
+        request,
+        key=f"item:{pk}",
+        version=revision.recent(),
+        template="kassa/item.html",
+        context=lambda: {"item": selectors.item_get(item_id=pk)},
+    )
