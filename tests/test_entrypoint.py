@@ -312,3 +312,70 @@ def test_gunicorn_serves_the_shop_in_production_mode_and_stops_on_sigterm(
     assert re.search(r"WARNING django\.request request_id=entrypoint-404 Not Found", stderr)
     for secret in (SECRET_KEY, ADMIN_PASSWORD):
         assert secret not in stdout + stderr
+
+
+def _manage_shell(tree: Path, database_url: str, code: str) -> str:
+    done = subprocess.run(
+        ["python", "manage.py", "shell", "--no-imports", "-c", code],
+        cwd=tree,
+        env=command_env(DATABASE_URL=database_url),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+@pytest.mark.postgres
+def test_an_item_edit_retires_the_shared_pages_of_every_worker_process(
+    image_tree: Path, database_url: str, tmp_path: Path
+) -> None:
+    """Each gunicorn process keeps its own copies of the catalog's pages; an edit made by another
+    process (here `manage.py shell`, as the admin would in whichever worker serves it) must
+    reach them all through the revision in the database."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    https = {"Host": HOST, "X-Forwarded-Proto": "https"}
+    env = command_env(
+        DATABASE_URL=database_url,
+        GUNICORN_BIND=f"127.0.0.1:{port}",
+        WEB_CONCURRENCY="3",
+        GUNICORN_THREADS="2",
+        CATALOG_PAGE_REFRESH_SECONDS="0",
+    )
+    log = tmp_path / "server.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [str(image_tree / "docker" / "entrypoint.sh")], env=env, stdout=out, stderr=out
+        )
+    try:
+        _wait_until_healthy(base, server, log)
+        pk = _manage_shell(
+            image_tree,
+            database_url,
+            "from kassa.catalog.models import Item; "
+            "print(Item.objects.create(name='Kettle', price='10.00', currency='usd').pk)",
+        )
+
+        def pages() -> list[str]:
+            # No keep-alive: each request is a new connection, taken by whichever worker is free.
+            return [
+                requests.get(f"{base}{path}", headers=https, timeout=10).text
+                for _ in range(15)
+                for path in (f"/item/{pk}/", "/")
+            ]
+
+        assert all("Kettle" in page and "$10.00" in page for page in pages())
+        _manage_shell(
+            image_tree,
+            database_url,
+            f"from kassa.catalog.models import Item; item = Item.objects.get(pk={pk}); "
+            "item.name = 'Teapot'; item.price = '12.50'; item.save()",
+        )
+        after = pages()
+        assert [page for page in after if "Kettle" in page or "$10.00" in page] == []
+        assert all("Teapot" in page and "$12.50" in page for page in after)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=40)
