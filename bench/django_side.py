@@ -17,9 +17,11 @@ import django
 django.setup()
 
 from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
+from django.core.cache import caches  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
+from django.utils.crypto import get_random_string  # noqa: E402
 
 from kassa.catalog.models import Item  # noqa: E402
 from kassa.orders.models import Discount, Order, OrderLine, Tax  # noqa: E402
@@ -69,6 +71,8 @@ def _order(
 
 
 def _count(path: str, session_key: str = "") -> int:
+    """Queries of one GET, the page rendered afresh (a shared catalog page is kept rendered)."""
+    caches["pages"].clear()
     client = Client()
     if session_key:
         client.cookies["sessionid"] = session_key
@@ -82,7 +86,8 @@ def _count(path: str, session_key: str = "") -> int:
 def queries() -> dict[str, list[tuple[str, int]]]:
     """Queries per request for each page, small and large: equal counts mean no N+1."""
     counts: dict[str, list[tuple[str, int]]] = {}
-    with transaction.atomic():
+    # Each request reads the catalog revision, as the first request of every second does.
+    with transaction.atomic(), override_settings(CATALOG_PAGE_REFRESH_SECONDS=0):
         discount = Discount.objects.create(name="Ten", percent_off=Decimal("10"))
         tax = Tax.objects.create(name="VAT", percentage=Decimal("20"))
         items = _items(1)
@@ -114,8 +119,11 @@ def seed() -> dict[str, Any]:
     items = _items(CATALOG_SIZE)
     discount = Discount.objects.create(name="Bench 10%", percent_off=Decimal("10"))
     tax = Tax.objects.create(name="VAT", percentage=Decimal("20"), inclusive=False)
+    cart = _order(items[:1])
     return {
         "item": items[0].pk,
+        # A returning visitor: a cart of one line, and the CSRF cookie their first page set.
+        "returning_cookie": f"sessionid={cart['session']}; csrftoken={get_random_string(32)}",
         # Two orders with a discount and a tax: the first checkout makes the coupon and the tax
         # rate, the second shows what every later checkout costs in Stripe calls.
         "checkout_orders": [_order(items[:3], discount=discount, tax=tax) for _ in range(3)],
