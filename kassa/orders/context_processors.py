@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db.models import Sum
 from django.http import HttpRequest
 from django.urls import reverse
@@ -11,8 +12,11 @@ def cart(request: HttpRequest) -> dict[str, object]:
     """The cart link, item count and its label for every page's header (creates no session).
 
     Shared pages put these in per visitor: settings.SHARED_PAGES_VISITOR_CONTEXT names them."""
-    visitor = visitor_from_request(request, create=False)
-    order = cart_get(visitor=visitor) if visitor.token or visitor.user_id else None
+    order = None
+    # Without a session cookie there is neither a visitor token nor a logged-in user.
+    if settings.SESSION_COOKIE_NAME in request.COOKIES:
+        visitor = visitor_from_request(request, create=False)
+        order = cart_get(visitor=visitor) if visitor.token or visitor.user_id else None
     if order is None:
         count, url = 0, reverse("orders:list")
     else:
