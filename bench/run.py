@@ -99,8 +99,22 @@ def machine(database_url: str) -> dict[str, Any]:
         "postgresql": pg_version,
         "wrk": _wrk_version(),
         "load_average_before": os.getloadavg()[0],
+        "python_loop_ms": _python_loop_ms(),
         "git": git,
     }
+
+
+def _python_loop_ms() -> float:
+    """How fast this machine runs Python, to compare runs on different machines: the best of
+    five timings of a million-step loop (virtual machines of the same name differ severalfold)."""
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        total = 0
+        for n in range(1_000_000):
+            total += n
+        best = min(best, time.perf_counter() - started)
+    return round(best * 1000, 1)
 
 
 def _wrk_version() -> str:
@@ -469,7 +483,8 @@ def _machine_line(info: dict[str, Any]) -> str:
     return (
         f"machine: {info['cpu']}, {info['cores']} cores, {info['ram_gib']} GiB RAM, "
         f"{info['os']}, Python {info['python']}, PostgreSQL {info['postgresql']}, "
-        f"wrk {info['wrk']}; load average {info['load_average_before']:.2f} at start; "
+        f"wrk {info['wrk']}; a million-step Python loop {info['python_loop_ms']} ms; "
+        f"load average {info['load_average_before']:.2f} at start; "
         f"code {info['git']}"
     )
 
