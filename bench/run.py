@@ -634,8 +634,8 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--latency", type=float, default=0.3, help="fake Stripe latency, seconds")
-    parser.add_argument("--page-seconds", type=int, default=5, help="each page run")
-    parser.add_argument("--page-rounds", type=int, default=3, help="rounds of the page runs")
+    parser.add_argument("--page-seconds", type=int, default=4, help="each page run")
+    parser.add_argument("--page-rounds", type=int, default=5, help="rounds of the page runs")
     parser.add_argument("--buy-seconds", type=int, default=12, help="each /buy and one-call run")
     parser.add_argument("--warmup", type=int, default=3, help="unmeasured run before each")
     parser.add_argument(
