@@ -67,6 +67,17 @@ def test_every_page_shows_the_cart_count(client: Client) -> None:
         assert 'id="cart-count" aria-label="5 items">5<' in client.get(path).text
 
 
+def test_the_header_counts_every_line_of_the_newest_open_order_only(client: Client) -> None:
+    mug, cup = ItemFactory.create_batch(2)
+    first = add(client, mug.pk, 4).json()
+    Order.objects.filter(pk=first["id"]).update(status=Order.Status.PAID)  # no longer a cart
+    add(client, mug.pk, 2)
+    cart = add(client, cup.pk, 3).json()
+    page = client.get("/").text
+    assert 'id="cart-count" aria-label="5 items">5<' in page
+    assert f'href="/orders/{cart["id"]}/" class="cart-link"' in page
+
+
 def test_an_item_in_another_currency_is_refused_and_the_cart_is_unchanged(client: Client) -> None:
     usd_item = ItemFactory.create(currency="usd")
     eur_item = ItemFactory.create(currency="eur", price=Decimal("5"))

@@ -1,7 +1,8 @@
 """Reads of orders, always scoped to the visitor who owns them."""
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, Sum
 from django.http import Http404, HttpRequest
+from django.urls import reverse
 
 from kassa.common.http import parse_id
 from kassa.orders.models import Order, OrderLine
@@ -40,3 +41,18 @@ def cart_get(*, visitor: Visitor) -> Order | None:
         .order_by("-created_at", "-id")
         .first()
     )
+
+
+def cart_summary(*, visitor: Visitor) -> tuple[str, int] | None:
+    """The cart's address and how many items it holds, in one query; None without a cart."""
+    cart = (
+        Order.objects.filter(visitor.owns(), status=Order.Status.OPEN)
+        .order_by("-created_at", "-id")
+        .annotate(item_count=Sum("lines__quantity"))
+        .values_list("pk", "item_count")
+        .first()
+    )
+    if cart is None:
+        return None
+    pk, count = cart
+    return reverse("orders:detail", args=[pk]), count or 0
