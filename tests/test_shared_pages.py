@@ -58,18 +58,23 @@ def test_the_catalog_puts_the_visitors_token_in_every_form() -> None:
 
 def test_each_visitor_sees_their_own_cart_in_the_header() -> None:
     item = ItemFactory.create()
-    shopper, browser = Client(), Client()
+    shopper, other_shopper, browser = Client(), Client(), Client()
     shopper.post(f"/item/{item.pk}/add-to-order/", {"quantity": "3"})
-    shopper.get("/")  # the message about the added item is shown here, on a page of its own
+    other_shopper.post(f"/item/{item.pk}/add-to-order/", {"quantity": "1"})
+    for client in (shopper, other_shopper):
+        client.get("/orders/")  # the message about the added item is shown here
 
     for path in ("/", f"/item/{item.pk}/"):
-        browser.get(path)
-        theirs, mine = browser.get(path), shopper.get(path)
+        browser.get(path)  # the copy for visitors without a session
+        other_shopper.get(path)  # the copy for visitors with one
+        theirs, mine, other = browser.get(path), shopper.get(path), other_shopper.get(path)
         assert shared(theirs)
         assert shared(mine)
+        assert shared(other)
         assert 'id="cart-count" aria-label="0 items">0<' in theirs.text
         assert 'href="/orders/" class="cart-link"' in theirs.text
         assert 'id="cart-count" aria-label="3 items">3<' in mine.text
+        assert 'id="cart-count" aria-label="1 item">1<' in other.text
         cart = shopper.get("/orders/", headers={"Accept": "application/json"}).json()
         assert f'href="/orders/{cart["orders"][0]["id"]}/" class="cart-link"' in mine.text
 
@@ -77,11 +82,13 @@ def test_each_visitor_sees_their_own_cart_in_the_header() -> None:
 def test_a_logged_in_customer_sees_their_cart_on_a_shared_page() -> None:
     item = ItemFactory.create()
     user = get_user_model().objects.create_user("ann", password="x")
-    customer = Client()
+    customer, visitor = Client(), Client()
     customer.force_login(user)
     customer.post(f"/item/{item.pk}/add-to-order/", {"quantity": "2"})
     customer.get("/orders/")  # the flash message
-    Client().get(f"/item/{item.pk}/")
+    visitor.post(f"/item/{item.pk}/add-to-order/")
+    visitor.get("/orders/")
+    visitor.get(f"/item/{item.pk}/")
     page = customer.get(f"/item/{item.pk}/")
     assert shared(page)
     assert 'aria-label="2 items">2<' in page.text
@@ -90,7 +97,9 @@ def test_a_logged_in_customer_sees_their_cart_on_a_shared_page() -> None:
 def test_a_visitors_message_is_shown_once_on_a_page_rendered_for_them() -> None:
     item = ItemFactory.create(name="Kettle")
     client = Client()
-    client.get("/")
+    client.post(f"/item/{item.pk}/add-to-order/")
+    client.get("/orders/")
+    client.get("/")  # the copy for visitors with a session exists now
     client.post(f"/item/{item.pk}/add-to-order/")
     with_message = client.get("/")
     assert not shared(with_message)

@@ -3,10 +3,11 @@
 A shared copy is rendered without a request, so nothing of one visitor's can end up in it. What
 belongs to a visitor is a marker in the copy, replaced for each response: the CSRF token of the
 page's forms, the page's own address (the language switch returns to it) and the values of the
-context processors in settings.SHARED_PAGES_VISITOR_CONTEXT (the header's cart link). Markers
-hold a NUL, which no form accepts and no escaping adds or removes. A visitor with a message
-waiting (messages framework) gets the whole page rendered for them, as does everyone when DEBUG
-is on (templates being edited).
+context processors in settings.SHARED_PAGES_VISITOR_CONTEXT (the header's cart link), which
+depend on the session alone: visitors without a session cookie share a copy with those values
+in already. Markers hold a NUL, which no form accepts and no escaping adds or removes. A visitor
+with a message waiting (messages framework) gets the whole page rendered for them, as does
+everyone when DEBUG is on (templates being edited).
 
 Copies live in this process's memory (the "pages" cache) under the caller's key and version; the
 caller changes the version when what its pages show changes (kassa.catalog.revision).
@@ -14,6 +15,7 @@ caller changes the version when what its pages show changes (kassa.catalog.revis
 
 from collections.abc import Callable, Mapping
 from functools import cache
+from itertools import chain
 
 from django.conf import settings
 from django.contrib.messages import get_messages
@@ -28,8 +30,6 @@ from django.utils.translation import get_language
 
 from kassa.common.context_processors import page_path
 
-Processor = Callable[[HttpRequest], Mapping[str, object]]
-
 
 def page(
     request: HttpRequest,
@@ -42,33 +42,35 @@ def page(
     """`template` with `context()`, from the shared copy of (`key`, `version`, language)."""
     if settings.DEBUG or len(get_messages(request)) > 0:  # len() leaves the messages unshown
         return render(request, template, context())
+    # Without a session cookie a visitor has no cart and no account, so the header shows the
+    # same for all of them: their copy has it in already (SHARED_PAGES_VISITOR_CONTEXT).
+    first_visit = settings.SESSION_COOKIE_NAME not in request.COOKIES
     pages = caches["pages"]
-    cache_key = f"{version}:{get_language()}:{key}"
+    cache_key = f"{version}:{get_language()}:{'first' if first_visit else 'session'}:{key}"
     html: str | None = pages.get(cache_key)
     if html is None:
-        html = render_to_string(template, {**context(), **_markers()})
+        header = _header_values(request) if first_visit else {}
+        html = render_to_string(template, {**context(), **_markers(), **header})
         pages.set(cache_key, html)
-    return HttpResponse(_personalise(request, html))
+    values: dict[str, object] = {
+        "csrf_token": get_token(request),
+        **page_path(request),
+        **({} if first_visit else _header_values(request)),
+    }
+    for name, value in values.items():
+        html = html.replace(_markers()[name], escape(value))
+    return HttpResponse(html)
 
 
-def _personalise(request: HttpRequest, html: str) -> str:
-    values: dict[str, object] = {"csrf_token": get_token(request)}
-    for processor, _ in _visitor_processors():
-        values.update(processor(request))
-    for name, marker in _markers().items():
-        html = html.replace(marker, escape(values[name]))
-    return html
+def _header_values(request: HttpRequest) -> dict[str, object]:
+    values: dict[str, object] = {}
+    for path, names in settings.SHARED_PAGES_VISITOR_CONTEXT.items():
+        given = import_string(path)(request)
+        values.update((name, given[name]) for name in names)
+    return values
 
 
 @cache
 def _markers() -> dict[str, str]:
-    names = ["csrf_token"] + [name for _, names in _visitor_processors() for name in names]
+    names = ["csrf_token", "page_path", *chain(*settings.SHARED_PAGES_VISITOR_CONTEXT.values())]
     return {name: f"\x00kassa:{name}\x00" for name in names}
-
-
-@cache
-def _visitor_processors() -> tuple[tuple[Processor, tuple[str, ...]], ...]:
-    configured: dict[Processor, tuple[str, ...]] = {page_path: ("page_path",)}
-    for path, names in settings.SHARED_PAGES_VISITOR_CONTEXT.items():
-        configured[import_string(path)] = tuple(names)
-    return tuple(configured.items())
