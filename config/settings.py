@@ -115,10 +115,9 @@ USE_TZ = True
 # (kassa.catalog.revision).
 CATALOG_PAGE_REFRESH_SECONDS = env.float("CATALOG_PAGE_REFRESH_SECONDS", default=1.0)
 # What a shared page shows of one visitor's own, besides the CSRF token and the page's address:
-# context processor -> the names it sets (kassa.common.shared_pages puts them in per request).
-SHARED_PAGES_VISITOR_CONTEXT = {
-    "kassa.orders.context_processors.cart": ("cart_count", "cart_url", "cart_label"),
-}
+# the context processors kassa.common.shared_pages puts in per request (they depend on the
+# session alone).
+SHARED_PAGES_VISITOR_CONTEXT = ["kassa.orders.context_processors.cart"]
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "pages": {

@@ -14,8 +14,6 @@ caller changes the version when what its pages show changes (kassa.catalog.revis
 """
 
 from collections.abc import Callable, Mapping
-from functools import cache
-from itertools import chain
 
 from django.conf import settings
 from django.contrib.messages import get_messages
@@ -48,29 +46,28 @@ def page(
     pages = caches["pages"]
     cache_key = f"{version}:{get_language()}:{'first' if first_visit else 'session'}:{key}"
     html: str | None = pages.get(cache_key)
+    header = {} if first_visit and html is not None else _header_values(request)
     if html is None:
-        header = _header_values(request) if first_visit else {}
-        html = render_to_string(template, {**context(), **_markers(), **header})
+        shown = header if first_visit else {name: _marker(name) for name in header}
+        own = {name: _marker(name) for name in ("csrf_token", "page_path")}
+        html = render_to_string(template, {**context(), **shown, **own})
         pages.set(cache_key, html)
     values: dict[str, object] = {
         "csrf_token": get_token(request),
         **page_path(request),
-        **({} if first_visit else _header_values(request)),
+        **({} if first_visit else header),
     }
     for name, value in values.items():
-        html = html.replace(_markers()[name], escape(value))
+        html = html.replace(_marker(name), escape(value))
     return HttpResponse(html)
 
 
 def _header_values(request: HttpRequest) -> dict[str, object]:
     values: dict[str, object] = {}
-    for path, names in settings.SHARED_PAGES_VISITOR_CONTEXT.items():
-        given = import_string(path)(request)
-        values.update((name, given[name]) for name in names)
+    for path in settings.SHARED_PAGES_VISITOR_CONTEXT:
+        values.update(import_string(path)(request))
     return values
 
 
-@cache
-def _markers() -> dict[str, str]:
-    names = ["csrf_token", "page_path", *chain(*settings.SHARED_PAGES_VISITOR_CONTEXT.values())]
-    return {name: f"\x00kassa:{name}\x00" for name in names}
+def _marker(name: str) -> str:
+    return f"\x00kassa:{name}\x00"

@@ -10,7 +10,7 @@ from kassa.orders.visitors import visitor_from_request
 def cart(request: HttpRequest) -> dict[str, object]:
     """The cart link, item count and its label for every page's header (creates no session).
 
-    Shared pages put these in per visitor: settings.SHARED_PAGES_VISITOR_CONTEXT names them."""
+    Shared pages put these in per visitor (settings.SHARED_PAGES_VISITOR_CONTEXT)."""
     summary = None
     # Without a session cookie there is neither a visitor token nor a logged-in user.
     if settings.SESSION_COOKIE_NAME in request.COOKIES:
