@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from kassa.orders.models import Order
-from tests.factories import DiscountFactory, ItemFactory
+from tests.factories import DiscountFactory, ItemFactory, TaxFactory
 from tests.html import csrf_token_in
 
 if TYPE_CHECKING:
@@ -113,6 +113,46 @@ def test_an_order_larger_than_stripe_can_charge_is_refused(client: Client) -> No
     item = ItemFactory.create(price=Decimal("999999.99"))
     assert add(client, item.pk, 1).status_code == 201
     assert add(client, item.pk, 1).status_code == 400
+
+
+def test_the_limit_counts_exclusive_tax(client: Client) -> None:
+    item = ItemFactory.create(price=Decimal("450000.00"))
+    cart = add(client, item.pk, 1).json()
+    Order.objects.filter(pk=cart["id"]).update(tax=TaxFactory.create(percentage=Decimal("20")))
+    # 900,000.00 before tax fits Stripe's limit of 999,999.99; with 20% tax on top it does not.
+    refused = add(client, item.pk, 1)
+    assert refused.status_code == 400
+    assert client.get(f"/orders/{cart['id']}/", headers=JSON).json()["item_count"] == 1
+
+
+def test_an_emptied_cart_takes_the_next_items_currency(client: Client) -> None:
+    usd_item = ItemFactory.create(currency="usd")
+    eur_item = ItemFactory.create(currency="eur", price=Decimal("5"))
+    cart = add(client, usd_item.pk).json()
+    fixed = DiscountFactory.create(
+        kind="amount", percent_off=None, amount_off=Decimal("1"), currency="usd"
+    )
+    Order.objects.filter(pk=cart["id"]).update(discount=fixed)
+    client.post(f"/orders/{cart['id']}/lines/{cart['lines'][0]['id']}/", {"quantity": "0"})
+
+    added = add(client, eur_item.pk)
+
+    assert added.status_code == 200
+    assert added.json()["id"] == cart["id"]
+    assert added.json()["currency"] == "eur"
+    assert added.json()["total"] == "5.00"  # the dollar discount went with the dollars
+    assert Order.objects.get().discount is None
+
+
+def test_a_cart_made_before_login_becomes_the_accounts(client: Client) -> None:
+    from django.contrib.auth.models import User
+
+    user = User.objects.create_user("ann", password="pw-for-tests-only")
+    mug, cup = ItemFactory.create_batch(2)
+    cart = add(client, mug.pk).json()
+    client.login(username="ann", password="pw-for-tests-only")
+    add(client, cup.pk)
+    assert Order.objects.get(pk=cart["id"]).user == user
 
 
 def test_adding_an_unknown_item_is_a_404(client: Client) -> None:

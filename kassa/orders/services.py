@@ -5,7 +5,7 @@ from django.db.models.functions import Upper
 from django.utils.translation import gettext as _
 
 from kassa.catalog.models import Item
-from kassa.common.money import MAX_MINOR_AMOUNT, to_minor
+from kassa.common.money import MAX_MINOR_AMOUNT
 from kassa.orders import lifecycle
 from kassa.orders.errors import (
     CurrencyMismatch,
@@ -14,6 +14,7 @@ from kassa.orders.errors import (
     OrderNotEditable,
 )
 from kassa.orders.models import Discount, Order, OrderLine
+from kassa.orders.pricing import order_totals
 from kassa.orders.selectors import cart_get
 from kassa.orders.visitors import Visitor
 
@@ -42,11 +43,8 @@ def _lock_editable(order: Order) -> Order:
 
 
 def _check_total(order: Order) -> None:
-    subtotal = sum(
-        to_minor(line.unit_price, order.currency) * line.quantity
-        for line in OrderLine.objects.filter(order=order)
-    )
-    if subtotal > MAX_MINOR_AMOUNT:
+    """What the order would charge, tax included, must be within what Stripe can take at once."""
+    if order_totals(order).total > MAX_MINOR_AMOUNT:
         raise InvalidQuantity(_("That would make the order larger than can be paid at once."))
 
 
@@ -71,7 +69,9 @@ def cart_add_item(*, visitor: Visitor, item: Item, quantity: int = 1) -> tuple[O
     """Add `quantity` of `item` to the visitor's cart, creating the cart on the first add.
 
     Returns the cart and whether it was created. A cart holds one currency: an item in another
-    currency is refused and the cart is left as it was.
+    currency is refused and the cart is left as it was, unless the cart is empty, which then
+    takes the item's currency (dropping a fixed-amount discount in the old one). A cart made
+    before its visitor logged in becomes their account's.
     """
     _check_quantity(quantity)
     cart = cart_get(visitor=visitor)
@@ -82,6 +82,14 @@ def cart_add_item(*, visitor: Visitor, item: Item, quantity: int = 1) -> tuple[O
         )
     else:
         cart = _lock_editable(cart)
+        if cart.user_id is None and visitor.user_id is not None:
+            cart.user_id = visitor.user_id
+            cart.save(update_fields=["user"])
+    if cart.currency != item.currency and not cart.lines.exists():
+        cart.currency = item.currency
+        if cart.discount and not cart.discount.applies_to(cart.currency):
+            cart.discount = None
+        cart.save(update_fields=["currency", "discount"])
     if cart.currency != item.currency:
         raise CurrencyMismatch(
             _(
