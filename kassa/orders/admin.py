@@ -88,7 +88,7 @@ class OrderAdmin(admin.ModelAdmin[Order]):
 
     @admin.display(description="total")
     def display_total(self, obj: Order) -> str:
-        totals = order_totals(obj, list(obj.lines.all()))
+        totals = order_totals(obj)
         return format_amount(from_minor(totals.total, obj.currency), obj.currency)
 
     @admin.display(description="totals")

@@ -1,4 +1,3 @@
-from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -112,10 +111,6 @@ class OrderLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.item.name}"
-
-    @property
-    def amount(self) -> Decimal:
-        return self.unit_price * self.quantity
 
 
 class OrderStatusChange(models.Model):

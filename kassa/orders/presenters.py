@@ -12,7 +12,7 @@ def _amount(minor: int, currency: str) -> str:
 
 
 def order_json(order: Order, totals: Totals | None = None) -> dict[str, Any]:
-    totals = totals or order_totals(order, list(order.lines.all()))
+    totals = totals or order_totals(order)
     currency = order.currency
     return {
         "id": order.pk,

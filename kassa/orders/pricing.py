@@ -11,10 +11,9 @@ All arithmetic is on integer minor units, as Stripe's is:
 """
 
 from dataclasses import dataclass
-from decimal import Decimal
 from fractions import Fraction
 
-from kassa.common.money import from_minor, to_minor
+from kassa.common.money import to_minor
 from kassa.orders.models import Discount, Order, OrderLine, Tax
 
 
@@ -36,9 +35,6 @@ class Totals:
     tax: int
     tax_inclusive: bool
     total: int
-
-    def major(self, minor: int) -> Decimal:
-        return from_minor(minor, self.currency)
 
     @property
     def item_count(self) -> int:

@@ -34,24 +34,23 @@ def order_for_request(request: HttpRequest, raw_order_id: str) -> Order:
     return order_get(visitor=visitor, order_id=parse_id(raw_order_id))
 
 
+def _carts(visitor: Visitor) -> QuerySet[Order]:
+    """The visitor's open orders, newest first: the first is their cart."""
+    return Order.objects.filter(visitor.owns(), status=Order.Status.OPEN).order_by(
+        "-created_at", "-id"
+    )
+
+
 def cart_get(*, visitor: Visitor) -> Order | None:
     """The visitor's cart: their newest open order."""
-    return (
-        Order.objects.filter(visitor.owns(), status=Order.Status.OPEN)
-        .order_by("-created_at", "-id")
-        .first()
-    )
+    return _carts(visitor).first()
 
 
 def cart_summary(*, visitor: Visitor) -> tuple[str, int] | None:
     """The cart's address and how many items it holds, in one query; None without a cart."""
     cart = (
-        Order.objects.filter(visitor.owns(), status=Order.Status.OPEN)
-        .order_by("-created_at", "-id")
-        .annotate(item_count=Sum("lines__quantity"))
-        .values_list("pk", "item_count")
-        .first()
-    )
+        _carts(visitor).annotate(item_count=Sum("lines__quantity")).values_list("pk", "item_count")
+    ).first()
     if cart is None:
         return None
     pk, count = cart

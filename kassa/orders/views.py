@@ -61,10 +61,7 @@ def add_to_order(request: HttpRequest, item_id: str) -> HttpResponse:
 @require_GET
 def order_list(request: HttpRequest) -> HttpResponse:
     visitor = visitor_from_request(request, create=False)
-    orders = [
-        (order, order_totals(order, list(order.lines.all())))
-        for order in selectors.order_list(visitor=visitor)
-    ]
+    orders = [(order, order_totals(order)) for order in selectors.order_list(visitor=visitor)]
     if wants_json(request):
         return JsonResponse({"orders": [order_json(order, totals) for order, totals in orders]})
     return render(request, "kassa/order_list.html", {"orders": orders})
@@ -74,7 +71,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
 @json_not_found(gettext_lazy("There is no such order."))
 def order_detail(request: HttpRequest, order_id: str) -> HttpResponse:
     order = selectors.order_for_request(request, order_id)
-    totals = order_totals(order, list(order.lines.all()))
+    totals = order_totals(order)
     if wants_json(request):
         return JsonResponse(order_json(order, totals))
     return render(request, "kassa/order_detail.html", {"order": order, "totals": totals})

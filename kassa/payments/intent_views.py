@@ -77,7 +77,7 @@ def item_pay_page(request: HttpRequest, item_id: str) -> HttpResponse:
 def order_pay_page(request: HttpRequest, order_id: str) -> HttpResponse:
     """/orders/<id>/pay/: pay for the visitor's order by card on this page."""
     order = order_selectors.order_for_request(request, order_id)
-    totals = order_totals(order, list(order.lines.all()))
+    totals = order_totals(order)
     payable = order.status in (Order.Status.OPEN, Order.Status.PENDING) and bool(totals.lines)
     return render(
         request,
