@@ -41,7 +41,7 @@ def test_buy_creates_a_checkout_session_and_answers_its_id(
         "metadata[order_id]": str(order.pk),
         "payment_intent_data[metadata][order_id]": str(order.pk),
         "success_url": "http://testserver/checkout/success/?session_id={CHECKOUT_SESSION_ID}",
-        "cancel_url": f"http://testserver/checkout/cancel/?order={order.pk}",
+        "cancel_url": f"http://testserver/checkout/cancel/?order={order.pk}&attempt=1",
         "locale": "en",
     }
     assert created.api_key == SECRET_KEY

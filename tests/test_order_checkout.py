@@ -50,7 +50,7 @@ def test_an_order_becomes_one_session_with_a_line_per_item(
         "metadata[order_id]": str(order.pk),
         "payment_intent_data[metadata][order_id]": str(order.pk),
         "success_url": "http://testserver/checkout/success/?session_id={CHECKOUT_SESSION_ID}",
-        "cancel_url": f"http://testserver/checkout/cancel/?order={order.pk}",
+        "cancel_url": f"http://testserver/checkout/cancel/?order={order.pk}&attempt=1",
         "locale": "en",
     }
     session = fake_stripe.resources.checkout_sessions[response.json()["id"]]
@@ -273,7 +273,7 @@ def test_the_cancel_page_gives_the_cart_back(client: Client, fake_stripe: FakeSt
     order = cart(client, (ItemFactory.create().pk, 1))
     session_id = client.get(f"/orders/{order.pk}/buy/").json()["id"]
 
-    page = client.get(f"/checkout/cancel/?order={order.pk}")
+    page = client.get(f"/checkout/cancel/?order={order.pk}&attempt=1")
 
     assert f'href="/orders/{order.pk}/"' in page.text
     assert fake_stripe.resources.checkout_sessions[session_id]["status"] == "expired"
@@ -286,9 +286,29 @@ def test_a_stranger_cannot_cancel_someone_elses_checkout(
 ) -> None:
     order = cart(client, (ItemFactory.create().pk, 1))
     client.get(f"/orders/{order.pk}/buy/")
-    Client().get(f"/checkout/cancel/?order={order.pk}")
+    Client().get(f"/checkout/cancel/?order={order.pk}&attempt=1")
     order.refresh_from_db()
     assert order.status == Order.Status.PENDING
+
+
+def test_an_old_attempts_cancel_link_leaves_the_current_checkout_alone(
+    client: Client, fake_stripe: FakeStripe
+) -> None:
+    order = cart(client, (ItemFactory.create().pk, 1))
+    first = client.get(f"/orders/{order.pk}/buy/").json()["id"]
+    second = client.get(f"/orders/{order.pk}/buy/").json()["id"]  # e.g. Buy again in a new tab
+    assert fake_stripe.resources.checkout_sessions[first]["status"] == "expired"
+
+    client.get(f"/checkout/cancel/?order={order.pk}&attempt=1")  # the first tab's Back link
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING
+    assert order.stripe_checkout_session_id == second
+    assert fake_stripe.resources.checkout_sessions[second]["status"] == "open"
+    client.get(f"/checkout/cancel/?order={order.pk}&attempt=2")
+    order.refresh_from_db()
+    assert order.status == Order.Status.OPEN
+    assert fake_stripe.resources.checkout_sessions[second]["status"] == "expired"
 
 
 def test_stripe_failing_leaves_the_cart_open(client: Client, fake_stripe: FakeStripe) -> None:

@@ -76,10 +76,14 @@ def checkout_params(
 
 
 def checkout_start(
-    *, order: Order, urls: ReturnUrls, claimed: int | None = None
+    *,
+    order: Order,
+    urls_for: Callable[[Order, int], ReturnUrls],
+    claimed: int | None = None,
 ) -> gateway.CheckoutSession:
     """A new Checkout Session for `order`; any earlier attempt for it can no longer be paid.
 
+    `urls_for(order, attempt)`: where Stripe sends the customer back from this attempt.
     `claimed`: the attempt a new order was created in (buy_now), with none before it to close.
     """
     gateway.ensure_configured(order.currency)
@@ -90,7 +94,7 @@ def checkout_start(
     else:
         attempt = claimed
     try:
-        return _create_session(order=order, attempt=attempt, urls=urls)
+        return _create_session(order=order, attempt=attempt, urls=urls_for(order, attempt))
     except CheckoutSuperseded:
         raise  # the newer attempt owns the order now
     except PaymentError:
@@ -147,25 +151,31 @@ def buy_now(
 
 
 def buy_item(
-    *, item: Item, visitor: Visitor, urls_for: Callable[[Order], ReturnUrls]
+    *, item: Item, visitor: Visitor, urls_for: Callable[[Order, int], ReturnUrls]
 ) -> tuple[Order, gateway.CheckoutSession]:
     """Buy one item now through Stripe Checkout."""
     return buy_now(
         item=item,
         visitor=visitor,
         start=lambda order, attempt: checkout_start(
-            order=order, urls=urls_for(order), claimed=attempt
+            order=order, urls_for=urls_for, claimed=attempt
         ),
     )
 
 
-def checkout_cancel(*, order: Order, source: str) -> None:
-    """The customer left the payment: close the attempt and give them their cart back."""
+def checkout_cancel(*, order: Order, source: str, attempt: int | None = None) -> None:
+    """The customer left the payment: close the attempt and give them their cart back.
+
+    With `attempt` (Stripe's cancel link of one attempt), only if that is still the current
+    one: an old tab's link must not cancel a payment started since.
+    """
     if order.status != Order.Status.PENDING:
+        return
+    if attempt is not None and attempt != order.checkout_attempt:
         return
     close_previous(
         order=order,
         session_id=order.stripe_checkout_session_id,
         payment_intent_id=order.stripe_payment_intent_id,
     )
-    lifecycle.order_reopen(order_id=order.pk, source=source)
+    lifecycle.order_reopen(order_id=order.pk, source=source, attempt=order.checkout_attempt)

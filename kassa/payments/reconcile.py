@@ -59,16 +59,22 @@ def reconcile_pending(
                 if fulfil_payment_intent(intent, source=source):
                     report.paid.append(order.pk)
                 elif intent.status == "canceled" and lifecycle.order_reopen(
-                    order_id=order.pk, source=source
+                    order_id=order.pk, source=source, attempt=order.checkout_attempt
                 ):
                     report.reopened.append(order.pk)
                 elif order.updated_at < timezone.now() - abandon_after and intent.status.startswith(
                     "requires_"
                 ):
                     close_payment_intent(order=order, payment_intent_id=intent.id)
-                    if lifecycle.order_reopen(order_id=order.pk, source=f"{source}: abandoned"):
+                    if lifecycle.order_reopen(
+                        order_id=order.pk,
+                        source=f"{source}: abandoned",
+                        attempt=order.checkout_attempt,
+                    ):
                         report.reopened.append(order.pk)
-            elif lifecycle.order_reopen(order_id=order.pk, source=source):
+            elif lifecycle.order_reopen(
+                order_id=order.pk, source=source, attempt=order.checkout_attempt
+            ):
                 # Pending with no attempt recorded: its checkout never got going.
                 report.reopened.append(order.pk)
         except PaymentError as exc:

@@ -24,13 +24,13 @@ from kassa.payments.returns import confirm_return
 logger = logging.getLogger(__name__)
 
 
-def _return_urls(request: HttpRequest, order: Order | None = None) -> ReturnUrls:
+def _return_urls(request: HttpRequest, order: Order, attempt: int) -> ReturnUrls:
     success = request.build_absolute_uri(reverse("payments:success"))
     cancel = request.build_absolute_uri(reverse("payments:cancel"))
     return ReturnUrls(
         # Stripe fills in {CHECKOUT_SESSION_ID}; it must reach Stripe unescaped.
         success=f"{success}?session_id={{CHECKOUT_SESSION_ID}}",
-        cancel=f"{cancel}?order={order.pk}" if order else cancel,
+        cancel=f"{cancel}?order={order.pk}&attempt={attempt}",
     )
 
 
@@ -47,7 +47,7 @@ def buy_item_view(request: HttpRequest, item_id: str) -> JsonResponse:
         order, session = buy_item(
             item=item,
             visitor=visitor_from_request(request),
-            urls_for=lambda order: _return_urls(request, order),
+            urls_for=lambda order, attempt: _return_urls(request, order, attempt),
         )
     except PaymentError as exc:
         return json_error(exc.message, status=exc.status_code)
@@ -60,7 +60,9 @@ def buy_order_view(request: HttpRequest, order_id: str) -> JsonResponse:
     """GET /orders/<id>/buy/: one Checkout Session for the whole order."""
     order = order_selectors.order_for_request(request, order_id)
     try:
-        session = checkout_start(order=order, urls=_return_urls(request, order))
+        session = checkout_start(
+            order=order, urls_for=lambda order, attempt: _return_urls(request, order, attempt)
+        )
     except (PaymentError, OrderError) as exc:
         return json_error(exc.message, status=exc.status_code)
     return _session_json(order, session.id, session.url)
@@ -120,15 +122,15 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
 
 
 def cancel(request: HttpRequest) -> HttpResponse:
-    """Stripe's cancel_url: close the session and give the customer their cart back."""
+    """Stripe's cancel_url: close that attempt and give the customer their cart back."""
     order = None
-    raw = request.GET.get("order", "")
-    if raw.isascii() and raw.isdigit():
+    raw_order, raw_attempt = request.GET.get("order", ""), request.GET.get("attempt", "")
+    if all(raw.isascii() and raw.isdigit() for raw in (raw_order, raw_attempt)):
         visitor = visitor_from_request(request, create=False)
-        order = order_selectors.order_list(visitor=visitor).filter(pk=int(raw)).first()
+        order = order_selectors.order_list(visitor=visitor).filter(pk=int(raw_order)).first()
     if order is not None:
         try:
-            checkout_cancel(order=order, source="customer cancelled")
+            checkout_cancel(order=order, source="customer cancelled", attempt=int(raw_attempt))
         except PaymentError as exc:
             logger.warning("cancel of order %s: %s", order.pk, exc.message)
     return render(request, "kassa/cancel.html", {"order": order})
