@@ -253,6 +253,29 @@ def test_payment_intent_succeeded_marks_the_order_paid(webhooks: FakeStripe) -> 
     assert paid_changes(order) == 1
 
 
+def test_a_second_payment_for_a_paid_order_is_logged_for_staff(
+    webhooks: FakeStripe, caplog: pytest.LogCaptureFixture
+) -> None:
+    order, session = pending_order(webhooks)
+    completed = webhooks.resources.complete_checkout_session(session["id"])
+    deliver(event("checkout.session.completed", completed))
+    own_intent = webhooks.resources.payment_intents[completed["payment_intent"]]
+    deliver(event("payment_intent.succeeded", own_intent))  # the same payment, told twice
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+    other = {**own_intent, "id": "pi_paid_in_another_tab"}
+    assert deliver(event("payment_intent.succeeded", other)).status_code == 200
+
+    order.refresh_from_db()
+    assert order.amount_paid == 1250
+    assert paid_changes(order) == 1
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert errors == [
+        f"order {order.pk} was already paid ({session['id']} {completed['payment_intent']}); "
+        "another payment arrived: pi_paid_in_another_tab"
+    ]
+
+
 def test_payment_intent_failed_changes_nothing(webhooks: FakeStripe) -> None:
     order, _ = pending_order(webhooks)
     failed = {

@@ -141,6 +141,15 @@ def order_mark_paid(
     """Record a payment Stripe confirmed. Returns False if the order was already paid."""
     locked = _lock(order_id)
     if locked.is_paid:
+        paid_by = (locked.stripe_checkout_session_id, locked.stripe_payment_intent_id)
+        if (checkout_session_id or payment_intent_id) not in paid_by:
+            # A second, different payment for one order: staff must refund one of them.
+            logger.error(
+                "order %s was already paid (%s); another payment arrived: %s",
+                order_id,
+                " ".join(filter(None, paid_by)),
+                checkout_session_id or payment_intent_id,
+            )
         return False
     if checkout_session_id:
         locked.stripe_checkout_session_id = checkout_session_id

@@ -14,7 +14,7 @@ logger = logging.getLogger(__name__)
 
 
 def _order(order_id: str) -> Order | None:
-    if not order_id.isdigit():
+    if not (order_id.isascii() and order_id.isdigit()):
         return None
     return Order.objects.filter(pk=int(order_id)).first()
 
