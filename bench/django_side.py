@@ -124,8 +124,8 @@ def seed() -> dict[str, Any]:
         "item": items[0].pk,
         # A returning visitor: a cart of one line, and the CSRF cookie their first page set.
         "returning_cookie": f"sessionid={cart['session']}; csrftoken={get_random_string(32)}",
-        # Two orders with a discount and a tax: the first checkout makes the coupon and the tax
-        # rate, the second shows what every later checkout costs in Stripe calls.
+        # Three orders with a discount and a tax: the first checkout makes the coupon and the tax
+        # rate, the later two show what every later checkout costs in Stripe calls.
         "checkout_orders": [_order(items[:3], discount=discount, tax=tax) for _ in range(3)],
     }
 
