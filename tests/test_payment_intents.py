@@ -68,6 +68,8 @@ def test_the_intent_is_for_exactly_the_total_shown(client: Client, fake_stripe: 
         "currency": "usd",
         "order_id": order.pk,
         "return_url": "http://testserver/checkout/success/",
+        "pay_url": f"/orders/{order.pk}/pay/",
+        "intent_url": f"/orders/{order.pk}/payment-intent/",
     }
     # A PaymentIntent carries the amount itself: no Coupon or Tax Rate is made for it.
     assert fake_stripe.requests_to("POST", "/v1/coupons") == []

@@ -28,6 +28,9 @@ def _intent_json(request: HttpRequest, order: Order, intent: gateway.PaymentInte
         "currency": order.currency,
         "order_id": order.pk,
         "return_url": request.build_absolute_uri(reverse("payments:success")),
+        # The order's own page and endpoint: reloading pays the same intent, makes no new one.
+        "pay_url": reverse("payments:order-pay", args=[order.pk]),
+        "intent_url": reverse("payments:order-payment-intent", args=[order.pk]),
     }
     return JsonResponse(body)
 
@@ -59,7 +62,8 @@ def item_payment_intent(request: HttpRequest, item_id: str) -> JsonResponse:
 @require_GET
 def item_pay_page(request: HttpRequest, item_id: str) -> HttpResponse:
     """/item/<id>/pay/: pay for one item by card on this page; the page's script asks for the
-    PaymentIntent (and so makes the one-line order) once it has loaded."""
+    PaymentIntent (and so makes the one-line order) once it has loaded, then moves the address
+    to the order's pay page, so a reload finds that order and its intent."""
     item = catalog_selectors.item_get(item_id=parse_id(item_id))
     return render(
         request,

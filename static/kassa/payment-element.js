@@ -86,6 +86,12 @@
       offerRetry(say("offline", "The shop cannot be reached. Check your connection and try again."));
       return;
     }
+    // From now on this is the order's page: a reload or a retry asks for the same order's
+    // intent instead of making a new order.
+    if (data.intent_url) form.dataset.intentUrl = data.intent_url;
+    if (data.pay_url && data.pay_url !== window.location.pathname) {
+      window.history.replaceState(null, "", data.pay_url);
+    }
     try {
       stripe = window.Stripe(form.dataset.stripeKey);
       // The card form in the page's language (Stripe names languages as the page does: en, ru).

@@ -106,13 +106,20 @@ def test_pay_for_an_item_on_the_page(payment_run: BrowserRun, fake_stripe: FakeS
     page = payment_run.page
     page.goto(payment_run.url(f"/item/{item.pk}/"))
 
-    page.get_by_role("link", name="Pay by card on this page").click()
-    expect(page).to_have_url(payment_run.url(f"/item/{item.pk}/pay/"))
+    with page.expect_request(lambda r: r.url.endswith(f"/item/{item.pk}/pay/")):
+        page.get_by_role("link", name="Pay by card on this page").click()
     _wait_until_ready(page)
 
     intent = _the_one_intent(fake_stripe)
     assert intent["amount"] == 4800
     order = Order.objects.get(stripe_payment_intent_id=intent["id"])
+    # The address is now the order's: a reload pays the same order and intent.
+    expect(page).to_have_url(payment_run.url(f"/orders/{order.pk}/pay/"))
+    payment_run.stripe.calls.clear()
+    page.reload()
+    _wait_until_ready(page)
+    assert _the_one_intent(fake_stripe)["id"] == intent["id"]
+    assert Order.objects.count() == 1
     assert intent["metadata"] == {"order_id": str(order.pk)}
     assert payment_run.stripe.calls == [
         ("Stripe", {"key": PUBLISHABLE_KEY}),
@@ -190,7 +197,7 @@ def test_a_declined_card_is_explained_and_the_customer_can_retry(
     expect(error).to_have_attribute("role", "alert")
     expect(pay).to_be_enabled()
     expect(pay).to_have_text(label)
-    assert page.url == payment_run.url(f"/item/{item.pk}/pay/")
+    assert page.url == payment_run.url(f"/orders/{Order.objects.get().pk}/pay/")  # still here
     intent = _the_one_intent(fake_stripe)
     assert intent["status"] == "requires_payment_method"
 
