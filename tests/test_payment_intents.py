@@ -93,6 +93,23 @@ def test_amounts_are_in_the_currencys_minor_units(
     assert (created.params["amount"], created.params["currency"]) == (minor, currency)
 
 
+def test_a_three_decimal_currency_is_charged_in_tens_of_its_minor_unit(
+    client: Client, fake_stripe: FakeStripe
+) -> None:
+    # 1.230 KWD, 16% off (196.8 fils) and 10% tax on the rest (103.32 fils): to the fil these
+    # give 1230 - 197 + 103 = 1136, which Stripe refuses in KWD; to tens of fils,
+    # 1230 - 200 + 100 = 1130.
+    order = cart(client, (ItemFactory.create(currency="kwd", price=Decimal("1.23")).pk, 1))
+    order.discount = DiscountFactory.create(percent_off=Decimal("16"))
+    order.tax = TaxFactory.create(percentage=Decimal("10"), inclusive=False)
+    order.save()
+
+    assert start(client, order).status_code == 200
+
+    [created] = fake_stripe.requests_to(*CREATE)
+    assert created.params["amount"] == "1130"
+
+
 def test_one_intent_per_order(client: Client, fake_stripe: FakeStripe) -> None:
     order = cart(client, (ItemFactory.create().pk, 2))
 

@@ -8,12 +8,14 @@ All arithmetic is on integer minor units, as Stripe's is:
 3. tax is computed per line on the discounted line amount and rounded half up per line:
    exclusive tax is added on top; inclusive tax is the part of the price that is tax, and
    changes nothing in what the customer pays.
+Stripe charges three-decimal currencies (KWD, BHD, ...) only in amounts ending in 0, so there a
+percentage discount and each line's tax are rounded to tens of the minor unit.
 """
 
 from dataclasses import dataclass
 from fractions import Fraction
 
-from kassa.common.money import to_minor
+from kassa.common.money import THREE_DECIMAL, to_minor
 from kassa.orders.models import Discount, Order, OrderLine, Tax
 
 
@@ -41,9 +43,14 @@ class Totals:
         return sum(line.line.quantity for line in self.lines)
 
 
-def _round_half_up(value: Fraction) -> int:
-    """Nearest integer, halves away from zero (amounts here are never negative)."""
-    return (2 * value.numerator + value.denominator) // (2 * value.denominator)
+def _step(currency: str) -> int:
+    """The smallest amount Stripe charges in `currency`, in its minor unit."""
+    return 10 if currency.lower() in THREE_DECIMAL else 1
+
+
+def _round_half_up(value: Fraction, step: int = 1) -> int:
+    """Nearest multiple of `step`, halves away from zero (amounts here are never negative)."""
+    return (2 * value.numerator + step * value.denominator) // (2 * step * value.denominator) * step
 
 
 def discount_amount(discount: Discount | None, *, subtotal: int, currency: str) -> int:
@@ -51,9 +58,8 @@ def discount_amount(discount: Discount | None, *, subtotal: int, currency: str) 
         return 0
     if discount.kind == Discount.Kind.PERCENT:
         assert discount.percent_off is not None
-        return min(
-            subtotal, _round_half_up(Fraction(subtotal) * Fraction(discount.percent_off) / 100)
-        )
+        exact = Fraction(subtotal) * Fraction(discount.percent_off) / 100
+        return min(subtotal, _round_half_up(exact, _step(currency)))
     assert discount.amount_off is not None
     return min(subtotal, to_minor(discount.amount_off, currency))
 
@@ -72,13 +78,12 @@ def spread(total: int, weights: list[int]) -> list[int]:
     return parts
 
 
-def line_tax(tax: Tax | None, amount: int) -> int:
+def line_tax(tax: Tax | None, amount: int, *, currency: str) -> int:
     if tax is None or amount == 0:
         return 0
     rate = Fraction(tax.percentage)
-    if tax.inclusive:
-        return _round_half_up(Fraction(amount) * rate / (100 + rate))
-    return _round_half_up(Fraction(amount) * rate / 100)
+    share = rate / (100 + rate) if tax.inclusive else rate / 100
+    return _round_half_up(Fraction(amount) * share, _step(currency))
 
 
 def order_totals(order: Order, lines: list[OrderLine] | None = None) -> Totals:
@@ -90,7 +95,8 @@ def order_totals(order: Order, lines: list[OrderLine] | None = None) -> Totals:
     discount = discount_amount(order.discount, subtotal=subtotal, currency=currency)
     discounts = spread(discount, amounts)
     taxes = [
-        line_tax(order.tax, amount - cut) for amount, cut in zip(amounts, discounts, strict=True)
+        line_tax(order.tax, amount - cut, currency=currency)
+        for amount, cut in zip(amounts, discounts, strict=True)
     ]
     tax = sum(taxes)
     inclusive = bool(order.tax and order.tax.inclusive)

@@ -26,6 +26,23 @@ def _new_id(prefix: str) -> str:
     return f"{prefix}_test_{secrets.token_hex(12)}"
 
 
+# Stripe takes amounts in these currencies in thousandths, and only in tens of them.
+_TENS_ONLY = {"bhd", "jod", "kwd", "omr", "tnd"}
+
+
+def _to_chargeable(exact: Decimal, currency: str) -> int:
+    """`exact` minor units rounded half up to an amount Stripe charges in `currency`."""
+    step = Decimal(10 if currency in _TENS_ONLY else 1)
+    return int((exact / step).quantize(Decimal(1), rounding=ROUND_HALF_UP) * step)
+
+
+def _check_chargeable(amount: int, currency: str) -> None:
+    if currency in _TENS_ONLY and amount % 10:
+        raise StripeError(
+            400, f"Amounts in {currency.upper()} must be divisible by 10.", param="amount"
+        )
+
+
 def _require(body: dict[str, Any], name: str) -> Any:
     if body.get(name) in (None, ""):
         raise StripeError(400, f"Missing required param: {name}.", param=name)
@@ -122,7 +139,7 @@ class Resources:
                 raise StripeError(400, "No such coupon.", param="discounts")
             if coupon["percent_off"] is not None:
                 exact = Decimal(subtotal) * Decimal(coupon["percent_off"]) / 100
-                discount = int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+                discount = _to_chargeable(exact, currency)
             else:
                 if coupon["currency"] != currency:
                     raise StripeError(400, "The coupon's currency does not match.")
@@ -149,7 +166,7 @@ class Resources:
                     part = net * percentage / (100 + percentage)
                 else:
                     part = net * percentage / 100
-                rounded = int(part.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+                rounded = _to_chargeable(part, currency)
                 if rate["inclusive"]:
                     inclusive_tax += rounded
                 else:
@@ -262,12 +279,13 @@ class Resources:
 
     def create_payment_intent(self, request: "RecordedRequest") -> dict[str, Any]:
         body = request.body
-        amount = _require(body, "amount")
+        amount, currency = _require(body, "amount"), _require(body, "currency")
         if not amount.isdigit() or int(amount) < 1:
             raise StripeError(400, "Invalid positive integer.", param="amount")
+        _check_chargeable(int(amount), currency)
         return self._new_intent(
             amount=int(amount),
-            currency=_require(body, "currency"),
+            currency=currency,
             metadata=dict(body.get("metadata") or {}),
         )
 
@@ -284,6 +302,7 @@ class Resources:
         if intent["status"] in ("succeeded", "canceled", "processing"):
             raise StripeError(400, f"This PaymentIntent's status is {intent['status']}.")
         if "amount" in request.body:
+            _check_chargeable(int(request.body["amount"]), intent["currency"])
             intent["amount"] = int(request.body["amount"])
         return intent
 
