@@ -82,6 +82,20 @@ def test_a_refund_retried_after_a_lost_answer_refunds_once(
     assert len(fake_stripe.resources.refunds) == 1
 
 
+def test_a_refund_stripe_did_not_make_leaves_the_order_paid(
+    fake_stripe: FakeStripe, staff: Client
+) -> None:
+    order = paid_order(fake_stripe)
+    fake_stripe.resources.refund_status = "failed"
+
+    page = refund_in_admin(staff, order)
+
+    [refund_id] = fake_stripe.resources.refunds
+    assert f"Stripe did not make the refund (failed); see {refund_id} in the Dashboard." in page
+    order.refresh_from_db()
+    assert (order.status, order.amount_refunded) == (Order.Status.PAID, 0)
+
+
 def test_an_unpaid_order_cannot_be_refunded(fake_stripe: FakeStripe, staff: Client) -> None:
     order, _ = started_order(fake_stripe)
     assert "not paid, or already refunded" in refund_in_admin(staff, order)

@@ -18,6 +18,12 @@ def refund_order(*, order: Order, requested_by: str) -> gateway.Refund:
         payment_intent_id=order.stripe_payment_intent_id,
         idempotency_key=f"kassa-refund-{order.pk}",
     )
+    if refund.status in ("failed", "canceled"):
+        # Nothing went back to the customer: the order stays paid, and staff are told.
+        raise CheckoutConflict(
+            _("Stripe did not make the refund (%(status)s); see %(refund)s in the Dashboard.")
+            % {"status": refund.status, "refund": refund.id}
+        )
     lifecycle.order_mark_refunded(
         order_id=order.pk,
         amount_refunded=order.amount_refunded + refund.amount,

@@ -57,6 +57,8 @@ class Resources:
         self.payment_intents: dict[str, dict[str, Any]] = {}
         self.charges: dict[str, dict[str, Any]] = {}
         self.refunds: dict[str, dict[str, Any]] = {}
+        # What a new refund's status is: "failed" or "canceled" as Stripe reports a bank's no.
+        self.refund_status = "succeeded"
         self._routes: list[tuple[str, re.Pattern[str], Callable[..., dict[str, Any]]]] = [
             ("POST", re.compile(r"/v1/payment_intents"), self.create_payment_intent),
             ("GET", re.compile(r"/v1/payment_intents/(?P<id>[^/]+)"), self.get_payment_intent),
@@ -339,13 +341,14 @@ class Resources:
         amount = int(request.body.get("amount", remaining))
         if remaining <= 0 or not 0 < amount <= remaining:
             raise StripeError(400, "The charge has already been refunded.", param="amount")
-        charge["amount_refunded"] += amount
-        charge["refunded"] = charge["amount_refunded"] == charge["amount"]
+        if self.refund_status == "succeeded":
+            charge["amount_refunded"] += amount
+            charge["refunded"] = charge["amount_refunded"] == charge["amount"]
         refund = {
             "id": _new_id("re"),
             "object": "refund",
             "amount": amount,
-            "status": "succeeded",
+            "status": self.refund_status,
             "payment_intent": intent["id"],
             "charge": charge["id"],
         }
