@@ -60,7 +60,8 @@ def payment_intent_start(*, order: Order, claimed: int | None = None) -> gateway
         )
     else:
         attempt, kept = claimed, None
-    amount = _totals(order).total  # the lines are frozen now
+    # The lines are frozen now; a new order's (claimed) were already when `totals` was read.
+    amount = totals.total if claimed is not None else _totals(order).total
     if kept is not None:
         # Should updating fail, the order keeps the intent it had, still its one payable attempt.
         return _keep_intent(order=order, attempt=attempt, intent=kept, amount=amount)
