@@ -116,6 +116,20 @@ def test_a_transient_stripe_failure_is_retried_with_the_same_idempotency_key(
     assert len(fake_stripe.resources.checkout_sessions) == 1
 
 
+def test_a_session_made_whose_answer_was_lost_is_not_made_twice(
+    client: Client, fake_stripe: FakeStripe
+) -> None:
+    item = ItemFactory.create()
+    fake_stripe.lose_answer_next(path="/v1/checkout/sessions")
+
+    response = client.get(f"/buy/{item.pk}")
+
+    assert response.status_code == 200
+    assert len(fake_stripe.requests_to("POST", "/v1/checkout/sessions")) == 2
+    [session] = fake_stripe.resources.checkout_sessions
+    assert response.json()["id"] == session
+
+
 def test_a_dropped_connection_is_retried(client: Client, fake_stripe: FakeStripe) -> None:
     item = ItemFactory.create()
     fake_stripe.drop_next()

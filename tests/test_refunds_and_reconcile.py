@@ -72,14 +72,17 @@ def test_a_refund_retried_after_a_lost_answer_refunds_once(
     fake_stripe: FakeStripe, staff: Client
 ) -> None:
     order = paid_order(fake_stripe)
-    fake_stripe.fail_next(status=500, path="/v1/refunds")  # Stripe answers 500 once
+    fake_stripe.lose_answer_next(path="/v1/refunds")  # refunded in Stripe, the answer lost
 
-    refund_in_admin(staff, order)
+    page = refund_in_admin(staff, order)
 
     calls = fake_stripe.requests_to("POST", "/v1/refunds")
     assert len(calls) == 2
     assert calls[0].idempotency_key == calls[1].idempotency_key
     assert len(fake_stripe.resources.refunds) == 1
+    assert f"Order #{order.pk} refunded" in page
+    order.refresh_from_db()
+    assert (order.status, order.amount_refunded) == (Order.Status.REFUNDED, 2000)
 
 
 def test_a_refund_stripe_did_not_make_leaves_the_order_paid(

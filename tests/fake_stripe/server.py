@@ -35,6 +35,7 @@ class Fault:
     status: int = 500  # 0 means: drop the connection without answering
     body: dict[str, Any] | None = None
     path_prefix: str = ""
+    after_handling: bool = False  # drop only the answer: the request did its work
 
 
 @dataclass
@@ -92,6 +93,12 @@ class FakeStripe:
         """The next `times` requests get their connection closed without an answer."""
         self.fail_next(0, times=times, path=path)
 
+    def lose_answer_next(self, *, path: str = "") -> None:
+        """The next request does its work in Stripe, then its answer is lost on the way back
+        (the connection closes): only an idempotency key keeps the retry from doing it twice."""
+        with self._lock:
+            self._state.faults.append(Fault(0, None, path, after_handling=True))
+
     # --- inspection ----------------------------------------------------------------------------
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -118,6 +125,9 @@ class FakeStripe:
         if state.latency:
             time.sleep(state.latency)
         fault = self._record(state, request)
+        if fault is not None and fault.after_handling:
+            self._answer(state, resources, request)
+            return None
         if fault is not None:
             if fault.status == 0:
                 return None
@@ -125,6 +135,11 @@ class FakeStripe:
                 "error": {"type": "api_error", "message": "Injected failure from the fake."}
             }
             return fault.status, json.dumps(body).encode()
+        return self._answer(state, resources, request)
+
+    def _answer(
+        self, state: _State, resources: Resources, request: RecordedRequest
+    ) -> tuple[int, bytes]:
         replay_key = (request.api_key, request.idempotency_key or "")
         if request.method == "POST" and request.idempotency_key:
             with self._lock:
