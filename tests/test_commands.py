@@ -31,6 +31,8 @@ def test_ensure_superuser_creates_the_admin_once(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "a-long-test-password")
 
     call_command("ensure_superuser")
+    # A later start with another password in the environment leaves the existing admin alone.
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "another-long-test-password")
     call_command("ensure_superuser")
 
     admin = User.objects.get()
