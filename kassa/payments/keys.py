@@ -32,3 +32,12 @@ def keypair_for(currency: str) -> Keypair | None:
     if not secret:
         return None
     return Keypair(secret=secret, publishable=publishable)
+
+
+def any_payable_account() -> bool:
+    """Whether any configured account has both keys (a page can pay in some currency)."""
+    accounts = [
+        {"secret": settings.STRIPE_API_KEY, "publishable": settings.STRIPE_PUBLISHABLE_KEY},
+        *settings.STRIPE_KEYS_BY_CURRENCY.values(),
+    ]
+    return any(account.get("secret") and account.get("publishable") for account in accounts)

@@ -3,7 +3,7 @@
 from django import template
 from django.conf import settings
 
-from kassa.payments.keys import keypair_for
+from kassa.payments.keys import any_payable_account, keypair_for
 
 register = template.Library()
 
@@ -23,8 +23,4 @@ def stripe_js_url() -> str:
 @register.simple_tag
 def stripe_any_publishable_key() -> bool:
     """Whether any currency can be paid from the page (so Stripe.js is worth loading)."""
-    accounts = [
-        {"secret": settings.STRIPE_API_KEY, "publishable": settings.STRIPE_PUBLISHABLE_KEY},
-        *settings.STRIPE_KEYS_BY_CURRENCY.values(),
-    ]
-    return any(account.get("secret") and account.get("publishable") for account in accounts)
+    return any_payable_account()
