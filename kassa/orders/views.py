@@ -29,10 +29,18 @@ def _refused(request: HttpRequest, error: OrderError, back: str) -> HttpResponse
     return redirect(back)
 
 
+def _as_json(request: HttpRequest, order: Order, *, status: int = 200) -> JsonResponse:
+    """The order as it is now in the database, lines and all, as its owner sees it."""
+    visitor = visitor_from_request(request, create=False)
+    return JsonResponse(
+        order_json(selectors.order_get(visitor=visitor, order_id=order.pk)), status=status
+    )
+
+
 def _changed(request: HttpRequest, order: Order) -> HttpResponse:
     """After a change: the order as JSON, or back to its page."""
     if wants_json(request):
-        return JsonResponse(order_json(selectors.order_for_request(request, str(order.pk))))
+        return _as_json(request, order)
     return redirect(order.get_absolute_url())
 
 
@@ -50,10 +58,7 @@ def add_to_order(request: HttpRequest, item_id: str) -> HttpResponse:
     except OrderError as exc:
         return _refused(request, exc, item.get_absolute_url())
     if wants_json(request):
-        return JsonResponse(
-            order_json(selectors.order_for_request(request, str(cart.pk))),
-            status=201 if created else 200,
-        )
+        return _as_json(request, cart, status=201 if created else 200)
     messages.success(request, _("%(item)s is in your cart.") % {"item": item.name})
     return redirect(cart.get_absolute_url())
 
