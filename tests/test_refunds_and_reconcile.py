@@ -99,6 +99,21 @@ def test_a_refund_stripe_did_not_make_leaves_the_order_paid(
     assert (order.status, order.amount_refunded) == (Order.Status.PAID, 0)
 
 
+def test_the_admin_cannot_edit_what_a_started_payment_charges(
+    fake_stripe: FakeStripe, staff: Client
+) -> None:
+    paid = paid_order(fake_stripe)
+    open_order = Order.objects.create(currency="usd")
+    open_order.lines.create(item=paid.lines.get().item, quantity=1, unit_price="20.00")
+
+    def form(order: Order) -> str:
+        return staff.get(f"/admin/orders/order/{order.pk}/change/").text
+
+    for name in ('name="tax"', 'name="discount"', 'name="lines-0-quantity"'):
+        assert name in form(open_order)
+        assert name not in form(paid)
+
+
 def test_an_unpaid_order_cannot_be_refunded(fake_stripe: FakeStripe, staff: Client) -> None:
     order, _ = started_order(fake_stripe)
     assert "not paid, or already refunded" in refund_in_admin(staff, order)

@@ -13,6 +13,16 @@ class OrderLineInline(admin.TabularInline[OrderLine, Order]):
     autocomplete_fields = ["item"]
     fields = ["item", "quantity", "unit_price"]
 
+    # Once a payment has started, the lines are what Stripe was asked to charge.
+    def has_add_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
+        return super().has_add_permission(request, obj) and (obj is None or obj.is_editable)
+
+    def has_change_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
+        return super().has_change_permission(request, obj) and (obj is None or obj.is_editable)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
+        return super().has_delete_permission(request, obj) and (obj is None or obj.is_editable)
+
 
 class OrderStatusChangeInline(admin.TabularInline[OrderStatusChange, Order]):
     model = OrderStatusChange
@@ -82,6 +92,12 @@ class OrderAdmin(admin.ModelAdmin[Order]):
     raw_id_fields = ["user"]
     inlines = [OrderLineInline, OrderStatusChangeInline]
     date_hierarchy = "created_at"
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Order | None = None) -> list[str]:
+        fixed = list(self.readonly_fields)
+        if obj is not None and not obj.is_editable:
+            fixed += ["currency", "discount", "tax"]  # part of what was (or is being) charged
+        return fixed
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
         return super().get_queryset(request).prefetch_related("lines")
