@@ -353,6 +353,9 @@ def test_a_free_order_is_refused_plainly(client: Client, fake_stripe: FakeStripe
     assert fake_stripe.requests == []
     order.refresh_from_db()
     assert order.status == Order.Status.OPEN
+    page = client.get(f"/orders/{order.pk}/pay/").text
+    assert 'id="pay-free"' in page  # the page says so instead of offering a Pay button
+    assert 'id="payment-form"' not in page
 
 
 def test_an_empty_order_is_refused(client: Client, fake_stripe: FakeStripe) -> None:
