@@ -151,3 +151,13 @@ def test_known_example_with_rounding_per_line() -> None:
     # 0.5 cent of tax on each line rounds up to 1 cent per line, as Stripe rounds per line.
     assert totals.tax == 3
     assert totals.total == 18
+
+
+def test_a_deactivated_code_no_longer_discounts_a_cart_but_stays_on_a_started_order() -> None:
+    item = Item(pk=1, name="x", price=Decimal("10.00"), currency="usd")
+    lines = [OrderLine(item=item, quantity=1, unit_price=item.price)]
+    code = Discount(name="Half", kind="percent", percent_off=Decimal("50"), active=False)
+    cart, paid = Order(pk=1, currency="usd"), Order(pk=2, currency="usd", status=Order.Status.PAID)
+    cart.discount = paid.discount = code
+    assert order_totals(cart, lines).total == 1000
+    assert order_totals(paid, lines).total == 500  # what it was charged, whatever staff do since

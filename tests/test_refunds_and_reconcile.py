@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from kassa.orders.models import Order, OrderStatusChange
-from tests.factories import ItemFactory
+from tests.factories import DiscountFactory, ItemFactory, TaxFactory
 from tests.fake_stripe import FakeStripe
 from tests.html import csrf_token_in
 
@@ -112,6 +112,24 @@ def test_the_admin_cannot_edit_what_a_started_payment_charges(
     for name in ('name="tax"', 'name="discount"', 'name="lines-0-quantity"'):
         assert name in form(open_order)
         assert name not in form(paid)
+
+
+def test_the_terms_of_a_discount_or_tax_a_payment_used_are_read_only(
+    fake_stripe: FakeStripe, staff: Client
+) -> None:
+    paid = paid_order(fake_stripe)
+    used, unused = DiscountFactory.create(), DiscountFactory.create()
+    used_tax, unused_tax = TaxFactory.create(), TaxFactory.create()
+    Order.objects.filter(pk=paid.pk).update(discount=used, tax=used_tax)
+
+    def form(kind: str, pk: int) -> str:
+        return staff.get(f"/admin/orders/{kind}/{pk}/change/").text
+
+    assert 'name="percent_off"' in form("discount", unused.pk)
+    assert 'name="percent_off"' not in form("discount", used.pk)
+    assert 'name="active"' in form("discount", used.pk)  # it can still be switched off
+    assert 'name="percentage"' in form("tax", unused_tax.pk)
+    assert 'name="percentage"' not in form("tax", used_tax.pk)
 
 
 def test_an_unpaid_order_cannot_be_refunded(fake_stripe: FakeStripe, staff: Client) -> None:

@@ -80,7 +80,12 @@ class Discount(models.Model):
         self.percent_off = None
 
     def applies_to(self, currency: str) -> bool:
-        return self.active and (self.kind == self.Kind.PERCENT or self.currency == currency)
+        """Whether the discount can be taken now on an order in `currency`."""
+        return self.active and self.fits(currency)
+
+    def fits(self, currency: str) -> bool:
+        """Whether it can discount an amount in `currency` at all (active or not)."""
+        return self.kind == self.Kind.PERCENT or self.currency == currency
 
 
 class Tax(models.Model):

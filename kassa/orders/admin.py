@@ -122,11 +122,23 @@ class OrderAdmin(admin.ModelAdmin[Order]):
         )
 
 
+def _charged_with(**adjustment: object) -> bool:
+    """Whether an order whose payment has started (or is done) was priced with it."""
+    return Order.objects.filter(**adjustment).exclude(status=Order.Status.OPEN).exists()
+
+
 @admin.register(Discount)
 class DiscountAdmin(admin.ModelAdmin[Discount]):
     list_display = ["name", "kind", "percent_off", "amount_off", "currency", "code", "active"]
     list_filter = ["kind", "active", "currency"]
     search_fields = ["name", "code"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Discount | None = None) -> list[str]:
+        # Its terms are part of what paid orders show they were charged: to change them, make
+        # a new discount (this one can still be deactivated).
+        if obj is not None and _charged_with(discount=obj):
+            return ["kind", "percent_off", "amount_off", "currency"]
+        return []
 
 
 @admin.register(Tax)
@@ -134,3 +146,8 @@ class TaxAdmin(admin.ModelAdmin[Tax]):
     list_display = ["name", "percentage", "inclusive"]
     list_filter = ["inclusive"]
     search_fields = ["name"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Tax | None = None) -> list[str]:
+        if obj is not None and _charged_with(tax=obj):
+            return ["percentage", "inclusive"]
+        return []

@@ -53,8 +53,14 @@ def _round_half_up(value: Fraction, step: int = 1) -> int:
     return (2 * value.numerator + step * value.denominator) // (2 * step * value.denominator) * step
 
 
-def discount_amount(discount: Discount | None, *, subtotal: int, currency: str) -> int:
-    if discount is None or not discount.applies_to(currency) or subtotal == 0:
+def discount_amount(
+    discount: Discount | None, *, subtotal: int, currency: str, started: bool = False
+) -> int:
+    """`started`: the order's payment has begun with this discount in it, so deactivating the
+    code since changes nothing in what it was (or is being) charged."""
+    if discount is None or subtotal == 0:
+        return 0
+    if not (discount.fits(currency) if started else discount.applies_to(currency)):
         return 0
     if discount.kind == Discount.Kind.PERCENT:
         assert discount.percent_off is not None
@@ -92,7 +98,9 @@ def order_totals(order: Order, lines: list[OrderLine] | None = None) -> Totals:
     lines = list(order.lines.all()) if lines is None else lines
     amounts = [to_minor(line.unit_price, currency) * line.quantity for line in lines]
     subtotal = sum(amounts)
-    discount = discount_amount(order.discount, subtotal=subtotal, currency=currency)
+    discount = discount_amount(
+        order.discount, subtotal=subtotal, currency=currency, started=not order.is_editable
+    )
     discounts = spread(discount, amounts)
     taxes = [
         line_tax(order.tax, amount - cut, currency=currency)
