@@ -6,6 +6,7 @@ import pytest
 from babel.messages.pofile import read_po
 from django.test import Client
 
+from kassa.orders.models import Order, Tax
 from tests.factories import ItemFactory
 from tests.html import csrf_token_in
 
@@ -54,3 +55,17 @@ def test_admin_names_are_translated(admin_client: Client) -> None:
     page = admin_client.get("/admin/", headers={"Accept-Language": "ru"})
     assert "Заказы" in page.text
     assert "Скидки" in page.text or "скидки" in page.text
+
+
+@pytest.mark.django_db
+def test_an_orders_admin_page_is_translated(admin_client: Client) -> None:
+    item = ItemFactory.create()
+    order = Order.objects.create(currency="usd", tax=Tax.objects.create(name="VAT", percentage=20))
+    order.lines.create(item=item, quantity=1, unit_price=item.price)
+    page = admin_client.get(
+        f"/admin/orders/order/{order.pk}/change/", headers={"Accept-Language": "ru"}
+    ).text
+    for russian in ("История", "Суммы", "подытог", "налог", "сумма"):
+        assert russian in page, russian
+    item_form = admin_client.get("/admin/catalog/item/add/", headers={"Accept-Language": "ru"})
+    assert "Описание" in item_form.text

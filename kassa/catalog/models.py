@@ -12,7 +12,7 @@ from kassa.common.money import CURRENCY_CHOICES, MoneyError, validate_amount
 class Item(models.Model):
     name = models.CharField(_("name"), max_length=200, validators=[MinLengthValidator(1)])
     description = models.TextField(
-        "description", max_length=5000, blank=True, validators=[MaxLengthValidator(5000)]
+        _("description"), max_length=5000, blank=True, validators=[MaxLengthValidator(5000)]
     )
     # Major units, exactly: three places hold every currency Stripe supports (KWD has three).
     price = models.DecimalField(_("price"), max_digits=12, decimal_places=3)

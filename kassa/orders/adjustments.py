@@ -68,11 +68,13 @@ class Discount(models.Model):
         self.code = self.code.strip()
         if self.kind == self.Kind.PERCENT:
             if self.percent_off is None:
-                raise ValidationError({"percent_off": "A percentage discount needs a percentage."})
+                raise ValidationError(
+                    {"percent_off": _("A percentage discount needs a percentage.")}
+                )
             self.amount_off, self.currency = None, ""
             return
         if self.amount_off is None or not self.currency:
-            raise ValidationError("A fixed discount needs an amount and its currency.")
+            raise ValidationError(_("A fixed discount needs an amount and its currency."))
         try:
             validate_amount(Decimal(self.amount_off), self.currency)
         except MoneyError as exc:

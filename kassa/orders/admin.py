@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from kassa.common.money import format_amount, from_minor
 from kassa.orders.models import Discount, Order, OrderLine, OrderStatusChange, Tax
@@ -30,7 +32,7 @@ class OrderStatusChangeInline(admin.TabularInline[OrderStatusChange, Order]):
     can_delete = False
     fields = ["at", "from_status", "to_status", "source"]
     readonly_fields = ["at", "from_status", "to_status", "source"]
-    verbose_name_plural = "history"
+    verbose_name_plural = _("history")
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
@@ -102,19 +104,19 @@ class OrderAdmin(admin.ModelAdmin[Order]):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
         return super().get_queryset(request).prefetch_related("lines")
 
-    @admin.display(description="total")
+    @admin.display(description=_("total"))
     def display_total(self, obj: Order) -> str:
         totals = order_totals(obj)
         return format_amount(from_minor(totals.total, obj.currency), obj.currency)
 
-    @admin.display(description="totals")
+    @admin.display(description=_("totals"))
     def display_totals(self, obj: Order) -> str:
         totals = order_totals(obj)
         money = [
-            ("subtotal", totals.subtotal),
-            ("discount", -totals.discount),
-            ("tax" + (" (included)" if totals.tax_inclusive else ""), totals.tax),
-            ("total", totals.total),
+            (gettext("subtotal"), totals.subtotal),
+            (gettext("discount"), -totals.discount),
+            (gettext("tax") + (gettext(" (included)") if totals.tax_inclusive else ""), totals.tax),
+            (gettext("total"), totals.total),
         ]
         return " · ".join(
             f"{label} {format_amount(from_minor(amount, obj.currency), obj.currency)}"
