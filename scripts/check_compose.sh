@@ -9,15 +9,7 @@ if docker compose version >/dev/null 2>&1; then
   compose=(docker compose)
 else
   if ! command -v docker-compose >/dev/null; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-      echo "Installing docker-compose to validate compose.yaml (apt-get install docker-compose)..."
-      apt-get update -qq
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null
-    else
-      echo "Validating compose.yaml needs 'docker compose' or docker-compose:" >&2
-      echo "run 'sudo apt-get install docker-compose'." >&2
-      exit 1
-    fi
+    scripts/apt_install.sh docker-compose "to validate compose.yaml"
   fi
   compose=(docker-compose)
 fi
