@@ -137,6 +137,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
+# Database sessions without Django's "is this new key taken?" query (kassa/common/sessions.py).
+SESSION_ENGINE = "kassa.common.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SECURE_PROXY_SSL_HEADER = (
