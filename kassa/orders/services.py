@@ -50,18 +50,17 @@ def _check_total(order: Order) -> None:
 
 @transaction.atomic
 def order_create_for_item(
-    *, item: Item, visitor: Visitor, quantity: int = 1, begin_checkout: bool = False
-) -> Order:
-    """A one-line order for an immediate purchase ("Buy" on the item page); with
-    begin_checkout, already in its first payment attempt (order.checkout_attempt)."""
+    *, item: Item, visitor: Visitor, quantity: int = 1
+) -> tuple[Order, list[OrderLine]]:
+    """A one-line order for an immediate purchase ("Buy" on the item page), already in its first
+    payment attempt (order.checkout_attempt); with its lines as written, for the payment."""
     _check_quantity(quantity)
-    order = Order.objects.create(
-        currency=item.currency, visitor_token=visitor.token, user_id=visitor.user_id
+    order = Order(currency=item.currency, visitor_token=visitor.token, user_id=visitor.user_id)
+    lifecycle.order_create_in_checkout(order=order)
+    line = OrderLine.objects.create(
+        order=order, item=item, quantity=quantity, unit_price=item.price
     )
-    OrderLine.objects.create(order=order, item=item, quantity=quantity, unit_price=item.price)
-    if begin_checkout:
-        lifecycle.order_begin_first_checkout(order=order)
-    return order
+    return order, [line]
 
 
 @transaction.atomic

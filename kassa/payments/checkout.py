@@ -80,11 +80,13 @@ def checkout_start(
     order: Order,
     urls_for: Callable[[Order, int], ReturnUrls],
     claimed: int | None = None,
+    lines: list[OrderLine] | None = None,
 ) -> gateway.CheckoutSession:
     """A new Checkout Session for `order`; any earlier attempt for it can no longer be paid.
 
     `urls_for(order, attempt)`: where Stripe sends the customer back from this attempt.
-    `claimed`: the attempt a new order was created in (buy_now), with none before it to close.
+    `claimed`: the attempt a new order was created in (buy_now), with none before it to close;
+    `lines`: that new order's lines, with their items, as it wrote them.
     """
     gateway.ensure_configured(order.currency)
     if claimed is None:
@@ -94,7 +96,9 @@ def checkout_start(
     else:
         attempt = claimed
     try:
-        return _create_session(order=order, attempt=attempt, urls=urls_for(order, attempt))
+        return _create_session(
+            order=order, attempt=attempt, urls=urls_for(order, attempt), lines=lines
+        )
     except CheckoutSuperseded:
         raise  # the newer attempt owns the order now
     except PaymentError:
@@ -103,8 +107,11 @@ def checkout_start(
         raise
 
 
-def _create_session(*, order: Order, attempt: int, urls: ReturnUrls) -> gateway.CheckoutSession:
-    lines = list(order.lines.select_related("item"))
+def _create_session(
+    *, order: Order, attempt: int, urls: ReturnUrls, lines: list[OrderLine] | None
+) -> gateway.CheckoutSession:
+    if lines is None:
+        lines = list(order.lines.select_related("item"))
     coupon_id = (
         ensure_coupon(discount=order.discount, currency=order.currency)
         if order.discount and order.discount.applies_to(order.currency)
@@ -132,17 +139,17 @@ def _create_session(*, order: Order, attempt: int, urls: ReturnUrls) -> gateway.
 
 
 def buy_now(
-    *, item: Item, visitor: Visitor, start: Callable[[Order, int], Attempt]
+    *, item: Item, visitor: Visitor, start: Callable[[Order, int, list[OrderLine]], Attempt]
 ) -> tuple[Order, Attempt]:
     """Buy one item now: a one-line order and its payment attempt (a Checkout Session or a
-    PaymentIntent, whatever `start` makes of the order and the attempt number it was created
-    in), or nothing at all if Stripe fails."""
+    PaymentIntent, whatever `start` makes of the order, the attempt number it was created in
+    and its lines), or nothing at all if Stripe fails."""
     gateway.ensure_configured(item.currency)
-    # Created already pending, in one transaction rather than two: a Buy click makes 13 SQL
-    # statements instead of 17, and at 64 clicks at once the CPU is the limit (make bench).
-    order = order_services.order_create_for_item(item=item, visitor=visitor, begin_checkout=True)
+    # Created already pending, in one transaction, and its lines handed on rather than read
+    # back: at 64 clicks at once the CPU is the limit (make bench, tests/test_query_counts.py).
+    order, lines = order_services.order_create_for_item(item=item, visitor=visitor)
     try:
-        attempt = start(order, order.checkout_attempt)
+        attempt = start(order, order.checkout_attempt, lines)
     except PaymentError:
         # The order existed only for this payment; leave nothing half-written behind.
         order.delete()
@@ -157,8 +164,8 @@ def buy_item(
     return buy_now(
         item=item,
         visitor=visitor,
-        start=lambda order, attempt: checkout_start(
-            order=order, urls_for=urls_for, claimed=attempt
+        start=lambda order, attempt, lines: checkout_start(
+            order=order, urls_for=urls_for, claimed=attempt, lines=lines
         ),
     )
 

@@ -116,5 +116,6 @@ def pay_item(*, item: Item, visitor: Visitor) -> tuple[Order, gateway.PaymentInt
     return buy_now(
         item=item,
         visitor=visitor,
-        start=lambda order, attempt: payment_intent_start(order=order, claimed=attempt),
+        # A PaymentIntent's amount is always read afresh from the database, lines and all.
+        start=lambda order, attempt, _lines: payment_intent_start(order=order, claimed=attempt),
     )
