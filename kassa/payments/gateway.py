@@ -20,6 +20,7 @@ from kassa.payments.errors import (
     PaymentProviderUnavailable,
     PaymentsNotConfigured,
 )
+from kassa.payments.http import Urllib3Client
 from kassa.payments.keys import Keypair, keypair_for
 
 logger = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ logger = logging.getLogger(__name__)
 # changelog between the two versions, then changing both together.
 API_VERSION = "2026-10-28.endive"
 
-_http_clients: dict[float, stripe.HTTPClient] = {}
+_http_clients: dict[tuple[float, str], stripe.HTTPClient] = {}
 
 
 @dataclass(frozen=True)
@@ -65,10 +66,10 @@ def _configure() -> None:
     stripe.api_base = settings.STRIPE_API_BASE or stripe.DEFAULT_API_BASE
     stripe.max_network_retries = settings.STRIPE_MAX_NETWORK_RETRIES
     stripe.enable_telemetry = False
-    timeout = float(settings.STRIPE_TIMEOUT_SECONDS)
-    if timeout not in _http_clients:
-        _http_clients[timeout] = stripe.RequestsClient(timeout=timeout)
-    stripe.default_http_client = _http_clients[timeout]
+    key = (float(settings.STRIPE_TIMEOUT_SECONDS), stripe.api_base)
+    if key not in _http_clients:
+        _http_clients[key] = Urllib3Client(timeout=key[0], api_base=key[1])
+    stripe.default_http_client = _http_clients[key]
 
 
 def ensure_configured(currency: str) -> Keypair:

@@ -1,0 +1,65 @@
+"""The HTTP client the Stripe library reaches Stripe with (kassa/payments/http.py).
+
+Every test that pays goes through it against the fake Stripe; these check what those do not:
+failures that stripe-python may retry, and proxies named by the environment.
+"""
+
+import socket
+
+import pytest
+import stripe
+
+from kassa.payments.http import Urllib3Client, _proxy_for
+from tests.fake_stripe import FakeStripe
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def test_a_refused_connection_is_an_error_stripe_may_retry() -> None:
+    base = f"http://127.0.0.1:{_closed_port()}"
+    client = Urllib3Client(timeout=2, api_base=base)
+
+    with pytest.raises(stripe.APIConnectionError) as raised:
+        client.request("post", f"{base}/v1/checkout/sessions", {}, "mode=payment")
+
+    assert raised.value.should_retry
+
+
+def test_a_timeout_is_an_error_stripe_may_retry(fake_stripe: FakeStripe) -> None:
+    fake_stripe.set_latency(1.0)
+    client = Urllib3Client(timeout=0.2, api_base=fake_stripe.url)
+
+    with pytest.raises(stripe.APIConnectionError) as raised:
+        client.request("get", f"{fake_stripe.url}/v1/checkout/sessions/cs_none", {})
+
+    assert raised.value.should_retry
+
+
+def test_answers_come_back_as_stripe_python_reads_them(fake_stripe: FakeStripe) -> None:
+    client = Urllib3Client(timeout=2, api_base=fake_stripe.url)
+    headers = {"Authorization": "Bearer sk_test_default_account_secret"}
+
+    body, status, response_headers = client.request(
+        "get", f"{fake_stripe.url}/v1/checkout/sessions/cs_none", headers
+    )
+
+    assert status == 404
+    assert b"error" in body
+    # stripe-python looks headers up in lower case (Request-Id, Stripe-Should-Retry).
+    assert response_headers["content-type"] == response_headers["Content-Type"]
+
+
+def test_the_proxy_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("https_proxy", raising=False)
+    assert _proxy_for("https://api.stripe.com") == "http://proxy.internal:3128"
+
+    monkeypatch.setenv("NO_PROXY", "localhost,api.stripe.com")
+    assert _proxy_for("https://api.stripe.com") is None
