@@ -9,7 +9,7 @@ What it does, in order:
 3. drives load with wrk (a separate process): the catalog and item pages beside a trivial view,
    in rounds that take turns (a busy neighbour on a virtual machine slows all pages of a round
    alike, so each round's ratios stand), then GET /buy/<id> at 16, 32 and 64 clients beside a
-   view making one Stripe call;
+   view making one Stripe call, in rounds too;
 4. counts Stripe calls for checkouts of an order with a discount and a tax, reads each worker's
    peak memory, stops everything, drops the database, prints the tables and writes them as
    JSON to bench/results/<UTC time>.json.
@@ -451,12 +451,22 @@ def _drive(server: Server, seed: dict[str, Any], args: argparse.Namespace) -> di
             print(f"  {name:9s} {_load_line(load)}", flush=True)
     buy: list[dict[str, Any]] = []
     for clients in [] if args.only == "pages" else BUY_CLIENTS:
-        row: dict[str, Any] = {"clients": clients, "ideal_per_second": clients / args.latency}
-        for name, path in (("buy", f"/buy/{item}"), ("one_call", "/bench/stripe-call/")):
-            row[name] = server.load(
-                path, clients=clients, seconds=args.buy_seconds, warmup=args.warmup
-            )
-            print(f"  {name:8s} {_load_line(row[name])}", flush=True)
+        row: dict[str, Any] = {
+            "clients": clients,
+            "ideal_per_second": clients / args.latency,
+            "buy": [],
+            "one_call": [],
+        }
+        for round_ in range(args.buy_rounds):
+            for name, path in (("buy", f"/buy/{item}"), ("one_call", "/bench/stripe-call/")):
+                load = server.load(
+                    path,
+                    clients=clients,
+                    seconds=args.buy_seconds,
+                    warmup=args.warmup if round_ == 0 else 1,
+                )
+                row[name].append(load)
+                print(f"  {name:8s} {_load_line(load)}", flush=True)
         buy.append(row)
     return {"pages": pages, "buy": buy}
 
@@ -531,6 +541,10 @@ def _median(values: list[float]) -> float:
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
+def _listed(ratios: list[float]) -> str:
+    return ", ".join(f"{r:.2f}" for r in ratios)
+
+
 def _mark(ok: bool) -> str:
     return "✓" if ok else "✗"
 
@@ -545,7 +559,7 @@ def tables(results: dict[str, Any]) -> str:
         _others_line(
             loads := [
                 *(load for runs in pages.values() for load in runs),
-                *(row[k] for row in buy for k in ("buy", "one_call")),
+                *(load for row in buy for k in ("buy", "one_call") for load in row[k]),
             ]
         ),
         _errors_line(loads),
@@ -570,17 +584,22 @@ def tables(results: dict[str, Any]) -> str:
             f"| {label} | {_median([r.per_second for r in runs]):.0f} "
             f"| {_median([r.p50_ms for r in runs]):.1f} ms "
             f"| {_median([r.p99_ms for r in runs]):.1f} ms "
-            f"| {ratio:.2f} ({', '.join(f'{r:.2f}' for r in ratios)}) | {check} |"
+            f"| {ratio:.2f} ({_listed(ratios)}) | {check} |"
         )
+    rounds = len(buy[0]["buy"]) if buy else 0
     out += [
         "",
-        "| clients | ideal (clients / latency) | `/buy/<id>` checkouts/s | p50 | p99 "
-        "| × ideal | one-call view/s | p50 | p99 | `/buy` × one-call | target |",
+        f"| clients (medians of {rounds} rounds) | ideal (clients / latency) "
+        "| `/buy/<id>` checkouts/s | p50 | p99 | × ideal (each round's) "
+        "| one-call view/s | p50 | p99 | `/buy` × one-call: median of the rounds' ratios "
+        "(each round's) | target |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for row in buy:
         b, c = row["buy"], row["one_call"]
-        of_ideal, of_ceiling = b.per_second / row["ideal_per_second"], b.per_second / c.per_second
+        of_ideals = [run.per_second / row["ideal_per_second"] for run in b]
+        of_ceilings = [run.per_second / one.per_second for run, one in zip(b, c, strict=True)]
+        of_ideal, of_ceiling = _median(of_ideals), _median(of_ceilings)
         target = ""
         ideal_target, ceiling_target = TARGETS["buy_32_of_ideal"], TARGETS["buy_64_of_ceiling"]
         if row["clients"] == 32:
@@ -588,9 +607,12 @@ def tables(results: dict[str, Any]) -> str:
         if row["clients"] == 64:
             target = f"× one-call ≥ {ceiling_target} {_mark(of_ceiling >= ceiling_target)}"
         out.append(
-            f"| {row['clients']} | {row['ideal_per_second']:.0f}/s | {b.per_second:.1f} "
-            f"| {b.p50_ms:.0f} ms | {b.p99_ms:.0f} ms | {of_ideal:.2f} | {c.per_second:.1f} "
-            f"| {c.p50_ms:.0f} ms | {c.p99_ms:.0f} ms | {of_ceiling:.2f} | {target} |"
+            f"| {row['clients']} | {row['ideal_per_second']:.0f}/s "
+            f"| {_median([r.per_second for r in b]):.1f} "
+            f"| {_median([r.p50_ms for r in b]):.0f} ms | {_median([r.p99_ms for r in b]):.0f} ms "
+            f"| {of_ideal:.2f} ({_listed(of_ideals)}) | {_median([r.per_second for r in c]):.1f} "
+            f"| {_median([r.p50_ms for r in c]):.0f} ms | {_median([r.p99_ms for r in c]):.0f} ms "
+            f"| {of_ceiling:.2f} ({_listed(of_ceilings)}) | {target} |"
         )
     queries = results["queries"]
     out += ["", "| SQL queries per request | small | large | constant |", "|---|---:|---:|---|"]
@@ -644,7 +666,8 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.3, help="fake Stripe latency, seconds")
     parser.add_argument("--page-seconds", type=int, default=4, help="each page run")
     parser.add_argument("--page-rounds", type=int, default=5, help="rounds of the page runs")
-    parser.add_argument("--buy-seconds", type=int, default=12, help="each /buy and one-call run")
+    parser.add_argument("--buy-seconds", type=int, default=8, help="each /buy and one-call run")
+    parser.add_argument("--buy-rounds", type=int, default=3, help="rounds of the /buy runs")
     parser.add_argument("--warmup", type=int, default=3, help="unmeasured run before each")
     parser.add_argument(
         "--database",
