@@ -2,10 +2,10 @@
 stripe-python takes any `stripe.HTTPClient` subclass (its documented extension point).
 
 stripe-python's default, `RequestsClient`, goes through a requests Session, which scans the
-process environment for proxy settings twice on every call. With the rest of requests' per-call
-machinery that is about half of the library's own CPU time for a call; a Buy click makes one
-call and at 64 clicks at once the CPU is the limit (`make bench`). urllib3 is what requests
-sends through anyway; this reads the proxy settings once, when the client is made.
+process environment for proxy settings twice on every call. Measured in-process, a Checkout
+Session create cost about 1.1 ms of CPU through requests and 0.65 ms through this client; a Buy
+click makes one call, and at 64 clicks at once the CPU is the limit (`make bench`). urllib3 is
+what requests sends through anyway; this reads the proxy settings once, when it is made.
 
 What stays the same as with requests: certificates checked against stripe-python's CA bundle,
 the timeout applied to connecting and to each read, connections kept open and reused across
