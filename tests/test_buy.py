@@ -3,9 +3,12 @@
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
+from kassa.orders import lifecycle
+from kassa.orders.errors import OrderNotEditable
 from kassa.orders.models import Order
 from kassa.payments.gateway import API_VERSION
 from tests.conftest import SECRET_KEY
@@ -247,3 +250,50 @@ def test_errors_speak_the_customers_language(client: Client, fake_stripe: FakeSt
     assert failed.json() == {
         "error": "У платёжной системы сейчас сбой. Попробуйте ещё раз через минуту."
     }
+
+
+def test_a_buy_now_order_is_born_pending_with_its_start_logged(
+    client: Client, fake_stripe: FakeStripe
+) -> None:
+    item = ItemFactory.create(price=Decimal("9.99"))
+
+    body = client.get(f"/buy/{item.pk}").json()
+
+    order = Order.objects.get(pk=body["order_id"])
+    assert (order.status, order.checkout_attempt) == (Order.Status.PENDING, 1)
+    assert order.stripe_checkout_session_id == body["id"]
+    [change] = order.status_changes.all()
+    assert (change.from_status, change.to_status, change.source) == (
+        "open",
+        "pending",
+        "checkout started",
+    )
+    [line] = order.lines.all()
+    assert (line.item_id, line.quantity, line.unit_price) == (item.pk, 1, Decimal("9.99"))
+
+
+def test_only_an_order_being_created_can_be_born_pending() -> None:
+    item = ItemFactory.create()
+    saved = Order.objects.create(currency=item.currency)
+    started = Order(currency=item.currency, checkout_attempt=1)
+    for order in (saved, started):
+        with pytest.raises(OrderNotEditable), transaction.atomic():
+            lifecycle.order_create_in_checkout(order=order)
+    assert Order.objects.count() == 1
+    assert saved.status == Order.Status.OPEN
+
+
+def test_a_secret_key_with_a_stray_line_break_is_a_503_and_leaves_no_order(
+    client: Client, fake_stripe: FakeStripe, settings: SettingsWrapper
+) -> None:
+    """A key pasted with its newline cannot go in a header: a clear error, not a traceback."""
+    settings.STRIPE_API_KEY = SECRET_KEY + "\n"
+    item = ItemFactory.create()
+
+    response = client.get(f"/buy/{item.pk}")
+
+    assert response.status_code == 503
+    assert "error" in response.json()
+    assert SECRET_KEY not in response.text
+    assert not Order.objects.exists()
+    assert fake_stripe.requests == []

@@ -63,3 +63,37 @@ def test_the_proxy_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -
 
     monkeypatch.setenv("NO_PROXY", "localhost,api.stripe.com")
     assert _proxy_for("https://api.stripe.com") is None
+
+
+def test_a_request_that_cannot_be_sent_is_an_error_not_worth_retrying(
+    fake_stripe: FakeStripe,
+) -> None:
+    client = Urllib3Client(timeout=2, api_base=fake_stripe.url)
+
+    with pytest.raises(stripe.APIConnectionError) as raised:
+        client.request("get", f"{fake_stripe.url}/v1/coupons", {"Authorization": "Bearer sk\n"})
+
+    assert not raised.value.should_retry
+    assert "sk" not in str(raised.value)
+
+
+def test_a_proxy_is_read_as_requests_reads_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ALL_PROXY", "proxy.internal:3128")
+    assert _proxy_for("https://api.stripe.com") == "http://proxy.internal:3128"
+
+
+def test_an_unusable_proxy_makes_every_call_an_error_not_worth_retrying(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "socks5://proxy.internal:1080")
+    monkeypatch.delenv("https_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    client = Urllib3Client(timeout=2, api_base="https://api.stripe.com")
+
+    with pytest.raises(stripe.APIConnectionError) as raised:
+        client.request("get", "https://api.stripe.com/v1/coupons", {})
+
+    assert not raised.value.should_retry

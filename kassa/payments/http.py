@@ -12,6 +12,7 @@ the timeout applied to connecting and to each read, connections kept open and re
 calls, and stripe-python deciding which failures to retry (urllib3's own retries are off).
 """
 
+import logging
 from collections.abc import Mapping
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
@@ -20,17 +21,24 @@ from urllib.request import getproxies, proxy_bypass
 import stripe
 import urllib3
 
+logger = logging.getLogger(__name__)
+
 # Each gunicorn thread holds at most one connection at a time; connections are opened only as
 # threads need them, so a generous bound costs nothing.
 _POOL_SIZE = 64
 
 
 def _proxy_for(api_base: str) -> str | None:
-    """The proxy the environment (HTTPS_PROXY, NO_PROXY, ...) names for Stripe's address."""
+    """The proxy the environment (HTTPS_PROXY, ALL_PROXY, NO_PROXY) names for Stripe's address,
+    read as requests reads it: a proxy given without a scheme is an http:// one."""
     parts = urlsplit(api_base)
     if parts.hostname and proxy_bypass(parts.hostname):
         return None
-    return getproxies().get(parts.scheme)
+    proxies = getproxies()
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    if proxy and "://" not in proxy:
+        proxy = f"http://{proxy}"
+    return proxy
 
 
 class Urllib3Client(stripe.HTTPClient):
@@ -47,9 +55,16 @@ class Urllib3Client(stripe.HTTPClient):
             "cert_reqs": "CERT_REQUIRED",
         }
         proxy = _proxy_for(api_base)
-        self._pool: urllib3.PoolManager = (
-            urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
-        )
+        self._pool: urllib3.PoolManager | None = None
+        try:
+            self._pool = (
+                urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
+            )
+        except urllib3.exceptions.ProxySchemeUnknown:
+            # e.g. socks5://, which needs a package the shop does not install. Every call then
+            # fails as unreachable (the customer gets the 503, the log says why) rather than
+            # with a traceback. The proxy's address is not logged: it may carry a password.
+            logger.error("the proxy the environment names for Stripe has a scheme not supported")
 
     def request(
         self,
@@ -85,6 +100,10 @@ class Urllib3Client(stripe.HTTPClient):
         *,
         preload_content: bool,
     ) -> urllib3.BaseHTTPResponse:
+        if self._pool is None:
+            raise stripe.APIConnectionError(
+                "The proxy named for Stripe cannot be used.", should_retry=False
+            )
         try:
             return self._pool.request(
                 method.upper(),
@@ -96,9 +115,18 @@ class Urllib3Client(stripe.HTTPClient):
             )
         except urllib3.exceptions.HTTPError as exc:
             _connection_error(exc)
+        except Exception as exc:
+            # Not the network: e.g. a line break in a header (a secret key pasted with its
+            # newline). Like stripe-python's own clients, a connection error not worth retrying,
+            # so the caller's "Stripe failed" handling runs and nothing is left half-done.
+            raise stripe.APIConnectionError(
+                f"Could not send the request to Stripe ({type(exc).__name__})",
+                should_retry=False,
+            ) from exc
 
     def close(self) -> None:
-        self._pool.clear()
+        if self._pool is not None:
+            self._pool.clear()
 
 
 def _connection_error(exc: urllib3.exceptions.HTTPError) -> NoReturn:
