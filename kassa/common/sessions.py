@@ -16,3 +16,6 @@ class SessionStore(DatabaseSessionStore):
         # Django's alphabet and length: 165 random bits. A taken key is still refused, by the
         # INSERT rather than a SELECT before it.
         return get_random_string(32, VALID_KEY_CHARS)
+
+    async def _aget_new_session_key(self) -> str:
+        return self._get_new_session_key()

@@ -76,7 +76,8 @@ def order_create_in_checkout(*, order: Order) -> int:
     and then order_begin_checkout take eight statements (a Buy click's one-line order, see
     `make bench`). The log shows it as opened and started at once.
     """
-    if not transaction.get_connection().in_atomic_block or order.pk is not None:
+    new = order._state.adding and order.status == S.OPEN and not order.checkout_attempt
+    if not transaction.get_connection().in_atomic_block or not new:
         raise OrderNotEditable("Only an order being created can begin its first checkout here.")
     order.status, order.checkout_attempt = S.PENDING, 1
     order.save(force_insert=True)

@@ -88,6 +88,9 @@ def checkout_start(
     `claimed`: the attempt a new order was created in (buy_now), with none before it to close;
     `lines`: that new order's lines, with their items, as it wrote them.
     """
+    if lines is not None and claimed is None:
+        # An order's lines can change until its attempt begins: only a new one's are known.
+        raise ValueError("lines are handed on only with the new order's claimed attempt")
     gateway.ensure_configured(order.currency)
     if claimed is None:
         attempt, previous_session, previous_intent = lifecycle.order_begin_checkout(order=order)
