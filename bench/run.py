@@ -659,15 +659,26 @@ def _json_ready(results: dict[str, Any]) -> dict[str, Any]:
     return converted
 
 
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("at least one round")
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--latency", type=float, default=0.3, help="fake Stripe latency, seconds")
     parser.add_argument("--page-seconds", type=int, default=4, help="each page run")
-    parser.add_argument("--page-rounds", type=int, default=5, help="rounds of the page runs")
+    parser.add_argument(
+        "--page-rounds", type=_at_least_one, default=5, help="rounds of the page runs"
+    )
     parser.add_argument("--buy-seconds", type=int, default=8, help="each /buy and one-call run")
-    parser.add_argument("--buy-rounds", type=int, default=3, help="rounds of the /buy runs")
+    parser.add_argument(
+        "--buy-rounds", type=_at_least_one, default=3, help="rounds of the /buy runs"
+    )
     parser.add_argument("--warmup", type=int, default=3, help="unmeasured run before each")
     parser.add_argument(
         "--database",

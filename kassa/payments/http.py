@@ -3,7 +3,7 @@ stripe-python takes any `stripe.HTTPClient` subclass (its documented extension p
 
 stripe-python's default, `RequestsClient`, goes through a requests Session, which scans the
 process environment for proxy settings twice on every call. Measured in-process, a Checkout
-Session create cost about 1.1 ms of CPU through requests and 0.65 ms through this client; a Buy
+Session create cost about 1.1 ms of CPU through requests and 0.75 ms through this client; a Buy
 click makes one call, and at 64 clicks at once the CPU is the limit (`make bench`). urllib3 is
 what requests sends through anyway; this reads the proxy settings once, when it is made.
 
