@@ -72,9 +72,9 @@ def order_begin_checkout(*, order: Order) -> tuple[int, str, str]:
 def order_create_in_checkout(*, order: Order) -> int:
     """Save a new order straight into its first payment attempt (pending); the caller adds its
     lines in the same transaction. No one else knows the order yet, so there is nothing to lock,
-    no line count to check and no earlier attempt to close: two INSERTs where creating it open
-    and then order_begin_checkout take eight statements (a Buy click's one-line order, see
-    `make bench`). The log shows it as opened and started at once.
+    no line count to check and no earlier attempt to close: the order row is inserted already
+    pending, with no UPDATE after it (a Buy click's one-line order, see `make bench`). Its status
+    log reads open -> pending, "checkout started", as any order's first attempt does.
     """
     new = order._state.adding and order.status == S.OPEN and not order.checkout_attempt
     if not transaction.get_connection().in_atomic_block or not new:
