@@ -124,7 +124,7 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "kassa-pages",
         "TIMEOUT": 600,
-        # About 10 KB a page: a few MB per process at most, the least recently used go first.
+        # At most 1000 copies per process (an item page is about 3 KB); the least recently used go first.
         "OPTIONS": {"MAX_ENTRIES": 1000},
     },
 }
