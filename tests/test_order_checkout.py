@@ -321,3 +321,43 @@ def test_stripe_failing_leaves_the_cart_open(client: Client, fake_stripe: FakeSt
     order.refresh_from_db()
     assert order.status == Order.Status.OPEN
     assert order.stripe_checkout_session_id == ""
+
+
+def test_a_code_switched_off_in_the_cart_is_not_charged_when_checkout_starts(
+    client: Client, fake_stripe: FakeStripe
+) -> None:
+    order = cart(client, (ItemFactory.create(price=Decimal("10.00")).pk, 1))
+    order.discount = DiscountFactory.create(percent_off=Decimal("10"), active=False)
+    order.save()
+    assert client.get(f"/orders/{order.pk}/", headers=JSON).json()["total"] == "10.00"
+
+    response = client.get(f"/orders/{order.pk}/buy/")
+
+    assert response.status_code == 200
+    [session_call] = fake_stripe.requests_to("POST", "/v1/checkout/sessions")
+    assert "discounts[0][coupon]" not in session_call.params
+    assert fake_stripe.resources.checkout_sessions[response.json()["id"]]["amount_total"] == 1000
+    # The pending order shows what Checkout charges, and no longer carries the code.
+    shown = client.get(f"/orders/{order.pk}/", headers=JSON).json()
+    assert (shown["discount"], shown["total"]) == ("0.00", "10.00")
+    order.refresh_from_db()
+    assert order.discount is None
+
+
+def test_a_started_checkout_keeps_its_discount_when_the_code_is_switched_off(
+    client: Client, fake_stripe: FakeStripe
+) -> None:
+    order = cart(client, (ItemFactory.create(price=Decimal("10.00")).pk, 1))
+    order.discount = discount = DiscountFactory.create(percent_off=Decimal("10"))
+    order.save()
+    assert client.get(f"/orders/{order.pk}/buy/").status_code == 200
+    discount.active = False
+    discount.save()
+
+    again = client.get(f"/orders/{order.pk}/buy/")
+
+    assert again.status_code == 200
+    second = fake_stripe.requests_to("POST", "/v1/checkout/sessions")[-1]
+    assert "discounts[0][coupon]" in second.params
+    assert fake_stripe.resources.checkout_sessions[again.json()["id"]]["amount_total"] == 900
+    assert client.get(f"/orders/{order.pk}/", headers=JSON).json()["total"] == "9.00"

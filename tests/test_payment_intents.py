@@ -514,3 +514,17 @@ def test_a_declined_payment_says_so_and_offers_to_try_again(
     assert f'href="/orders/{order.pk}/pay/"' in page.text
     order.refresh_from_db()
     assert order.status == Order.Status.PENDING
+
+
+def test_a_code_switched_off_in_the_cart_is_not_charged_by_the_intent(
+    client: Client, fake_stripe: FakeStripe
+) -> None:
+    order = cart(client, (ItemFactory.create(price=Decimal("10.00")).pk, 1))
+    order.discount = DiscountFactory.create(percent_off=Decimal("10"), active=False)
+    order.save()
+
+    assert start(client, order).status_code == 200
+
+    [created] = fake_stripe.requests_to(*CREATE)
+    assert created.params["amount"] == "1000"
+    assert client.get(f"/orders/{order.pk}/", headers=JSON).json()["total"] == "10.00"

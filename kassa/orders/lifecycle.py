@@ -58,10 +58,17 @@ def order_begin_checkout(*, order: Order) -> tuple[int, str, str]:
         raise EmptyOrder(_("The order is empty: add an item before paying."))
     locked.checkout_attempt += 1
     if locked.status == S.OPEN:
-        _move(locked, S.PENDING, source="checkout started", fields=["checkout_attempt"])
+        fields = ["checkout_attempt"]
+        if locked.discount is not None and not locked.discount.applies_to(locked.currency):
+            # A code switched off while it sat in the cart: the cart showed no discount, so
+            # the payment takes none. From here on the order keeps the discount it began with.
+            locked.discount = None
+            fields.append("discount")
+        _move(locked, S.PENDING, source="checkout started", fields=fields)
     else:
         locked.save(update_fields=["checkout_attempt", "updated_at"])
     order.status, order.checkout_attempt = locked.status, locked.checkout_attempt
+    order.discount = locked.discount
     return (
         locked.checkout_attempt,
         locked.stripe_checkout_session_id,

@@ -53,14 +53,21 @@ def _round_half_up(value: Fraction, step: int = 1) -> int:
     return (2 * value.numerator + step * value.denominator) // (2 * step * value.denominator) * step
 
 
-def discount_amount(
-    discount: Discount | None, *, subtotal: int, currency: str, started: bool = False
-) -> int:
-    """`started`: the order's payment has begun with this discount in it, so deactivating the
-    code since changes nothing in what it was (or is being) charged."""
+def discount_in_effect(order: Order) -> Discount | None:
+    """The order's discount, if it counts. In a cart, only a code still active in the cart's
+    currency. Once payment has begun, the one it began with (lifecycle.order_begin_checkout
+    keeps only a discount in effect then): switching the code off since changes nothing in what
+    the order was, or is being, charged. Checkout's coupon follows the same rule."""
+    discount = order.discount
+    if discount is None:
+        return None
+    usable = discount.applies_to if order.is_editable else discount.fits
+    return discount if usable(order.currency) else None
+
+
+def discount_amount(discount: Discount | None, *, subtotal: int, currency: str) -> int:
+    """What `discount` takes off `subtotal` (see discount_in_effect for whether it counts)."""
     if discount is None or subtotal == 0:
-        return 0
-    if not (discount.fits(currency) if started else discount.applies_to(currency)):
         return 0
     if discount.kind == Discount.Kind.PERCENT:
         assert discount.percent_off is not None
@@ -98,9 +105,7 @@ def order_totals(order: Order, lines: list[OrderLine] | None = None) -> Totals:
     lines = list(order.lines.all()) if lines is None else lines
     amounts = [to_minor(line.unit_price, currency) * line.quantity for line in lines]
     subtotal = sum(amounts)
-    discount = discount_amount(
-        order.discount, subtotal=subtotal, currency=currency, started=not order.is_editable
-    )
+    discount = discount_amount(discount_in_effect(order), subtotal=subtotal, currency=currency)
     discounts = spread(discount, amounts)
     taxes = [
         line_tax(order.tax, amount - cut, currency=currency)

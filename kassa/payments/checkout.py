@@ -14,6 +14,7 @@ from kassa.common.money import to_minor
 from kassa.orders import lifecycle
 from kassa.orders import services as order_services
 from kassa.orders.models import Order, OrderLine
+from kassa.orders.pricing import discount_in_effect
 from kassa.orders.visitors import Visitor
 from kassa.payments import gateway
 from kassa.payments.attempts import close_previous
@@ -115,11 +116,8 @@ def _create_session(
 ) -> gateway.CheckoutSession:
     if lines is None:
         lines = list(order.lines.select_related("item"))
-    coupon_id = (
-        ensure_coupon(discount=order.discount, currency=order.currency)
-        if order.discount and order.discount.applies_to(order.currency)
-        else None
-    )
+    discount = discount_in_effect(order)
+    coupon_id = ensure_coupon(discount=discount, currency=order.currency) if discount else None
     tax_rate_id = ensure_tax_rate(tax=order.tax, currency=order.currency) if order.tax else None
     session = gateway.create_checkout_session(
         currency=order.currency,
