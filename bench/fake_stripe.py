@@ -13,7 +13,6 @@ benchmark (GET /_bench/counts, with the connections clients opened).
 import argparse
 import asyncio
 import json
-import re
 import secrets
 import signal
 import time
@@ -21,64 +20,44 @@ from collections import Counter
 from typing import Any
 from urllib.parse import parse_qsl
 
-# Path ids are folded into {id} so calls count per route.
-_ID = re.compile(r"/(cs|txr|pi)_[A-Za-z0-9_]+")
-
 
 class FakeStripe:
     def __init__(self, latency: float) -> None:
         self.latency = latency
         self.counts: Counter[str] = Counter()
         self.connections = 0  # that made API calls: shows whether the shop reuses them
-        self.sessions: dict[str, dict[str, Any]] = {}
 
     def route(self, method: str, path: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        """The three calls the bench's checkouts make; anything else is a 404 the shop shows."""
         if path == "/v1/checkout/sessions" and method == "POST":
             return 200, self.create_session(form)
         if path == "/v1/coupons" and method == "POST":
             return 200, {"id": secrets.token_hex(4), "object": "coupon", "valid": True}
         if path == "/v1/tax_rates" and method == "POST":
             return 200, {"id": "txr_test_" + secrets.token_hex(12), "object": "tax_rate"}
-        match = re.fullmatch(r"/v1/checkout/sessions/([^/]+)(/expire)?", path)
-        if match and match[1] in self.sessions:
-            session = self.sessions[match[1]]
-            if match[2] and method == "POST" and session["status"] == "open":
-                session["status"] = "expired"
-            return 200, session
         return 404, {"error": {"type": "invalid_request_error", "message": f"No {path}."}}
 
     def create_session(self, form: dict[str, str]) -> dict[str, Any]:
-        total = sum(
-            int(form.get(f"line_items[{n}][price_data][unit_amount]", "0"))
-            * int(form.get(f"line_items[{n}][quantity]", "1"))
-            for n in range(100)
-            if f"line_items[{n}][quantity]" in form
-        )
+        """A new session's fields as the shop reads them (no amounts: it never reads them back
+        on the Buy path, and the bench never pays)."""
         session_id = "cs_test_" + secrets.token_hex(12)
         now = int(time.time())
-        session = {
+        return {
             "id": session_id,
             "object": "checkout.session",
             "mode": "payment",
             "status": "open",
             "payment_status": "unpaid",
-            "currency": form.get("line_items[0][price_data][currency]", "usd"),
-            "amount_subtotal": total,
-            "amount_total": total,
             "client_reference_id": form.get("client_reference_id"),
             "metadata": {"order_id": form["metadata[order_id]"]}
             if "metadata[order_id]" in form
             else {},
-            "success_url": form.get("success_url"),
-            "cancel_url": form.get("cancel_url"),
             "payment_intent": None,
             "created": now,
             "expires_at": now + 24 * 3600,
             "livemode": False,
             "url": f"https://checkout.stripe.com/c/pay/{session_id}",
         }
-        self.sessions[session_id] = session
-        return session
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         calling = False
@@ -119,7 +98,7 @@ class FakeStripe:
     ) -> tuple[int, dict[str, Any]]:
         if path == "/_bench/counts":
             return 200, {"calls": dict(self.counts), "connections": self.connections}
-        self.counts[f"{method} {_ID.sub('/{id}', path)}"] += 1
+        self.counts[f"{method} {path}"] += 1
         if self.latency:
             await asyncio.sleep(self.latency)
         if not headers.get("authorization", "").startswith("Bearer sk_"):
