@@ -42,6 +42,11 @@ class Totals:
     def item_count(self) -> int:
         return sum(line.line.quantity for line in self.lines)
 
+    @property
+    def is_free(self) -> bool:
+        """Items that cost nothing in all (a full discount): no card payment to make."""
+        return bool(self.lines) and self.total <= 0
+
 
 def _step(currency: str) -> int:
     """The smallest amount Stripe charges in `currency`, in its minor unit."""

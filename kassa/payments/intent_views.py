@@ -82,7 +82,7 @@ def order_pay_page(request: HttpRequest, order_id: str) -> HttpResponse:
     """/orders/<id>/pay/: pay for the visitor's order by card on this page."""
     order = order_selectors.order_for_request(request, order_id)
     totals = order_totals(order)
-    free = bool(totals.lines) and totals.total <= 0  # Stripe cannot charge nothing
+    free = totals.is_free  # Stripe cannot charge nothing
     payable = order.status in (Order.Status.OPEN, Order.Status.PENDING) and bool(totals.lines)
     return render(
         request,

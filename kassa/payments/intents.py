@@ -49,7 +49,7 @@ def payment_intent_start(*, order: Order, claimed: int | None = None) -> gateway
     """
     gateway.ensure_configured(order.currency)
     totals = _totals(order)
-    if totals.lines and totals.total <= 0:
+    if totals.is_free:
         # Stripe cannot charge nothing; Checkout handles a free order, the Payment Element not.
         raise CheckoutConflict(_("This order costs nothing, so there is no card payment to make."))
     if claimed is None:
