@@ -79,7 +79,8 @@ def _keep_intent(
     *, order: Order, attempt: int, intent: gateway.PaymentIntent, amount: int
 ) -> gateway.PaymentIntent:
     if intent.amount != amount:
-        # Staff changed the discount or tax since: the customer pays what the order says now.
+        # The order changed since the intent was made (the customer edited the cart in between,
+        # or its discount lapsed as this attempt began): they pay what the order says now.
         intent = gateway.update_payment_intent_amount(
             currency=order.currency,
             payment_intent_id=intent.id,
