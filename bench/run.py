@@ -340,8 +340,8 @@ def _diff(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
 
 
 def _env(database_url: str, fake_url: str, bind: str) -> dict[str, str]:
-    """A container's environment: the settings and little else (the host's variables would
-    make every Stripe call slower, as requests scans the environment for proxies)."""
+    """A container's environment: the settings and little else, not the developer's shell
+    (whose proxy variables, say, would send the fake Stripe's calls elsewhere)."""
     keep = ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR", "WEB_CONCURRENCY", "GUNICORN_THREADS")
     env = {name: os.environ[name] for name in keep if name in os.environ}
     env.update(
@@ -683,7 +683,8 @@ def main() -> None:
     parser.add_argument(
         "--database",
         default=os.environ.get("BENCH_DATABASE_URL", ""),
-        help=f"PostgreSQL server to make {DATABASE} on (default {DEFAULT_SERVER})",
+        help=f"PostgreSQL server to make {DATABASE} on (default $BENCH_DATABASE_URL or "
+        f"{DEFAULT_SERVER})",
     )
     parser.add_argument("--only", choices=["pages", "buy"], help="one half (experiments)")
     parser.add_argument(
