@@ -1,3 +1,4 @@
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -9,6 +10,17 @@ from tests.fake_stripe import FakeStripe
 
 SECRET_KEY = "sk_test_default_account_secret"
 PUBLISHABLE_KEY = "pk_test_default_account"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_proxies_from_the_shell() -> Iterator[None]:
+    """The suite's servers are all on 127.0.0.1: a developer's proxy variables must not send
+    the shop's Stripe calls (whose client reads them once per process), or the browser, away."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in list(os.environ):
+            if name.lower() in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+                patch.delenv(name)
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -297,3 +297,10 @@ def test_a_secret_key_with_a_stray_line_break_is_a_503_and_leaves_no_order(
     assert SECRET_KEY not in response.text
     assert not Order.objects.exists()
     assert fake_stripe.requests == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_order_is_born_pending_only_inside_the_transaction_that_adds_its_lines() -> None:
+    with pytest.raises(OrderNotEditable):
+        lifecycle.order_create_in_checkout(order=Order(currency="usd"))
+    assert not Order.objects.exists()

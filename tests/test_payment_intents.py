@@ -14,6 +14,7 @@ from kassa.payments.gateway import API_VERSION
 from tests.conftest import PUBLISHABLE_KEY, SECRET_KEY
 from tests.factories import DiscountFactory, ItemFactory, TaxFactory
 from tests.fake_stripe import FakeStripe
+from tests.html import csrf_token_in
 from tests.test_order_checkout import JSON, cart
 
 pytestmark = pytest.mark.django_db
@@ -267,11 +268,9 @@ def test_csrf_is_enforced_and_the_page_supplies_the_token(fake_stripe: FakeStrip
     assert fake_stripe.requests == []
     assert not Order.objects.exists()
 
-    page = browser.get(f"/item/{item.pk}/pay/")
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
-    assert token is not None
+    token = csrf_token_in(browser.get(f"/item/{item.pk}/pay/").text)
     accepted = browser.post(
-        f"/item/{item.pk}/payment-intent/", headers={**JSON, "X-CSRFToken": token[1]}
+        f"/item/{item.pk}/payment-intent/", headers={**JSON, "X-CSRFToken": token}
     )
     assert accepted.status_code == 200
     order = Order.objects.get()

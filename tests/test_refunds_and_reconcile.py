@@ -85,16 +85,17 @@ def test_a_refund_retried_after_a_lost_answer_refunds_once(
     assert (order.status, order.amount_refunded) == (Order.Status.REFUNDED, 2000)
 
 
+@pytest.mark.parametrize("status", ["failed", "canceled"])
 def test_a_refund_stripe_did_not_make_leaves_the_order_paid(
-    fake_stripe: FakeStripe, staff: Client
+    fake_stripe: FakeStripe, staff: Client, status: str
 ) -> None:
     order = paid_order(fake_stripe)
-    fake_stripe.resources.refund_status = "failed"
+    fake_stripe.resources.refund_status = status
 
     page = refund_in_admin(staff, order)
 
     [refund_id] = fake_stripe.resources.refunds
-    assert f"Stripe did not make the refund (failed); see {refund_id} in the Dashboard." in page
+    assert f"Stripe did not make the refund ({status}); see {refund_id} in the Dashboard." in page
     order.refresh_from_db()
     assert (order.status, order.amount_refunded) == (Order.Status.PAID, 0)
 

@@ -1,5 +1,7 @@
 """The session store: Django's database sessions, a new key drawn without a query."""
 
+import asyncio
+
 import pytest
 from django.contrib.sessions.models import Session
 from django.db import connection
@@ -45,3 +47,12 @@ def test_new_keys_look_like_djangos() -> None:
     keys = {SessionStore()._get_new_session_key() for _ in range(100)}
     assert len(keys) == 100
     assert all(len(key) == 32 and key.isalnum() and key == key.lower() for key in keys)
+
+
+def test_the_async_path_draws_a_key_without_asking_either(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def asked(self: SessionStore, session_key: str) -> bool:
+        raise AssertionError("asked the database whether a new key is taken")
+
+    monkeypatch.setattr(SessionStore, "aexists", asked)
+    key = asyncio.run(SessionStore()._aget_new_session_key())
+    assert len(key) == 32

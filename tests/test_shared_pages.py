@@ -2,6 +2,7 @@
 their own CSRF token, cart link and messages, and an item edit retires the shared copies."""
 
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -175,7 +176,7 @@ def test_an_edit_in_the_admin_shows_on_the_shop_pages(admin_client: Client) -> N
 def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The clock the catalog revision is read by, moved by hand."""
     now = [1000.0]
-    monkeypatch.setattr(revision.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(revision, "time", SimpleNamespace(monotonic=lambda: now[0]))
     monkeypatch.setattr(revision, "_seen", ("", float("-inf")))
     return now
 

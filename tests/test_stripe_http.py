@@ -1,7 +1,8 @@
 """The HTTP client the Stripe library reaches Stripe with (kassa/payments/http.py).
 
 Every test that pays goes through it against the fake Stripe; these check what those do not:
-failures that stripe-python may retry, and proxies named by the environment.
+failures that stripe-python may retry, and proxies named by the environment (which the suite
+starts without: tests/conftest.py).
 """
 
 import socket
@@ -56,9 +57,6 @@ def test_answers_come_back_as_stripe_python_reads_them(fake_stripe: FakeStripe) 
 
 def test_the_proxy_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
-    monkeypatch.delenv("NO_PROXY", raising=False)
-    monkeypatch.delenv("no_proxy", raising=False)
-    monkeypatch.delenv("https_proxy", raising=False)
     assert _proxy_for("https://api.stripe.com") == "http://proxy.internal:3128"
 
     monkeypatch.setenv("NO_PROXY", "localhost,api.stripe.com")
@@ -70,16 +68,15 @@ def test_a_request_that_cannot_be_sent_is_an_error_not_worth_retrying(
 ) -> None:
     client = Urllib3Client(timeout=2, api_base=fake_stripe.url)
 
+    key = "sk_test_pasted_with_its_newline"
     with pytest.raises(stripe.APIConnectionError) as raised:
-        client.request("get", f"{fake_stripe.url}/v1/coupons", {"Authorization": "Bearer sk\n"})
+        client.request("get", f"{fake_stripe.url}/v1/coupons", {"Authorization": f"Bearer {key}\n"})
 
     assert not raised.value.should_retry
-    assert "sk" not in str(raised.value)
+    assert key not in str(raised.value)
 
 
 def test_a_proxy_is_read_as_requests_reads_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("ALL_PROXY", "proxy.internal:3128")
     assert _proxy_for("https://api.stripe.com") == "http://proxy.internal:3128"
 
@@ -88,9 +85,6 @@ def test_an_unusable_proxy_makes_every_call_an_error_not_worth_retrying(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("HTTPS_PROXY", "socks5://proxy.internal:1080")
-    monkeypatch.delenv("https_proxy", raising=False)
-    monkeypatch.delenv("NO_PROXY", raising=False)
-    monkeypatch.delenv("no_proxy", raising=False)
     client = Urllib3Client(timeout=2, api_base="https://api.stripe.com")
 
     with pytest.raises(stripe.APIConnectionError) as raised:
