@@ -124,7 +124,8 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "kassa-pages",
         "TIMEOUT": 600,
-        # At most 1000 copies per process (an item page is about 3 KB); the least recently used go first.
+        # At most 1000 copies per process (an item page is about 3 KB); the least recently
+        # used go first.
         "OPTIONS": {"MAX_ENTRIES": 1000},
     },
 }
