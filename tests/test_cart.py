@@ -305,3 +305,19 @@ def test_an_invalid_discount_code_is_refused(client: Client, code: str) -> None:
     response = client.post(f"/orders/{order['id']}/discount/", {"code": code}, headers=JSON)
     assert response.status_code == 400
     assert response.json() == {"error": "That discount code is not valid for this order."}
+
+
+def test_a_code_switched_off_in_the_cart_says_so_instead_of_applied(client: Client) -> None:
+    add(client, ItemFactory.create(price=Decimal("10.00")).pk)
+    order = Order.objects.get()
+    order.discount = discount = DiscountFactory.create(name="Spring", percent_off=Decimal("10"))
+    order.save()
+    assert "Discount applied:" in client.get(f"/orders/{order.pk}/").text
+
+    discount.active = False
+    discount.save()
+    page = client.get(f"/orders/{order.pk}/").text
+
+    assert "Discount applied:" not in page
+    assert "The discount “Spring” no longer applies." in page
+    assert 'id="discount"' not in page  # no discount row in the totals

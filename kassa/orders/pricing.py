@@ -34,6 +34,7 @@ class Totals:
     lines: list[LineTotal]
     subtotal: int
     discount: int
+    discount_applies: bool  # the order's discount counts (see discount_in_effect)
     tax: int
     tax_inclusive: bool
     total: int
@@ -110,7 +111,8 @@ def order_totals(order: Order, lines: list[OrderLine] | None = None) -> Totals:
     lines = list(order.lines.all()) if lines is None else lines
     amounts = [to_minor(line.unit_price, currency) * line.quantity for line in lines]
     subtotal = sum(amounts)
-    discount = discount_amount(discount_in_effect(order), subtotal=subtotal, currency=currency)
+    in_effect = discount_in_effect(order)
+    discount = discount_amount(in_effect, subtotal=subtotal, currency=currency)
     discounts = spread(discount, amounts)
     taxes = [
         line_tax(order.tax, amount - cut, currency=currency)
@@ -134,6 +136,7 @@ def order_totals(order: Order, lines: list[OrderLine] | None = None) -> Totals:
         ],
         subtotal=subtotal,
         discount=discount,
+        discount_applies=in_effect is not None,
         tax=tax,
         tax_inclusive=inclusive,
         total=subtotal - discount + (0 if inclusive else tax),
