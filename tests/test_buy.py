@@ -11,6 +11,7 @@ from kassa.orders import lifecycle
 from kassa.orders.errors import OrderNotEditable
 from kassa.orders.models import Order
 from kassa.payments.gateway import API_VERSION
+from tests.attempts import session_of
 from tests.conftest import SECRET_KEY
 from tests.factories import ItemFactory
 from tests.fake_stripe import FakeStripe
@@ -33,7 +34,7 @@ def test_buy_creates_a_checkout_session_and_answers_its_id(
     assert body["url"] == f"https://checkout.stripe.com/c/pay/{session_id}"
     order = Order.objects.get(pk=body["order_id"])
     assert order.status == Order.Status.PENDING
-    assert order.stripe_checkout_session_id == session_id
+    assert session_of(order) == session_id
     assert created.params == {
         "mode": "payment",
         "line_items[0][price_data][currency]": "usd",
@@ -260,8 +261,10 @@ def test_a_buy_now_order_is_born_pending_with_its_start_logged(
     body = client.get(f"/buy/{item.pk}").json()
 
     order = Order.objects.get(pk=body["order_id"])
-    assert (order.status, order.checkout_attempt) == (Order.Status.PENDING, 1)
-    assert order.stripe_checkout_session_id == body["id"]
+    assert order.status == Order.Status.PENDING
+    [attempt] = order.payment_attempts.all()
+    assert (attempt.number, attempt.kind, attempt.state) == (1, "checkout_session", "open")
+    assert attempt.stripe_id == session_of(order) == body["id"]
     [change] = order.status_changes.all()
     assert (change.from_status, change.to_status, change.source) == (
         "open",
@@ -275,10 +278,8 @@ def test_a_buy_now_order_is_born_pending_with_its_start_logged(
 def test_only_an_order_being_created_can_be_born_pending() -> None:
     item = ItemFactory.create()
     saved = Order.objects.create(currency=item.currency)
-    started = Order(currency=item.currency, checkout_attempt=1)
-    for order in (saved, started):
-        with pytest.raises(OrderNotEditable), transaction.atomic():
-            lifecycle.order_create_in_checkout(order=order)
+    with pytest.raises(OrderNotEditable), transaction.atomic():
+        lifecycle.order_create_pending(order=saved)
     assert Order.objects.count() == 1
     assert saved.status == Order.Status.OPEN
 
@@ -302,5 +303,5 @@ def test_a_secret_key_with_a_stray_line_break_is_a_503_and_leaves_no_order(
 @pytest.mark.django_db(transaction=True)
 def test_an_order_is_born_pending_only_inside_the_transaction_that_adds_its_lines() -> None:
     with pytest.raises(OrderNotEditable):
-        lifecycle.order_create_in_checkout(order=Order(currency="usd"))
+        lifecycle.order_create_pending(order=Order(currency="usd"))
     assert not Order.objects.exists()

@@ -8,6 +8,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from kassa.orders.models import Order
 from kassa.payments.models import StripeCoupon, StripeTaxRate
+from tests.attempts import session_of
 from tests.factories import DiscountFactory, ItemFactory, TaxFactory
 from tests.fake_stripe import FakeStripe
 
@@ -57,7 +58,7 @@ def test_an_order_becomes_one_session_with_a_line_per_item(
     assert session["amount_total"] == 3890
     order.refresh_from_db()
     assert order.status == Order.Status.PENDING
-    assert order.stripe_checkout_session_id == session["id"]
+    assert session_of(order) == session["id"]
 
 
 def test_discount_and_tax_reach_checkout_and_totals_match(
@@ -237,7 +238,7 @@ def test_buying_again_expires_the_previous_session(client: Client, fake_stripe: 
     assert sessions[first]["status"] == "expired"
     assert sessions[second]["status"] == "open"
     order.refresh_from_db()
-    assert order.stripe_checkout_session_id == second
+    assert session_of(order) == second
 
 
 def test_buying_a_paid_session_again_is_refused(client: Client, fake_stripe: FakeStripe) -> None:
@@ -303,7 +304,7 @@ def test_an_old_attempts_cancel_link_leaves_the_current_checkout_alone(
 
     order.refresh_from_db()
     assert order.status == Order.Status.PENDING
-    assert order.stripe_checkout_session_id == second
+    assert session_of(order) == second
     assert fake_stripe.resources.checkout_sessions[second]["status"] == "open"
     client.get(f"/checkout/cancel/?order={order.pk}&attempt=2")
     order.refresh_from_db()
@@ -320,7 +321,7 @@ def test_stripe_failing_leaves_the_cart_open(client: Client, fake_stripe: FakeSt
     assert response.status_code == 503
     order.refresh_from_db()
     assert order.status == Order.Status.OPEN
-    assert order.stripe_checkout_session_id == ""
+    assert session_of(order) == ""
 
 
 def test_a_code_switched_off_in_the_cart_is_not_charged_when_checkout_starts(

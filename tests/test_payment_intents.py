@@ -11,6 +11,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from kassa.common.money import format_amount, from_minor
 from kassa.orders.models import Order
 from kassa.payments.gateway import API_VERSION
+from tests.attempts import intent_of, session_of
 from tests.conftest import PUBLISHABLE_KEY, SECRET_KEY
 from tests.factories import DiscountFactory, ItemFactory, TaxFactory
 from tests.fake_stripe import FakeStripe
@@ -77,8 +78,8 @@ def test_the_intent_is_for_exactly_the_total_shown(client: Client, fake_stripe: 
     assert fake_stripe.requests_to("POST", "/v1/tax_rates") == []
     order.refresh_from_db()
     assert order.status == Order.Status.PENDING
-    assert order.stripe_payment_intent_id == intent["id"]
-    assert order.stripe_checkout_session_id == ""
+    assert intent_of(order) == intent["id"]
+    assert session_of(order) == ""
 
 
 @pytest.mark.parametrize(
@@ -124,7 +125,7 @@ def test_one_intent_per_order(client: Client, fake_stripe: FakeStripe) -> None:
     # The amount did not change, so the intent was only read, never written.
     assert fake_stripe.requests_to("POST", f"/v1/payment_intents/{intent['id']}") == []
     order.refresh_from_db()
-    assert order.stripe_payment_intent_id == intent["id"]
+    assert intent_of(order) == intent["id"]
 
 
 def test_an_amount_change_updates_the_same_intent(client: Client, fake_stripe: FakeStripe) -> None:
@@ -161,7 +162,7 @@ def test_a_cancelled_intent_is_replaced(client: Client, fake_stripe: FakeStripe)
 
     assert second != first
     order.refresh_from_db()
-    assert order.stripe_payment_intent_id == second
+    assert intent_of(order) == second
 
 
 def test_checkout_then_payment_intent_expires_the_session(
@@ -175,8 +176,8 @@ def test_checkout_then_payment_intent_expires_the_session(
     assert response.status_code == 200
     assert fake_stripe.resources.checkout_sessions[session_id]["status"] == "expired"
     order.refresh_from_db()
-    assert order.stripe_checkout_session_id == ""
-    assert order.stripe_payment_intent_id == intent_id(response.json()["client_secret"])
+    assert session_of(order) == ""
+    assert intent_of(order) == intent_id(response.json()["client_secret"])
 
 
 def test_payment_intent_then_checkout_cancels_the_intent(
@@ -189,8 +190,8 @@ def test_payment_intent_then_checkout_cancels_the_intent(
 
     assert fake_stripe.resources.payment_intents[pi]["status"] == "canceled"
     order.refresh_from_db()
-    assert order.stripe_checkout_session_id == session_id
-    assert order.stripe_payment_intent_id == ""
+    assert session_of(order) == session_id
+    assert intent_of(order) == ""
 
     # And back again: the cancelled intent is not revived; the session is expired.
     again = intent_id(start(client, order).json()["client_secret"])
@@ -211,7 +212,7 @@ def test_editing_the_order_cancels_its_intent(client: Client, fake_stripe: FakeS
     assert fake_stripe.resources.payment_intents[pi]["status"] == "canceled"
     order.refresh_from_db()
     assert order.status == Order.Status.OPEN
-    assert order.stripe_payment_intent_id == ""
+    assert intent_of(order) == ""
 
 
 def test_buying_one_item_makes_a_one_line_order(client: Client, fake_stripe: FakeStripe) -> None:
@@ -226,7 +227,7 @@ def test_buying_one_item_makes_a_one_line_order(client: Client, fake_stripe: Fak
     assert body["amount"] == 4800
     [created] = fake_stripe.requests_to(*CREATE)
     assert created.params["metadata[order_id]"] == str(order.pk)
-    assert order.stripe_payment_intent_id == intent_id(body["client_secret"])
+    assert intent_of(order) == intent_id(body["client_secret"])
     # The order is the visitor's own.
     assert client.get(f"/orders/{order.pk}/", headers=JSON).status_code == 200
 
@@ -292,7 +293,7 @@ def test_stripe_failing_gives_503_json_and_reopens_the_order(
     }
     order.refresh_from_db()
     assert order.status == Order.Status.OPEN
-    assert order.stripe_payment_intent_id == ""
+    assert intent_of(order) == ""
 
 
 def test_stripe_failing_for_one_item_leaves_no_order(
@@ -321,7 +322,7 @@ def test_stripe_failing_on_return_keeps_the_order_on_its_intent(
     order.refresh_from_db()
     # Still its one payable attempt: neither reopened for editing nor left without an intent.
     assert order.status == Order.Status.PENDING
-    assert order.stripe_payment_intent_id == pi
+    assert intent_of(order) == pi
     assert fake_stripe.resources.payment_intents[pi]["status"] == "requires_payment_method"
 
 
@@ -392,7 +393,7 @@ def test_the_success_page_marks_the_order_paid_without_a_webhook(
     order.refresh_from_db()
     assert order.status == Order.Status.PAID
     assert order.amount_paid == 6116
-    assert order.stripe_payment_intent_id == pi
+    assert intent_of(order) == pi
 
 
 def test_a_paid_order_gets_no_new_intent(client: Client, fake_stripe: FakeStripe) -> None:
@@ -425,7 +426,7 @@ def test_a_processing_payment_is_not_disturbed(client: Client, fake_stripe: Fake
     assert fake_stripe.resources.checkout_sessions == {}
     assert fake_stripe.resources.payment_intents[pi]["status"] == "processing"
     order.refresh_from_db()
-    assert order.stripe_payment_intent_id == pi
+    assert intent_of(order) == pi
 
 
 # --- the pages ---------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ from django.test import Client
 from django.utils import timezone
 
 from kassa.orders.models import Order, OrderStatusChange
+from kassa.payments.models import PaymentAttempt
+from tests.attempts import intent_of
 from tests.factories import DiscountFactory, ItemFactory, TaxFactory
 from tests.fake_stripe import FakeStripe
 from tests.html import csrf_token_in
@@ -43,13 +45,32 @@ def staff() -> Client:
 
 
 def refund_in_admin(staff: Client, order: Order) -> str:
+    """Choose the refund action for `order`, then confirm it on the page it opens."""
+    chosen = {"action": "refund_in_stripe", "_selected_action": [str(order.pk)]}
+    asked = staff.post("/admin/orders/order/", chosen)
+    assert asked.status_code == 200
+    assert "cannot be undone" in asked.text
     response = staff.post(
-        "/admin/orders/order/",
-        {"action": "refund_in_stripe", "_selected_action": [str(order.pk)]},
-        follow=True,
+        "/admin/orders/order/", {**chosen, "confirm_refund": "1", "confirm": "on"}, follow=True
     )
     assert response.status_code == 200
     return response.text
+
+
+def test_a_refund_is_made_only_once_staff_confirm_it(
+    fake_stripe: FakeStripe, staff: Client
+) -> None:
+    order = paid_order(fake_stripe)
+    chosen = {"action": "refund_in_stripe", "_selected_action": [str(order.pk)]}
+
+    asked = staff.post("/admin/orders/order/", chosen)
+    unticked = staff.post("/admin/orders/order/", {**chosen, "confirm_refund": "1"})
+
+    assert f"Order #{order.pk}" in asked.text
+    assert "This field is required" in unticked.text
+    assert fake_stripe.requests_to("POST", "/v1/refunds") == []
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
 
 
 def test_the_admin_refunds_a_paid_order_once(fake_stripe: FakeStripe, staff: Client) -> None:
@@ -61,7 +82,7 @@ def test_the_admin_refunds_a_paid_order_once(fake_stripe: FakeStripe, staff: Cli
     assert f"Order #{order.pk} refunded" in page
     assert "not paid, or already refunded" in again
     [refund_call] = fake_stripe.requests_to("POST", "/v1/refunds")
-    assert refund_call.params == {"payment_intent": order.stripe_payment_intent_id}
+    assert refund_call.params == {"payment_intent": intent_of(order)}
     assert refund_call.idempotency_key == f"kassa-refund-{order.pk}"
     assert len(fake_stripe.resources.refunds) == 1
     order.refresh_from_db()
@@ -186,7 +207,10 @@ def test_the_success_page_with_stripe_down_still_answers(fake_stripe: FakeStripe
 
 
 def _age(order: Order, minutes: int = 30) -> None:
-    Order.objects.filter(pk=order.pk).update(updated_at=timezone.now() - timedelta(minutes=minutes))
+    """Make the order's payment attempts (and the order) `minutes` old."""
+    then = timezone.now() - timedelta(minutes=minutes)
+    Order.objects.filter(pk=order.pk).update(updated_at=then)
+    PaymentAttempt.objects.filter(order=order).update(opened_at=then)
 
 
 def test_reconciliation_fulfils_paid_and_reopens_expired(fake_stripe: FakeStripe) -> None:
@@ -230,7 +254,7 @@ def test_reconciliation_cancels_a_payment_intent_abandoned_for_a_day(
     token = csrf_token_in(client.get(f"/item/{item.pk}/pay/").text)
     body = client.post(f"/item/{item.pk}/payment-intent/", headers={"X-CSRFToken": token}).json()
     order = Order.objects.get(pk=body["order_id"])
-    intent_id = order.stripe_payment_intent_id
+    intent_id = intent_of(order)
 
     _age(order, minutes=60)
     call_command("reconcile_payments")

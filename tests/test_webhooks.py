@@ -13,7 +13,8 @@ from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from kassa.orders.models import Order, OrderStatusChange
-from kassa.payments.models import WebhookEvent
+from kassa.payments.models import PaymentAttempt, UnmatchedPayment, WebhookEvent
+from tests.attempts import intent_of, session_of
 from tests.factories import ItemFactory
 from tests.fake_stripe import FakeStripe
 from tests.stripe_events import WEBHOOK_SECRET, encode, event, signature
@@ -63,7 +64,7 @@ def test_checkout_completed_marks_the_order_paid(webhooks: FakeStripe) -> None:
     assert order.status == Order.Status.PAID
     assert order.amount_paid == 1250
     assert order.paid_at is not None
-    assert order.stripe_payment_intent_id == completed["payment_intent"]
+    assert intent_of(order) == completed["payment_intent"]
     record = WebhookEvent.objects.get()
     assert record.outcome == WebhookEvent.Outcome.PROCESSED
     assert record.type == "checkout.session.completed"
@@ -185,7 +186,7 @@ def test_expired_session_reopens_the_order(webhooks: FakeStripe) -> None:
     assert deliver(event("checkout.session.expired", expired)).status_code == 200
     order.refresh_from_db()
     assert order.status == Order.Status.OPEN
-    assert order.stripe_checkout_session_id == ""
+    assert session_of(order) == ""
 
 
 def test_expired_after_completed_does_not_unpay(webhooks: FakeStripe) -> None:
@@ -212,7 +213,7 @@ def test_an_old_sessions_expiry_leaves_the_current_checkout_alone(webhooks: Fake
 
     order = Order.objects.get(pk=order_id)
     assert order.status == Order.Status.PENDING
-    assert order.stripe_checkout_session_id == newer
+    assert session_of(order) == newer
 
 
 def test_payment_intent_succeeded_marks_the_order_paid(webhooks: FakeStripe) -> None:
@@ -226,7 +227,7 @@ def test_payment_intent_succeeded_marks_the_order_paid(webhooks: FakeStripe) -> 
     assert paid_changes(order) == 1
 
 
-def test_a_second_payment_for_a_paid_order_is_logged_for_staff(
+def test_a_second_payment_for_a_paid_order_is_kept_for_staff(
     webhooks: FakeStripe, caplog: pytest.LogCaptureFixture
 ) -> None:
     order, session = pending_order(webhooks)
@@ -235,18 +236,36 @@ def test_a_second_payment_for_a_paid_order_is_logged_for_staff(
     own_intent = webhooks.resources.payment_intents[completed["payment_intent"]]
     deliver(event("payment_intent.succeeded", own_intent))  # the same payment, told twice
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    assert not UnmatchedPayment.objects.exists()
 
-    other = {**own_intent, "id": "pi_paid_in_another_tab"}
-    assert deliver(event("payment_intent.succeeded", other)).status_code == 200
+    # A second Checkout Session of the same order, paid in another tab before the first closed.
+    second = webhooks.resources.outside_session(amount_total=1250, currency="usd")
+    PaymentAttempt.objects.create(
+        order=order,
+        number=2,
+        kind="checkout_session",
+        stripe_id=second["id"],
+        currency="usd",
+        amount=second["amount_total"],
+        state="closed",
+    )
+    paid_again = webhooks.resources.complete_checkout_session(second["id"])
+    assert deliver(event("checkout.session.completed", paid_again)).status_code == 200
+    assert deliver(event("checkout.session.completed", paid_again)).status_code == 200
 
     order.refresh_from_db()
     assert order.amount_paid == 1250
     assert paid_changes(order) == 1
+    [kept] = UnmatchedPayment.objects.all()
+    assert kept.attempt is not None
+    assert (kept.reason, kept.stripe_id, kept.amount, kept.attempt.number) == (
+        "already_paid",
+        second["id"],
+        1250,
+        2,
+    )
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
-    assert errors == [
-        f"order {order.pk} was already paid ({session['id']} {completed['payment_intent']}); "
-        "another payment arrived: pi_paid_in_another_tab"
-    ]
+    assert errors == [f"unmatched payment {second['id']} (already_paid): 1250 usd, claims order ''"]
 
 
 def test_payment_intent_failed_changes_nothing(webhooks: FakeStripe) -> None:
@@ -371,3 +390,89 @@ def test_concurrent_deliveries_of_one_event_fulfil_once(webhooks: FakeStripe) ->
     record = WebhookEvent.objects.get()
     assert record.attempts == 1
     assert json.loads(json.dumps(record.payload))["type"] == "checkout.session.completed"
+
+
+def test_a_session_the_shop_did_not_make_never_pays_an_order(webhooks: FakeStripe) -> None:
+    """A Payment Link on the same account takes ?client_reference_id= from its URL: a customer
+    could name an open cart and pay 0.01 EUR for it. Kept for staff, never trusted."""
+    cart, _ = pending_order(webhooks, price="43.50")
+    forged = webhooks.resources.outside_session(
+        amount_total=1, currency="eur", metadata={}, client_reference_id=str(cart.pk)
+    )
+    completed = webhooks.resources.complete_checkout_session(forged["id"])
+
+    assert deliver(event("checkout.session.completed", completed)).status_code == 200
+    assert deliver(event("checkout.session.completed", completed)).status_code == 200
+
+    cart.refresh_from_db()
+    assert (cart.status, cart.amount_paid) == (Order.Status.PENDING, None)
+    [kept] = UnmatchedPayment.objects.all()
+    assert (kept.reason, kept.stripe_id, kept.amount, kept.currency, kept.attempt) == (
+        "unknown_object",
+        forged["id"],
+        1,
+        "eur",
+        None,
+    )
+
+
+def test_a_payment_intent_naming_an_order_never_pays_it(webhooks: FakeStripe) -> None:
+    cart, _ = pending_order(webhooks, price="43.50")
+    stranger = {
+        "id": "pi_made_elsewhere",
+        "object": "payment_intent",
+        "status": "succeeded",
+        "amount": 5000,
+        "amount_received": 5000,
+        "currency": "gbp",
+        "metadata": {"order_id": str(cart.pk)},
+    }
+
+    assert deliver(event("payment_intent.succeeded", stranger)).status_code == 200
+
+    cart.refresh_from_db()
+    assert cart.status == Order.Status.PENDING
+    [kept] = UnmatchedPayment.objects.all()
+    assert (kept.reason, kept.claimed_order, kept.amount) == ("unknown_object", str(cart.pk), 5000)
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency"), [(1, "usd"), (1250, "eur"), (1249, "usd")], ids=str
+)
+def test_our_own_session_paid_for_another_amount_never_pays_its_order(
+    webhooks: FakeStripe, amount: int, currency: str
+) -> None:
+    order, session = pending_order(webhooks, price="12.50")
+    completed = webhooks.resources.complete_checkout_session(session["id"])
+    altered = {**completed, "amount_total": amount, "currency": currency}
+
+    assert deliver(event("checkout.session.completed", altered)).status_code == 200
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING
+    [kept] = UnmatchedPayment.objects.all()
+    assert kept.attempt is not None
+    assert (kept.reason, kept.attempt.order_id) == ("amount_differs", order.pk)
+    # The true report, for what the attempt asked, still pays the order.
+    assert deliver(event("checkout.session.completed", completed)).status_code == 200
+    order.refresh_from_db()
+    assert (order.status, order.amount_paid) == (Order.Status.PAID, 1250)
+
+
+def test_checkout_reports_its_own_payment_intent_first_and_it_pays_once(
+    webhooks: FakeStripe,
+) -> None:
+    """Stripe sends payment_intent.succeeded for Checkout's own PaymentIntent too, in either
+    order with checkout.session.completed: it is the session's payment, not an unknown one."""
+    order, session = pending_order(webhooks)
+    completed = webhooks.resources.complete_checkout_session(session["id"])
+    own_intent = webhooks.resources.payment_intents[completed["payment_intent"]]
+
+    assert deliver(event("payment_intent.succeeded", own_intent)).status_code == 200
+    assert deliver(event("checkout.session.completed", completed)).status_code == 200
+
+    order.refresh_from_db()
+    assert (order.status, order.amount_paid) == (Order.Status.PAID, 1250)
+    assert paid_changes(order) == 1
+    assert not UnmatchedPayment.objects.exists()
+    assert intent_of(order) == own_intent["id"]

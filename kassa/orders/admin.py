@@ -1,3 +1,6 @@
+"""The orders' admin classes. kassa.payments.admin registers them, adding each one's payment
+parts (orders cannot import payments); nothing here is registered or changed at import."""
+
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -38,7 +41,6 @@ class OrderStatusChangeInline(admin.TabularInline[OrderStatusChange, Order]):
         return False
 
 
-@admin.register(Order)
 class OrderAdmin(admin.ModelAdmin[Order]):
     list_display = [
         "__str__",
@@ -52,8 +54,6 @@ class OrderAdmin(admin.ModelAdmin[Order]):
     list_filter = ["status", "currency", "created_at"]
     search_fields = [
         "=id",
-        "stripe_checkout_session_id",
-        "stripe_payment_intent_id",
         "lines__item__name",
         "user__username",
     ]
@@ -62,9 +62,6 @@ class OrderAdmin(admin.ModelAdmin[Order]):
     readonly_fields = [
         "status",
         "visitor_token",
-        "checkout_attempt",
-        "stripe_checkout_session_id",
-        "stripe_payment_intent_id",
         "amount_paid",
         "amount_refunded",
         "paid_at",
@@ -85,9 +82,6 @@ class OrderAdmin(admin.ModelAdmin[Order]):
         "refunded_at",
         "user",
         "visitor_token",
-        "stripe_checkout_session_id",
-        "stripe_payment_intent_id",
-        "checkout_attempt",
         "created_at",
         "updated_at",
     ]
@@ -129,7 +123,6 @@ def _charged_with(**adjustment: object) -> bool:
     return Order.objects.filter(**adjustment).exclude(status=Order.Status.OPEN).exists()
 
 
-@admin.register(Discount)
 class DiscountAdmin(admin.ModelAdmin[Discount]):
     list_display = ["name", "kind", "percent_off", "amount_off", "currency", "code", "active"]
     list_filter = ["kind", "active", "currency"]
@@ -143,7 +136,6 @@ class DiscountAdmin(admin.ModelAdmin[Discount]):
         return []
 
 
-@admin.register(Tax)
 class TaxAdmin(admin.ModelAdmin[Tax]):
     list_display = ["name", "percentage", "inclusive"]
     list_filter = ["inclusive"]

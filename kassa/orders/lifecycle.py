@@ -44,138 +44,80 @@ def _move(order: Order, to: str, *, source: str, fields: list[str]) -> None:
     order.save(update_fields=["status", "updated_at", *fields])
 
 
-@transaction.atomic
-def order_begin_checkout(*, order: Order) -> tuple[int, str, str]:
-    """Claim a new payment attempt for `order` and freeze its lines (pending).
+def order_begin_payment(*, order: Order) -> None:
+    """Freeze `order` for a payment attempt: open becomes pending; a pending order stays so.
 
-    Returns the attempt number (for Stripe idempotency keys) and the previous attempt's
-    Checkout Session and PaymentIntent ids, which the caller must close so only one is payable.
+    Runs in the caller's transaction and keeps the order's row locked until it commits, so two
+    attempts of one order begin one after the other (the payments app numbers them under it).
     """
+    if not transaction.get_connection().in_atomic_block:
+        raise OrderNotEditable("A payment attempt begins inside the transaction that records it.")
     locked = _lock(order.pk)
     if locked.status not in (S.OPEN, S.PENDING):
         raise OrderNotEditable(_("This order has already been paid."))
     if not OrderLine.objects.filter(order=locked).exists():
         raise EmptyOrder(_("The order is empty: add an item before paying."))
-    locked.checkout_attempt += 1
     if locked.status == S.OPEN:
-        fields = ["checkout_attempt"]
+        fields = []
         if locked.discount is not None and not locked.discount.applies_to(locked.currency):
             # A code switched off while it sat in the cart: the cart showed no discount, so
             # the payment takes none. From here on the order keeps the discount it began with.
             locked.discount = None
             fields.append("discount")
         _move(locked, S.PENDING, source="checkout started", fields=fields)
-    else:
-        locked.save(update_fields=["checkout_attempt", "updated_at"])
-    order.status, order.checkout_attempt = locked.status, locked.checkout_attempt
-    order.discount = locked.discount
-    return (
-        locked.checkout_attempt,
-        locked.stripe_checkout_session_id,
-        locked.stripe_payment_intent_id,
-    )
+    order.status, order.discount = locked.status, locked.discount
 
 
-def order_create_in_checkout(*, order: Order) -> int:
+def order_create_pending(*, order: Order) -> None:
     """Save a new order straight into its first payment attempt (pending); the caller adds its
-    lines in the same transaction. No one else knows the order yet, so there is nothing to lock,
-    no line count to check and no earlier attempt to close: the order row is inserted already
-    pending, with no UPDATE after it (a Buy click's one-line order, see `make bench`). Its status
-    log reads open -> pending, "checkout started", as any order's first attempt does.
+    lines in the same transaction. No one else knows the order yet, so there is nothing to lock
+    and no line count to check: the row is inserted pending, with no UPDATE after it (a Buy
+    click's one-line order). Its status log reads open -> pending, "checkout started", as any
+    order's first attempt does.
     """
-    new = order._state.adding and order.status == S.OPEN and not order.checkout_attempt
-    if not transaction.get_connection().in_atomic_block or not new:
-        raise OrderNotEditable("Only an order being created can begin its first checkout here.")
-    order.status, order.checkout_attempt = S.PENDING, 1
+    if not transaction.get_connection().in_atomic_block or not order._state.adding:
+        raise OrderNotEditable("Only an order being created can begin its first payment here.")
+    order.status = S.PENDING
     order.save(force_insert=True)
     OrderStatusChange.objects.create(
         order=order, from_status=S.OPEN, to_status=S.PENDING, source="checkout started"
     )
     logger.info("order %s: new -> %s (checkout started)", order.pk, order.status)
-    return order.checkout_attempt
 
 
-def order_attach_payment(
-    *, order: Order, attempt: int, checkout_session_id: str = "", payment_intent_id: str = ""
-) -> bool:
-    """Record the attempt's Checkout Session or PaymentIntent, unless a newer attempt began.
-
-    One conditional UPDATE (the database re-checks its WHERE against a concurrent writer) rather
-    than lock, read, write: every Buy click ends here, with one statement instead of four.
-    """
-    attached = Order.objects.filter(pk=order.pk, checkout_attempt=attempt, status=S.PENDING).update(
-        stripe_checkout_session_id=checkout_session_id,
-        stripe_payment_intent_id=payment_intent_id,
-        updated_at=timezone.now(),
-    )
-    if not attached:
+@transaction.atomic
+def order_discard(*, order_id: int, source: str) -> bool:
+    """Remove an order that existed only for a payment that never started (a Buy click whose
+    Checkout Session Stripe could not make): nothing half-written is left behind. Only a
+    pending order that was never paid goes; the caller removes its own records of it first."""
+    locked = _lock(order_id)
+    if locked.status != S.PENDING or locked.paid_at is not None:
         return False
-    order.stripe_checkout_session_id = checkout_session_id
-    order.stripe_payment_intent_id = payment_intent_id
+    logger.info("order %s: discarded (%s)", order_id, source)
+    locked.delete()
     return True
 
 
 @transaction.atomic
-def order_reopen(
-    *, order_id: int, source: str, attempt: int | None = None, session_id: str = ""
-) -> bool:
-    """Pending back to open: its checkout was cancelled, expired, failed or never started.
-
-    With `attempt` or `session_id`, only if that is still the order's current payment attempt
-    (an old session expiring must not reopen an order that has moved on).
-    """
+def order_reopen(*, order_id: int, source: str) -> bool:
+    """Pending back to open: its payment was cancelled, expired, failed or never started.
+    The payments app calls it once the order has no payable attempt left."""
     locked = _lock(order_id)
     if locked.status != S.PENDING:
         return False
-    if attempt is not None and locked.checkout_attempt != attempt:
-        return False
-    if session_id and locked.stripe_checkout_session_id != session_id:
-        return False
-    locked.stripe_checkout_session_id = ""
-    locked.stripe_payment_intent_id = ""
-    _move(
-        locked,
-        S.OPEN,
-        source=source,
-        fields=["stripe_checkout_session_id", "stripe_payment_intent_id"],
-    )
+    _move(locked, S.OPEN, source=source, fields=[])
     return True
 
 
 @transaction.atomic
-def order_mark_paid(
-    *,
-    order_id: int,
-    amount: int,
-    source: str,
-    checkout_session_id: str = "",
-    payment_intent_id: str = "",
-) -> bool:
+def order_mark_paid(*, order_id: int, amount: int, source: str) -> bool:
     """Record a payment Stripe confirmed. Returns False if the order was already paid."""
     locked = _lock(order_id)
     if locked.is_paid:
-        paid_by = (locked.stripe_checkout_session_id, locked.stripe_payment_intent_id)
-        if (checkout_session_id or payment_intent_id) not in paid_by:
-            # A second, different payment for one order: staff must refund one of them.
-            logger.error(
-                "order %s was already paid (%s); another payment arrived: %s",
-                order_id,
-                " ".join(filter(None, paid_by)),
-                checkout_session_id or payment_intent_id,
-            )
         return False
-    if checkout_session_id:
-        locked.stripe_checkout_session_id = checkout_session_id
-    if payment_intent_id:
-        locked.stripe_payment_intent_id = payment_intent_id
     locked.amount_paid = amount
     locked.paid_at = timezone.now()
-    _move(
-        locked,
-        S.PAID,
-        source=source,
-        fields=["stripe_checkout_session_id", "stripe_payment_intent_id", "amount_paid", "paid_at"],
-    )
+    _move(locked, S.PAID, source=source, fields=["amount_paid", "paid_at"])
     return True
 
 

@@ -48,15 +48,8 @@ class Order(models.Model):
         related_name="orders",
         on_delete=models.PROTECT,
     )
-    # Bumped for every checkout started, so each gets its own Stripe idempotency key.
-    checkout_attempt = models.PositiveIntegerField(_("checkout attempt"), default=0)
-    stripe_checkout_session_id = models.CharField(
-        _("stripe checkout session id"), max_length=255, blank=True, db_index=True
-    )
-    stripe_payment_intent_id = models.CharField(
-        _("stripe payment intent id"), max_length=255, blank=True, db_index=True
-    )
-    # What Stripe says was charged and refunded, in minor units of the order's currency.
+    # What was charged and refunded, in minor units of the order's currency. Which Checkout
+    # Session or PaymentIntent carried the money is the payments app's record (PaymentAttempt).
     amount_paid = models.BigIntegerField(_("amount paid"), null=True, blank=True)
     amount_refunded = models.BigIntegerField(_("amount refunded"), default=0)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)

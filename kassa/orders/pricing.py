@@ -61,7 +61,7 @@ def _round_half_up(value: Fraction, step: int = 1) -> int:
 
 def discount_in_effect(order: Order) -> Discount | None:
     """The order's discount, if it counts. In a cart, only a code still active in the cart's
-    currency. Once payment has begun, the one it began with (lifecycle.order_begin_checkout
+    currency. Once payment has begun, the one it began with (lifecycle.order_begin_payment
     keeps only a discount in effect then): switching the code off since changes nothing in what
     the order was, or is being, charged. Checkout's coupon follows the same rule."""
     discount = order.discount

@@ -48,15 +48,15 @@ def _check_total(order: Order) -> None:
         raise InvalidQuantity(_("That would make the order larger than can be paid at once."))
 
 
-@transaction.atomic
 def order_create_for_item(
     *, item: Item, visitor: Visitor, quantity: int = 1
 ) -> tuple[Order, list[OrderLine]]:
-    """A one-line order for an immediate purchase ("Buy" on the item page), already in its first
-    payment attempt (order.checkout_attempt); with its lines as written, for the payment."""
+    """A one-line order for an immediate purchase ("Buy" on the item page), born pending in the
+    caller's transaction, which records its first payment attempt; with its lines as written,
+    so the payment need not read them back."""
     _check_quantity(quantity)
     order = Order(currency=item.currency, visitor_token=visitor.token, user_id=visitor.user_id)
-    lifecycle.order_create_in_checkout(order=order)
+    lifecycle.order_create_pending(order=order)
     line = OrderLine.objects.create(
         order=order, item=item, quantity=quantity, unit_price=item.price
     )

@@ -1,14 +1,24 @@
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
+from kassa.common.money import format_amount, from_minor
 from kassa.orders.admin import DiscountAdmin, OrderAdmin, TaxAdmin
-from kassa.orders.models import Order
+from kassa.orders.models import Discount, Order, Tax
 from kassa.payments.errors import PaymentError
-from kassa.payments.models import StripeCoupon, StripeTaxRate, WebhookEvent
+from kassa.payments.models import (
+    PaymentAttempt,
+    StripeCoupon,
+    StripeTaxRate,
+    UnmatchedPayment,
+    WebhookEvent,
+)
 from kassa.payments.refunds import refund_order
 
 
@@ -34,10 +44,61 @@ class StripeTaxRateInline(_StripeRecordInline):
     verbose_name_plural = _("Stripe tax rates made for this tax (one per account and terms)")
 
 
+class PaymentAttemptInline(admin.TabularInline[PaymentAttempt, Order]):
+    """The order's payment history: every Checkout Session and PaymentIntent made for it."""
+
+    model = PaymentAttempt
+    extra = 0
+    can_delete = False
+    fields = ["number", "kind", "state", "display_amount", "stripe_id", "opened_at", "closed_at"]
+    readonly_fields = [
+        "number",
+        "kind",
+        "state",
+        "display_amount",
+        "stripe_id",
+        "opened_at",
+        "closed_at",
+    ]
+    verbose_name_plural = _("payment attempts")
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.display(description=_("amount"))
+    def display_amount(self, obj: PaymentAttempt) -> str:
+        return _money(obj.amount, obj.currency)
+
+
+def _money(minor: int | None, currency: str) -> str:
+    if minor is None:
+        return "-"
+    return format_amount(from_minor(minor, currency), currency)
+
+
+class RefundForm(forms.Form):
+    """Staff confirm a refund on its own page: it cannot be undone."""
+
+    confirm = forms.BooleanField(
+        label=_("Yes, refund the whole amount of these orders to their customers"), required=True
+    )
+
+
 @admin.action(description=_("Refund selected paid orders in Stripe"))
 def refund_in_stripe(
     modeladmin: admin.ModelAdmin[Order], request: HttpRequest, queryset: QuerySet[Order]
-) -> None:
+) -> TemplateResponse | None:
+    form = RefundForm(request.POST if "confirm_refund" in request.POST else None)
+    if not form.is_valid():
+        context = {
+            **modeladmin.admin_site.each_context(request),
+            "title": _("Refund orders in Stripe"),
+            "orders": list(queryset),
+            "form": form,
+            "opts": modeladmin.model._meta,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/payments/refund_confirm.html", context)
     for order in queryset:
         try:
             refund = refund_order(order=order, requested_by=f"admin {request.user}")
@@ -48,17 +109,24 @@ def refund_in_stripe(
                 request,
                 _("%(order)s refunded (%(refund)s).") % {"order": order, "refund": refund.id},
             )
-
-
-# Payments knows orders, not the other way round: it adds its Stripe parts to their admin pages.
-DiscountAdmin.inlines = [*DiscountAdmin.inlines, StripeCouponInline]
-TaxAdmin.inlines = [*TaxAdmin.inlines, StripeTaxRateInline]
-admin.site.unregister(Order)
+    return None
 
 
 @admin.register(Order)
 class OrderWithPaymentsAdmin(OrderAdmin):
+    inlines = [*OrderAdmin.inlines, PaymentAttemptInline]
     actions = [refund_in_stripe]
+    search_fields = [*OrderAdmin.search_fields, "payment_attempts__stripe_id"]
+
+
+@admin.register(Discount)
+class DiscountWithStripeAdmin(DiscountAdmin):
+    inlines = [StripeCouponInline]
+
+
+@admin.register(Tax)
+class TaxWithStripeAdmin(TaxAdmin):
+    inlines = [StripeTaxRateInline]
 
 
 class ReadOnlyAdmin(admin.ModelAdmin[Any]):
@@ -85,6 +153,14 @@ class StripeTaxRateAdmin(ReadOnlyAdmin):
     search_fields = ["stripe_id", "tax__name"]
 
 
+@admin.register(PaymentAttempt)
+class PaymentAttemptAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "kind", "state", "stripe_id", "opened_at", "closed_at"]
+    list_filter = ["state", "kind"]
+    search_fields = ["stripe_id", "payment_intent_id", "=order__id"]
+    list_select_related = ["order"]
+
+
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(ReadOnlyAdmin):
     list_display = ["event_id", "type", "outcome", "attempts", "received_at", "handled_at"]
@@ -101,3 +177,43 @@ class WebhookEventAdmin(ReadOnlyAdmin):
         "error",
         "payload",
     ]
+
+
+@admin.register(UnmatchedPayment)
+class UnmatchedPaymentAdmin(admin.ModelAdmin[UnmatchedPayment]):
+    """Money Stripe reported that pays no order: staff refund or settle it, then mark it."""
+
+    list_display = [
+        "stripe_id",
+        "reason",
+        "display_amount",
+        "claimed_order",
+        "attempt",
+        "created_at",
+        "resolved",
+    ]
+    list_filter = ["resolved", "reason", "kind"]
+    search_fields = ["stripe_id", "payment_intent_id", "claimed_order"]
+    list_editable = ["resolved"]
+    readonly_fields = [
+        "kind",
+        "stripe_id",
+        "payment_intent_id",
+        "reason",
+        "display_amount",
+        "attempt",
+        "claimed_order",
+        "source",
+        "created_at",
+    ]
+    fields = [*readonly_fields, "resolved"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.display(description=_("amount"), ordering="amount")
+    def display_amount(self, obj: UnmatchedPayment) -> str:
+        return _money(obj.amount, obj.currency)

@@ -1,70 +1,136 @@
-"""An order has at most one payable Stripe attempt: closing the previous one before the next."""
+"""Payment attempts as records: every write to PaymentAttempt, keeping the order's lifecycle in
+step. An order is pending while it has an open attempt; closing or failing its last open attempt
+gives the customer their cart back. Locks are taken order first, then its attempts, everywhere.
+"""
 
-from django.utils.translation import gettext as _
+import logging
+from dataclasses import dataclass
 
+from django.db import transaction
+from django.utils import timezone
+
+from kassa.orders import lifecycle
 from kassa.orders.models import Order
-from kassa.payments import gateway
-from kassa.payments.errors import CheckoutConflict
-from kassa.payments.fulfilment import fulfil_checkout_session, fulfil_payment_intent
+from kassa.payments.models import PaymentAttempt
+
+logger = logging.getLogger(__name__)
+State = PaymentAttempt.State
 
 
-def close_checkout_session(*, order: Order, session_id: str) -> None:
-    """Make sure `session_id` can no longer be paid: expire it if it is still open.
-
-    Raises CheckoutConflict if the customer already paid through it (the order is then marked
-    paid here, in case the webhook has not arrived yet) or a payment through it is processing.
-    """
-    session = gateway.retrieve_checkout_session(currency=order.currency, session_id=session_id)
-    if session.status == "open":
-        session = gateway.expire_checkout_session(currency=order.currency, session_id=session_id)
-    if session.status == "complete":
-        fulfil_checkout_session(session, source=f"checkout {session.id} found paid")
-        raise CheckoutConflict(
-            _("This order has already been paid. It will show as paid in a moment.")
-        )
+@dataclass(frozen=True)
+class Begun:
+    attempt: PaymentAttempt
+    # The order's earlier attempts still open, with a Stripe object each: the caller makes sure
+    # none of them can be paid any more. An earlier attempt whose object was still being made is
+    # closed here already; whoever is making it closes the object when it arrives.
+    earlier: list[PaymentAttempt]
 
 
-def _unsettled_payment_intent(*, order: Order, payment_intent_id: str) -> gateway.PaymentIntent:
-    """The PaymentIntent, unless money is moving through it: then CheckoutConflict (and the order
-    is marked paid here if it succeeded, in case the webhook has not arrived yet)."""
-    intent = gateway.retrieve_payment_intent(
-        currency=order.currency, payment_intent_id=payment_intent_id
+@transaction.atomic
+def attempt_begin(*, order: Order, kind: str, account: str) -> Begun:
+    """A new attempt for `order` (pending from here), numbered after every earlier one."""
+    lifecycle.order_begin_payment(order=order)  # locks the order until this commits
+    attempts = list(
+        PaymentAttempt.objects.select_for_update().filter(order=order).order_by("number")
     )
-    if intent.status == "succeeded":
-        fulfil_payment_intent(intent, source=f"payment intent {intent.id} found paid")
-        raise CheckoutConflict(
-            _("This order has already been paid. It will show as paid in a moment.")
-        )
-    if intent.status == "processing":
-        raise CheckoutConflict(
-            _("A payment for this order is being processed. Please wait a moment.")
-        )
-    return intent
+    earlier = []
+    for attempt in attempts:
+        if attempt.state != State.OPEN:
+            continue
+        if attempt.stripe_id:
+            earlier.append(attempt)
+        else:
+            _finish(attempt, State.CLOSED, note="superseded while being made")
+    number = attempts[-1].number + 1 if attempts else 1
+    attempt = PaymentAttempt.objects.create(
+        order=order, number=number, kind=kind, account=account, currency=order.currency
+    )
+    return Begun(attempt=attempt, earlier=earlier)
 
 
-def close_payment_intent(*, order: Order, payment_intent_id: str) -> None:
-    """Make sure `payment_intent_id` can no longer be paid: cancel it unless it is settled."""
-    intent = _unsettled_payment_intent(order=order, payment_intent_id=payment_intent_id)
-    if intent.status != "canceled":
-        gateway.cancel_payment_intent(currency=order.currency, payment_intent_id=intent.id)
+def attempt_begin_new_order(*, order: Order, kind: str, account: str) -> PaymentAttempt:
+    """The first attempt of an order created for it (Buy now), in the creating transaction."""
+    return PaymentAttempt.objects.create(
+        order=order, number=1, kind=kind, account=account, currency=order.currency
+    )
 
 
-def close_previous(*, order: Order, session_id: str, payment_intent_id: str) -> None:
-    if session_id:
-        close_checkout_session(order=order, session_id=session_id)
-    elif payment_intent_id:
-        close_payment_intent(order=order, payment_intent_id=payment_intent_id)
+def attempt_attach(
+    *, attempt: PaymentAttempt, stripe_id: str, amount: int, payment_intent_id: str = ""
+) -> bool:
+    """Record the Stripe object made for `attempt` and what it asks. False if a newer attempt
+    closed ours meanwhile: the object is recorded all the same, and the caller closes it.
+
+    One conditional UPDATE (the database re-checks its WHERE against a concurrent writer) rather
+    than lock, read, write: every Buy click ends here.
+    """
+    made = {"stripe_id": stripe_id, "amount": amount, "payment_intent_id": payment_intent_id}
+    attached = PaymentAttempt.objects.filter(pk=attempt.pk, state=State.OPEN).update(**made)
+    if not attached:
+        PaymentAttempt.objects.filter(pk=attempt.pk).update(**made)
+        attempt.state = State.CLOSED
+    attempt.stripe_id, attempt.amount = stripe_id, amount
+    attempt.payment_intent_id = payment_intent_id
+    return bool(attached)
 
 
-def close_previous_except_intent(
-    *, order: Order, session_id: str, payment_intent_id: str
-) -> gateway.PaymentIntent | None:
-    """Like close_previous, but a previous PaymentIntent of this order that can still be paid is
-    kept and returned instead of cancelled: the PaymentIntent flow keeps one per order."""
-    if session_id or not payment_intent_id:
-        close_previous(order=order, session_id=session_id, payment_intent_id=payment_intent_id)
-        return None
-    intent = _unsettled_payment_intent(order=order, payment_intent_id=payment_intent_id)
-    if intent.status == "canceled" or intent.order_id != str(order.pk):
-        return None
-    return intent
+@transaction.atomic
+def attempt_close(*, attempt: PaymentAttempt, source: str, note: str = "") -> bool:
+    """`attempt` can no longer be paid (we closed it, or Stripe expired or cancelled it).
+    Reopens the order when it was the last open one. Returns whether the attempt was open."""
+    return _end(attempt, State.CLOSED, source=source, note=note)
+
+
+@transaction.atomic
+def attempt_fail(*, attempt: PaymentAttempt, source: str) -> bool:
+    """Stripe could not make `attempt`'s object, or the attempt could not go on: as closing."""
+    return _end(attempt, State.FAILED, source=source, note=source)
+
+
+@transaction.atomic
+def attempt_discard_new_order(*, attempt: PaymentAttempt, source: str) -> None:
+    """A Buy click's order whose first attempt failed: it existed only for this payment, so it
+    goes, with the attempt, through the lifecycle. Should anything else have happened to the
+    order since (a newer attempt from its page), only the attempt fails."""
+    order = Order.objects.select_for_update().get(pk=attempt.order_id)
+    if PaymentAttempt.objects.filter(order=order).exclude(pk=attempt.pk).exists():
+        _end(attempt, State.FAILED, source=source, note=source)
+        return
+    PaymentAttempt.objects.filter(pk=attempt.pk).delete()
+    lifecycle.order_discard(order_id=order.pk, source=source)
+
+
+@transaction.atomic
+def attempt_mark_paid(*, attempt: PaymentAttempt, payment_intent_id: str) -> None:
+    """Stripe says money moved through `attempt`."""
+    PaymentAttempt.objects.filter(pk=attempt.pk).update(
+        state=State.PAID,
+        payment_intent_id=payment_intent_id or attempt.payment_intent_id,
+        closed_at=attempt.closed_at or timezone.now(),
+    )
+    attempt.state = State.PAID
+
+
+def current_attempt(*, order: Order) -> PaymentAttempt | None:
+    """The order's newest open attempt: the one a customer may be paying through."""
+    return PaymentAttempt.objects.filter(order=order, state=State.OPEN).order_by("-number").first()
+
+
+def _end(attempt: PaymentAttempt, state: str, *, source: str, note: str) -> bool:
+    # The order's lock first: a new attempt beginning now must not find its order reopened.
+    Order.objects.select_for_update().filter(pk=attempt.order_id).first()
+    locked = PaymentAttempt.objects.select_for_update().get(pk=attempt.pk)
+    if locked.state != State.OPEN:
+        attempt.state = locked.state
+        return False
+    _finish(locked, state, note=note)
+    attempt.state, attempt.closed_at = locked.state, locked.closed_at
+    if not PaymentAttempt.objects.filter(order_id=attempt.order_id, state=State.OPEN).exists():
+        lifecycle.order_reopen(order_id=attempt.order_id, source=source)
+    return True
+
+
+def _finish(attempt: PaymentAttempt, state: str, *, note: str) -> None:
+    attempt.state, attempt.closed_at, attempt.note = state, timezone.now(), note[:120]
+    attempt.save(update_fields=["state", "closed_at", "note"])
+    logger.info("order %s attempt %s: %s (%s)", attempt.order_id, attempt.number, state, note)

@@ -35,3 +35,9 @@ class CheckoutConflict(PaymentError):
 
 class CheckoutSuperseded(CheckoutConflict):
     """A newer checkout attempt for the same order started while this one was being made."""
+
+
+class RefundFailed(PaymentError):
+    """A refund staff asked for was not made; `message` says why, in refund words."""
+
+    status_code = 409

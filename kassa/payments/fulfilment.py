@@ -1,22 +1,25 @@
-"""What Stripe says happened to a payment, applied to our order: one function per transition.
+"""What Stripe says happened to a payment, applied to our orders: one function per transition.
 
 The webhook, the success page, reconciliation and refunds all come through here, and every
 function is idempotent: a repeated, late or out-of-order report changes nothing.
+
+A payment marks an order paid only through the attempt that asked for it: Stripe's object id
+must be one the shop made, for the amount and currency it asked. Anything else (a session made
+by a Payment Link naming our order in its metadata, an amount we never asked) is money moved all
+the same, so it is kept as an UnmatchedPayment for staff, never dropped and never trusted.
 """
 
 import logging
 
+from django.db import IntegrityError, transaction
+
 from kassa.orders import lifecycle
-from kassa.orders.models import Order
+from kassa.payments import attempts, gateway
 from kassa.payments.gateway import CheckoutSession, PaymentIntent
+from kassa.payments.models import PaymentAttempt, UnmatchedPayment
 
 logger = logging.getLogger(__name__)
-
-
-def _order(order_id: str) -> Order | None:
-    if not (order_id.isascii() and order_id.isdigit()):
-        return None
-    return Order.objects.filter(pk=int(order_id)).first()
+Kind = PaymentAttempt.Kind
 
 
 def fulfil_checkout_session(session: CheckoutSession, *, source: str) -> bool:
@@ -26,16 +29,14 @@ def fulfil_checkout_session(session: CheckoutSession, *, source: str) -> bool:
         "no_payment_required",
     ):
         return False  # e.g. an async payment method still processing
-    order = _order(session.order_id)
-    if order is None:
-        logger.error("paid checkout session %s names no order of ours", session.id)
-        return False
-    return lifecycle.order_mark_paid(
-        order_id=order.pk,
+    return _fulfil(
+        kind=Kind.CHECKOUT_SESSION,
+        stripe_id=session.id,
         amount=session.amount_total,
-        source=source,
-        checkout_session_id=session.id,
+        currency=session.currency,
         payment_intent_id=session.payment_intent,
+        claimed_order=session.order_id,
+        source=source,
     )
 
 
@@ -43,31 +44,121 @@ def fulfil_payment_intent(intent: PaymentIntent, *, source: str) -> bool:
     """Mark the PaymentIntent's order paid if it succeeded. True if it changed."""
     if intent.status != "succeeded":
         return False
-    order = _order(intent.order_id)
-    if order is None:
-        logger.error("succeeded payment intent %s names no order of ours", intent.id)
-        return False
-    return lifecycle.order_mark_paid(
-        order_id=order.pk,
+    if not PaymentAttempt.objects.filter(kind=Kind.PAYMENT_INTENT, stripe_id=intent.id).exists():
+        # Checkout pays through a PaymentIntent of its own: the session is the attempt, and its
+        # payment is recorded through it (Stripe reports the two in either order).
+        if PaymentAttempt.objects.filter(
+            kind=Kind.CHECKOUT_SESSION, payment_intent_id=intent.id
+        ).exists():
+            return False
+        session = gateway.checkout_session_paid_by(
+            currency=intent.currency, payment_intent_id=intent.id
+        )
+        if (
+            session is not None
+            and PaymentAttempt.objects.filter(
+                kind=Kind.CHECKOUT_SESSION, stripe_id=session.id
+            ).exists()
+        ):
+            return fulfil_checkout_session(session, source=source)
+    return _fulfil(
+        kind=Kind.PAYMENT_INTENT,
+        stripe_id=intent.id,
         amount=intent.amount_received or intent.amount,
-        source=source,
+        currency=intent.currency,
         payment_intent_id=intent.id,
+        claimed_order=intent.order_id,
+        source=source,
     )
 
 
-def checkout_session_closed(session: CheckoutSession, *, source: str) -> bool:
-    """An expired or failed session gives the customer their cart back, if it was current."""
-    order = _order(session.order_id)
-    if order is None:
+@transaction.atomic
+def _fulfil(
+    *,
+    kind: str,
+    stripe_id: str,
+    amount: int,
+    currency: str,
+    payment_intent_id: str,
+    claimed_order: str,
+    source: str,
+) -> bool:
+    unmatched = {
+        "kind": kind,
+        "stripe_id": stripe_id,
+        "payment_intent_id": payment_intent_id,
+        "amount": amount,
+        "currency": currency,
+        "claimed_order": claimed_order,
+        "source": source,
+    }
+    # A kept PaymentIntent belongs to several attempts of one order, each asking its amount.
+    made = list(PaymentAttempt.objects.filter(kind=kind, stripe_id=stripe_id).order_by("-number"))
+    if not made:
+        _unmatched(UnmatchedPayment.Reason.UNKNOWN_OBJECT, **unmatched)
         return False
-    return lifecycle.order_reopen(order_id=order.pk, source=source, session_id=session.id)
+    attempt = next(
+        (
+            attempt
+            for attempt in made
+            if attempt.currency == currency and attempt.amount in (amount, None)
+        ),
+        None,
+    )
+    if attempt is None:
+        _unmatched(UnmatchedPayment.Reason.AMOUNT_DIFFERS, attempt=made[0], **unmatched)
+        return False
+    paid = lifecycle.order_mark_paid(order_id=attempt.order_id, amount=amount, source=source)
+    already = attempt.state == PaymentAttempt.State.PAID
+    attempts.attempt_mark_paid(attempt=attempt, payment_intent_id=payment_intent_id)
+    if not paid and not already:
+        # A second, different payment for one order: staff must refund one of them.
+        _unmatched(UnmatchedPayment.Reason.ALREADY_PAID, attempt=attempt, **unmatched)
+    return paid
+
+
+def _unmatched(reason: str, **fields: object) -> None:
+    """Keep a payment that pays no order, once however often Stripe reports it."""
+    try:
+        with transaction.atomic():
+            record, created = UnmatchedPayment.objects.get_or_create(
+                kind=fields.pop("kind"),
+                stripe_id=fields.pop("stripe_id"),
+                defaults={"reason": reason, **fields},
+            )
+    except IntegrityError:  # the same report, arriving twice at once
+        return
+    if created:
+        logger.error(
+            "unmatched payment %s (%s): %s %s, claims order %r",
+            record.stripe_id,
+            reason,
+            record.amount,
+            record.currency,
+            record.claimed_order,
+        )
+
+
+def checkout_session_closed(session: CheckoutSession, *, source: str) -> bool:
+    """An expired or failed session: its attempt closes, and the order reopens if it was the
+    last one open. True if the attempt was open."""
+    attempt = (
+        PaymentAttempt.objects.filter(kind=Kind.CHECKOUT_SESSION, stripe_id=session.id)
+        .order_by("-number")
+        .first()
+    )
+    if attempt is None:
+        return False
+    return attempts.attempt_close(attempt=attempt, source=source, note=f"session {session.status}")
 
 
 def record_refund(*, payment_intent_id: str, amount_refunded: int, source: str) -> bool:
-    """Stripe's running total refunded for a payment, applied to its order."""
-    order = Order.objects.filter(stripe_payment_intent_id=payment_intent_id).first()
-    if order is None:
+    """Stripe's running total refunded for a payment, applied to the order it paid."""
+    attempt = PaymentAttempt.objects.filter(
+        payment_intent_id=payment_intent_id, state=PaymentAttempt.State.PAID
+    ).first()
+    if attempt is None:
         raise LookupError(f"No order is paid by {payment_intent_id} (yet).")
     return lifecycle.order_mark_refunded(
-        order_id=order.pk, amount_refunded=amount_refunded, source=source
+        order_id=attempt.order_id, amount_refunded=amount_refunded, source=source
     )

@@ -39,6 +39,7 @@ class CheckoutSession:
     status: str  # open, complete, expired
     payment_status: str  # paid, unpaid, no_payment_required
     amount_total: int
+    currency: str
     payment_intent: str
     order_id: str  # our metadata
 
@@ -49,6 +50,7 @@ class PaymentIntent:
     status: str  # requires_payment_method, ..., processing, succeeded, canceled
     amount: int
     amount_received: int
+    currency: str
     client_secret: str
     order_id: str  # our metadata
 
@@ -133,7 +135,7 @@ def _create(
 
 def _order_id(obj: dict[str, Any]) -> str:
     metadata = obj.get("metadata") or {}
-    return str(metadata.get("order_id") or obj.get("client_reference_id") or "")
+    return str(metadata.get("order_id") or "")
 
 
 def _checkout_session(session: dict[str, Any]) -> CheckoutSession:
@@ -144,6 +146,7 @@ def _checkout_session(session: dict[str, Any]) -> CheckoutSession:
         status=session.get("status") or "",
         payment_status=session.get("payment_status") or "",
         amount_total=int(session.get("amount_total") or 0),
+        currency=str(session.get("currency") or "").lower(),
         payment_intent=payment_intent if isinstance(payment_intent, str) else payment_intent["id"],
         order_id=_order_id(session),
     )
@@ -159,6 +162,7 @@ def _payment_intent(intent: dict[str, Any]) -> PaymentIntent:
         status=intent.get("status") or "",
         amount=int(intent.get("amount") or 0),
         amount_received=int(intent.get("amount_received") or 0),
+        currency=str(intent.get("currency") or "").lower(),
         client_secret=intent.get("client_secret") or "",
         order_id=_order_id(intent),
     )
@@ -218,6 +222,20 @@ def retrieve_checkout_session(*, currency: str, session_id: str) -> CheckoutSess
             currency=currency,
         )
     )
+
+
+def checkout_session_paid_by(*, currency: str, payment_intent_id: str) -> CheckoutSession | None:
+    """The Checkout Session whose payment is `payment_intent_id`, if one made it."""
+    keypair = ensure_configured(currency)
+    found = _call(
+        "checkout.Session.list",
+        stripe.checkout.Session.list,
+        api_key=keypair.secret,
+        payment_intent=payment_intent_id,
+        limit=1,
+    )
+    sessions = [_checkout_session(session.to_dict()) for session in found.data]
+    return sessions[0] if sessions else None
 
 
 def expire_checkout_session(*, currency: str, session_id: str) -> CheckoutSession:

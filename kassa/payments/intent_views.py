@@ -15,19 +15,20 @@ from kassa.orders.errors import OrderError
 from kassa.orders.models import Order
 from kassa.orders.pricing import order_totals
 from kassa.orders.visitors import visitor_from_request
-from kassa.payments import gateway
 from kassa.payments.errors import PaymentError
-from kassa.payments.intents import pay_item, payment_intent_start
+from kassa.payments.flow import Started, payment_intent_buy, payment_intent_start
+from kassa.payments.views import return_pages
 
 
-def _intent_json(request: HttpRequest, order: Order, intent: gateway.PaymentIntent) -> JsonResponse:
+def _intent_json(request: HttpRequest, started: Started) -> JsonResponse:
+    order = started.order
     # Stripe sends the customer back to return_url with ?payment_intent=<id>&redirect_status=…
     body: dict[str, Any] = {
-        "client_secret": intent.client_secret,
-        "amount": intent.amount,
+        "client_secret": started.client_secret,
+        "amount": started.amount,
         "currency": order.currency,
         "order_id": order.pk,
-        "return_url": request.build_absolute_uri(reverse("payments:success")),
+        "return_url": return_pages(request).success,
         # The order's own page and endpoint: reloading pays the same intent, makes no new one.
         "pay_url": reverse("payments:order-pay", args=[order.pk]),
         "intent_url": reverse("payments:order-payment-intent", args=[order.pk]),
@@ -41,10 +42,10 @@ def order_payment_intent(request: HttpRequest, order_id: str) -> JsonResponse:
     """POST /orders/<id>/payment-intent/: the order's one PaymentIntent and its client secret."""
     order = order_selectors.order_for_request(request, order_id)
     try:
-        intent = payment_intent_start(order=order)
+        started = payment_intent_start(order=order, pages=return_pages(request))
     except (PaymentError, OrderError) as exc:
         return json_error(exc.message, status=exc.status_code)
-    return _intent_json(request, order, intent)
+    return _intent_json(request, started)
 
 
 @require_POST
@@ -53,10 +54,12 @@ def item_payment_intent(request: HttpRequest, item_id: str) -> JsonResponse:
     """POST /item/<id>/payment-intent/: a one-line order for the item and its PaymentIntent."""
     item = catalog_selectors.item_get(item_id=parse_id(item_id))
     try:
-        order, intent = pay_item(item=item, visitor=visitor_from_request(request))
+        started = payment_intent_buy(
+            item=item, visitor=visitor_from_request(request), pages=return_pages(request)
+        )
     except (PaymentError, OrderError) as exc:
         return json_error(exc.message, status=exc.status_code)
-    return _intent_json(request, order, intent)
+    return _intent_json(request, started)
 
 
 @require_GET

@@ -1,7 +1,7 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from kassa.orders.models import Discount, Tax
+from kassa.orders.models import Discount, Order, Tax
 
 
 class StripeObjectRecord(models.Model):
@@ -94,3 +94,107 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"
+
+
+class PaymentAttempt(models.Model):
+    """One try at paying an order: the Checkout Session or PaymentIntent made for it in Stripe.
+
+    An order's payment history is its attempts. At most one is open (payable) at a time: a new
+    attempt closes the ones before it. The Stripe id is blank while the object is being made.
+    """
+
+    class Kind(models.TextChoices):
+        CHECKOUT_SESSION = "checkout_session", _("Checkout Session")
+        PAYMENT_INTENT = "payment_intent", _("PaymentIntent")
+
+    class State(models.TextChoices):
+        OPEN = "open", _("open")  # payable, or being made in Stripe
+        CLOSED = "closed", _("closed")  # cancelled, expired or superseded
+        PAID = "paid", _("paid")
+        FAILED = "failed", _("failed")  # Stripe could not make it, or it was never used
+
+    order = models.ForeignKey(
+        Order,
+        verbose_name=_("order"),
+        related_name="payment_attempts",
+        # Payment history outlives nothing: an order with attempts cannot be deleted.
+        on_delete=models.PROTECT,
+    )
+    number = models.PositiveIntegerField(
+        _("attempt"), help_text=_("Counts the order's attempts; part of Stripe's idempotency key.")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    stripe_id = models.CharField(_("Stripe id"), max_length=255, blank=True, db_index=True)
+    # The PaymentIntent that carries the money: the attempt's own, or a Checkout Session's once
+    # paid. Refunds go to it, and Stripe's charge events name it.
+    payment_intent_id = models.CharField(
+        _("PaymentIntent id"), max_length=255, blank=True, db_index=True
+    )
+    account = models.CharField(
+        _("account"), max_length=32, help_text=_("Fingerprint of the Stripe account's API key.")
+    )
+    state = models.CharField(
+        _("state"), max_length=10, choices=State.choices, default=State.OPEN, db_index=True
+    )
+    currency = models.CharField(_("currency"), max_length=3)
+    # What Stripe was asked to charge, in minor units; unknown for attempts older than this
+    # record (moved from the order, which did not keep it).
+    amount = models.BigIntegerField(_("amount"), null=True, blank=True)
+    opened_at = models.DateTimeField(_("opened at"), auto_now_add=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["order", "number"]
+        verbose_name = _("payment attempt")
+        verbose_name_plural = _("payment attempts")
+        constraints = [
+            models.UniqueConstraint(fields=["order", "number"], name="paymentattempt_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order} #{self.number} {self.get_kind_display()} {self.stripe_id or '-'}"
+
+
+class UnmatchedPayment(models.Model):
+    """Money Stripe reports that pays no order: a payment for an object the shop did not make,
+    for an amount or currency its attempt did not ask, or a second payment of an order already
+    paid. Kept for staff to refund or settle by hand; it never marks an order paid."""
+
+    class Reason(models.TextChoices):
+        UNKNOWN_OBJECT = "unknown_object", _("not made by the shop")
+        AMOUNT_DIFFERS = "amount_differs", _("amount or currency differ from the attempt")
+        ALREADY_PAID = "already_paid", _("the order was already paid")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=PaymentAttempt.Kind.choices)
+    stripe_id = models.CharField(_("Stripe id"), max_length=255)
+    payment_intent_id = models.CharField(_("PaymentIntent id"), max_length=255, blank=True)
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    amount = models.BigIntegerField(_("amount"))
+    currency = models.CharField(_("currency"), max_length=3)
+    attempt = models.ForeignKey(
+        PaymentAttempt,
+        verbose_name=_("attempt"),
+        null=True,
+        blank=True,
+        related_name="unmatched_payments",
+        on_delete=models.PROTECT,
+    )
+    # What the object says about itself (its metadata), never trusted to name an order.
+    claimed_order = models.CharField(_("claimed order"), max_length=40, blank=True)
+    source = models.CharField(_("source"), max_length=80)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    resolved = models.BooleanField(
+        _("resolved"), default=False, help_text=_("Staff have refunded or settled it.")
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("unmatched payment")
+        verbose_name_plural = _("unmatched payments")
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "stripe_id"], name="unmatchedpayment_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stripe_id} ({self.get_reason_display()})"

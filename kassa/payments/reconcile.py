@@ -1,4 +1,4 @@
-"""Catching up on missed webhooks: ask Stripe about orders left pending."""
+"""Catching up on missed webhooks: ask Stripe about attempts left open."""
 
 import logging
 from dataclasses import dataclass, field
@@ -8,12 +8,13 @@ from django.utils import timezone
 
 from kassa.orders import lifecycle
 from kassa.orders.models import Order
-from kassa.payments import gateway
-from kassa.payments.attempts import close_payment_intent
+from kassa.payments import attempts, gateway, intents
 from kassa.payments.errors import PaymentError
 from kassa.payments.fulfilment import fulfil_checkout_session, fulfil_payment_intent
+from kassa.payments.models import PaymentAttempt
 
 logger = logging.getLogger(__name__)
+SOURCE = "reconciliation"
 
 
 @dataclass
@@ -29,55 +30,69 @@ def reconcile_pending(
     older_than: timedelta = timedelta(minutes=15),
     abandon_after: timedelta = timedelta(hours=24),
 ) -> Report:
-    """Fulfil pending orders Stripe says are paid; reopen those whose attempt is closed.
+    """Fulfil attempts Stripe says are paid; close those Stripe closed, reopening their orders.
 
-    Safe at any time and any number of times: it only applies what Stripe reports, through
-    the same idempotent functions the webhook uses. Orders younger than `older_than` are left
-    to their webhooks. A PaymentIntent nobody has paid for `abandon_after` is cancelled and its
-    order reopened, as Stripe itself expires an unpaid Checkout Session after a day.
+    Safe at any time and any number of times: it only applies what Stripe reports, through the
+    same idempotent functions the webhook uses. Attempts younger than `older_than` are left to
+    their webhooks. A PaymentIntent nobody has paid for `abandon_after` is cancelled, as Stripe
+    itself expires an unpaid Checkout Session after a day.
     """
     report = Report()
-    cutoff = timezone.now() - older_than
-    for order in Order.objects.filter(status=Order.Status.PENDING, updated_at__lt=cutoff):
+    now = timezone.now()
+    stale = PaymentAttempt.objects.filter(
+        state=PaymentAttempt.State.OPEN, opened_at__lt=now - older_than
+    )
+    for attempt in stale.select_related("order").order_by("opened_at", "pk"):
         report.checked += 1
-        source = "reconciliation"
         try:
-            if order.stripe_checkout_session_id:
-                session = gateway.retrieve_checkout_session(
-                    currency=order.currency, session_id=order.stripe_checkout_session_id
-                )
-                if fulfil_checkout_session(session, source=source):
-                    report.paid.append(order.pk)
-                elif session.status == "expired" and lifecycle.order_reopen(
-                    order_id=order.pk, source=source, session_id=session.id
-                ):
-                    report.reopened.append(order.pk)
-            elif order.stripe_payment_intent_id:
-                intent = gateway.retrieve_payment_intent(
-                    currency=order.currency, payment_intent_id=order.stripe_payment_intent_id
-                )
-                if fulfil_payment_intent(intent, source=source):
-                    report.paid.append(order.pk)
-                elif intent.status == "canceled" and lifecycle.order_reopen(
-                    order_id=order.pk, source=source, attempt=order.checkout_attempt
-                ):
-                    report.reopened.append(order.pk)
-                elif order.updated_at < timezone.now() - abandon_after and intent.status.startswith(
-                    "requires_"
-                ):
-                    close_payment_intent(order=order, payment_intent_id=intent.id)
-                    if lifecycle.order_reopen(
-                        order_id=order.pk,
-                        source=f"{source}: abandoned",
-                        attempt=order.checkout_attempt,
-                    ):
-                        report.reopened.append(order.pk)
-            elif lifecycle.order_reopen(
-                order_id=order.pk, source=source, attempt=order.checkout_attempt
-            ):
-                # Pending with no attempt recorded: its checkout never got going.
-                report.reopened.append(order.pk)
+            changed = _reconcile(attempt, abandoned=attempt.opened_at < now - abandon_after)
         except PaymentError as exc:
-            logger.warning("reconciliation of order %s failed: %s", order.pk, exc.message)
-            report.failed.append(order.pk)
+            logger.warning("reconciliation of order %s failed: %s", attempt.order_id, exc.message)
+            report.failed.append(attempt.order_id)
+            continue
+        if changed == "paid":
+            report.paid.append(attempt.order_id)
+        elif changed == "closed" and attempt.order.status == Order.Status.PENDING:
+            attempt.order.refresh_from_db(fields=["status"])
+            if attempt.order.status == Order.Status.OPEN:
+                report.reopened.append(attempt.order_id)
+    # Pending with no open attempt: its checkout never got going (or the attempt was lost).
+    stranded = Order.objects.filter(
+        status=Order.Status.PENDING, updated_at__lt=now - older_than
+    ).exclude(payment_attempts__state=PaymentAttempt.State.OPEN)
+    for order in stranded.order_by("updated_at", "pk"):
+        report.checked += 1
+        if lifecycle.order_reopen(order_id=order.pk, source=SOURCE):
+            report.reopened.append(order.pk)
     return report
+
+
+def _reconcile(attempt: PaymentAttempt, *, abandoned: bool) -> str:
+    order = attempt.order
+    if not attempt.stripe_id:
+        # Still being made long after any Stripe call would have ended: the request died.
+        attempts.attempt_fail(attempt=attempt, source=f"{SOURCE}: never made")
+        return "closed"
+    if attempt.kind == PaymentAttempt.Kind.CHECKOUT_SESSION:
+        session = gateway.retrieve_checkout_session(
+            currency=order.currency, session_id=attempt.stripe_id
+        )
+        if fulfil_checkout_session(session, source=SOURCE):
+            return "paid"
+        if session.status == "expired":
+            attempts.attempt_close(attempt=attempt, source=SOURCE, note="session expired")
+            return "closed"
+        return ""
+    intent = gateway.retrieve_payment_intent(
+        currency=order.currency, payment_intent_id=attempt.stripe_id
+    )
+    if fulfil_payment_intent(intent, source=SOURCE):
+        return "paid"
+    if intent.status == intents.CANCELED:
+        attempts.attempt_close(attempt=attempt, source=SOURCE, note="intent canceled")
+        return "closed"
+    if abandoned and intent.status.startswith("requires_"):
+        intents.close_intent(currency=order.currency, payment_intent_id=intent.id)
+        attempts.attempt_close(attempt=attempt, source=f"{SOURCE}: abandoned", note="abandoned")
+        return "closed"
+    return ""

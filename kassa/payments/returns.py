@@ -7,6 +7,7 @@ from kassa.orders.models import Order
 from kassa.payments import gateway
 from kassa.payments.errors import PaymentError
 from kassa.payments.fulfilment import fulfil_checkout_session, fulfil_payment_intent
+from kassa.payments.models import PaymentAttempt
 
 logger = logging.getLogger(__name__)
 
@@ -21,13 +22,20 @@ class Return:
 def confirm_return(*, session_id: str, payment_intent_id: str) -> Return:
     """The order the return is about, fulfilled if Stripe says it is paid (webhook or not)."""
     if session_id:
-        order = Order.objects.filter(stripe_checkout_session_id=session_id).first()
+        kind, stripe_id = PaymentAttempt.Kind.CHECKOUT_SESSION, session_id
     elif payment_intent_id:
-        order = Order.objects.filter(stripe_payment_intent_id=payment_intent_id).first()
+        kind, stripe_id = PaymentAttempt.Kind.PAYMENT_INTENT, payment_intent_id
     else:
         return Return(order=None)
-    if order is None:
+    attempt = (
+        PaymentAttempt.objects.filter(kind=kind, stripe_id=stripe_id)
+        .select_related("order")
+        .order_by("-number")
+        .first()
+    )
+    if attempt is None:
         return Return(order=None)
+    order = attempt.order
     failed = False
     if not order.is_paid:
         try:

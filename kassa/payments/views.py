@@ -13,29 +13,28 @@ from kassa.catalog import selectors as catalog_selectors
 from kassa.common.http import json_error, json_not_found, parse_id
 from kassa.orders import selectors as order_selectors
 from kassa.orders.errors import OrderError
-from kassa.orders.models import Order
 from kassa.orders.visitors import visitor_from_request
 from kassa.payments import gateway, webhooks
-from kassa.payments.checkout import ReturnUrls, buy_item, checkout_cancel, checkout_start
+from kassa.payments.checkout import ReturnPages
 from kassa.payments.errors import PaymentError
+from kassa.payments.flow import Started, checkout_buy, checkout_cancel, checkout_start
 from kassa.payments.models import WebhookEvent
 from kassa.payments.returns import confirm_return
 
 logger = logging.getLogger(__name__)
 
 
-def _return_urls(request: HttpRequest, order: Order, attempt: int) -> ReturnUrls:
-    success = request.build_absolute_uri(reverse("payments:success"))
-    cancel = request.build_absolute_uri(reverse("payments:cancel"))
-    return ReturnUrls(
-        # Stripe fills in {CHECKOUT_SESSION_ID}; it must reach Stripe unescaped.
-        success=f"{success}?session_id={{CHECKOUT_SESSION_ID}}",
-        cancel=f"{cancel}?order={order.pk}&attempt={attempt}",
+def return_pages(request: HttpRequest) -> ReturnPages:
+    return ReturnPages(
+        success=request.build_absolute_uri(reverse("payments:success")),
+        cancel=request.build_absolute_uri(reverse("payments:cancel")),
     )
 
 
-def _session_json(order: Order, session_id: str, url: str) -> JsonResponse:
-    return JsonResponse({"id": session_id, "url": url, "order_id": order.pk})
+def _session_json(started: Started) -> JsonResponse:
+    return JsonResponse(
+        {"id": started.attempt.stripe_id, "url": started.url, "order_id": started.order.pk}
+    )
 
 
 @require_GET
@@ -44,14 +43,12 @@ def buy_item_view(request: HttpRequest, item_id: str) -> JsonResponse:
     """GET /buy/<id>: start Stripe Checkout for one item; answers the session id as JSON."""
     item = catalog_selectors.item_get(item_id=parse_id(item_id))
     try:
-        order, session = buy_item(
-            item=item,
-            visitor=visitor_from_request(request),
-            urls_for=lambda order, attempt: _return_urls(request, order, attempt),
+        started = checkout_buy(
+            item=item, visitor=visitor_from_request(request), pages=return_pages(request)
         )
     except PaymentError as exc:
         return json_error(exc.message, status=exc.status_code)
-    return _session_json(order, session.id, session.url)
+    return _session_json(started)
 
 
 @require_GET
@@ -60,12 +57,10 @@ def buy_order_view(request: HttpRequest, order_id: str) -> JsonResponse:
     """GET /orders/<id>/buy/: one Checkout Session for the whole order."""
     order = order_selectors.order_for_request(request, order_id)
     try:
-        session = checkout_start(
-            order=order, urls_for=lambda order, attempt: _return_urls(request, order, attempt)
-        )
+        started = checkout_start(order=order, pages=return_pages(request))
     except (PaymentError, OrderError) as exc:
         return json_error(exc.message, status=exc.status_code)
-    return _session_json(order, session.id, session.url)
+    return _session_json(started)
 
 
 @require_POST

@@ -11,6 +11,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from kassa.catalog.models import Item
 from kassa.orders.models import Order
+from tests.attempts import session_of
 from tests.browser.conftest import (
     BUY_PATH,
     CHECKOUT_HOST,
@@ -75,9 +76,9 @@ def _assert_arrived_at_checkout_for(run: BrowserRun, session: dict[str, Any]) ->
     assert run.stripe.checkout_requests == [run.page.url]
     expect(run.page.locator("#stand-in-checkout")).to_be_visible()
     # The order in our database is the one the session names, and it waits for payment.
-    order = Order.objects.get(stripe_checkout_session_id=session_id)
+    order = Order.objects.get(payment_attempts__stripe_id=session_id)
     assert order.status == Order.Status.PENDING
-    assert order.stripe_checkout_session_id == session_id
+    assert session_of(order) == session_id
     assert session["client_reference_id"] == str(order.pk)
     assert session["metadata"] == {"order_id": str(order.pk)}
     assert run.page_errors == []

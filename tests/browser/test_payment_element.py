@@ -10,6 +10,7 @@ from playwright.sync_api import Page, expect
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from kassa.orders.models import Order
+from tests.attempts import intent_of
 from tests.browser.conftest import BrowserRun
 from tests.conftest import PUBLISHABLE_KEY
 from tests.factories import DiscountFactory, ItemFactory, TaxFactory
@@ -112,7 +113,7 @@ def test_pay_for_an_item_on_the_page(payment_run: BrowserRun, fake_stripe: FakeS
 
     intent = _the_one_intent(fake_stripe)
     assert intent["amount"] == 4800
-    order = Order.objects.get(stripe_payment_intent_id=intent["id"])
+    order = Order.objects.get(payment_attempts__stripe_id=intent["id"])
     # The address is now the order's: a reload pays the same order and intent.
     expect(page).to_have_url(payment_run.url(f"/orders/{order.pk}/pay/"))
     payment_run.stripe.calls.clear()
@@ -240,7 +241,7 @@ def test_stripe_failing_shows_a_plain_error_and_the_customer_can_try_again(
     with page.expect_navigation(url=SUCCESS_URL):
         page.get_by_role("button", name=f"Pay {shown(1234)}").click()
     expect(page.locator("h1")).to_have_text("Thank you! Your payment went through.")
-    assert Order.objects.get().stripe_payment_intent_id == intent["id"]
+    assert intent_of(Order.objects.get()) == intent["id"]
     assert Order.objects.get().status == Order.Status.PAID
     assert payment_run.page_errors == []
 

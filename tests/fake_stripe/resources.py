@@ -72,6 +72,7 @@ class Resources:
             ("POST", re.compile(r"/v1/coupons"), self.create_coupon),
             ("POST", re.compile(r"/v1/tax_rates"), self.create_tax_rate),
             ("POST", re.compile(r"/v1/checkout/sessions"), self.create_checkout_session),
+            ("GET", re.compile(r"/v1/checkout/sessions"), self.list_checkout_sessions),
             ("GET", re.compile(r"/v1/checkout/sessions/(?P<id>[^/]+)"), self.get_checkout_session),
             (
                 "POST",
@@ -230,6 +231,52 @@ class Resources:
 
     def get_checkout_session(self, request: "RecordedRequest", id: str) -> dict[str, Any]:
         return self._session(id)
+
+    def outside_session(
+        self,
+        *,
+        amount_total: int,
+        currency: str,
+        metadata: dict[str, str] | None = None,
+        client_reference_id: str | None = None,
+    ) -> dict[str, Any]:
+        """An open Checkout Session the shop did not make, as a Payment Link on the same account
+        makes one (taking ?client_reference_id= from its URL)."""
+        session_id = _new_id("cs")
+        session = {
+            "id": session_id,
+            "object": "checkout.session",
+            "mode": "payment",
+            "status": "open",
+            "payment_status": "unpaid",
+            "currency": currency,
+            "amount_subtotal": amount_total,
+            "amount_total": amount_total,
+            "client_reference_id": client_reference_id,
+            "metadata": metadata or {},
+            "payment_intent": None,
+            "created": int(time.time()),
+            "livemode": False,
+            "url": f"https://checkout.stripe.com/c/pay/{session_id}",
+        }
+        self.checkout_sessions[session_id] = session
+        return session
+
+    def list_checkout_sessions(self, request: "RecordedRequest") -> dict[str, Any]:
+        """Stripe's list, filtered by `payment_intent` as Stripe filters it."""
+        wanted = request.params.get("payment_intent")
+        found = [
+            session
+            for session in self.checkout_sessions.values()
+            if wanted is None or session.get("payment_intent") == wanted
+        ]
+        limit = int(request.params.get("limit") or 10)
+        return {
+            "object": "list",
+            "url": "/v1/checkout/sessions",
+            "has_more": len(found) > limit,
+            "data": found[:limit],
+        }
 
     def expire_checkout_session(self, request: "RecordedRequest", id: str) -> dict[str, Any]:
         session = self._session(id)
