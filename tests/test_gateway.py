@@ -1,5 +1,6 @@
 """The gateway's clients: one StripeClient per keypair, shaped by settings, never by stripe's
-module globals. Through the real stripe-python over HTTP, against the fake Stripe."""
+module globals; and what it reads back. Through the real stripe-python over HTTP, against the
+fake Stripe."""
 
 from typing import Any
 
@@ -149,3 +150,33 @@ def test_changed_settings_shape_a_new_client(
     fourth = gateway._client("usd")
 
     assert len({id(first), id(second), id(third), id(fourth)}) == 4
+
+
+def test_currency_comes_back_on_sessions_and_intents(
+    fake_stripe: FakeStripe, eur_account: None
+) -> None:
+    session = gateway.create_checkout_session(
+        currency="eur", params=session_params("eur"), idempotency_key="k-1"
+    )
+    intent = gateway.create_payment_intent(
+        currency="eur", params={"amount": 999, "currency": "eur"}, idempotency_key="k-2"
+    )
+
+    assert session.currency == "eur"
+    assert gateway.retrieve_checkout_session(currency="eur", session_id=session.id).currency == (
+        "eur"
+    )
+    assert intent.currency == "eur"
+    assert gateway.retrieve_payment_intent(
+        currency="eur", payment_intent_id=intent.id
+    ).currency == ("eur")
+
+
+def test_currency_from_an_event_is_lower_case() -> None:
+    session = gateway.checkout_session_from_event(
+        {"id": "cs_test_1", "currency": "EUR", "metadata": {"order_id": "3"}}
+    )
+    intent = gateway.payment_intent_from_event({"id": "pi_test_1", "currency": "JPY"})
+
+    assert (session.currency, session.order_id) == ("eur", "3")
+    assert intent.currency == "jpy"

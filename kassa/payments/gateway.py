@@ -46,6 +46,7 @@ class CheckoutSession:
     status: str  # open, complete, expired
     payment_status: str  # paid, unpaid, no_payment_required
     amount_total: int
+    currency: str  # lower case, as Stripe writes it
     payment_intent: str
     order_id: str  # our metadata
 
@@ -56,6 +57,7 @@ class PaymentIntent:
     status: str  # requires_payment_method, ..., processing, succeeded, canceled
     amount: int
     amount_received: int
+    currency: str  # lower case, as Stripe writes it
     client_secret: str
     order_id: str  # our metadata
 
@@ -159,6 +161,7 @@ def _checkout_session(session: dict[str, Any]) -> CheckoutSession:
         status=session.get("status") or "",
         payment_status=session.get("payment_status") or "",
         amount_total=int(session.get("amount_total") or 0),
+        currency=str(session.get("currency") or "").lower(),
         payment_intent=payment_intent if isinstance(payment_intent, str) else payment_intent["id"],
         order_id=_order_id(session),
     )
@@ -174,6 +177,7 @@ def _payment_intent(intent: dict[str, Any]) -> PaymentIntent:
         status=intent.get("status") or "",
         amount=int(intent.get("amount") or 0),
         amount_received=int(intent.get("amount_received") or 0),
+        currency=str(intent.get("currency") or "").lower(),
         client_secret=intent.get("client_secret") or "",
         order_id=_order_id(intent),
     )
