@@ -1,17 +1,47 @@
-"""The HTTP client the Stripe library reaches Stripe with (kassa/payments/http.py).
+"""The HTTP path to Stripe: the client stripe-python sends through (kassa/payments/http.py), and
+what the gateway's StripeClient makes of failures on it.
 
-Every test that pays goes through it against the fake Stripe; these check what those do not:
-failures that stripe-python may retry, and proxies named by the environment (which the suite
-starts without: tests/conftest.py).
+Every test that pays goes through both against the fake Stripe; these check what those do not:
+timeouts, which failures are retried (under the same Idempotency-Key) and which are not, how
+each surfaces as our error, and proxies named by the environment (which the suite starts
+without: tests/conftest.py).
 """
 
+import logging
 import socket
+from typing import Any
 
 import pytest
 import stripe
+from pytest_django.fixtures import Settings as SettingsWrapper
 
+from kassa.payments import gateway
+from kassa.payments.errors import PaymentProviderRejected, PaymentProviderUnavailable
 from kassa.payments.http import Urllib3Client, _proxy_for
+from tests.conftest import SECRET_KEY
 from tests.fake_stripe import FakeStripe
+
+SESSIONS = ("POST", "/v1/checkout/sessions")
+
+
+def create_session() -> gateway.CheckoutSession:
+    params: Any = {
+        "mode": "payment",
+        "line_items": [
+            {
+                "price_data": {
+                    "currency": "usd",
+                    "unit_amount": 1450,
+                    "product_data": {"name": "Ceramic mug"},
+                },
+                "quantity": 1,
+            }
+        ],
+        "success_url": "http://testserver/checkout/success/?session_id={CHECKOUT_SESSION_ID}",
+    }
+    return gateway.create_checkout_session(
+        currency="usd", params=params, idempotency_key="kassa-checkout-1-1"
+    )
 
 
 def _closed_port() -> int:
@@ -91,3 +121,89 @@ def test_an_unusable_proxy_makes_every_call_an_error_not_worth_retrying(
         client.request("get", "https://api.stripe.com/v1/coupons", {})
 
     assert not raised.value.should_retry
+
+
+# --- through the gateway's StripeClient ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("fault", ["dropped", "status-500", "answer-lost"])
+def test_a_transient_failure_is_retried_with_the_same_idempotency_key(
+    fake_stripe: FakeStripe, fault: str
+) -> None:
+    if fault == "dropped":
+        fake_stripe.drop_next()
+    elif fault == "status-500":
+        fake_stripe.fail_next(status=500)
+    else:
+        fake_stripe.lose_answer_next()
+
+    session = create_session()
+
+    first, second = fake_stripe.requests_to(*SESSIONS)
+    assert first.idempotency_key == second.idempotency_key == "kassa-checkout-1-1"
+    assert list(fake_stripe.resources.checkout_sessions) == [session.id]
+
+
+def test_retries_stop_at_the_configured_number_and_say_unavailable(
+    fake_stripe: FakeStripe, settings: SettingsWrapper
+) -> None:
+    settings.STRIPE_MAX_NETWORK_RETRIES = 1
+    fake_stripe.fail_next(status=503, times=10)
+
+    with pytest.raises(PaymentProviderUnavailable, match="having trouble"):
+        create_session()
+
+    assert len(fake_stripe.requests_to(*SESSIONS)) == 2
+
+
+def test_a_rejection_is_not_retried_and_is_logged_with_stripes_request_id(
+    fake_stripe: FakeStripe, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake_stripe.fail_next(
+        status=400, body={"error": {"type": "invalid_request_error", "message": "No such price."}}
+    )
+
+    with caplog.at_level(logging.DEBUG), pytest.raises(PaymentProviderRejected):
+        create_session()
+
+    assert len(fake_stripe.requests) == 1
+    [failed] = [r for r in caplog.records if r.name == "kassa.payments.gateway"]
+    assert failed.levelname == "ERROR"
+    assert "checkout.Session.create failed: status=400" in failed.getMessage()
+    assert "stripe_request_id=req_" in failed.getMessage()
+    assert not [r for r in caplog.records if SECRET_KEY in r.getMessage()]
+
+
+def test_a_rate_limit_is_unavailable_not_rejected(fake_stripe: FakeStripe) -> None:
+    fake_stripe.fail_next(
+        status=429, body={"error": {"type": "invalid_request_error", "code": "rate_limit"}}
+    )
+
+    with pytest.raises(PaymentProviderUnavailable, match="cannot be reached"):
+        create_session()
+
+    # stripe-python retries a 429 only when the answer says so (Stripe-Should-Retry).
+    assert len(fake_stripe.requests) == 1
+
+
+def test_a_timeout_is_unavailable(fake_stripe: FakeStripe, settings: SettingsWrapper) -> None:
+    settings.STRIPE_TIMEOUT_SECONDS = 0.2
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    fake_stripe.set_latency(1.0)
+
+    with pytest.raises(PaymentProviderUnavailable, match="cannot be reached"):
+        create_session()
+
+
+def test_a_success_is_logged_with_stripes_request_id(
+    fake_stripe: FakeStripe, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        session = create_session()
+
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(
+        m.startswith(f"stripe checkout.Session.create ok: id={session.id} stripe_request_id=req_")
+        for m in messages
+    )
+    assert not [m for m in messages if SECRET_KEY in m]

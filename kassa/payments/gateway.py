@@ -1,13 +1,15 @@
 """The one door to Stripe: every API call of the shop goes through this module.
 
-It pins the API version, sets timeouts and retries, passes the currency's secret key per request,
-sets idempotency keys, and turns stripe-python's exceptions into `kassa.payments.errors`.
+Each keypair gets one `stripe.StripeClient`, built once with the pinned API version, the timeout,
+the retries and the HTTP client; calls set idempotency keys, and stripe-python's exceptions
+become `kassa.payments.errors`.
 """
 
+import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import stripe
 from django.conf import settings
@@ -29,7 +31,12 @@ logger = logging.getLogger(__name__)
 # changelog between the two versions, then changing both together.
 API_VERSION = "2026-10-28.endive"
 
-_http_clients: dict[tuple[float, str], stripe.HTTPClient] = {}
+# The one stripe-python global the shop sets, once, on import: StripeClient has no setting for
+# telemetry, which would send each call's predecessor's timing to Stripe, put the platform string
+# in every call's headers, and on the first call write an id file under $HOME/.config/stripe.
+stripe.enable_telemetry = False
+
+_StripeObject = TypeVar("_StripeObject", bound=stripe.StripeObject)
 
 
 @dataclass(frozen=True)
@@ -39,7 +46,7 @@ class CheckoutSession:
     status: str  # open, complete, expired
     payment_status: str  # paid, unpaid, no_payment_required
     amount_total: int
-    currency: str
+    currency: str  # lower case, as Stripe writes it
     payment_intent: str
     order_id: str  # our metadata
 
@@ -50,7 +57,7 @@ class PaymentIntent:
     status: str  # requires_payment_method, ..., processing, succeeded, canceled
     amount: int
     amount_received: int
-    currency: str
+    currency: str  # lower case, as Stripe writes it
     client_secret: str
     order_id: str  # our metadata
 
@@ -62,16 +69,30 @@ class Refund:
     amount: int
 
 
-def _configure() -> None:
-    """Apply settings to stripe-python's module globals (cheap; done before every call so
-    settings overridden at run time, as tests do, take effect)."""
-    stripe.api_base = settings.STRIPE_API_BASE or stripe.DEFAULT_API_BASE
-    stripe.max_network_retries = settings.STRIPE_MAX_NETWORK_RETRIES
-    stripe.enable_telemetry = False
-    key = (float(settings.STRIPE_TIMEOUT_SECONDS), stripe.api_base)
-    if key not in _http_clients:
-        _http_clients[key] = Urllib3Client(timeout=key[0], api_base=key[1])
-    stripe.default_http_client = _http_clients[key]
+@functools.lru_cache(maxsize=64)
+def _build_client(
+    keypair: Keypair, api_base: str, max_network_retries: int, timeout: float
+) -> stripe.StripeClient:
+    """The client for one keypair and the settings that shape it. Cached: a process builds one
+    per keypair (two threads missing the cache at once build two, and one is dropped)."""
+    base = api_base or stripe.DEFAULT_API_BASE
+    return stripe.StripeClient(
+        keypair.secret,
+        stripe_version=API_VERSION,
+        base_addresses={"api": base},
+        max_network_retries=max_network_retries,
+        http_client=Urllib3Client(timeout=timeout, api_base=base),
+    )
+
+
+def _client(currency: str) -> stripe.StripeClient:
+    # Keyed by the settings too, as they are read on every call: tests change them at run time.
+    return _build_client(
+        ensure_configured(currency),
+        settings.STRIPE_API_BASE,
+        int(settings.STRIPE_MAX_NETWORK_RETRIES),
+        float(settings.STRIPE_TIMEOUT_SECONDS),
+    )
 
 
 def ensure_configured(currency: str) -> Keypair:
@@ -82,10 +103,10 @@ def ensure_configured(currency: str) -> Keypair:
     return keypair
 
 
-def _call(label: str, fn: Any, /, *args: str, **params: Any) -> Any:
-    _configure()
+def _call(label: str, request: Callable[[], _StripeObject], /) -> _StripeObject:
+    """`request()`, one call to Stripe, with its failures turned into ours."""
     try:
-        return fn(*args, stripe_version=API_VERSION, **params)
+        return request()
     except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
         logger.warning("stripe %s unreachable: %s", label, type(exc).__name__)
         raise PaymentProviderUnavailable(
@@ -109,28 +130,22 @@ def _call(label: str, fn: Any, /, *args: str, **params: Any) -> Any:
         ) from exc
 
 
-def _create(
-    label: str,
-    fn: Any,
-    /,
-    *args: str,
-    currency: str,
-    idempotency_key: str,
-    params: Mapping[str, Any],
-) -> Any:
-    """A POST to Stripe in the currency's account, logged with Stripe's request id."""
-    keypair = ensure_configured(currency)
-    created = _call(
-        label, fn, *args, api_key=keypair.secret, idempotency_key=idempotency_key, **params
-    )
+def _create(label: str, request: Callable[[], stripe.StripeObject], /) -> dict[str, Any]:
+    """A POST to Stripe, logged with Stripe's request id, as a plain dict."""
+    created = _call(label, request)
     response = created.last_response
     logger.info(
         "stripe %s ok: id=%s stripe_request_id=%s",
         label,
-        created.id,
+        created["id"],
         response.request_id if response else "-",
     )
-    return created.to_dict()
+    return dict(created.to_dict())
+
+
+def _retrieve(label: str, request: Callable[[], stripe.StripeObject], /) -> dict[str, Any]:
+    """A GET from Stripe, as a plain dict."""
+    return dict(_call(label, request).to_dict())
 
 
 def _order_id(obj: dict[str, Any]) -> str:
@@ -175,77 +190,70 @@ def payment_intent_from_event(data: dict[str, Any]) -> PaymentIntent:
 def create_checkout_session(
     *, currency: str, params: SessionCreateParams, idempotency_key: str
 ) -> CheckoutSession:
+    client = _client(currency)
+    # The spec's stripe.checkout.Session.create: the client's sessions.create is the same
+    # endpoint (POST /v1/checkout/sessions) with the same parameters, the secret key and the
+    # API version coming from the client instead of from each call.
     session = _create(
         "checkout.Session.create",
-        stripe.checkout.Session.create,
-        currency=currency,
-        idempotency_key=idempotency_key,
-        params=params,
+        lambda: client.v1.checkout.sessions.create(
+            params=params, options={"idempotency_key": idempotency_key}
+        ),
     )
     return _checkout_session(session)
 
 
 def create_coupon(*, currency: str, params: CouponCreateParams, idempotency_key: str) -> str:
+    client = _client(currency)
     coupon = _create(
         "Coupon.create",
-        stripe.Coupon.create,
-        currency=currency,
-        idempotency_key=idempotency_key,
-        params=params,
+        lambda: client.v1.coupons.create(
+            params=params, options={"idempotency_key": idempotency_key}
+        ),
     )
     return str(coupon["id"])
 
 
 def create_tax_rate(*, currency: str, params: TaxRateCreateParams, idempotency_key: str) -> str:
+    client = _client(currency)
     tax_rate = _create(
         "TaxRate.create",
-        stripe.TaxRate.create,
-        currency=currency,
-        idempotency_key=idempotency_key,
-        params=params,
+        lambda: client.v1.tax_rates.create(
+            params=params, options={"idempotency_key": idempotency_key}
+        ),
     )
     return str(tax_rate["id"])
 
 
-def _retrieve(label: str, fn: Any, object_id: str, /, *, currency: str) -> dict[str, Any]:
-    """A GET from Stripe in the currency's account, as a plain dict."""
-    keypair = ensure_configured(currency)
-    return dict(_call(label, fn, object_id, api_key=keypair.secret).to_dict())
-
-
 def retrieve_checkout_session(*, currency: str, session_id: str) -> CheckoutSession:
+    client = _client(currency)
     return _checkout_session(
         _retrieve(
-            "checkout.Session.retrieve",
-            stripe.checkout.Session.retrieve,
-            session_id,
-            currency=currency,
+            "checkout.Session.retrieve", lambda: client.v1.checkout.sessions.retrieve(session_id)
         )
     )
 
 
 def checkout_session_paid_by(*, currency: str, payment_intent_id: str) -> CheckoutSession | None:
     """The Checkout Session whose payment is `payment_intent_id`, if one made it."""
-    keypair = ensure_configured(currency)
+    client = _client(currency)
     found = _call(
         "checkout.Session.list",
-        stripe.checkout.Session.list,
-        api_key=keypair.secret,
-        payment_intent=payment_intent_id,
-        limit=1,
+        lambda: client.v1.checkout.sessions.list(
+            params={"payment_intent": payment_intent_id, "limit": 1}
+        ),
     )
     sessions = [_checkout_session(session.to_dict()) for session in found.data]
     return sessions[0] if sessions else None
 
 
 def expire_checkout_session(*, currency: str, session_id: str) -> CheckoutSession:
+    client = _client(currency)
     session = _create(
         "checkout.Session.expire",
-        stripe.checkout.Session.expire,
-        session_id,
-        currency=currency,
-        idempotency_key=f"kassa-expire-{session_id}",
-        params={},
+        lambda: client.v1.checkout.sessions.expire(
+            session_id, options={"idempotency_key": f"kassa-expire-{session_id}"}
+        ),
     )
     return _checkout_session(session)
 
@@ -253,12 +261,12 @@ def expire_checkout_session(*, currency: str, session_id: str) -> CheckoutSessio
 def create_payment_intent(
     *, currency: str, params: PaymentIntentCreateParams, idempotency_key: str
 ) -> PaymentIntent:
+    client = _client(currency)
     intent = _create(
         "PaymentIntent.create",
-        stripe.PaymentIntent.create,
-        currency=currency,
-        idempotency_key=idempotency_key,
-        params=params,
+        lambda: client.v1.payment_intents.create(
+            params=params, options={"idempotency_key": idempotency_key}
+        ),
     )
     return _payment_intent(intent)
 
@@ -266,48 +274,47 @@ def create_payment_intent(
 def update_payment_intent_amount(
     *, currency: str, payment_intent_id: str, amount: int, idempotency_key: str
 ) -> PaymentIntent:
+    client = _client(currency)
     intent = _create(
         "PaymentIntent.modify",
-        stripe.PaymentIntent.modify,
-        payment_intent_id,
-        currency=currency,
-        idempotency_key=idempotency_key,
-        params={"amount": amount},
+        lambda: client.v1.payment_intents.update(
+            payment_intent_id,
+            params={"amount": amount},
+            options={"idempotency_key": idempotency_key},
+        ),
     )
     return _payment_intent(intent)
 
 
 def retrieve_payment_intent(*, currency: str, payment_intent_id: str) -> PaymentIntent:
+    client = _client(currency)
     return _payment_intent(
         _retrieve(
-            "PaymentIntent.retrieve",
-            stripe.PaymentIntent.retrieve,
-            payment_intent_id,
-            currency=currency,
+            "PaymentIntent.retrieve", lambda: client.v1.payment_intents.retrieve(payment_intent_id)
         )
     )
 
 
 def cancel_payment_intent(*, currency: str, payment_intent_id: str) -> PaymentIntent:
+    client = _client(currency)
     intent = _create(
         "PaymentIntent.cancel",
-        stripe.PaymentIntent.cancel,
-        payment_intent_id,
-        currency=currency,
-        idempotency_key=f"kassa-cancel-{payment_intent_id}",
-        params={},
+        lambda: client.v1.payment_intents.cancel(
+            payment_intent_id, options={"idempotency_key": f"kassa-cancel-{payment_intent_id}"}
+        ),
     )
     return _payment_intent(intent)
 
 
 def create_refund(*, currency: str, payment_intent_id: str, idempotency_key: str) -> Refund:
     """A full refund of the payment; a repeated key returns the same refund, never a second."""
+    client = _client(currency)
     refund = _create(
         "Refund.create",
-        stripe.Refund.create,
-        currency=currency,
-        idempotency_key=idempotency_key,
-        params={"payment_intent": payment_intent_id},
+        lambda: client.v1.refunds.create(
+            params={"payment_intent": payment_intent_id},
+            options={"idempotency_key": idempotency_key},
+        ),
     )
     return Refund(id=refund["id"], status=refund.get("status") or "", amount=int(refund["amount"]))
 
@@ -322,6 +329,7 @@ def verify_webhook(*, payload: bytes, signature: str, secrets: list[str]) -> dic
         raise InvalidWebhook("No Stripe-Signature header.")
     for secret in secrets:
         try:
+            # Offline: checks the HMAC and parses the payload, no call to Stripe and no client.
             event = stripe.Webhook.construct_event(payload, signature, secret)
         except stripe.SignatureVerificationError:
             continue
