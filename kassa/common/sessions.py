@@ -1,9 +1,10 @@
-"""Django's database sessions, minus one query for every new visitor.
+"""Django's database sessions, without the SELECT before a new visitor's INSERT.
 
-Django draws a new session key and then asks the database whether it is taken, before the
-INSERT that creates the session. That INSERT already refuses a taken key (it is the primary
-key), and `SessionBase.create` then draws another, so the question is one SELECT for nothing:
-a first Buy click makes it on the path `make bench` measures.
+Django draws a new session key and asks the database whether it is taken before the INSERT
+that creates the session. The INSERT already refuses a taken key (it is the primary key), and
+`SessionBase.create` then draws another, so the question costs a query and protects nothing.
+A new visitor's first Buy click creates their session, so that query would sit on the shop's
+busiest path.
 """
 
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS

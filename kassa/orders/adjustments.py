@@ -6,9 +6,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Upper
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
-from kassa.common.money import CURRENCY_CHOICES, MoneyError, validate_amount
+from kassa.common.money import CURRENCY_CHOICES, MoneyError, format_amount, validate_amount
 
 
 class Discount(models.Model):
@@ -59,9 +60,11 @@ class Discount(models.Model):
         ]
 
     def __str__(self) -> str:
-        if self.kind == self.Kind.PERCENT:
-            return f"{self.name} ({self.percent_off}% off)"
-        return f"{self.name} ({self.amount_off} {self.currency.upper()} off)"
+        if self.kind == self.Kind.PERCENT and self.percent_off is not None:
+            return f"{self.name} ({percent(self.percent_off)}% off)"
+        if self.kind == self.Kind.AMOUNT and self.amount_off is not None and self.currency:
+            return f"{self.name} ({format_amount(Decimal(self.amount_off), self.currency)} off)"
+        return self.name  # terms not filled in yet (a form with errors)
 
     def clean(self) -> None:
         super().clean()
@@ -115,4 +118,10 @@ class Tax(models.Model):
 
     def __str__(self) -> str:
         kind = "inclusive" if self.inclusive else "exclusive"
-        return f"{self.name} {self.percentage.normalize()}% ({kind})"
+        return f"{self.name} {percent(Decimal(self.percentage))}% ({kind})"
+
+
+def percent(value: Decimal) -> str:
+    """A percentage as the shop's pages write it in the active language: 20.0000 as "20",
+    7.5000 as "7.5" ("7,5" in Russian), never "2E+1" (the normal form of 20)."""
+    return number_format(value.normalize())

@@ -8,15 +8,34 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kassa.common.money import format_amount, from_minor
+from kassa.orders.adjustments import percent
+from kassa.orders.admin_forms import DiscountAdminForm, OrderLineAdminForm
 from kassa.orders.models import Discount, Order, OrderLine, OrderStatusChange, Tax
 from kassa.orders.pricing import order_totals
 
 
 class OrderLineInline(admin.TabularInline[OrderLine, Order]):
     model = OrderLine
+    form = OrderLineAdminForm
     extra = 0
     autocomplete_fields = ["item"]
-    fields = ["item", "quantity", "unit_price"]
+    fields = ("item", "quantity", "unit_price")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[OrderLine]:
+        return super().get_queryset(request).select_related("order")  # for the currency
+
+    # Read-only lines show their price as money; the form's field shows it as a number.
+    def get_fields(self, request: HttpRequest, obj: Order | None = None) -> tuple[str, ...]:
+        if obj is not None and not obj.is_editable:
+            return ("item", "quantity", "display_unit_price")
+        return self.fields
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Order | None = None) -> list[str]:
+        return ["display_unit_price"] if obj is not None and not obj.is_editable else []
+
+    @admin.display(description=_("unit price"))
+    def display_unit_price(self, obj: OrderLine) -> str:
+        return format_amount(obj.unit_price, obj.order.currency)
 
     # Once a payment has started, the lines are what Stripe was asked to charge.
     def has_add_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
@@ -47,6 +66,7 @@ class OrderAdmin(admin.ModelAdmin[Order]):
         "status",
         "currency",
         "display_total",
+        "display_amount_paid",
         "discount",
         "tax",
         "created_at",
@@ -62,8 +82,8 @@ class OrderAdmin(admin.ModelAdmin[Order]):
     readonly_fields = [
         "status",
         "visitor_token",
-        "amount_paid",
-        "amount_refunded",
+        "display_amount_paid",
+        "display_amount_refunded",
         "paid_at",
         "refunded_at",
         "display_totals",
@@ -76,8 +96,8 @@ class OrderAdmin(admin.ModelAdmin[Order]):
         "discount",
         "tax",
         "display_totals",
-        "amount_paid",
-        "amount_refunded",
+        "display_amount_paid",
+        "display_amount_refunded",
         "paid_at",
         "refunded_at",
         "user",
@@ -103,6 +123,16 @@ class OrderAdmin(admin.ModelAdmin[Order]):
         totals = order_totals(obj)
         return format_amount(from_minor(totals.total, obj.currency), obj.currency)
 
+    @admin.display(description=_("amount paid"))
+    def display_amount_paid(self, obj: Order) -> str:
+        if obj.amount_paid is None:
+            return self.get_empty_value_display()
+        return format_amount(from_minor(obj.amount_paid, obj.currency), obj.currency)
+
+    @admin.display(description=_("amount refunded"))
+    def display_amount_refunded(self, obj: Order) -> str:
+        return format_amount(from_minor(obj.amount_refunded, obj.currency), obj.currency)
+
     @admin.display(description=_("totals"))
     def display_totals(self, obj: Order) -> str:
         totals = order_totals(obj)
@@ -124,20 +154,48 @@ def _charged_with(**adjustment: object) -> bool:
 
 
 class DiscountAdmin(admin.ModelAdmin[Discount]):
-    list_display = ["name", "kind", "percent_off", "amount_off", "currency", "code", "active"]
+    form = DiscountAdminForm
+    list_display = [
+        "name",
+        "kind",
+        "display_percent_off",
+        "display_amount_off",
+        "currency",
+        "code",
+        "active",
+    ]
     list_filter = ["kind", "active", "currency"]
     search_fields = ["name", "code"]
+    fields = ("name", "kind", "percent_off", "amount_off", "currency", "code", "active")
+    _terms_as_read = {"percent_off": "display_percent_off", "amount_off": "display_amount_off"}
+
+    # Its terms are part of what paid orders show they were charged: to change them, make a
+    # new discount (this one can still be deactivated). Read-only, they read as customers do.
+    def get_fields(self, request: HttpRequest, obj: Discount | None = None) -> tuple[str, ...]:
+        if obj is not None and _charged_with(discount=obj):
+            return tuple(self._terms_as_read.get(name, name) for name in self.fields)
+        return self.fields
 
     def get_readonly_fields(self, request: HttpRequest, obj: Discount | None = None) -> list[str]:
-        # Its terms are part of what paid orders show they were charged: to change them, make
-        # a new discount (this one can still be deactivated).
         if obj is not None and _charged_with(discount=obj):
-            return ["kind", "percent_off", "amount_off", "currency"]
+            return ["kind", "display_percent_off", "display_amount_off", "currency"]
         return []
+
+    @admin.display(description=_("percent off"), ordering="percent_off")
+    def display_percent_off(self, obj: Discount) -> str:
+        if obj.percent_off is None:
+            return self.get_empty_value_display()
+        return f"{percent(obj.percent_off)}%"
+
+    @admin.display(description=_("amount off"), ordering="amount_off")
+    def display_amount_off(self, obj: Discount) -> str:
+        if obj.amount_off is None or not obj.currency:
+            return self.get_empty_value_display()
+        return format_amount(obj.amount_off, obj.currency)
 
 
 class TaxAdmin(admin.ModelAdmin[Tax]):
-    list_display = ["name", "percentage", "inclusive"]
+    list_display = ["name", "display_percentage", "inclusive"]
     list_filter = ["inclusive"]
     search_fields = ["name"]
 
@@ -145,3 +203,7 @@ class TaxAdmin(admin.ModelAdmin[Tax]):
         if obj is not None and _charged_with(tax=obj):
             return ["percentage", "inclusive"]
         return []
+
+    @admin.display(description=_("percentage"), ordering="percentage")
+    def display_percentage(self, obj: Tax) -> str:
+        return f"{percent(obj.percentage)}%"
