@@ -149,7 +149,8 @@ def checkout_session_closed(session: CheckoutSession, *, source: str) -> bool:
     )
     if attempt is None:
         return False
-    return attempts.attempt_close(attempt=attempt, source=source, note=f"session {session.status}")
+    note = "session expired" if session.status == "expired" else "payment failed"
+    return attempts.attempt_close(attempt=attempt, source=source, note=note)
 
 
 def record_refund(*, payment_intent_id: str, amount_refunded: int, source: str) -> bool:
