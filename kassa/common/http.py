@@ -7,7 +7,33 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django_stubs_ext import StrOrPromise
 
+from kassa.common.errors import (
+    Conflict,
+    Invalid,
+    NotFound,
+    ProviderRejected,
+    ShopError,
+    Unavailable,
+)
+
 View = Callable[..., HttpResponse]
+
+# The one place a ShopError's kind becomes an HTTP status.
+STATUS_OF_KIND: dict[type[ShopError], int] = {
+    Invalid: 400,
+    NotFound: 404,
+    Conflict: 409,
+    ProviderRejected: 502,
+    Unavailable: 503,
+}
+
+
+def status_of(error: ShopError) -> int:
+    """The HTTP status of `error`'s kind (the first kind it names); 500 for an error of none."""
+    for cls in type(error).__mro__:
+        if cls in STATUS_OF_KIND:
+            return STATUS_OF_KIND[cls]
+    return 500
 
 
 def json_error(message: StrOrPromise, *, status: int) -> JsonResponse:

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from kassa.catalog import selectors as catalog_selectors
-from kassa.common.http import json_error, json_not_found, parse_id, wants_json
+from kassa.common.http import json_error, json_not_found, parse_id, status_of, wants_json
 from kassa.orders import selectors, services
 from kassa.orders.errors import InvalidQuantity, OrderError
 from kassa.orders.models import Order
@@ -24,7 +24,7 @@ def _quantity(raw: str | None) -> int:
 
 def _refused(request: HttpRequest, error: OrderError, back: str) -> HttpResponse:
     if wants_json(request):
-        return json_error(error.message, status=error.status_code)
+        return json_error(error.message, status=status_of(error))
     messages.error(request, error.message)
     return redirect(back)
 

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from kassa.catalog import selectors as catalog_selectors
-from kassa.common.http import json_error, json_not_found, parse_id
+from kassa.common.http import json_error, json_not_found, parse_id, status_of
 from kassa.orders import selectors as order_selectors
 from kassa.orders.errors import OrderError
 from kassa.orders.models import Order
@@ -43,7 +43,7 @@ def order_payment_intent(request: HttpRequest, order_id: str) -> JsonResponse:
     try:
         intent = payment_intent_start(order=order)
     except (PaymentError, OrderError) as exc:
-        return json_error(exc.message, status=exc.status_code)
+        return json_error(exc.message, status=status_of(exc))
     return _intent_json(request, order, intent)
 
 
@@ -55,7 +55,7 @@ def item_payment_intent(request: HttpRequest, item_id: str) -> JsonResponse:
     try:
         order, intent = pay_item(item=item, visitor=visitor_from_request(request))
     except (PaymentError, OrderError) as exc:
-        return json_error(exc.message, status=exc.status_code)
+        return json_error(exc.message, status=status_of(exc))
     return _intent_json(request, order, intent)
 
 

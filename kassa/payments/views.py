@@ -10,7 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from kassa.catalog import selectors as catalog_selectors
-from kassa.common.http import json_error, json_not_found, parse_id
+from kassa.common.http import json_error, json_not_found, parse_id, status_of
 from kassa.orders import selectors as order_selectors
 from kassa.orders.errors import OrderError
 from kassa.orders.models import Order
@@ -50,7 +50,7 @@ def buy_item_view(request: HttpRequest, item_id: str) -> JsonResponse:
             urls_for=lambda order, attempt: _return_urls(request, order, attempt),
         )
     except PaymentError as exc:
-        return json_error(exc.message, status=exc.status_code)
+        return json_error(exc.message, status=status_of(exc))
     return _session_json(order, session.id, session.url)
 
 
@@ -64,7 +64,7 @@ def buy_order_view(request: HttpRequest, order_id: str) -> JsonResponse:
             order=order, urls_for=lambda order, attempt: _return_urls(request, order, attempt)
         )
     except (PaymentError, OrderError) as exc:
-        return json_error(exc.message, status=exc.status_code)
+        return json_error(exc.message, status=status_of(exc))
     return _session_json(order, session.id, session.url)
 
 
