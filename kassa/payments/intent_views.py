@@ -6,17 +6,15 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
 from kassa.catalog import selectors as catalog_selectors
-from kassa.common.http import json_error, json_not_found, parse_id, status_of
+from kassa.common.http import json_endpoint, parse_id
 from kassa.orders import selectors as order_selectors
-from kassa.orders.errors import OrderError
 from kassa.orders.models import Order
 from kassa.orders.pricing import order_totals
 from kassa.orders.visitors import visitor_from_request
 from kassa.payments import gateway
-from kassa.payments.errors import PaymentError
 from kassa.payments.intents import pay_item, payment_intent_start
 
 
@@ -35,27 +33,19 @@ def _intent_json(request: HttpRequest, order: Order, intent: gateway.PaymentInte
     return JsonResponse(body)
 
 
-@require_POST
-@json_not_found(gettext_lazy("There is no such order."), always=True)
+@json_endpoint("POST", not_found=gettext_lazy("There is no such order."))
 def order_payment_intent(request: HttpRequest, order_id: str) -> JsonResponse:
     """POST /orders/<id>/payment-intent/: the order's one PaymentIntent and its client secret."""
     order = order_selectors.order_for_request(request, order_id)
-    try:
-        intent = payment_intent_start(order=order)
-    except (PaymentError, OrderError) as exc:
-        return json_error(exc.message, status=status_of(exc))
+    intent = payment_intent_start(order=order)
     return _intent_json(request, order, intent)
 
 
-@require_POST
-@json_not_found(gettext_lazy("There is no such item."), always=True)
+@json_endpoint("POST", not_found=gettext_lazy("There is no such item."))
 def item_payment_intent(request: HttpRequest, item_id: str) -> JsonResponse:
     """POST /item/<id>/payment-intent/: a one-line order for the item and its PaymentIntent."""
     item = catalog_selectors.item_get(item_id=parse_id(item_id))
-    try:
-        order, intent = pay_item(item=item, visitor=visitor_from_request(request))
-    except (PaymentError, OrderError) as exc:
-        return json_error(exc.message, status=status_of(exc))
+    order, intent = pay_item(item=item, visitor=visitor_from_request(request))
     return _intent_json(request, order, intent)
 
 

@@ -1,18 +1,15 @@
 import logging
 
 from django.conf import settings
-from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
 
 from kassa.catalog import selectors as catalog_selectors
-from kassa.common.http import json_error, json_not_found, parse_id, status_of
+from kassa.common.http import json_endpoint, json_error, page_or_json, parse_id
 from kassa.orders import selectors as order_selectors
-from kassa.orders.errors import OrderError
 from kassa.orders.models import Order
 from kassa.orders.visitors import visitor_from_request
 from kassa.payments import gateway, webhooks
@@ -22,6 +19,9 @@ from kassa.payments.models import WebhookEvent
 from kassa.payments.returns import confirm_return
 
 logger = logging.getLogger(__name__)
+
+NO_SUCH_ITEM = gettext_lazy("There is no such item.")
+NO_SUCH_ORDER = gettext_lazy("There is no such order.")
 
 
 def _return_urls(request: HttpRequest, order: Order, attempt: int) -> ReturnUrls:
@@ -38,45 +38,37 @@ def _session_json(order: Order, session_id: str, url: str) -> JsonResponse:
     return JsonResponse({"id": session_id, "url": url, "order_id": order.pk})
 
 
-@require_GET
-@json_not_found(gettext_lazy("There is no such item."), always=True)
+@json_endpoint("GET", not_found=NO_SUCH_ITEM)
 def buy_item_view(request: HttpRequest, item_id: str) -> JsonResponse:
     """GET /buy/<id>: start Stripe Checkout for one item; answers the session id as JSON."""
     item = catalog_selectors.item_get(item_id=parse_id(item_id))
-    try:
-        order, session = buy_item(
-            item=item,
-            visitor=visitor_from_request(request),
-            urls_for=lambda order, attempt: _return_urls(request, order, attempt),
-        )
-    except PaymentError as exc:
-        return json_error(exc.message, status=status_of(exc))
+    order, session = buy_item(
+        item=item,
+        visitor=visitor_from_request(request),
+        urls_for=lambda order, attempt: _return_urls(request, order, attempt),
+    )
     return _session_json(order, session.id, session.url)
 
 
-@require_GET
-@json_not_found(gettext_lazy("There is no such order."), always=True)
+@json_endpoint("GET", not_found=NO_SUCH_ORDER)
 def buy_order_view(request: HttpRequest, order_id: str) -> JsonResponse:
     """GET /orders/<id>/buy/: one Checkout Session for the whole order."""
     order = order_selectors.order_for_request(request, order_id)
-    try:
-        session = checkout_start(
-            order=order, urls_for=lambda order, attempt: _return_urls(request, order, attempt)
-        )
-    except (PaymentError, OrderError) as exc:
-        return json_error(exc.message, status=status_of(exc))
+    session = checkout_start(
+        order=order, urls_for=lambda order, attempt: _return_urls(request, order, attempt)
+    )
     return _session_json(order, session.id, session.url)
 
 
-@require_POST
-@json_not_found(gettext_lazy("There is no such order."))
+def _order_page(order_id: str) -> str:
+    return reverse("orders:detail", args=[order_id])
+
+
+@page_or_json("POST", not_found=NO_SUCH_ORDER, back=_order_page)
 def reopen_order_view(request: HttpRequest, order_id: str) -> HttpResponse:
     """Leave a started checkout to edit the order again (the session can no longer be paid)."""
     order = order_selectors.order_for_request(request, order_id)
-    try:
-        checkout_cancel(order=order, source="customer edits the order")
-    except PaymentError as exc:
-        messages.error(request, exc.message)
+    checkout_cancel(order=order, source="customer edits the order")
     return redirect(order.get_absolute_url())
 
 
@@ -99,7 +91,7 @@ def success(request: HttpRequest) -> HttpResponse:
 
 
 @csrf_exempt  # Stripe has no CSRF token to send: the signature check below authenticates it
-@require_POST
+@json_endpoint("POST")
 def stripe_webhook(request: HttpRequest) -> JsonResponse:
     """POST /stripe/webhook/: a signed Stripe event, handled once however often it arrives."""
     secrets = settings.STRIPE_WEBHOOK_SECRETS
