@@ -2,7 +2,6 @@ from django.http import HttpRequest, HttpResponse
 
 from kassa.catalog import revision, selectors
 from kassa.common import shared_pages
-from kassa.common.http import parse_id
 
 
 def catalog(request: HttpRequest) -> HttpResponse:
@@ -15,12 +14,11 @@ def catalog(request: HttpRequest) -> HttpResponse:
     )
 
 
-def item_detail(request: HttpRequest, item_id: str) -> HttpResponse:
-    pk = parse_id(item_id)
+def item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
     return shared_pages.page(
         request,
-        key=f"item:{pk}",
+        key=f"item:{item_id}",
         version=revision.recent(),
         template="kassa/item.html",
-        context=lambda: {"item": selectors.item_get(item_id=pk)},
+        context=lambda: {"item": selectors.item_get(item_id=item_id)},
     )

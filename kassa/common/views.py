@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from kassa.common.http import Answers, answers_of, json_error, not_found_answer, wants_json
+from kassa.common.routes import view_for_malformed_id
 
 CSRF_REFUSED = gettext_lazy(
     "The request was refused because it carried no valid CSRF token. Reload the page and try again."
@@ -20,8 +21,12 @@ SERVER_ERROR = gettext_lazy(
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """handler404: a path that matched no route, or a view's Http404 it did not answer itself."""
-    answers = None if isinstance(exception, Resolver404) else _answers_of_resolved(request)
+    """handler404: a path that matched no route, or a view's Http404 it did not answer itself.
+    A path shaped like a route but for its id ("/buy/abc") is that route's 404."""
+    if isinstance(exception, Resolver404):
+        answers = answers_of(view_for_malformed_id(request.path_info))
+    else:
+        answers = _answers_of_resolved(request)
     response = not_found_answer(request, answers)
     if response is not None:
         return response

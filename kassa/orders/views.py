@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kassa.catalog import selectors as catalog_selectors
-from kassa.common.http import page_or_json, parse_id, wants_json
+from kassa.common.http import page_or_json, wants_json
 from kassa.orders import selectors, services
 from kassa.orders.errors import InvalidQuantity
 from kassa.orders.models import Order
@@ -25,11 +25,11 @@ def _quantity(raw: str | None) -> int:
     return int(raw)
 
 
-def _item_page(item_id: str) -> str:
+def _item_page(item_id: int) -> str:
     return reverse("catalog:item", args=[item_id])
 
 
-def _order_page(order_id: str, **_line: str) -> str:
+def _order_page(order_id: int, **_line: int) -> str:
     return reverse("orders:detail", args=[order_id])
 
 
@@ -49,9 +49,9 @@ def _changed(request: HttpRequest, order: Order) -> HttpResponse:
 
 
 @page_or_json("POST", not_found=NO_SUCH_ITEM, back=_item_page)
-def add_to_order(request: HttpRequest, item_id: str) -> HttpResponse:
+def add_to_order(request: HttpRequest, item_id: int) -> HttpResponse:
     """POST /item/<id>/add-to-order/: put the item in the visitor's cart (made on first add)."""
-    item = catalog_selectors.item_get(item_id=parse_id(item_id))
+    item = catalog_selectors.item_get(item_id=item_id)
     cart, created = services.cart_add_item(
         visitor=visitor_from_request(request),
         item=item,
@@ -73,7 +73,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
 
 
 @page_or_json("GET", not_found=NO_SUCH_ORDER)
-def order_detail(request: HttpRequest, order_id: str) -> HttpResponse:
+def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     order = selectors.order_for_request(request, order_id)
     totals = order_totals(order)
     if wants_json(request):
@@ -82,16 +82,16 @@ def order_detail(request: HttpRequest, order_id: str) -> HttpResponse:
 
 
 @page_or_json("POST", not_found=NO_SUCH_ORDER, back=_order_page)
-def order_line_update(request: HttpRequest, order_id: str, line_id: str) -> HttpResponse:
+def order_line_update(request: HttpRequest, order_id: int, line_id: int) -> HttpResponse:
     """Change a line's quantity; 0, or the remove button, takes the line out."""
     order = selectors.order_for_request(request, order_id)
     quantity = 0 if "remove" in request.POST else _quantity(request.POST.get("quantity"))
-    services.order_set_quantity(order=order, line_id=parse_id(line_id), quantity=quantity)
+    services.order_set_quantity(order=order, line_id=line_id, quantity=quantity)
     return _changed(request, order)
 
 
 @page_or_json("POST", not_found=NO_SUCH_ORDER, back=_order_page)
-def order_discount(request: HttpRequest, order_id: str) -> HttpResponse:
+def order_discount(request: HttpRequest, order_id: int) -> HttpResponse:
     """Apply a discount code typed in the cart, or remove the order's discount."""
     order = selectors.order_for_request(request, order_id)
     if "remove" in request.POST:

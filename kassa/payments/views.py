@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 
 from kassa.catalog import selectors as catalog_selectors
-from kassa.common.http import json_endpoint, json_error, page_or_json, parse_id
+from kassa.common.http import json_endpoint, json_error, page_or_json
 from kassa.orders import selectors as order_selectors
 from kassa.orders.models import Order
 from kassa.orders.visitors import visitor_from_request
@@ -39,9 +39,9 @@ def _session_json(order: Order, session_id: str, url: str) -> JsonResponse:
 
 
 @json_endpoint("GET", not_found=NO_SUCH_ITEM)
-def buy_item_view(request: HttpRequest, item_id: str) -> JsonResponse:
+def buy_item_view(request: HttpRequest, item_id: int) -> JsonResponse:
     """GET /buy/<id>: start Stripe Checkout for one item; answers the session id as JSON."""
-    item = catalog_selectors.item_get(item_id=parse_id(item_id))
+    item = catalog_selectors.item_get(item_id=item_id)
     order, session = buy_item(
         item=item,
         visitor=visitor_from_request(request),
@@ -51,7 +51,7 @@ def buy_item_view(request: HttpRequest, item_id: str) -> JsonResponse:
 
 
 @json_endpoint("GET", not_found=NO_SUCH_ORDER)
-def buy_order_view(request: HttpRequest, order_id: str) -> JsonResponse:
+def buy_order_view(request: HttpRequest, order_id: int) -> JsonResponse:
     """GET /orders/<id>/buy/: one Checkout Session for the whole order."""
     order = order_selectors.order_for_request(request, order_id)
     session = checkout_start(
@@ -60,12 +60,12 @@ def buy_order_view(request: HttpRequest, order_id: str) -> JsonResponse:
     return _session_json(order, session.id, session.url)
 
 
-def _order_page(order_id: str) -> str:
+def _order_page(order_id: int) -> str:
     return reverse("orders:detail", args=[order_id])
 
 
 @page_or_json("POST", not_found=NO_SUCH_ORDER, back=_order_page)
-def reopen_order_view(request: HttpRequest, order_id: str) -> HttpResponse:
+def reopen_order_view(request: HttpRequest, order_id: int) -> HttpResponse:
     """Leave a started checkout to edit the order again (the session can no longer be paid)."""
     order = order_selectors.order_for_request(request, order_id)
     checkout_cancel(order=order, source="customer edits the order")
