@@ -6,9 +6,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kassa.catalog import selectors as catalog_selectors
+from kassa.common.forms import cleaned
 from kassa.common.http import page_or_json, wants_json
 from kassa.orders import selectors, services
-from kassa.orders.errors import InvalidQuantity
+from kassa.orders.forms import (
+    AddToCartForm,
+    DiscountCodeForm,
+    LineQuantityForm,
+    RemoveDiscountForm,
+    RemoveLineForm,
+)
 from kassa.orders.models import Order
 from kassa.orders.presenters import order_json
 from kassa.orders.pricing import order_totals
@@ -16,13 +23,6 @@ from kassa.orders.visitors import visitor_from_request
 
 NO_SUCH_ITEM = gettext_lazy("There is no such item.")
 NO_SUCH_ORDER = gettext_lazy("There is no such order.")
-
-
-def _quantity(raw: str | None) -> int:
-    raw = (raw or "1").strip()
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 6:
-        raise InvalidQuantity(_("The quantity must be a whole number."))
-    return int(raw)
 
 
 def _item_page(item_id: int) -> str:
@@ -52,10 +52,9 @@ def _changed(request: HttpRequest, order: Order) -> HttpResponse:
 def add_to_order(request: HttpRequest, item_id: int) -> HttpResponse:
     """POST /item/<id>/add-to-order/: put the item in the visitor's cart (made on first add)."""
     item = catalog_selectors.item_get(item_id=item_id)
+    quantity: int = cleaned(AddToCartForm(request.POST))["quantity"]
     cart, created = services.cart_add_item(
-        visitor=visitor_from_request(request),
-        item=item,
-        quantity=_quantity(request.POST.get("quantity")),
+        visitor=visitor_from_request(request), item=item, quantity=quantity
     )
     if wants_json(request):
         return _as_json(request, cart, status=201 if created else 200)
@@ -83,21 +82,25 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
 
 @page_or_json("POST", not_found=NO_SUCH_ORDER, back=_order_page)
 def order_line_update(request: HttpRequest, order_id: int, line_id: int) -> HttpResponse:
-    """Change a line's quantity; 0, or the remove button, takes the line out."""
+    """Change a line's quantity; 0, or the line's Remove button, takes the line out."""
     order = selectors.order_for_request(request, order_id)
-    quantity = 0 if "remove" in request.POST else _quantity(request.POST.get("quantity"))
+    if RemoveLineForm(request.POST).is_valid():
+        quantity = 0
+    else:
+        quantity = cleaned(LineQuantityForm(request.POST))["quantity"]
     services.order_set_quantity(order=order, line_id=line_id, quantity=quantity)
     return _changed(request, order)
 
 
 @page_or_json("POST", not_found=NO_SUCH_ORDER, back=_order_page)
 def order_discount(request: HttpRequest, order_id: int) -> HttpResponse:
-    """Apply a discount code typed in the cart, or remove the order's discount."""
+    """Apply a discount code typed in the cart, or (its Remove button) remove the discount."""
     order = selectors.order_for_request(request, order_id)
-    if "remove" in request.POST:
+    if RemoveDiscountForm(request.POST).is_valid():
         services.order_remove_discount(order=order)
         return _changed(request, order)
-    discount = services.order_apply_discount_code(order=order, code=request.POST.get("code", ""))
+    code: str = cleaned(DiscountCodeForm(request.POST))["code"]
+    discount = services.order_apply_discount_code(order=order, code=code)
     if not wants_json(request):
         messages.success(request, _("Discount “%(name)s” applied.") % {"name": discount.name})
     return _changed(request, order)

@@ -1,5 +1,6 @@
 import logging
 
+from django import forms
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -8,6 +9,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 
 from kassa.catalog import selectors as catalog_selectors
+from kassa.common.forms import IdField
 from kassa.common.http import json_endpoint, json_error, page_or_json
 from kassa.orders import selectors as order_selectors
 from kassa.orders.models import Order
@@ -113,16 +115,29 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"received": True, "outcome": record.outcome})
 
 
+class CancelReturnForm(forms.Form):
+    """The query Stripe's cancel_url carries: which order, and which of its attempts."""
+
+    order = IdField()
+    attempt = IdField()
+
+
 def cancel(request: HttpRequest) -> HttpResponse:
     """Stripe's cancel_url: close that attempt and give the customer their cart back."""
     order = None
-    raw_order, raw_attempt = request.GET.get("order", ""), request.GET.get("attempt", "")
-    if all(raw.isascii() and raw.isdigit() for raw in (raw_order, raw_attempt)):
+    query = CancelReturnForm(request.GET)
+    if query.is_valid():
         visitor = visitor_from_request(request, create=False)
-        order = order_selectors.order_list(visitor=visitor).filter(pk=int(raw_order)).first()
+        order = (
+            order_selectors.order_list(visitor=visitor)
+            .filter(pk=query.cleaned_data["order"])
+            .first()
+        )
     if order is not None:
         try:
-            checkout_cancel(order=order, source="customer cancelled", attempt=int(raw_attempt))
+            checkout_cancel(
+                order=order, source="customer cancelled", attempt=query.cleaned_data["attempt"]
+            )
         except PaymentError as exc:
             logger.warning("cancel of order %s: %s", order.pk, exc.message)
     return render(request, "kassa/cancel.html", {"order": order})
