@@ -197,6 +197,9 @@ STRIPE_WEBHOOK_SECRETS += sorted(
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=20.0)
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
+# Whether a currency can be paid in, for the layers below payments (an item's JSON says whether
+# it can be bought): payments' function of the currency, truthy when a keypair is set up for it.
+PAYMENT_ACCOUNT_FOR_CURRENCY = "kassa.payments.keys.keypair_for"
 # Where Stripe.js comes from; the item page falls back to the session URL if it lacks
 # redirectToCheckout.
 STRIPE_JS_URL = env.str("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
@@ -211,6 +214,8 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz/?$"]
 SESSION_COOKIE_SECURE = HTTPS_ONLY
 CSRF_COOKIE_SECURE = HTTPS_ONLY
 CSRF_COOKIE_HTTPONLY = True  # pages read the token from the form, never from the cookie
+# A refused JSON request is told so in JSON; a page's form gets Django's page.
+CSRF_FAILURE_VIEW = "kassa.common.views.csrf_failure"
 SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=31_536_000 if HTTPS_ONLY else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=False)

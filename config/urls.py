@@ -10,3 +10,7 @@ urlpatterns = [
     path("", include("kassa.payments.urls")),
     path("", include("kassa.orders.urls")),
 ]
+
+# JSON endpoints and JSON clients get their 404 and 500 as JSON, everyone else the pages.
+handler404 = "kassa.common.views.page_not_found"
+handler500 = "kassa.common.views.server_error"

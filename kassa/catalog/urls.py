@@ -7,5 +7,5 @@ app_name = "catalog"
 
 urlpatterns = [
     path("", views.catalog, name="catalog"),
-    *route("item/<str:item_id>", views.item_detail, "item"),
+    *route("item/<id:item_id>", views.item_detail, "item"),
 ]

@@ -1,29 +1,27 @@
 """Why a cart change was refused; `message` is safe to show the customer."""
 
-
-class OrderError(Exception):
-    status_code = 409
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+from kassa.common.errors import Conflict, Invalid, ShopError
 
 
-class OrderNotEditable(OrderError):
+class OrderError(ShopError):
+    """The orders app's errors; each is also of one kind of kassa.common.errors."""
+
+
+class OrderNotEditable(Conflict, OrderError):
     pass
 
 
-class CurrencyMismatch(OrderError):
+class CurrencyMismatch(Conflict, OrderError):
     pass
 
 
-class InvalidQuantity(OrderError):
-    status_code = 400
+class InvalidQuantity(Invalid, OrderError):
+    pass
 
 
-class InvalidDiscountCode(OrderError):
-    status_code = 400
+class InvalidDiscountCode(Invalid, OrderError):
+    pass
 
 
-class EmptyOrder(OrderError):
+class EmptyOrder(Conflict, OrderError):
     pass

@@ -4,7 +4,6 @@ from django.db.models import Prefetch, QuerySet, Sum
 from django.http import Http404, HttpRequest
 from django.urls import reverse
 
-from kassa.common.http import parse_id
 from kassa.orders.models import Order, OrderLine
 from kassa.orders.visitors import Visitor, visitor_from_request
 
@@ -28,10 +27,10 @@ def order_get(*, visitor: Visitor, order_id: int) -> Order:
     return order
 
 
-def order_for_request(request: HttpRequest, raw_order_id: str) -> Order:
+def order_for_request(request: HttpRequest, order_id: int) -> Order:
     """The order a path names, if it is the asking visitor's; a 404 otherwise."""
     visitor = visitor_from_request(request, create=False)
-    return order_get(visitor=visitor, order_id=parse_id(raw_order_id))
+    return order_get(visitor=visitor, order_id=order_id)
 
 
 def _carts(visitor: Visitor) -> QuerySet[Order]:

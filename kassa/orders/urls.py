@@ -4,9 +4,9 @@ from kassa.orders import views
 app_name = "orders"
 
 urlpatterns = [
-    *route("item/<str:item_id>/add-to-order", views.add_to_order, "add"),
+    *route("item/<id:item_id>/add-to-order", views.add_to_order, "add"),
     *route("orders", views.order_list, "list"),
-    *route("orders/<str:order_id>", views.order_detail, "detail"),
-    *route("orders/<str:order_id>/lines/<str:line_id>", views.order_line_update, "line"),
-    *route("orders/<str:order_id>/discount", views.order_discount, "discount"),
+    *route("orders/<id:order_id>", views.order_detail, "detail"),
+    *route("orders/<id:order_id>/lines/<id:line_id>", views.order_line_update, "line"),
+    *route("orders/<id:order_id>/discount", views.order_discount, "discount"),
 ]

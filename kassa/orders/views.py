@@ -1,32 +1,36 @@
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_POST
 
 from kassa.catalog import selectors as catalog_selectors
-from kassa.common.http import json_error, json_not_found, parse_id, wants_json
+from kassa.common.forms import cleaned
+from kassa.common.http import page_or_json, wants_json
 from kassa.orders import selectors, services
-from kassa.orders.errors import InvalidQuantity, OrderError
+from kassa.orders.forms import (
+    AddToCartForm,
+    DiscountCodeForm,
+    LineQuantityForm,
+    RemoveDiscountForm,
+    RemoveLineForm,
+)
 from kassa.orders.models import Order
 from kassa.orders.presenters import order_json
 from kassa.orders.pricing import order_totals
 from kassa.orders.visitors import visitor_from_request
 
-
-def _quantity(raw: str | None) -> int:
-    raw = (raw or "1").strip()
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 6:
-        raise InvalidQuantity(_("The quantity must be a whole number."))
-    return int(raw)
+NO_SUCH_ITEM = gettext_lazy("There is no such item.")
+NO_SUCH_ORDER = gettext_lazy("There is no such order.")
 
 
-def _refused(request: HttpRequest, error: OrderError, back: str) -> HttpResponse:
-    if wants_json(request):
-        return json_error(error.message, status=error.status_code)
-    messages.error(request, error.message)
-    return redirect(back)
+def _item_page(item_id: int) -> str:
+    return reverse("catalog:item", args=[item_id])
+
+
+def _order_page(order_id: int, **_line: int) -> str:
+    return reverse("orders:detail", args=[order_id])
 
 
 def _as_json(request: HttpRequest, order: Order, *, status: int = 200) -> JsonResponse:
@@ -44,26 +48,21 @@ def _changed(request: HttpRequest, order: Order) -> HttpResponse:
     return redirect(order.get_absolute_url())
 
 
-@require_POST
-@json_not_found(gettext_lazy("There is no such item."))
-def add_to_order(request: HttpRequest, item_id: str) -> HttpResponse:
+@page_or_json("POST", not_found=NO_SUCH_ITEM, back=_item_page)
+def add_to_order(request: HttpRequest, item_id: int) -> HttpResponse:
     """POST /item/<id>/add-to-order/: put the item in the visitor's cart (made on first add)."""
-    item = catalog_selectors.item_get(item_id=parse_id(item_id))
-    try:
-        cart, created = services.cart_add_item(
-            visitor=visitor_from_request(request),
-            item=item,
-            quantity=_quantity(request.POST.get("quantity")),
-        )
-    except OrderError as exc:
-        return _refused(request, exc, item.get_absolute_url())
+    item = catalog_selectors.item_get(item_id=item_id)
+    quantity: int = cleaned(AddToCartForm(request.POST))["quantity"]
+    cart, created = services.cart_add_item(
+        visitor=visitor_from_request(request), item=item, quantity=quantity
+    )
     if wants_json(request):
         return _as_json(request, cart, status=201 if created else 200)
     messages.success(request, _("%(item)s is in your cart.") % {"item": item.name})
     return redirect(cart.get_absolute_url())
 
 
-@require_GET
+@page_or_json("GET")
 def order_list(request: HttpRequest) -> HttpResponse:
     visitor = visitor_from_request(request, create=False)
     orders = [(order, order_totals(order)) for order in selectors.order_list(visitor=visitor)]
@@ -72,9 +71,8 @@ def order_list(request: HttpRequest) -> HttpResponse:
     return render(request, "kassa/order_list.html", {"orders": orders})
 
 
-@require_GET
-@json_not_found(gettext_lazy("There is no such order."))
-def order_detail(request: HttpRequest, order_id: str) -> HttpResponse:
+@page_or_json("GET", not_found=NO_SUCH_ORDER)
+def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     order = selectors.order_for_request(request, order_id)
     totals = order_totals(order)
     if wants_json(request):
@@ -82,35 +80,27 @@ def order_detail(request: HttpRequest, order_id: str) -> HttpResponse:
     return render(request, "kassa/order_detail.html", {"order": order, "totals": totals})
 
 
-@require_POST
-@json_not_found(gettext_lazy("There is no such order."))
-def order_line_update(request: HttpRequest, order_id: str, line_id: str) -> HttpResponse:
-    """Change a line's quantity; 0, or the remove button, takes the line out."""
+@page_or_json("POST", not_found=NO_SUCH_ORDER, back=_order_page)
+def order_line_update(request: HttpRequest, order_id: int, line_id: int) -> HttpResponse:
+    """Change a line's quantity; 0, or the line's Remove button, takes the line out."""
     order = selectors.order_for_request(request, order_id)
-    try:
-        quantity = 0 if "remove" in request.POST else _quantity(request.POST.get("quantity"))
-        services.order_set_quantity(order=order, line_id=parse_id(line_id), quantity=quantity)
-    except OrderError as exc:
-        return _refused(request, exc, order.get_absolute_url())
+    if RemoveLineForm(request.POST).is_valid():
+        quantity = 0
+    else:
+        quantity = cleaned(LineQuantityForm(request.POST))["quantity"]
+    services.order_set_quantity(order=order, line_id=line_id, quantity=quantity)
     return _changed(request, order)
 
 
-@require_POST
-@json_not_found(gettext_lazy("There is no such order."))
-def order_discount(request: HttpRequest, order_id: str) -> HttpResponse:
-    """Apply a discount code typed in the cart, or remove the order's discount."""
+@page_or_json("POST", not_found=NO_SUCH_ORDER, back=_order_page)
+def order_discount(request: HttpRequest, order_id: int) -> HttpResponse:
+    """Apply a discount code typed in the cart, or (its Remove button) remove the discount."""
     order = selectors.order_for_request(request, order_id)
-    try:
-        if "remove" in request.POST:
-            services.order_remove_discount(order=order)
-        else:
-            discount = services.order_apply_discount_code(
-                order=order, code=request.POST.get("code", "")
-            )
-            if not wants_json(request):
-                messages.success(
-                    request, _("Discount “%(name)s” applied.") % {"name": discount.name}
-                )
-    except OrderError as exc:
-        return _refused(request, exc, order.get_absolute_url())
+    if RemoveDiscountForm(request.POST).is_valid():
+        services.order_remove_discount(order=order)
+        return _changed(request, order)
+    code: str = cleaned(DiscountCodeForm(request.POST))["code"]
+    discount = services.order_apply_discount_code(order=order, code=code)
+    if not wants_json(request):
+        messages.success(request, _("Discount “%(name)s” applied.") % {"name": discount.name})
     return _changed(request, order)

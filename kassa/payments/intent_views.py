@@ -6,16 +6,14 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
 from kassa.catalog import selectors as catalog_selectors
-from kassa.common.http import json_error, json_not_found, parse_id
+from kassa.common.http import json_endpoint
 from kassa.orders import selectors as order_selectors
-from kassa.orders.errors import OrderError
 from kassa.orders.models import Order
 from kassa.orders.pricing import order_totals
 from kassa.orders.visitors import visitor_from_request
-from kassa.payments.errors import PaymentError
 from kassa.payments.flow import Started, payment_intent_buy, payment_intent_start
 from kassa.payments.views import return_pages
 
@@ -36,38 +34,30 @@ def _intent_json(request: HttpRequest, started: Started) -> JsonResponse:
     return JsonResponse(body)
 
 
-@require_POST
-@json_not_found(gettext_lazy("There is no such order."), always=True)
-def order_payment_intent(request: HttpRequest, order_id: str) -> JsonResponse:
+@json_endpoint("POST", not_found=gettext_lazy("There is no such order."))
+def order_payment_intent(request: HttpRequest, order_id: int) -> JsonResponse:
     """POST /orders/<id>/payment-intent/: the order's one PaymentIntent and its client secret."""
     order = order_selectors.order_for_request(request, order_id)
-    try:
-        started = payment_intent_start(order=order, pages=return_pages(request))
-    except (PaymentError, OrderError) as exc:
-        return json_error(exc.message, status=exc.status_code)
+    started = payment_intent_start(order=order, pages=return_pages(request))
     return _intent_json(request, started)
 
 
-@require_POST
-@json_not_found(gettext_lazy("There is no such item."), always=True)
-def item_payment_intent(request: HttpRequest, item_id: str) -> JsonResponse:
+@json_endpoint("POST", not_found=gettext_lazy("There is no such item."))
+def item_payment_intent(request: HttpRequest, item_id: int) -> JsonResponse:
     """POST /item/<id>/payment-intent/: a one-line order for the item and its PaymentIntent."""
-    item = catalog_selectors.item_get(item_id=parse_id(item_id))
-    try:
-        started = payment_intent_buy(
-            item=item, visitor=visitor_from_request(request), pages=return_pages(request)
-        )
-    except (PaymentError, OrderError) as exc:
-        return json_error(exc.message, status=exc.status_code)
+    item = catalog_selectors.item_get(item_id=item_id)
+    started = payment_intent_buy(
+        item=item, visitor=visitor_from_request(request), pages=return_pages(request)
+    )
     return _intent_json(request, started)
 
 
 @require_GET
-def item_pay_page(request: HttpRequest, item_id: str) -> HttpResponse:
+def item_pay_page(request: HttpRequest, item_id: int) -> HttpResponse:
     """/item/<id>/pay/: pay for one item by card on this page; the page's script asks for the
     PaymentIntent (and so makes the one-line order) once it has loaded, then moves the address
     to the order's pay page, so a reload finds that order and its intent."""
-    item = catalog_selectors.item_get(item_id=parse_id(item_id))
+    item = catalog_selectors.item_get(item_id=item_id)
     return render(
         request,
         "kassa/pay.html",
@@ -81,7 +71,7 @@ def item_pay_page(request: HttpRequest, item_id: str) -> HttpResponse:
 
 
 @require_GET
-def order_pay_page(request: HttpRequest, order_id: str) -> HttpResponse:
+def order_pay_page(request: HttpRequest, order_id: int) -> HttpResponse:
     """/orders/<id>/pay/: pay for the visitor's order by card on this page."""
     order = order_selectors.order_for_request(request, order_id)
     totals = order_totals(order)

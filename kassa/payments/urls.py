@@ -5,18 +5,18 @@ app_name = "payments"
 
 urlpatterns = [
     # GET /buy/<id> is the spec's own address; /item/<id>/buy/ says the same in the shop's terms.
-    *route("buy/<str:item_id>", views.buy_item_view, "buy"),
-    *route("item/<str:item_id>/buy", views.buy_item_view, "item-buy"),
-    *route("orders/<str:order_id>/buy", views.buy_order_view, "order-buy"),
-    *route("orders/<str:order_id>/reopen", views.reopen_order_view, "reopen"),
+    *route("buy/<id:item_id>", views.buy_item_view, "buy"),
+    *route("item/<id:item_id>/buy", views.buy_item_view, "item-buy"),
+    *route("orders/<id:order_id>/buy", views.buy_order_view, "order-buy"),
+    *route("orders/<id:order_id>/reopen", views.reopen_order_view, "reopen"),
     # The PaymentIntent flow: a page with Stripe's Payment Element, and the JSON it calls.
-    *route("item/<str:item_id>/pay", intent_views.item_pay_page, "item-pay"),
-    *route("orders/<str:order_id>/pay", intent_views.order_pay_page, "order-pay"),
+    *route("item/<id:item_id>/pay", intent_views.item_pay_page, "item-pay"),
+    *route("orders/<id:order_id>/pay", intent_views.order_pay_page, "order-pay"),
     *route(
-        "item/<str:item_id>/payment-intent", intent_views.item_payment_intent, "item-payment-intent"
+        "item/<id:item_id>/payment-intent", intent_views.item_payment_intent, "item-payment-intent"
     ),
     *route(
-        "orders/<str:order_id>/payment-intent",
+        "orders/<id:order_id>/payment-intent",
         intent_views.order_payment_intent,
         "order-payment-intent",
     ),

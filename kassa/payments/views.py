@@ -1,18 +1,17 @@
 import logging
 
+from django import forms
 from django.conf import settings
-from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
 
 from kassa.catalog import selectors as catalog_selectors
-from kassa.common.http import json_error, json_not_found, parse_id
+from kassa.common.forms import IdField
+from kassa.common.http import json_endpoint, json_error, page_or_json
 from kassa.orders import selectors as order_selectors
-from kassa.orders.errors import OrderError
 from kassa.orders.visitors import visitor_from_request
 from kassa.payments import gateway, webhooks
 from kassa.payments.checkout import ReturnPages
@@ -22,6 +21,9 @@ from kassa.payments.models import WebhookEvent
 from kassa.payments.returns import confirm_return
 
 logger = logging.getLogger(__name__)
+
+NO_SUCH_ITEM = gettext_lazy("There is no such item.")
+NO_SUCH_ORDER = gettext_lazy("There is no such order.")
 
 
 def return_pages(request: HttpRequest) -> ReturnPages:
@@ -37,41 +39,33 @@ def _session_json(started: Started) -> JsonResponse:
     )
 
 
-@require_GET
-@json_not_found(gettext_lazy("There is no such item."), always=True)
-def buy_item_view(request: HttpRequest, item_id: str) -> JsonResponse:
+@json_endpoint("GET", not_found=NO_SUCH_ITEM)
+def buy_item_view(request: HttpRequest, item_id: int) -> JsonResponse:
     """GET /buy/<id>: start Stripe Checkout for one item; answers the session id as JSON."""
-    item = catalog_selectors.item_get(item_id=parse_id(item_id))
-    try:
-        started = checkout_buy(
-            item=item, visitor=visitor_from_request(request), pages=return_pages(request)
-        )
-    except PaymentError as exc:
-        return json_error(exc.message, status=exc.status_code)
+    item = catalog_selectors.item_get(item_id=item_id)
+    started = checkout_buy(
+        item=item, visitor=visitor_from_request(request), pages=return_pages(request)
+    )
     return _session_json(started)
 
 
-@require_GET
-@json_not_found(gettext_lazy("There is no such order."), always=True)
-def buy_order_view(request: HttpRequest, order_id: str) -> JsonResponse:
+@json_endpoint("GET", not_found=NO_SUCH_ORDER)
+def buy_order_view(request: HttpRequest, order_id: int) -> JsonResponse:
     """GET /orders/<id>/buy/: one Checkout Session for the whole order."""
     order = order_selectors.order_for_request(request, order_id)
-    try:
-        started = checkout_start(order=order, pages=return_pages(request))
-    except (PaymentError, OrderError) as exc:
-        return json_error(exc.message, status=exc.status_code)
+    started = checkout_start(order=order, pages=return_pages(request))
     return _session_json(started)
 
 
-@require_POST
-@json_not_found(gettext_lazy("There is no such order."))
-def reopen_order_view(request: HttpRequest, order_id: str) -> HttpResponse:
+def _order_page(order_id: int) -> str:
+    return reverse("orders:detail", args=[order_id])
+
+
+@page_or_json("POST", not_found=NO_SUCH_ORDER, back=_order_page)
+def reopen_order_view(request: HttpRequest, order_id: int) -> HttpResponse:
     """Leave a started checkout to edit the order again (the session can no longer be paid)."""
     order = order_selectors.order_for_request(request, order_id)
-    try:
-        checkout_cancel(order=order, source="customer edits the order")
-    except PaymentError as exc:
-        messages.error(request, exc.message)
+    checkout_cancel(order=order, source="customer edits the order")
     return redirect(order.get_absolute_url())
 
 
@@ -94,7 +88,7 @@ def success(request: HttpRequest) -> HttpResponse:
 
 
 @csrf_exempt  # Stripe has no CSRF token to send: the signature check below authenticates it
-@require_POST
+@json_endpoint("POST")
 def stripe_webhook(request: HttpRequest) -> JsonResponse:
     """POST /stripe/webhook/: a signed Stripe event, handled once however often it arrives."""
     secrets = settings.STRIPE_WEBHOOK_SECRETS
@@ -116,16 +110,29 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"received": True, "outcome": record.outcome})
 
 
+class CancelReturnForm(forms.Form):
+    """The query Stripe's cancel_url carries: which order, and which of its attempts."""
+
+    order = IdField()
+    attempt = IdField()
+
+
 def cancel(request: HttpRequest) -> HttpResponse:
     """Stripe's cancel_url: close that attempt and give the customer their cart back."""
     order = None
-    raw_order, raw_attempt = request.GET.get("order", ""), request.GET.get("attempt", "")
-    if all(raw.isascii() and raw.isdigit() for raw in (raw_order, raw_attempt)):
+    query = CancelReturnForm(request.GET)
+    if query.is_valid():
         visitor = visitor_from_request(request, create=False)
-        order = order_selectors.order_list(visitor=visitor).filter(pk=int(raw_order)).first()
+        order = (
+            order_selectors.order_list(visitor=visitor)
+            .filter(pk=query.cleaned_data["order"])
+            .first()
+        )
     if order is not None:
         try:
-            checkout_cancel(order=order, source="customer cancelled", attempt=int(raw_attempt))
+            checkout_cancel(
+                order=order, source="customer cancelled", attempt=query.cleaned_data["attempt"]
+            )
         except PaymentError as exc:
             logger.warning("cancel of order %s: %s", order.pk, exc.message)
     return render(request, "kassa/cancel.html", {"order": order})

@@ -1,0 +1,20 @@
+"""The `id` path converter: a database id in a URL, as an int the view receives."""
+
+from django.urls import register_converter
+
+# ASCII digits only (no "١", "+1" or "0x10"), and few enough that the value fits a bigint.
+ID_MAX_DIGITS = 18
+ID_PATTERN = f"[0-9]{{1,{ID_MAX_DIGITS}}}"
+
+
+class IdConverter:
+    regex = ID_PATTERN
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+register_converter(IdConverter, "id")
