@@ -100,6 +100,17 @@ class Resources:
             raise StripeError(400, "All line items must share one currency.", param="line_items")
         currency = currencies.pop()
         totals = self._price(body, line_items, currency)
+        return self._open_session(
+            currency=currency,
+            **totals,
+            client_reference_id=body.get("client_reference_id"),
+            metadata=body.get("metadata", {}),
+            success_url=body["success_url"],
+            cancel_url=body.get("cancel_url"),
+            expires_at=int(time.time()) + 24 * 3600,
+        )
+
+    def _open_session(self, **fields: Any) -> dict[str, Any]:
         session_id = _new_id("cs")
         session = {
             "id": session_id,
@@ -107,17 +118,11 @@ class Resources:
             "mode": "payment",
             "status": "open",
             "payment_status": "unpaid",
-            "currency": currency,
-            **totals,
-            "client_reference_id": body.get("client_reference_id"),
-            "metadata": body.get("metadata", {}),
-            "success_url": body["success_url"],
-            "cancel_url": body.get("cancel_url"),
             "payment_intent": None,
             "created": int(time.time()),
-            "expires_at": int(time.time()) + 24 * 3600,
             "livemode": False,
             "url": f"https://checkout.stripe.com/c/pay/{session_id}",
+            **fields,
         }
         self.checkout_sessions[session_id] = session
         return session
@@ -242,25 +247,13 @@ class Resources:
     ) -> dict[str, Any]:
         """An open Checkout Session the shop did not make, as a Payment Link on the same account
         makes one (taking ?client_reference_id= from its URL)."""
-        session_id = _new_id("cs")
-        session = {
-            "id": session_id,
-            "object": "checkout.session",
-            "mode": "payment",
-            "status": "open",
-            "payment_status": "unpaid",
-            "currency": currency,
-            "amount_subtotal": amount_total,
-            "amount_total": amount_total,
-            "client_reference_id": client_reference_id,
-            "metadata": metadata or {},
-            "payment_intent": None,
-            "created": int(time.time()),
-            "livemode": False,
-            "url": f"https://checkout.stripe.com/c/pay/{session_id}",
-        }
-        self.checkout_sessions[session_id] = session
-        return session
+        return self._open_session(
+            currency=currency,
+            amount_subtotal=amount_total,
+            amount_total=amount_total,
+            client_reference_id=client_reference_id,
+            metadata=metadata or {},
+        )
 
     def list_checkout_sessions(self, request: "RecordedRequest") -> dict[str, Any]:
         """Stripe's list, filtered by `payment_intent` as Stripe filters it."""
