@@ -82,8 +82,11 @@ def test_a_json_endpoint_answers_a_wrong_method_in_json_with_allow(
 ) -> None:
     order = cart(client, (ItemFactory.create().pk, 1))
     url = path.format(item=order.lines.get().item_id, order=order.pk)
+    # As a real client: CSRF is checked, and a POST to a GET-only endpoint is still a 405.
+    strict = Client(enforce_csrf_checks=True)
+    strict.cookies = client.cookies
 
-    response = getattr(client, method)(url)
+    response = getattr(strict, method)(url)
 
     assert response.status_code == 405
     assert response["Content-Type"] == "application/json"

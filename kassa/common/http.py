@@ -45,6 +45,7 @@ STATUS_OF_KIND: dict[type[ShopError], int] = {
 NOTHING_HERE = gettext_lazy("There is nothing at this address.")
 
 _ANSWERS = "kassa_answers"
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 def status_of(error: ShopError) -> int:
@@ -140,6 +141,10 @@ def _answering(methods: Sequence[str], answers: Answers) -> Callable[[View], Vie
             return response
 
         wrapper.__dict__[_ANSWERS] = answers
+        if methods and set(methods) <= _SAFE_METHODS:
+            # A view that only reads never acts on a POST: it answers 405, so the CSRF check
+            # (which runs first, and would answer 403) has nothing to protect.
+            wrapper.__dict__["csrf_exempt"] = True
         return wrapper
 
     return decorate
