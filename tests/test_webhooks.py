@@ -414,6 +414,7 @@ def test_a_session_the_shop_did_not_make_never_pays_an_order(webhooks: FakeStrip
         "eur",
         None,
     )
+    assert kept.claimed_order == str(cart.pk)  # shown to staff, never trusted
 
 
 def test_a_payment_intent_naming_an_order_never_pays_it(webhooks: FakeStripe) -> None:

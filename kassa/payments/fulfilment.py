@@ -35,7 +35,7 @@ def fulfil_checkout_session(session: CheckoutSession, *, source: str) -> bool:
         amount=session.amount_total,
         currency=session.currency,
         payment_intent_id=session.payment_intent,
-        claimed_order=session.order_id,
+        claimed_order=session.order_id or session.client_reference_id,
         source=source,
     )
 

@@ -49,6 +49,7 @@ class CheckoutSession:
     currency: str  # lower case, as Stripe writes it
     payment_intent: str
     order_id: str  # our metadata
+    client_reference_id: str  # for people: what it says of itself, never what pays an order
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,7 @@ def _checkout_session(session: dict[str, Any]) -> CheckoutSession:
         currency=str(session.get("currency") or "").lower(),
         payment_intent=payment_intent if isinstance(payment_intent, str) else payment_intent["id"],
         order_id=_order_id(session),
+        client_reference_id=str(session.get("client_reference_id") or ""),
     )
 
 

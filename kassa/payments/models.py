@@ -153,7 +153,9 @@ class PaymentAttempt(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.order} #{self.number} {self.get_kind_display()} {self.stripe_id or '-'}"
+        return str(
+            _("%(order)s, attempt %(number)s") % {"order": self.order, "number": self.number}
+        )
 
 
 class UnmatchedPayment(models.Model):
