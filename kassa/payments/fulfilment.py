@@ -44,6 +44,9 @@ def fulfil_payment_intent(intent: PaymentIntent, *, source: str) -> bool:
     """Mark the PaymentIntent's order paid if it succeeded. True if it changed."""
     if intent.status != "succeeded":
         return False
+    if not gateway.is_stripe_id(intent.id):
+        logger.warning("a payment intent report names no object of Stripe's form; ignored")
+        return False
     if not PaymentAttempt.objects.filter(kind=Kind.PAYMENT_INTENT, stripe_id=intent.id).exists():
         # Checkout pays through a PaymentIntent of its own: the session is the attempt, and its
         # payment is recorded through it (Stripe reports the two in either order).
@@ -83,6 +86,9 @@ def _fulfil(
     claimed_order: str,
     source: str,
 ) -> bool:
+    if not gateway.is_stripe_id(stripe_id):
+        logger.warning("a %s report names no object of Stripe's form; ignored", kind)
+        return False
     unmatched = {
         "kind": kind,
         "stripe_id": stripe_id,
@@ -142,6 +148,8 @@ def _unmatched(reason: str, **fields: object) -> None:
 def checkout_session_closed(session: CheckoutSession, *, source: str) -> bool:
     """An expired or failed session: its attempt closes, and the order reopens if it was the
     last one open. True if the attempt was open."""
+    if not gateway.is_stripe_id(session.id):
+        return False
     attempt = (
         PaymentAttempt.objects.filter(kind=Kind.CHECKOUT_SESSION, stripe_id=session.id)
         .order_by("-number")
@@ -155,6 +163,8 @@ def checkout_session_closed(session: CheckoutSession, *, source: str) -> bool:
 
 def record_refund(*, payment_intent_id: str, amount_refunded: int, source: str) -> bool:
     """Stripe's running total refunded for a payment, applied to the order it paid."""
+    if not gateway.is_stripe_id(payment_intent_id):
+        return False  # a charge with no payment intent: nothing of ours to refund
     attempt = PaymentAttempt.objects.filter(
         payment_intent_id=payment_intent_id, state=PaymentAttempt.State.PAID
     ).first()

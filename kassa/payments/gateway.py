@@ -7,6 +7,8 @@ become `kassa.payments.errors`.
 
 import functools
 import logging
+import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -157,7 +159,7 @@ def _order_id(obj: dict[str, Any]) -> str:
 def _checkout_session(session: dict[str, Any]) -> CheckoutSession:
     payment_intent = session.get("payment_intent") or ""
     return CheckoutSession(
-        id=session["id"],
+        id=str(session.get("id") or ""),
         url=session.get("url") or "",
         status=session.get("status") or "",
         payment_status=session.get("payment_status") or "",
@@ -175,7 +177,7 @@ def checkout_session_from_event(data: dict[str, Any]) -> CheckoutSession:
 
 def _payment_intent(intent: dict[str, Any]) -> PaymentIntent:
     return PaymentIntent(
-        id=intent["id"],
+        id=str(intent.get("id") or ""),
         status=intent.get("status") or "",
         amount=int(intent.get("amount") or 0),
         amount_received=int(intent.get("amount_received") or 0),
@@ -325,17 +327,60 @@ class InvalidWebhook(Exception):
     """A webhook whose signature is missing, forged or too old."""
 
 
+# How far ahead of our clock a signature's time may be: Stripe's tolerance for old ones, the
+# other way. A signature from the future is a replay prepared in advance or a broken clock.
+WEBHOOK_TOLERANCE_SECONDS = 300
+# A Stripe id as Stripe writes them; anything else is not an event of Stripe's.
+_STRIPE_ID = re.compile(r"[A-Za-z0-9_]{1,255}")
+
+
 def verify_webhook(*, payload: bytes, signature: str, secrets: list[str]) -> dict[str, Any]:
-    """The event, if `signature` proves one of our webhook secrets signed `payload` recently."""
+    """The event, if `signature` proves one of our webhook secrets signed `payload` recently
+    (neither more than five minutes old nor more than five minutes ahead of our clock), and the
+    payload is an event with an id and a type as Stripe writes them."""
     if not signature:
         raise InvalidWebhook("No Stripe-Signature header.")
+    if _signed_at(signature) > time.time() + WEBHOOK_TOLERANCE_SECONDS:
+        raise InvalidWebhook("The signature is dated in the future.")
+    if b"\\u0000" in payload:
+        # No event of Stripe's carries a NUL, and PostgreSQL cannot store one in the record.
+        raise InvalidWebhook("The payload carries a NUL character.")
     for secret in secrets:
         try:
             # Offline: checks the HMAC and parses the payload, no call to Stripe and no client.
-            event = stripe.Webhook.construct_event(payload, signature, secret)
+            event = stripe.Webhook.construct_event(
+                payload, signature, secret, tolerance=WEBHOOK_TOLERANCE_SECONDS
+            )
         except stripe.SignatureVerificationError:
             continue
-        except ValueError as exc:
-            raise InvalidWebhook("The payload is not JSON.") from exc
-        return dict(event.to_dict())
+        except (ValueError, RecursionError) as exc:
+            # RecursionError: JSON nested deeper than the parser goes.
+            raise InvalidWebhook("The payload is not JSON an event can be read from.") from exc
+        return _well_formed(dict(event.to_dict()))
     raise InvalidWebhook("The signature does not match any webhook secret, or is too old.")
+
+
+def _signed_at(signature: str) -> float:
+    for part in signature.split(","):
+        key, _, value = part.strip().partition("=")
+        if key == "t" and value.isascii() and value.isdigit():
+            return float(value)
+    return 0.0  # no time given: construct_event refuses it
+
+
+def _well_formed(event: dict[str, Any]) -> dict[str, Any]:
+    """Signed by us is not the same as readable: an event must have Stripe's shape to be stored."""
+    event_id, type_ = event.get("id"), event.get("type")
+    if not isinstance(event_id, str) or not _STRIPE_ID.fullmatch(event_id):
+        raise InvalidWebhook("The event has no id of Stripe's form.")
+    if not isinstance(type_, str) or not re.fullmatch(r"[a-z0-9_.]{1,100}", type_):
+        raise InvalidWebhook("The event has no type of Stripe's form.")
+    data = event.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("object", {}), dict):
+        raise InvalidWebhook("The event carries no object.")
+    return event
+
+
+def is_stripe_id(value: str) -> bool:
+    """Whether `value` could be an id Stripe made (what a return URL or a form may carry)."""
+    return bool(_STRIPE_ID.fullmatch(value))

@@ -21,6 +21,10 @@ class Return:
 
 def confirm_return(*, session_id: str, payment_intent_id: str) -> Return:
     """The order the return is about, fulfilled if Stripe says it is paid (webhook or not)."""
+    if session_id and not gateway.is_stripe_id(session_id):
+        return Return(order=None)  # not an id Stripe makes (a typo, or a NUL for the database)
+    if payment_intent_id and not gateway.is_stripe_id(payment_intent_id):
+        return Return(order=None)
     if session_id:
         kind, stripe_id = PaymentAttempt.Kind.CHECKOUT_SESSION, session_id
     elif payment_intent_id:

@@ -1,0 +1,98 @@
+"""Input that once reached a 500 or the database as it came: NULs, forged dates, odd events."""
+
+import time
+from typing import Any
+
+import pytest
+from django.test import Client
+from pytest_django.fixtures import Settings as SettingsWrapper
+
+from kassa.orders.models import Order
+from kassa.payments.models import UnmatchedPayment, WebhookEvent
+from tests.fake_stripe import FakeStripe
+from tests.stripe_events import WEBHOOK_SECRET, encode, event, signature
+from tests.test_webhooks import pending_order
+
+pytestmark = pytest.mark.django_db
+URL = "/stripe/webhook/"
+
+
+@pytest.fixture
+def webhooks(fake_stripe: FakeStripe, settings: SettingsWrapper) -> FakeStripe:
+    settings.STRIPE_WEBHOOK_SECRETS = [WEBHOOK_SECRET]
+    return fake_stripe
+
+
+def post_signed(payload: bytes, **kwargs: Any) -> Any:
+    return Client().post(
+        URL,
+        payload,
+        content_type="application/json",
+        headers={"Stripe-Signature": signature(payload, **kwargs)},
+    )
+
+
+@pytest.mark.parametrize("name", ["session_id", "payment_intent"])
+def test_a_nul_in_the_return_url_is_an_ordinary_page(fake_stripe: FakeStripe, name: str) -> None:
+    """PostgreSQL refuses a NUL in a string: looked up as it came, it was a 500."""
+    page = Client().get(f"/checkout/success/?{name}=cs_%00x")
+    assert page.status_code == 200
+    assert fake_stripe.requests == []
+
+
+def test_a_signature_dated_in_the_future_is_refused(webhooks: FakeStripe) -> None:
+    _, session = pending_order(webhooks)
+    completed = webhooks.resources.complete_checkout_session(session["id"])
+    payload = encode(event("checkout.session.completed", completed))
+
+    ahead = post_signed(payload, timestamp=int(time.time()) + 600)
+    on_time = post_signed(payload)
+
+    assert ahead.status_code == 400
+    assert "future" in ahead.json()["error"]
+    assert on_time.status_code == 200
+    assert WebhookEvent.objects.count() == 1
+
+
+def _deep(levels: int) -> str:
+    return "[" * levels + "]" * levels
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        encode({**event("checkout.session.completed", {}), "type": "x" * 101}),
+        encode({**event("checkout.session.completed", {}), "id": "evt_" + "x" * 252}),
+        encode({k: v for k, v in event("checkout.session.completed", {}).items() if k != "id"}),
+        encode({**event("checkout.session.completed", {}), "id": "evt_\x00"}),
+        encode({**event("checkout.session.completed", {}), "data": {"object": "a string"}}),
+        (
+            '{"id": "evt_deep", "type": "checkout.session.completed", "data": ' + _deep(100_000)
+        ).encode()
+        + b"}",
+    ],
+    ids=["long type", "long id", "no id", "nul in id", "object not an object", "deep json"],
+)
+def test_a_signed_but_malformed_event_is_a_400_and_stops_the_retries(
+    webhooks: FakeStripe, payload: bytes
+) -> None:
+    response = post_signed(payload)
+
+    assert response.status_code == 400
+    assert set(response.json()) == {"error"}
+    assert not WebhookEvent.objects.exists()
+
+
+def test_an_object_with_a_nul_is_refused_and_pays_nothing(webhooks: FakeStripe) -> None:
+    """JSON writes the NUL as \\u0000, which PostgreSQL cannot keep in the event's record."""
+    order, session = pending_order(webhooks)
+    completed = webhooks.resources.complete_checkout_session(session["id"])
+    forged = {**completed, "id": session["id"] + "\x00"}
+
+    response = post_signed(encode(event("checkout.session.completed", forged)))
+
+    assert response.status_code == 400
+    assert not WebhookEvent.objects.exists()
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING
+    assert not UnmatchedPayment.objects.exists()
