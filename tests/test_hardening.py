@@ -1,16 +1,22 @@
 """Input that once reached a 500 or the database as it came: NULs, forged dates, odd events."""
 
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from kassa.orders.models import Order
-from kassa.payments.models import UnmatchedPayment, WebhookEvent
+from kassa.payments.models import PaymentAttempt, UnmatchedPayment, WebhookEvent
+from tests.factories import ItemFactory
 from tests.fake_stripe import FakeStripe
+from tests.html import csrf_token_in
 from tests.stripe_events import WEBHOOK_SECRET, encode, event, signature
+from tests.test_order_checkout import cart
 from tests.test_webhooks import pending_order
 
 pytestmark = pytest.mark.django_db
@@ -96,3 +102,49 @@ def test_an_object_with_a_nul_is_refused_and_pays_nothing(webhooks: FakeStripe) 
     order.refresh_from_db()
     assert order.status == Order.Status.PENDING
     assert not UnmatchedPayment.objects.exists()
+
+
+def _forgotten_by_stripe(client: Client, fake: FakeStripe) -> tuple[Order, str]:
+    """A cart in checkout whose session Stripe no longer knows (its account's keys changed)."""
+    order = cart(client, (ItemFactory.create().pk, 1))
+    session_id = client.get(f"/orders/{order.pk}/buy/").json()["id"]
+    del fake.resources.checkout_sessions[session_id]
+    return order, session_id
+
+
+def test_a_session_stripe_forgot_does_not_keep_its_order_pending(
+    client: Client, fake_stripe: FakeStripe
+) -> None:
+    order, _ = _forgotten_by_stripe(client, fake_stripe)
+    token = csrf_token_in(client.get(f"/orders/{order.pk}/").text)
+
+    client.post(f"/orders/{order.pk}/reopen/", {"csrfmiddlewaretoken": token})
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.OPEN
+    assert not PaymentAttempt.objects.filter(state=PaymentAttempt.State.OPEN).exists()
+
+
+def test_buying_again_past_a_session_stripe_forgot_starts_a_new_one(
+    client: Client, fake_stripe: FakeStripe
+) -> None:
+    order, forgotten = _forgotten_by_stripe(client, fake_stripe)
+
+    response = client.get(f"/orders/{order.pk}/buy/")
+
+    assert response.status_code == 200
+    assert response.json()["id"] != forgotten
+    assert response.json()["id"] in fake_stripe.resources.checkout_sessions
+
+
+def test_reconciliation_closes_a_session_stripe_forgot(
+    client: Client, fake_stripe: FakeStripe
+) -> None:
+    order, _ = _forgotten_by_stripe(client, fake_stripe)
+    PaymentAttempt.objects.update(opened_at=timezone.now() - timedelta(hours=1))
+
+    call_command("reconcile_payments")
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.OPEN
+    assert PaymentAttempt.objects.get().note == "gone from Stripe"

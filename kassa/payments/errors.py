@@ -30,3 +30,8 @@ class CheckoutSuperseded(CheckoutConflict):
 
 class RefundFailed(Conflict, PaymentError):
     """A refund was refused: the order is not paid, already refunded, or Stripe said no."""
+
+
+class StripeObjectMissing(PaymentProviderRejected):
+    """Stripe does not know the object (`resource_missing`): made in an account whose keys have
+    changed since, or deleted. Nothing can be paid through it any more."""

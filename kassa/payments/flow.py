@@ -24,7 +24,12 @@ from kassa.orders.pricing import order_totals
 from kassa.orders.visitors import Visitor
 from kassa.payments import attempts, checkout, gateway, intents
 from kassa.payments.checkout import ReturnPages
-from kassa.payments.errors import CheckoutConflict, CheckoutSuperseded, PaymentError
+from kassa.payments.errors import (
+    CheckoutConflict,
+    CheckoutSuperseded,
+    PaymentError,
+    StripeObjectMissing,
+)
 from kassa.payments.fulfilment import fulfil_checkout_session, fulfil_payment_intent
 from kassa.payments.models import PaymentAttempt
 
@@ -245,6 +250,20 @@ def _close(*, order: Order, attempt: PaymentAttempt) -> None:
     """Make sure `attempt`'s Stripe object can no longer be paid. Raises CheckoutConflict if the
     customer paid through it (the order is marked paid here, in case the webhook is late) or a
     payment through it is being processed."""
+    try:
+        _close_at_stripe(order=order, attempt=attempt)
+    except StripeObjectMissing:
+        # Stripe no longer knows it (made in an account whose keys changed since): nobody can
+        # pay through it, which is all closing asks.
+        logger.warning(
+            "order %s attempt %s: %s is gone from Stripe",
+            order.pk,
+            attempt.number,
+            attempt.stripe_id,
+        )
+
+
+def _close_at_stripe(*, order: Order, attempt: PaymentAttempt) -> None:
     if attempt.kind == Kind.CHECKOUT_SESSION:
         session = checkout.close_session(currency=order.currency, session_id=attempt.stripe_id)
         if session.status == "complete":

@@ -23,6 +23,7 @@ from kassa.payments.errors import (
     PaymentProviderRejected,
     PaymentProviderUnavailable,
     PaymentsNotConfigured,
+    StripeObjectMissing,
 )
 from kassa.payments.http import Urllib3Client
 from kassa.payments.keys import Keypair, keypair_for
@@ -128,9 +129,12 @@ def _call(label: str, request: Callable[[], _StripeObject], /) -> _StripeObject:
             raise PaymentProviderUnavailable(
                 _("The payment provider is having trouble right now. Please try again in a minute.")
             ) from exc
-        raise PaymentProviderRejected(
-            _("The payment could not be started. The shop has been told; please try again later.")
-        ) from exc
+        message = _(
+            "The payment could not be started. The shop has been told; please try again later."
+        )
+        if status == 404 and exc.code == "resource_missing":
+            raise StripeObjectMissing(message) from exc
+        raise PaymentProviderRejected(message) from exc
 
 
 def _create(label: str, request: Callable[[], stripe.StripeObject], /) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from django.utils import timezone
 from kassa.orders import lifecycle
 from kassa.orders.models import Order
 from kassa.payments import attempts, gateway, intents
-from kassa.payments.errors import PaymentError
+from kassa.payments.errors import PaymentError, StripeObjectMissing
 from kassa.payments.fulfilment import fulfil_checkout_session, fulfil_payment_intent
 from kassa.payments.models import PaymentAttempt
 
@@ -46,6 +46,11 @@ def reconcile_pending(
         report.checked += 1
         try:
             changed = _reconcile(attempt, abandoned=attempt.opened_at < now - abandon_after)
+        except StripeObjectMissing:
+            # Gone from Stripe (an account or key change): it can never be paid, so it closes
+            # rather than failing every run and keeping its order pending for ever.
+            attempts.attempt_close(attempt=attempt, source=SOURCE, note="gone from Stripe")
+            changed = "closed"
         except PaymentError as exc:
             logger.warning("reconciliation of order %s failed: %s", attempt.order_id, exc.message)
             report.failed.append(attempt.order_id)

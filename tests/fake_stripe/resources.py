@@ -19,7 +19,10 @@ class StripeError(Exception):
         self.param = param
 
     def payload(self) -> dict[str, Any]:
-        return {"type": "invalid_request_error", "message": self.message, "param": self.param}
+        error = {"type": "invalid_request_error", "message": self.message, "param": self.param}
+        if self.status == 404:
+            error["code"] = "resource_missing"  # as Stripe names an object it does not know
+        return error
 
 
 def _new_id(prefix: str) -> str:
