@@ -148,3 +148,22 @@ def test_reconciliation_closes_a_session_stripe_forgot(
     order.refresh_from_db()
     assert order.status == Order.Status.OPEN
     assert PaymentAttempt.objects.get().note == "gone from Stripe"
+
+
+def test_what_belongs_to_one_visitor_is_never_kept_by_a_cache(
+    client: Client, fake_stripe: FakeStripe
+) -> None:
+    item = ItemFactory.create()
+    order = cart(client, (item.pk, 1))
+    answers = [
+        client.get(f"/buy/{item.pk}"),
+        client.get("/orders/"),
+        client.get(f"/orders/{order.pk}/"),
+        client.get(f"/orders/{order.pk}/", headers={"Accept": "application/json"}),
+        client.get(f"/orders/{order.pk}/pay/"),
+        client.get(f"/orders/{order.pk}/buy/"),
+    ]
+    for answer in answers:
+        assert answer.status_code == 200
+        directives = {d.strip() for d in answer["Cache-Control"].split(",")}
+        assert {"private", "no-store"} <= directives, answer.request["PATH_INFO"]

@@ -4,6 +4,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
 
 from kassa.catalog import selectors as catalog_selectors
 from kassa.common.forms import cleaned
@@ -48,6 +49,7 @@ def _changed(request: HttpRequest, order: Order) -> HttpResponse:
     return redirect(order.get_absolute_url())
 
 
+@never_cache
 @page_or_json("POST", not_found=NO_SUCH_ITEM, back=_item_page)
 def add_to_order(request: HttpRequest, item_id: int) -> HttpResponse:
     """POST /item/<id>/add-to-order/: put the item in the visitor's cart (made on first add)."""
@@ -62,6 +64,7 @@ def add_to_order(request: HttpRequest, item_id: int) -> HttpResponse:
     return redirect(cart.get_absolute_url())
 
 
+@never_cache
 @page_or_json("GET")
 def order_list(request: HttpRequest) -> HttpResponse:
     visitor = visitor_from_request(request, create=False)
@@ -71,6 +74,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
     return render(request, "kassa/order_list.html", {"orders": orders})
 
 
+@never_cache
 @page_or_json("GET", not_found=NO_SUCH_ORDER)
 def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     order = selectors.order_for_request(request, order_id)
@@ -80,6 +84,7 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     return render(request, "kassa/order_detail.html", {"order": order, "totals": totals})
 
 
+@never_cache
 @page_or_json("POST", not_found=NO_SUCH_ORDER, back=_order_page)
 def order_line_update(request: HttpRequest, order_id: int, line_id: int) -> HttpResponse:
     """Change a line's quantity; 0, or the line's Remove button, takes the line out."""
@@ -92,6 +97,7 @@ def order_line_update(request: HttpRequest, order_id: int, line_id: int) -> Http
     return _changed(request, order)
 
 
+@never_cache
 @page_or_json("POST", not_found=NO_SUCH_ORDER, back=_order_page)
 def order_discount(request: HttpRequest, order_id: int) -> HttpResponse:
     """Apply a discount code typed in the cart, or (its Remove button) remove the discount."""

@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from kassa.catalog import selectors as catalog_selectors
@@ -34,6 +35,7 @@ def _intent_json(request: HttpRequest, started: Started) -> JsonResponse:
     return JsonResponse(body)
 
 
+@never_cache
 @json_endpoint("POST", not_found=gettext_lazy("There is no such order."))
 def order_payment_intent(request: HttpRequest, order_id: int) -> JsonResponse:
     """POST /orders/<id>/payment-intent/: the order's one PaymentIntent and its client secret."""
@@ -42,6 +44,7 @@ def order_payment_intent(request: HttpRequest, order_id: int) -> JsonResponse:
     return _intent_json(request, started)
 
 
+@never_cache
 @json_endpoint("POST", not_found=gettext_lazy("There is no such item."))
 def item_payment_intent(request: HttpRequest, item_id: int) -> JsonResponse:
     """POST /item/<id>/payment-intent/: a one-line order for the item and its PaymentIntent."""
@@ -70,6 +73,7 @@ def item_pay_page(request: HttpRequest, item_id: int) -> HttpResponse:
     )
 
 
+@never_cache
 @require_GET
 def order_pay_page(request: HttpRequest, order_id: int) -> HttpResponse:
     """/orders/<id>/pay/: pay for the visitor's order by card on this page."""

@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from kassa.catalog import selectors as catalog_selectors
@@ -39,6 +40,7 @@ def _session_json(started: Started) -> JsonResponse:
     )
 
 
+@never_cache
 @json_endpoint("GET", not_found=NO_SUCH_ITEM)
 def buy_item_view(request: HttpRequest, item_id: int) -> JsonResponse:
     """GET /buy/<id>: start Stripe Checkout for one item; answers the session id as JSON."""
@@ -49,6 +51,7 @@ def buy_item_view(request: HttpRequest, item_id: int) -> JsonResponse:
     return _session_json(started)
 
 
+@never_cache
 @json_endpoint("GET", not_found=NO_SUCH_ORDER)
 def buy_order_view(request: HttpRequest, order_id: int) -> JsonResponse:
     """GET /orders/<id>/buy/: one Checkout Session for the whole order."""
@@ -61,6 +64,7 @@ def _order_page(order_id: int) -> str:
     return reverse("orders:detail", args=[order_id])
 
 
+@never_cache
 @page_or_json("POST", not_found=NO_SUCH_ORDER, back=_order_page)
 def reopen_order_view(request: HttpRequest, order_id: int) -> HttpResponse:
     """Leave a started checkout to edit the order again (the session can no longer be paid)."""
@@ -69,6 +73,7 @@ def reopen_order_view(request: HttpRequest, order_id: int) -> HttpResponse:
     return redirect(order.get_absolute_url())
 
 
+@never_cache
 def success(request: HttpRequest) -> HttpResponse:
     """Where Stripe returns a customer who paid. The URL proves nothing: ask Stripe, then show."""
     returned = confirm_return(
@@ -117,6 +122,7 @@ class CancelReturnForm(forms.Form):
     attempt = IdField()
 
 
+@never_cache
 def cancel(request: HttpRequest) -> HttpResponse:
     """Stripe's cancel_url: close that attempt and give the customer their cart back."""
     order = None
