@@ -65,7 +65,22 @@ class _Made:
 
 
 def checkout_start(*, order: Order, pages: ReturnPages) -> Started:
-    """A new Checkout Session for the order; no earlier attempt of it can be paid after this."""
+    """The order's Checkout Session: the one it is being paid through, if Stripe still has it
+    open, else a new one; no earlier attempt of it can be paid after this.
+
+    Answering the open session again makes the Buy link safe to repeat: a second tab, a reload
+    or a link from another site finds the session the customer may be paying through, rather than
+    expiring it under them. Its lines cannot have changed: an order in payment is frozen.
+    """
+    current = (
+        attempts.current_attempt(order=order) if order.status == Order.Status.PENDING else None
+    )
+    if current is not None and current.kind == Kind.CHECKOUT_SESSION and current.stripe_id:
+        session = _still_open(order=order, attempt=current)
+        if session is not None:
+            return Started(
+                order=order, attempt=current, amount=session.amount_total, url=session.url
+            )
     return _start(order=order, kind=Kind.CHECKOUT_SESSION, pages=pages)
 
 
@@ -193,6 +208,21 @@ def _attach(*, order: Order, attempt: PaymentAttempt, made: _Made) -> Started:
         url=made.url,
         client_secret=made.client_secret,
     )
+
+
+def _still_open(*, order: Order, attempt: PaymentAttempt) -> gateway.CheckoutSession | None:
+    """The attempt's session if a customer can still pay through it. Raises CheckoutConflict if
+    they already did (the order is marked paid here, in case the webhook is late)."""
+    try:
+        session = gateway.retrieve_checkout_session(
+            currency=order.currency, session_id=attempt.stripe_id
+        )
+    except StripeObjectMissing:
+        return None  # a new attempt closes it
+    if session.status == "complete":
+        fulfil_checkout_session(session, source=f"checkout {session.id} found paid")
+        raise _already_paid()
+    return session if session.status == "open" and session.url else None
 
 
 def _keepable_intent(
