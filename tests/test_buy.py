@@ -10,6 +10,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from kassa.orders import lifecycle
 from kassa.orders.errors import OrderNotEditable
 from kassa.orders.models import Order
+from kassa.payments.checkout import cancel_token
 from kassa.payments.gateway import API_VERSION
 from tests.attempts import session_of
 from tests.conftest import SECRET_KEY
@@ -45,7 +46,8 @@ def test_buy_creates_a_checkout_session_and_answers_its_id(
         "metadata[order_id]": str(order.pk),
         "payment_intent_data[metadata][order_id]": str(order.pk),
         "success_url": "http://testserver/checkout/success/?session_id={CHECKOUT_SESSION_ID}",
-        "cancel_url": f"http://testserver/checkout/cancel/?order={order.pk}&attempt=1",
+        "cancel_url": f"http://testserver/checkout/cancel/?order={order.pk}&attempt=1"
+        f"&token={cancel_token(order_id=order.pk, attempt=1)}",
         "locale": "en",
     }
     assert created.api_key == SECRET_KEY

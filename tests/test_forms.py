@@ -14,6 +14,7 @@ from kassa.orders.forms import (
     RemoveLineForm,
 )
 from kassa.orders.models import Order
+from kassa.payments.checkout import cancel_token
 from kassa.payments.views import CancelReturnForm
 from tests.factories import DiscountFactory, ItemFactory
 from tests.fake_stripe import FakeStripe
@@ -55,16 +56,23 @@ def test_a_line_takes_zero_and_the_remove_button_whatever_its_value() -> None:
     assert DiscountCodeForm({}).is_valid()  # an empty code is the order's to refuse
 
 
+SIGNED = cancel_token(order_id=12, attempt=3)
+
+
 @pytest.mark.parametrize(
     ("query", "valid"),
     [
-        ({"order": "12", "attempt": "3"}, True),
-        ({"order": "١٢", "attempt": "3"}, False),
-        ({"order": "12"}, False),
-        ({"order": "12", "attempt": "1" * 19}, False),
+        ({"order": "12", "attempt": "3", "token": SIGNED}, True),
+        ({"order": "12", "attempt": "3"}, False),
+        ({"order": "12", "attempt": "4", "token": SIGNED}, False),
+        ({"order": "١٢", "attempt": "3", "token": SIGNED}, False),
+        ({"order": "12", "token": SIGNED}, False),
+        ({"order": "12", "attempt": "1" * 19, "token": SIGNED}, False),
     ],
 )
-def test_the_cancel_url_query_is_two_ids(query: dict[str, str], valid: bool) -> None:
+def test_the_cancel_url_query_is_two_ids_and_the_shops_token(
+    query: dict[str, str], valid: bool
+) -> None:
     assert CancelReturnForm(query).is_valid() is valid
 
 

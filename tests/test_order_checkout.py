@@ -7,6 +7,7 @@ from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from kassa.orders.models import Order
+from kassa.payments.checkout import cancel_token
 from kassa.payments.models import StripeCoupon, StripeTaxRate
 from tests.attempts import session_of
 from tests.factories import DiscountFactory, ItemFactory, TaxFactory
@@ -14,6 +15,13 @@ from tests.fake_stripe import FakeStripe
 
 pytestmark = pytest.mark.django_db
 JSON = {"Accept": "application/json"}
+
+
+def cancel_link(fake: FakeStripe, session_id: str) -> str:
+    """The cancel link the shop gave Stripe for this session, as the customer's browser opens it."""
+    return str(fake.resources.checkout_sessions[session_id]["cancel_url"]).removeprefix(
+        "http://testserver"
+    )
 
 
 def cart(client: Client, *items: tuple[int, int]) -> Order:
@@ -51,7 +59,8 @@ def test_an_order_becomes_one_session_with_a_line_per_item(
         "metadata[order_id]": str(order.pk),
         "payment_intent_data[metadata][order_id]": str(order.pk),
         "success_url": "http://testserver/checkout/success/?session_id={CHECKOUT_SESSION_ID}",
-        "cancel_url": f"http://testserver/checkout/cancel/?order={order.pk}&attempt=1",
+        "cancel_url": f"http://testserver/checkout/cancel/?order={order.pk}&attempt=1"
+        f"&token={cancel_token(order_id=order.pk, attempt=1)}",
         "locale": "en",
     }
     session = fake_stripe.resources.checkout_sessions[response.json()["id"]]
@@ -291,7 +300,7 @@ def test_the_cancel_page_gives_the_cart_back(client: Client, fake_stripe: FakeSt
     order = cart(client, (ItemFactory.create().pk, 1))
     session_id = client.get(f"/orders/{order.pk}/buy/").json()["id"]
 
-    page = client.get(f"/checkout/cancel/?order={order.pk}&attempt=1")
+    page = client.get(cancel_link(fake_stripe, session_id))
 
     assert f'href="/orders/{order.pk}/"' in page.text
     assert fake_stripe.resources.checkout_sessions[session_id]["status"] == "expired"
@@ -303,8 +312,8 @@ def test_a_stranger_cannot_cancel_someone_elses_checkout(
     client: Client, fake_stripe: FakeStripe
 ) -> None:
     order = cart(client, (ItemFactory.create().pk, 1))
-    client.get(f"/orders/{order.pk}/buy/")
-    Client().get(f"/checkout/cancel/?order={order.pk}&attempt=1")
+    session_id = client.get(f"/orders/{order.pk}/buy/").json()["id"]
+    Client().get(cancel_link(fake_stripe, session_id))
     order.refresh_from_db()
     assert order.status == Order.Status.PENDING
 
@@ -317,16 +326,34 @@ def test_an_old_attempts_cancel_link_leaves_the_current_checkout_alone(
     fake_stripe.resources.checkout_sessions[first]["status"] = "expired"  # lapsed at Stripe
     second = client.get(f"/orders/{order.pk}/buy/").json()["id"]  # Buy again, in a new tab
 
-    client.get(f"/checkout/cancel/?order={order.pk}&attempt=1")  # the first tab's Back link
+    client.get(cancel_link(fake_stripe, first))  # the first tab's Back link
 
     order.refresh_from_db()
     assert order.status == Order.Status.PENDING
     assert session_of(order) == second
     assert fake_stripe.resources.checkout_sessions[second]["status"] == "open"
-    client.get(f"/checkout/cancel/?order={order.pk}&attempt=2")
+    client.get(cancel_link(fake_stripe, second))
     order.refresh_from_db()
     assert order.status == Order.Status.OPEN
     assert fake_stripe.resources.checkout_sessions[second]["status"] == "expired"
+
+
+@pytest.mark.parametrize("token", ["", "forged", "{other}"])
+def test_a_cancel_link_the_shop_did_not_make_cancels_nothing(
+    client: Client, fake_stripe: FakeStripe, token: str
+) -> None:
+    """A top-level link from another site carries the visitor's Lax cookie: without the token
+    the shop signed for this attempt, it must not reopen their order."""
+    order = cart(client, (ItemFactory.create().pk, 1))
+    session_id = client.get(f"/orders/{order.pk}/buy/").json()["id"]
+    token = token.format(other=cancel_token(order_id=order.pk, attempt=2))
+
+    page = client.get(f"/checkout/cancel/?order={order.pk}&attempt=1&token={token}")
+
+    assert page.status_code == 200
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING
+    assert fake_stripe.resources.checkout_sessions[session_id]["status"] == "open"
 
 
 def test_stripe_failing_leaves_the_cart_open(client: Client, fake_stripe: FakeStripe) -> None:

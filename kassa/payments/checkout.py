@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from django.core import signing
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import get_language
 from stripe.params.checkout import SessionCreateParams
 
@@ -18,6 +20,19 @@ class ReturnPages:
 
     success: str
     cancel: str
+
+
+_CANCEL_SALT = "kassa.payments.cancel"
+
+
+def cancel_token(*, order_id: int, attempt: int) -> str:
+    """What proves a cancel link was made by the shop for this attempt of this order. The same
+    for every retry of the session's creation, which Stripe's idempotency key requires."""
+    return signing.Signer(salt=_CANCEL_SALT).signature(f"{order_id}:{attempt}")
+
+
+def is_cancel_token(token: str, *, order_id: int, attempt: int) -> bool:
+    return constant_time_compare(token, cancel_token(order_id=order_id, attempt=attempt))
 
 
 def checkout_locale() -> str:
@@ -56,8 +71,12 @@ def checkout_params(
         "payment_intent_data": {"metadata": {"order_id": order_ref}},
         # Stripe fills in {CHECKOUT_SESSION_ID}; it must reach Stripe unescaped.
         "success_url": f"{pages.success}?session_id={{CHECKOUT_SESSION_ID}}",
-        # The attempt number lets an old tab's cancel link leave a newer attempt alone.
-        "cancel_url": f"{pages.cancel}?order={order_ref}&attempt={attempt}",
+        # The attempt number lets an old tab's cancel link leave a newer attempt alone; the token
+        # lets only this link cancel it (not a link made up on another site).
+        "cancel_url": (
+            f"{pages.cancel}?order={order_ref}&attempt={attempt}"
+            f"&token={cancel_token(order_id=order.pk, attempt=attempt)}"
+        ),
         # Checkout speaks the language the customer was shopping in.
         "locale": checkout_locale(),
     }

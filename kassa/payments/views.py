@@ -1,4 +1,5 @@
 import logging
+from typing import Any
 
 from django import forms
 from django.conf import settings
@@ -15,7 +16,7 @@ from kassa.common.http import json_endpoint, json_error, page_or_json
 from kassa.orders import selectors as order_selectors
 from kassa.orders.visitors import visitor_from_request
 from kassa.payments import gateway, webhooks
-from kassa.payments.checkout import ReturnPages
+from kassa.payments.checkout import ReturnPages, is_cancel_token
 from kassa.payments.errors import PaymentError
 from kassa.payments.flow import Started, checkout_buy, checkout_cancel, checkout_start
 from kassa.payments.models import WebhookEvent
@@ -116,10 +117,23 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
 
 
 class CancelReturnForm(forms.Form):
-    """The query Stripe's cancel_url carries: which order, and which of its attempts."""
+    """The query Stripe's cancel_url carries: which order, which of its attempts, and the token
+    that shows the shop made the link."""
 
     order = IdField()
     attempt = IdField()
+    token = forms.CharField(max_length=100)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        order, attempt = cleaned.get("order"), cleaned.get("attempt")
+        if (
+            order is not None
+            and attempt is not None
+            and not is_cancel_token(cleaned.get("token", ""), order_id=order, attempt=attempt)
+        ):
+            raise forms.ValidationError("The cancel link was not made for this checkout.")
+        return cleaned
 
 
 @never_cache
