@@ -159,3 +159,41 @@ def test_staff_see_an_orders_attempts_and_the_payments_that_matched_none(
     assert stranger["id"] in unmatched
     assert "$9.99" in unmatched
     assert "not made by the shop" in unmatched
+
+
+def test_staff_find_the_orders_paid_twice(
+    admin_client: Client, fake_stripe: FakeStripe, settings: Any
+) -> None:
+    settings.STRIPE_WEBHOOK_SECRETS = [WEBHOOK_SECRET]
+    once, twice = (
+        Client().get(f"/buy/{ItemFactory.create(price=Decimal('5.00')).pk}").json()
+        for _ in range(2)
+    )
+    for body in (once, twice):
+        paid = fake_stripe.resources.complete_checkout_session(body["id"])
+        deliver(event("checkout.session.completed", paid))
+    # The second order's customer paid again, through a session of it made in another tab.
+    again = fake_stripe.resources.outside_session(amount_total=500, currency="usd")
+    PaymentAttempt.objects.create(
+        order_id=twice["order_id"],
+        number=2,
+        kind="checkout_session",
+        stripe_id=again["id"],
+        currency="usd",
+        amount=500,
+        state=State.CLOSED,
+    )
+    deliver(
+        event(
+            "checkout.session.completed",
+            fake_stripe.resources.complete_checkout_session(again["id"]),
+        )
+    )
+
+    flagged = admin_client.get("/admin/orders/order/?paid_twice=unsettled").text
+    UnmatchedPayment.objects.update(resolved=True)  # staff refunded it
+    settled = admin_client.get("/admin/orders/order/?paid_twice=unsettled").text
+
+    assert f"/admin/orders/order/{twice['order_id']}/change/" in flagged
+    assert f"/admin/orders/order/{once['order_id']}/change/" not in flagged
+    assert f"/admin/orders/order/{twice['order_id']}/change/" not in settled

@@ -3,10 +3,11 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from kassa.common.money import format_amount, from_minor
 from kassa.orders.admin import DiscountAdmin, OrderAdmin, TaxAdmin
@@ -112,11 +113,46 @@ def refund_in_stripe(
     return None
 
 
+def _paid_twice() -> QuerySet[UnmatchedPayment]:
+    return UnmatchedPayment.objects.filter(reason=UnmatchedPayment.Reason.ALREADY_PAID)
+
+
+class PaidTwiceFilter(admin.SimpleListFilter):
+    """Orders a customer paid for twice: staff refund one of the payments."""
+
+    title = _("paid twice")
+    parameter_name = "paid_twice"
+
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, StrOrPromise]]:
+        return [("unsettled", _("yes, not yet settled")), ("any", _("yes"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        twice = _paid_twice()
+        if self.value() == "unsettled":
+            twice = twice.filter(resolved=False)
+        elif self.value() != "any":
+            return queryset
+        return queryset.filter(pk__in=twice.values("attempt__order_id"))
+
+
 @admin.register(Order)
 class OrderWithPaymentsAdmin(OrderAdmin):
     inlines = [*OrderAdmin.inlines, PaymentAttemptInline]
     actions = [refund_in_stripe]
     search_fields = [*OrderAdmin.search_fields, "payment_attempts__stripe_id"]
+    list_filter = [PaidTwiceFilter, *OrderAdmin.list_filter]
+    list_display = [*OrderAdmin.list_display, "paid_twice"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
+        unsettled = _paid_twice().filter(resolved=False, attempt__order_id=OuterRef("pk"))
+        return super().get_queryset(request).annotate(paid_twice_flag=Exists(unsettled))
+
+    @admin.display(description=_("paid twice"), boolean=True, ordering="paid_twice_flag")
+    def paid_twice(self, obj: Order) -> bool:
+        # A second payment of the order waits in Unmatched payments for a refund.
+        return bool(getattr(obj, "paid_twice_flag", False))
 
 
 @admin.register(Discount)
