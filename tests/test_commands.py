@@ -53,3 +53,14 @@ def test_ensure_superuser_needs_a_password(monkeypatch: pytest.MonkeyPatch) -> N
     with pytest.raises(CommandError):
         call_command("ensure_superuser")
     assert not User.objects.exists()
+
+
+@pytest.mark.parametrize("weak", ["admin", "12345678", "password123", "short"])
+def test_ensure_superuser_refuses_a_weak_password(
+    monkeypatch: pytest.MonkeyPatch, weak: str
+) -> None:
+    monkeypatch.setenv("DJANGO_SUPERUSER_USERNAME", "admin")
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", weak)
+    with pytest.raises(CommandError, match="too weak"):
+        call_command("ensure_superuser")
+    assert not User.objects.exists()

@@ -4,6 +4,8 @@ import os
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 
@@ -23,5 +25,13 @@ class Command(BaseCommand):
             return
         if not password:
             raise CommandError("DJANGO_SUPERUSER_PASSWORD must be set to create the admin user.")
+        try:
+            # The same rules as a password set in the admin: no "admin"/"admin" on a live shop.
+            validate_password(password, user=user_model(username=username, email=email))
+        except ValidationError as exc:
+            reasons = " ".join(exc.messages)
+            raise CommandError(
+                f"DJANGO_SUPERUSER_PASSWORD is too weak for the admin user: {reasons}"
+            ) from exc
         user_model.objects.create_superuser(username=username, email=email, password=password)
         self.stdout.write(f"Created admin user {username!r}.")
