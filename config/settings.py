@@ -118,8 +118,15 @@ CATALOG_PAGE_REFRESH_SECONDS = env.float("CATALOG_PAGE_REFRESH_SECONDS", default
 # the context processors kassa.common.shared_pages puts in per request (they depend on the
 # session alone).
 SHARED_PAGES_VISITOR_CONTEXT = ["kassa.orders.context_processors.cart"]
+# REDIS_URL: the cache every process and replica shares (the throttles' counts); without it each
+# process keeps its own.
+REDIS_URL = env.str("REDIS_URL", default="")
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    ),
     "pages": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "kassa-pages",
@@ -248,3 +255,14 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     }
 }
+
+# --- Abuse limits (kassa/common/throttle.py) ---------------------------------------------------
+# Starting a payment writes an order, a session row and a Stripe object; a discount code can be
+# guessed. Rates as "count/period" (s, m, h, d), per visitor and per client address; a flash
+# sale's buyers come from many addresses, so the address rate is the looser one.
+SHOP_THROTTLE = env.bool("SHOP_THROTTLE", default=True)
+SHOP_THROTTLE_BUY_PER_VISITOR = env.str("SHOP_THROTTLE_BUY_PER_VISITOR", default="10/m")
+SHOP_THROTTLE_BUY_PER_ADDRESS = env.str("SHOP_THROTTLE_BUY_PER_ADDRESS", default="60/m")
+SHOP_THROTTLE_CODES_PER_VISITOR = env.str("SHOP_THROTTLE_CODES_PER_VISITOR", default="10/m")
+# Should the cache (Redis) be down, customers are served unthrottled rather than all refused.
+RATELIMIT_FAIL_OPEN = True

@@ -33,3 +33,12 @@ class ProviderRejected(ShopError):
 
 class Unavailable(ShopError):
     """The shop cannot do it right now: a provider is down, or it is not set up for it."""
+
+
+class TooMany(ShopError):
+    """The asker has done this too often just now; `retry_after` says in how many seconds they
+    may try again."""
+
+    def __init__(self, message: StrOrPromise, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

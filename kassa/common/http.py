@@ -29,6 +29,7 @@ from kassa.common.errors import (
     NotFound,
     ProviderRejected,
     ShopError,
+    TooMany,
     Unavailable,
 )
 
@@ -39,6 +40,7 @@ STATUS_OF_KIND: dict[type[ShopError], int] = {
     NotFound: 404,
     Conflict: 409,
     ProviderRejected: 502,
+    TooMany: 429,
     Unavailable: 503,
 }
 
@@ -164,10 +166,15 @@ def _answer(
     try:
         return view(request, *args, **kwargs)
     except ShopError as error:
+        refused: HttpResponse
         if as_json or answers.back is None:
-            return json_error(error.message, status=status_of(error))
-        messages.error(request, error.message)
-        return redirect(answers.back(**kwargs))
+            refused = json_error(error.message, status=status_of(error))
+        else:
+            messages.error(request, error.message)
+            refused = redirect(answers.back(**kwargs))
+        if isinstance(error, TooMany):
+            refused["Retry-After"] = str(error.retry_after)
+        return refused
     except Http404:
         response = not_found_answer(request, answers)
         if response is None:

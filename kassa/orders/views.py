@@ -9,6 +9,7 @@ from django.views.decorators.cache import never_cache
 from kassa.catalog import selectors as catalog_selectors
 from kassa.common.forms import cleaned
 from kassa.common.http import page_or_json, wants_json
+from kassa.common.throttle import code_limited
 from kassa.orders import selectors, services
 from kassa.orders.forms import (
     AddToCartForm,
@@ -99,6 +100,7 @@ def order_line_update(request: HttpRequest, order_id: int, line_id: int) -> Http
 
 @never_cache
 @page_or_json("POST", not_found=NO_SUCH_ORDER, back=_order_page)
+@code_limited
 def order_discount(request: HttpRequest, order_id: int) -> HttpResponse:
     """Apply a discount code typed in the cart, or (its Remove button) remove the discount."""
     order = selectors.order_for_request(request, order_id)

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 
 from kassa.catalog import selectors as catalog_selectors
 from kassa.common.http import json_endpoint
+from kassa.common.throttle import buy_limited
 from kassa.orders import selectors as order_selectors
 from kassa.orders.models import Order
 from kassa.orders.pricing import order_totals
@@ -37,6 +38,7 @@ def _intent_json(request: HttpRequest, started: Started) -> JsonResponse:
 
 @never_cache
 @json_endpoint("POST", not_found=gettext_lazy("There is no such order."))
+@buy_limited
 def order_payment_intent(request: HttpRequest, order_id: int) -> JsonResponse:
     """POST /orders/<id>/payment-intent/: the order's one PaymentIntent and its client secret."""
     order = order_selectors.order_for_request(request, order_id)
@@ -46,6 +48,7 @@ def order_payment_intent(request: HttpRequest, order_id: int) -> JsonResponse:
 
 @never_cache
 @json_endpoint("POST", not_found=gettext_lazy("There is no such item."))
+@buy_limited
 def item_payment_intent(request: HttpRequest, item_id: int) -> JsonResponse:
     """POST /item/<id>/payment-intent/: a one-line order for the item and its PaymentIntent."""
     item = catalog_selectors.item_get(item_id=item_id)

@@ -13,6 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from kassa.catalog import selectors as catalog_selectors
 from kassa.common.forms import IdField
 from kassa.common.http import json_endpoint, json_error, page_or_json
+from kassa.common.throttle import buy_limited
 from kassa.orders import selectors as order_selectors
 from kassa.orders.visitors import visitor_from_request
 from kassa.payments import gateway, webhooks
@@ -43,6 +44,7 @@ def _session_json(started: Started) -> JsonResponse:
 
 @never_cache
 @json_endpoint("GET", not_found=NO_SUCH_ITEM)
+@buy_limited
 def buy_item_view(request: HttpRequest, item_id: int) -> JsonResponse:
     """GET /buy/<id>: start Stripe Checkout for one item; answers the session id as JSON."""
     item = catalog_selectors.item_get(item_id=item_id)
@@ -54,6 +56,7 @@ def buy_item_view(request: HttpRequest, item_id: int) -> JsonResponse:
 
 @never_cache
 @json_endpoint("GET", not_found=NO_SUCH_ORDER)
+@buy_limited
 def buy_order_view(request: HttpRequest, order_id: int) -> JsonResponse:
     """GET /orders/<id>/buy/: one Checkout Session for the whole order."""
     order = order_selectors.order_for_request(request, order_id)
