@@ -11,6 +11,7 @@ from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from kassa.orders.models import Order
+from kassa.payments import attempts
 from kassa.payments.models import PaymentAttempt, UnmatchedPayment, WebhookEvent
 from tests.factories import ItemFactory
 from tests.fake_stripe import FakeStripe
@@ -167,3 +168,22 @@ def test_what_belongs_to_one_visitor_is_never_kept_by_a_cache(
         assert answer.status_code == 200
         directives = {d.strip() for d in answer["Cache-Control"].split(",")}
         assert {"private", "no-store"} <= directives, answer.request["PATH_INFO"]
+
+
+def test_reconciliation_works_in_bounded_batches_oldest_first(fake_stripe: FakeStripe) -> None:
+    """One run after a load test made 28.9k Stripe calls in 20 s: a run is now bounded. These
+    attempts were never made at Stripe (their request died), so each one checked is failed."""
+    ages = {}
+    for minutes in (50, 40, 30):
+        order = Order.objects.create(currency="usd")
+        order.lines.create(item=ItemFactory.create(), quantity=1, unit_price="12.34")
+        attempt = attempts.attempt_begin(order=order, kind="checkout_session", account="a").attempt
+        PaymentAttempt.objects.filter(pk=attempt.pk).update(
+            opened_at=timezone.now() - timedelta(minutes=minutes)
+        )
+        ages[minutes] = order
+
+    call_command("reconcile_payments", "--limit", "2", "--per-second", "1000")
+
+    statuses = {minutes: Order.objects.get(pk=o.pk).status for minutes, o in ages.items()}
+    assert statuses == {50: "open", 40: "open", 30: "pending"}  # the youngest waits its turn

@@ -1,6 +1,7 @@
 """Catching up on missed webhooks: ask Stripe about attempts left open."""
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -29,6 +30,8 @@ def reconcile_pending(
     *,
     older_than: timedelta = timedelta(minutes=15),
     abandon_after: timedelta = timedelta(hours=24),
+    limit: int = 200,
+    per_second: float = 10.0,
 ) -> Report:
     """Fulfil attempts Stripe says are paid; close those Stripe closed, reopening their orders.
 
@@ -36,13 +39,20 @@ def reconcile_pending(
     same idempotent functions the webhook uses. Attempts younger than `older_than` are left to
     their webhooks. A PaymentIntent nobody has paid for `abandon_after` is cancelled, as Stripe
     itself expires an unpaid Checkout Session after a day.
+
+    A run checks at most `limit` attempts, oldest first, and asks Stripe at most `per_second`
+    times a second: a backlog (a load test, a long webhook outage) is worked off over several
+    runs without a burst against the account's rate limit, which checkouts share.
     """
     report = Report()
     now = timezone.now()
     stale = PaymentAttempt.objects.filter(
         state=PaymentAttempt.State.OPEN, opened_at__lt=now - older_than
     )
-    for attempt in stale.select_related("order").order_by("opened_at", "pk"):
+    gap = 1.0 / per_second if per_second > 0 else 0.0
+    for attempt in stale.select_related("order").order_by("opened_at", "pk")[:limit]:
+        if report.checked:
+            time.sleep(gap)
         report.checked += 1
         try:
             changed = _reconcile(attempt, abandoned=attempt.opened_at < now - abandon_after)

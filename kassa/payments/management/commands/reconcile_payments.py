@@ -18,9 +18,25 @@ class Command(BaseCommand):
             default=15,
             help="Leave younger pending orders to their webhooks (default 15).",
         )
+        parser.add_argument(
+            "--limit",
+            type=int,
+            default=200,
+            help="Check at most this many payment attempts, oldest first (default 200).",
+        )
+        parser.add_argument(
+            "--per-second",
+            type=float,
+            default=10.0,
+            help="Ask Stripe at most this many times a second (default 10).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        report = reconcile_pending(older_than=timedelta(minutes=options["older_than_minutes"]))
+        report = reconcile_pending(
+            older_than=timedelta(minutes=options["older_than_minutes"]),
+            limit=options["limit"],
+            per_second=options["per_second"],
+        )
         self.stdout.write(
             f"checked {report.checked} pending orders: {len(report.paid)} paid, "
             f"{len(report.reopened)} reopened, {len(report.failed)} could not be checked"
