@@ -18,6 +18,7 @@ from kassa.payments.checkout import ReturnPages
 from kassa.payments.errors import PaymentError
 from kassa.payments.flow import Started, checkout_buy, checkout_cancel, checkout_start
 from kassa.payments.models import WebhookEvent
+from kassa.payments.presenters import checkout_session_json
 from kassa.payments.returns import confirm_return
 
 logger = logging.getLogger(__name__)
@@ -34,9 +35,7 @@ def return_pages(request: HttpRequest) -> ReturnPages:
 
 
 def _session_json(started: Started) -> JsonResponse:
-    return JsonResponse(
-        {"id": started.attempt.stripe_id, "url": started.url, "order_id": started.order.pk}
-    )
+    return JsonResponse(checkout_session_json(started))
 
 
 @json_endpoint("GET", not_found=NO_SUCH_ITEM)
