@@ -319,6 +319,11 @@ def test_unknown_paths_wrong_methods_and_big_bodies_answer_in_the_api_shape(
             "code": "not_found",
         }
 
+    # Not a CSRF refusal: there is nothing here to protect.
+    post = Client(enforce_csrf_checks=True).post(f"{API}/items/1/2/buy")
+    assert post.status_code == 404
+    assert post.json()["code"] == "not_found"
+
     wrong = api.client.post(f"{API}/items", headers=api.headers)
     assert wrong.status_code == 405
     assert wrong["Allow"] == "GET"

@@ -3,6 +3,7 @@ from the schema, valid and invalid, through a real HTTP server (pytest-django's 
 this process, so the fake Stripe's settings reach it). No answer may be a 500, every answer must
 match the schema, and a request the schema forbids must not succeed."""
 
+import json
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -20,6 +21,7 @@ from tests.fake_stripe import FakeStripe
 # Enough to reach every status each operation documents, few enough for CI's time (about 15 s
 # in all on a 2-core machine); derandomized, so a failure comes back on the next run.
 EXAMPLES = 20
+STATEFUL_SCENARIOS = 15
 
 
 @pytest.fixture
@@ -43,7 +45,7 @@ def api_session(live_server: LiveServer, fake_stripe: FakeStripe) -> Iterator[re
 # The schema the shop serves, read here rather than over HTTP: the tests are made from it while
 # they are collected, before any server runs (test_api.py checks /api/v1/openapi.json is it).
 schema = schemathesis.openapi.from_dict(
-    api.get_openapi_schema(),
+    json.loads(json.dumps(api.get_openapi_schema())),  # as served: status codes as strings
     config=SchemathesisConfig.from_dict(
         {
             "generation": {"mode": "all"},
@@ -72,3 +74,26 @@ def test_every_operation_holds_to_its_schema(
     case: schemathesis.Case, live_server: LiveServer, api_session: requests.Session
 ) -> None:
     case.call_and_validate(base_url=live_server.url, session=api_session)
+
+
+def test_sequences_of_calls_along_the_schemas_links(
+    live_server: LiveServer, api_session: requests.Session
+) -> None:
+    """Stateful: schemathesis follows the schema's links (list the items → add one to the cart
+    → change or remove its line, check out, pay, read the order; buy one now → the order),
+    with the ids each answer gave, and checks every answer as above."""
+
+    class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, object]:
+            return {"base_url": live_server.url, "session": api_session}
+
+    Workflow.run(
+        settings=settings(
+            max_examples=STATEFUL_SCENARIOS,
+            stateful_step_count=6,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )

@@ -9,6 +9,7 @@ from django.middleware.csrf import get_token
 from django.utils.translation import gettext_lazy
 from django_stubs_ext import StrOrPromise
 from ninja import NinjaAPI, Query, Schema
+from ninja.operation import Operation
 from ninja.responses import Status
 from pydantic import Field
 
@@ -58,7 +59,14 @@ from `GET /api/v1/csrf` (which sets the `csrftoken` cookie it belongs with).
 as the pages show it. **Errors** are `{"error": "...", "code": "..."}` with a fitting status.
 """
 
-api = NinjaAPI(
+
+class KassaAPI(NinjaAPI):
+    def get_openapi_operation_id(self, operation: Operation) -> str:
+        # The function's own name ("add_line"), for clients generated from the schema.
+        return operation.view_func.__name__
+
+
+api = KassaAPI(
     title="Kassa API",
     version="1",
     description=DESCRIPTION,
@@ -66,6 +74,16 @@ api = NinjaAPI(
     docs=StaticSwagger(),
     docs_url="/docs",
     openapi_url="/openapi.json",
+    # The docs list the tags in this order: as a purchase goes.
+    openapi_extra={
+        "tags": [
+            {"name": "session", "description": "The visitor's CSRF token."},
+            {"name": "catalog", "description": "Items for sale."},
+            {"name": "cart", "description": "The visitor's cart: lines and a discount code."},
+            {"name": "orders", "description": "The visitor's orders, cart included."},
+            {"name": "payment", "description": "Stripe Checkout, the Payment Element, Buy now."},
+        ]
+    },
 )
 errors.install(api)
 
@@ -73,9 +91,15 @@ ID = "{id:%s}"
 T = TypeVar("T")
 
 
-def _spec(ok: dict[int, Any], *statuses: int, write: bool = False) -> dict[str, Any]:
+def _spec(
+    ok: dict[int, Any],
+    *statuses: int,
+    write: bool = False,
+    links: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """An operation's responses: `ok`, the error statuses it can answer (every one with the
-    Error shape and what it means), and for a write the CSRF token and its refusal."""
+    Error shape and what it means), for a write the CSRF token and its refusal, and the
+    operations its answer leads to (OpenAPI links, which schemathesis follows)."""
     # Any operation can be sent a body too large, and a bug is a 500 anywhere.
     codes = sorted({*statuses, *((403, 422) if write else ()), 413, 500})
     spec: dict[str, Any] = {
@@ -86,9 +110,35 @@ def _spec(ok: dict[int, Any], *statuses: int, write: bool = False) -> dict[str, 
             }
         },
     }
+    if links:
+        for status in ok:
+            spec["openapi_extra"]["responses"][status] = {"links": links}
     if write:
         spec["auth"] = csrf_token
     return spec
+
+
+def _to_order(expression: str) -> dict[str, dict[str, Any]]:
+    """Links from an answer naming an order (at `expression`) to what can be done with it."""
+    return {
+        name: {"operationId": operation, "parameters": {"order_id": expression}}
+        for name, operation in (
+            ("GetOrder", "get_order"),
+            ("StartCheckout", "start_checkout"),
+            ("StartPaymentIntent", "start_payment_intent"),
+        )
+    }
+
+
+def _to_line(expression: str) -> dict[str, dict[str, Any]]:
+    """Links from an answer naming a cart line's item (at `expression`) to that line."""
+    return {
+        name: {"operationId": operation, "parameters": {"item_id": expression}}
+        for name, operation in (("SetQuantity", "set_quantity"), ("RemoveLine", "remove_line"))
+    }
+
+
+TO_ITEM = "$response.body#/items/0/id"
 
 
 PAYMENT_ERRORS = (404, 409, 502, 503)
@@ -127,7 +177,7 @@ def _as_now(request: HttpRequest, order: Order) -> OrderOut:
 
 
 @api.get("/csrf", **_spec({200: CsrfToken}), tags=["session"])
-def csrf(request: HttpRequest) -> CsrfToken:
+def get_csrf_token(request: HttpRequest) -> CsrfToken:
     """The visitor's CSRF token; the answer sets the `csrftoken` cookie it belongs with."""
     return CsrfToken(csrf_token=get_token(request))
 
@@ -140,7 +190,19 @@ class PageQuery(Schema):
     page_size: int = Field(20, ge=1, le=100)
 
 
-@api.get("/items", **_spec({200: ItemPage}, 422), tags=["catalog"])
+@api.get(
+    "/items",
+    **_spec(
+        {200: ItemPage},
+        422,
+        links={
+            "GetItem": {"operationId": "get_item", "parameters": {"item_id": TO_ITEM}},
+            "BuyItem": {"operationId": "buy_item", "parameters": {"item_id": TO_ITEM}},
+            "AddLine": {"operationId": "add_line", "requestBody": {"item_id": TO_ITEM}},
+        },
+    ),
+    tags=["catalog"],
+)
 def list_items(request: HttpRequest, query: Query[PageQuery]) -> ItemPage:
     """The catalog, a page at a time, in the pages' order."""
     items = catalog_selectors.item_list()
@@ -160,7 +222,12 @@ def get_item(request: HttpRequest, item_id: int) -> ItemOut:
 
 @api.post(
     f"/items/{ID % 'item_id'}/buy",
-    **_spec({200: CheckoutSession}, *PAYMENT_ERRORS, write=True),
+    **_spec(
+        {200: CheckoutSession},
+        *PAYMENT_ERRORS,
+        write=True,
+        links=_to_order("$response.body#/order_id"),
+    ),
     tags=["payment"],
 )
 def buy_item(request: HttpRequest, item_id: int) -> dict[str, object]:
@@ -182,7 +249,14 @@ def get_cart(request: HttpRequest) -> OrderOut:
 
 @api.post(
     "/cart/lines",
-    **_spec({200: OrderOut, 201: OrderOut}, 400, 404, 409, write=True),
+    **_spec(
+        {200: OrderOut, 201: OrderOut},
+        400,
+        404,
+        409,
+        write=True,
+        links={**_to_order("$response.body#/id"), **_to_line("$request.body#/item_id")},
+    ),
     tags=["cart"],
 )
 def add_line(request: HttpRequest, payload: LineIn) -> Status[OrderOut]:
@@ -273,7 +347,7 @@ def get_order(request: HttpRequest, order_id: int) -> OrderOut:
     **_spec({200: CheckoutSession}, *PAYMENT_ERRORS, write=True),
     tags=["payment"],
 )
-def checkout(request: HttpRequest, order_id: int) -> dict[str, object]:
+def start_checkout(request: HttpRequest, order_id: int) -> dict[str, object]:
     """A Stripe Checkout Session for the whole order (as `GET /orders/<id>/buy/`); no earlier
     session or intent of the order can be paid after this."""
     started = checkout_start(order=_order(request, order_id), pages=return_pages(request))
@@ -285,7 +359,7 @@ def checkout(request: HttpRequest, order_id: int) -> dict[str, object]:
     **_spec({200: PaymentIntent}, *PAYMENT_ERRORS, write=True),
     tags=["payment"],
 )
-def payment_intent(request: HttpRequest, order_id: int) -> dict[str, object]:
+def start_payment_intent(request: HttpRequest, order_id: int) -> dict[str, object]:
     """The order's PaymentIntent, for Stripe's Payment Element on your own page."""
     started = payment_intent_start(order=_order(request, order_id), pages=return_pages(request))
     keypair = keypair_for(started.order.currency)
