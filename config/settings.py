@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "kassa.catalog",
     "kassa.orders",
     "kassa.payments",
+    "kassa.api",
+    "ninja",  # its static files: Swagger UI for /api/v1/docs, served by WhiteNoise
 ]
 
 MIDDLEWARE = [

@@ -9,8 +9,10 @@ urlpatterns = [
     path("", include("kassa.common.urls")),
     path("", include("kassa.payments.urls")),
     path("", include("kassa.orders.urls")),
+    path("", include("kassa.api.urls")),
 ]
 
 # JSON endpoints and JSON clients get their 404 and 500 as JSON, everyone else the pages.
-handler404 = "kassa.common.views.page_not_found"
-handler500 = "kassa.common.views.server_error"
+# Under /api/ in the API's shape (kassa.api.errors hands every other path to kassa.common.views).
+handler404 = "kassa.api.errors.page_not_found"
+handler500 = "kassa.api.errors.handler500"

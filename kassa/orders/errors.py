@@ -8,20 +8,20 @@ class OrderError(ShopError):
 
 
 class OrderNotEditable(Conflict, OrderError):
-    pass
+    code = "order_not_editable"
 
 
 class CurrencyMismatch(Conflict, OrderError):
-    pass
+    code = "currency_mismatch"
 
 
 class InvalidQuantity(Invalid, OrderError):
-    pass
+    code = "invalid_quantity"
 
 
 class InvalidDiscountCode(Invalid, OrderError):
-    pass
+    code = "invalid_discount_code"
 
 
 class EmptyOrder(Conflict, OrderError):
-    pass
+    code = "empty_order"

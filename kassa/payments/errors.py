@@ -9,29 +9,41 @@ class PaymentError(ShopError):
 
 
 class PaymentsNotConfigured(Unavailable, PaymentError):
-    pass
+    code = "payments_not_configured"
 
 
 class PaymentProviderUnavailable(Unavailable, PaymentError):
     """Stripe could not be reached, timed out, or kept failing after our retries."""
 
+    code = "payment_provider_unavailable"
+
 
 class PaymentProviderRejected(ProviderRejected, PaymentError):
     """Stripe refused the request: a configuration or programming error on our side."""
+
+    code = "payment_provider_rejected"
 
 
 class CheckoutConflict(Conflict, PaymentError):
     """The order's state does not allow this checkout (paid already, or superseded)."""
 
+    code = "checkout_conflict"
+
 
 class CheckoutSuperseded(CheckoutConflict):
     """A newer checkout attempt for the same order started while this one was being made."""
+
+    code = "checkout_superseded"
 
 
 class RefundFailed(Conflict, PaymentError):
     """A refund was refused: the order is not paid, already refunded, or Stripe said no."""
 
+    code = "refund_failed"
+
 
 class StripeObjectMissing(PaymentProviderRejected):
     """Stripe does not know the object (`resource_missing`): made in an account whose keys have
     changed since, or deleted. Nothing can be paid through it any more."""
+
+    code = "payment_provider_rejected"

@@ -17,18 +17,14 @@ from kassa.orders.models import Order
 from kassa.orders.pricing import order_totals
 from kassa.orders.visitors import visitor_from_request
 from kassa.payments.flow import Started, payment_intent_buy, payment_intent_start
+from kassa.payments.presenters import payment_intent_json
 from kassa.payments.views import return_pages
 
 
 def _intent_json(request: HttpRequest, started: Started) -> JsonResponse:
     order = started.order
-    # Stripe sends the customer back to return_url with ?payment_intent=<id>&redirect_status=…
     body: dict[str, Any] = {
-        "client_secret": started.client_secret,
-        "amount": started.amount,
-        "currency": order.currency,
-        "order_id": order.pk,
-        "return_url": return_pages(request).success,
+        **payment_intent_json(started, return_url=return_pages(request).success),
         # The order's own page and endpoint: reloading pays the same intent, makes no new one.
         "pay_url": reverse("payments:order-pay", args=[order.pk]),
         "intent_url": reverse("payments:order-payment-intent", args=[order.pk]),

@@ -21,6 +21,7 @@ from kassa.payments.checkout import ReturnPages, is_cancel_token
 from kassa.payments.errors import PaymentError
 from kassa.payments.flow import Started, checkout_buy, checkout_cancel, checkout_start
 from kassa.payments.models import WebhookEvent
+from kassa.payments.presenters import checkout_session_json
 from kassa.payments.returns import confirm_return
 
 logger = logging.getLogger(__name__)
@@ -37,9 +38,7 @@ def return_pages(request: HttpRequest) -> ReturnPages:
 
 
 def _session_json(started: Started) -> JsonResponse:
-    return JsonResponse(
-        {"id": started.attempt.stripe_id, "url": started.url, "order_id": started.order.pk}
-    )
+    return JsonResponse(checkout_session_json(started))
 
 
 @never_cache

@@ -1,0 +1,163 @@
+"""The API's one error shape, `{"error": message, "code": code}`, for everything that can go
+wrong under /api/: the shop's errors (their kind's status from kassa.common.http, their class's
+code), a 404, invalid input, a missing CSRF token, a wrong method, a body too large, a bug."""
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
+from django.utils.translation import gettext, gettext_lazy
+from django.views.decorators.csrf import csrf_exempt
+from django_stubs_ext import StrOrPromise
+from ninja import NinjaAPI
+from ninja.errors import HttpError, ValidationError
+
+from kassa.common import views
+from kassa.common.errors import ShopError
+from kassa.common.http import NOTHING_HERE, status_of
+from kassa.common.views import CSRF_REFUSED, SERVER_ERROR
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/"
+
+NOT_FOUND = "not_found"
+VALIDATION_ERROR = "validation_error"
+CSRF_FAILED = "csrf_failed"
+METHOD_NOT_ALLOWED = "method_not_allowed"
+TOO_LARGE = "payload_too_large"
+SERVER_ERROR_CODE = "server_error"
+
+INVALID_JSON = "invalid_json"
+
+TOO_LARGE_MESSAGE = gettext_lazy("The request body is too large.")
+NOT_JSON_MESSAGE = gettext_lazy("The request body is not valid JSON.")
+
+# Every status an operation can answer with this shape, and what each means, for the schema.
+STATUS_MEANINGS: dict[int, str] = {
+    400: "The request cannot be used: not JSON, an invalid quantity or discount code.",
+    403: "No valid CSRF token (unsafe methods).",
+    404: "No such thing, or not the visitor's.",
+    405: "The address does not answer this method.",
+    409: "The order's state does not allow it now (a checkout started, another currency).",
+    413: "The request body is too large.",
+    422: "The request does not match the schema.",
+    500: "The shop hit an unexpected error.",
+    502: "Stripe refused the shop's request.",
+    503: "Payments are not set up, or Stripe cannot be reached.",
+}
+
+
+class CsrfRefused(Exception):
+    """An unsafe request without a valid CSRF token (kassa.api.csrf)."""
+
+
+def error(message: StrOrPromise, *, code: str, status: int) -> JsonResponse:
+    return JsonResponse({"error": str(message), "code": code}, status=status)
+
+
+def shop_error(request: HttpRequest, exc: ShopError) -> HttpResponse:
+    return error(exc.message, code=exc.code, status=status_of(exc))
+
+
+def not_found(request: HttpRequest, exc: Exception | None = None) -> HttpResponse:
+    # An Http404's words are a developer's ("No such order."); the customer's are the shop's.
+    return error(NOTHING_HERE, code=NOT_FOUND, status=404)
+
+
+def invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    return error(
+        gettext("The request does not match the API's schema: %(problem)s")
+        % {"problem": _first_problem(exc.errors)},
+        code=VALIDATION_ERROR,
+        status=422,
+    )
+
+
+def _first_problem(errors: list[dict[str, Any]]) -> str:
+    if not errors:
+        return "?"
+    first = errors[0]
+    # ("body", "payload", "quantity") -> "quantity"; the request part and the argument's name
+    # say nothing to a client.
+    where = [str(part) for part in first.get("loc", ())[2:]]
+    message = str(first.get("msg", ""))
+    return f"{'.'.join(where)}: {message}" if where else message
+
+
+def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    # Django Ninja's own refusals; the only one its operations here can meet is a body that
+    # does not parse.
+    if exc.status_code == 400:
+        return not_json(request, exc)
+    return error(str(exc), code="error", status=exc.status_code)
+
+
+def not_json(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return error(NOT_JSON_MESSAGE, code=INVALID_JSON, status=400)
+
+
+def csrf_refused(request: HttpRequest, exc: CsrfRefused) -> HttpResponse:
+    return error(CSRF_REFUSED, code=CSRF_FAILED, status=403)
+
+
+def too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    return error(TOO_LARGE_MESSAGE, code=TOO_LARGE, status=413)
+
+
+def server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    logger.exception("API error on %s %s", request.method, request.path)
+    return error(SERVER_ERROR, code=SERVER_ERROR_CODE, status=500)
+
+
+def method_not_allowed(allowed: list[str]) -> JsonResponse:
+    response = error(
+        gettext("This address answers only %(methods)s.") % {"methods": ", ".join(allowed)},
+        code=METHOD_NOT_ALLOWED,
+        status=405,
+    )
+    response["Allow"] = ", ".join(allowed)
+    return response
+
+
+def install(api: NinjaAPI) -> None:
+    """Answer every error of `api`'s operations in the one shape."""
+    handlers: list[tuple[type[Exception], Callable[..., HttpResponse]]] = [
+        (ShopError, shop_error),
+        (Http404, not_found),
+        (ValidationError, invalid),
+        (HttpError, http_error),
+        # Django's CSRF check reads a form body: a malformed one ("multipart" with no boundary).
+        (MultiPartParserError, not_json),
+        (CsrfRefused, csrf_refused),
+        (RequestDataTooBig, too_large),
+        (Exception, server_error),
+    ]
+    for exc_class, handler in handlers:
+        api.add_exception_handler(exc_class, handler)
+
+
+# --- What Django answers before an operation runs, for paths under /api/ -----------------------
+
+
+@csrf_exempt  # it changes nothing: a POST gets the same 404, not a CSRF refusal as a page
+def unknown_route(request: HttpRequest) -> HttpResponse:
+    """Any path under /api/ that no operation has: 404, in the API's shape."""
+    return not_found(request)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: the API's shape under /api/, the shop's own answer elsewhere."""
+    if request.path_info.startswith(API_PREFIX):
+        return not_found(request)
+    return views.page_not_found(request, exception)
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    """handler500: the API's shape under /api/ (a failure outside an operation's handlers)."""
+    if request.path_info.startswith(API_PREFIX):
+        return error(SERVER_ERROR, code=SERVER_ERROR_CODE, status=500)
+    return views.server_error(request)

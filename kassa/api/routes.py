@@ -1,0 +1,369 @@
+"""/api/v1/: the shop's JSON API. Each operation translates HTTP to the services, selectors and
+payment flow the pages use, and their answers to the schemas; none decides anything itself."""
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.http import Http404, HttpRequest
+from django.middleware.csrf import get_token
+from django.utils.translation import gettext_lazy
+from django_stubs_ext import StrOrPromise
+from ninja import NinjaAPI, Query, Schema
+from ninja.operation import Operation
+from ninja.responses import Status
+from pydantic import Field
+
+from kassa.api import errors
+from kassa.api.csrf import csrf_token
+from kassa.api.docs import StaticSwagger
+from kassa.api.schemas import (
+    CheckoutSession,
+    CsrfToken,
+    DiscountIn,
+    Error,
+    ItemOut,
+    ItemPage,
+    LineIn,
+    OrderList,
+    OrderOut,
+    PaymentIntent,
+    QuantityIn,
+    item_out,
+    order_out,
+)
+from kassa.catalog import selectors as catalog_selectors
+from kassa.catalog.models import Item
+from kassa.common.errors import NotFound
+from kassa.orders import selectors as order_selectors
+from kassa.orders import services
+from kassa.orders.models import Order
+from kassa.orders.visitors import visitor_from_request
+from kassa.payments.flow import checkout_buy, checkout_start, payment_intent_start
+from kassa.payments.keys import keypair_for
+from kassa.payments.presenters import checkout_session_json, payment_intent_json
+from kassa.payments.views import return_pages
+
+NO_SUCH_ITEM = gettext_lazy("There is no such item.")
+NO_SUCH_ORDER = gettext_lazy("There is no such order.")
+NO_CART = gettext_lazy("You have no cart yet: add an item to make one.")
+NOT_IN_CART = gettext_lazy("That item is not in your cart.")
+
+DESCRIPTION = """\
+The shop's JSON API: the catalog, the visitor's cart and orders, and payment through Stripe
+Checkout or the Payment Element, over the same services as the shop's pages.
+
+**Identity** is the visitor's session cookie, as on the pages: the first write makes it.
+**CSRF:** every POST, PUT, PATCH and DELETE carries the `X-CSRFToken` header with the token
+from `GET /api/v1/csrf` (which sets the `csrftoken` cookie it belongs with).
+**Money** is an integer in the currency's minor unit, the currency, and the amount formatted
+as the pages show it. **Errors** are `{"error": "...", "code": "..."}` with a fitting status.
+"""
+
+
+class KassaAPI(NinjaAPI):
+    def get_openapi_operation_id(self, operation: Operation) -> str:
+        # The function's own name ("add_line"), for clients generated from the schema.
+        return operation.view_func.__name__
+
+
+api = KassaAPI(
+    title="Kassa API",
+    version="1",
+    description=DESCRIPTION,
+    urls_namespace="api-v1",
+    docs=StaticSwagger(),
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+    # The docs list the tags in this order: as a purchase goes.
+    openapi_extra={
+        "tags": [
+            {"name": "session", "description": "The visitor's CSRF token."},
+            {"name": "catalog", "description": "Items for sale."},
+            {"name": "cart", "description": "The visitor's cart: lines and a discount code."},
+            {"name": "orders", "description": "The visitor's orders, cart included."},
+            {"name": "payment", "description": "Stripe Checkout, the Payment Element, Buy now."},
+        ]
+    },
+)
+errors.install(api)
+
+ID = "{id:%s}"
+T = TypeVar("T")
+
+
+def _spec(
+    ok: dict[int, Any],
+    *statuses: int,
+    write: bool = False,
+    links: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """An operation's responses: `ok`, the error statuses it can answer (every one with the
+    Error shape and what it means), for a write the CSRF token and its refusal, and the
+    operations its answer leads to (OpenAPI links, which schemathesis follows)."""
+    # Any operation can be sent a body too large, and a bug is a 500 anywhere.
+    codes = sorted({*statuses, *((403, 422) if write else ()), 413, 500})
+    spec: dict[str, Any] = {
+        "response": {**ok, **{status: Error for status in codes}},
+        "openapi_extra": {
+            "responses": {
+                status: {"description": errors.STATUS_MEANINGS[status]} for status in codes
+            }
+        },
+    }
+    if links:
+        for status in ok:
+            spec["openapi_extra"]["responses"][status] = {"links": links}
+    if write:
+        spec["auth"] = csrf_token
+    return spec
+
+
+def _to_order(expression: str) -> dict[str, dict[str, Any]]:
+    """Links from an answer naming an order (at `expression`) to what can be done with it."""
+    return {
+        name: {"operationId": operation, "parameters": {"order_id": expression}}
+        for name, operation in (
+            ("GetOrder", "get_order"),
+            ("StartCheckout", "start_checkout"),
+            ("StartPaymentIntent", "start_payment_intent"),
+        )
+    }
+
+
+def _to_line(expression: str) -> dict[str, dict[str, Any]]:
+    """Links from an answer naming a cart line's item (at `expression`) to that line."""
+    return {
+        name: {"operationId": operation, "parameters": {"item_id": expression}}
+        for name, operation in (("SetQuantity", "set_quantity"), ("RemoveLine", "remove_line"))
+    }
+
+
+TO_ITEM = "$response.body#/items/0/id"
+
+
+PAYMENT_ERRORS = (404, 409, 502, 503)
+
+
+def _item(item_id: int) -> Item:
+    return _found(lambda: catalog_selectors.item_get(item_id=item_id), NO_SUCH_ITEM)
+
+
+def _order(request: HttpRequest, order_id: int) -> Order:
+    return _found(lambda: order_selectors.order_for_request(request, order_id), NO_SUCH_ORDER)
+
+
+def _found(get: Callable[[], T], message: StrOrPromise) -> T:
+    try:
+        return get()
+    except Http404 as exc:
+        raise NotFound(message) from exc
+
+
+def _cart(request: HttpRequest) -> Order:
+    visitor = visitor_from_request(request, create=False)
+    cart = order_selectors.cart_get(visitor=visitor)
+    if cart is None:
+        raise NotFound(NO_CART)
+    return cart
+
+
+def _as_now(request: HttpRequest, order: Order) -> OrderOut:
+    """The order as it is now in the database, lines and all, as its owner sees it."""
+    visitor = visitor_from_request(request, create=False)
+    return order_out(order_selectors.order_get(visitor=visitor, order_id=order.pk))
+
+
+# --- The session ------------------------------------------------------------------------------
+
+
+@api.get("/csrf", **_spec({200: CsrfToken}), tags=["session"])
+def get_csrf_token(request: HttpRequest) -> CsrfToken:
+    """The visitor's CSRF token; the answer sets the `csrftoken` cookie it belongs with."""
+    return CsrfToken(csrf_token=get_token(request))
+
+
+# --- The catalog ------------------------------------------------------------------------------
+
+
+class PageQuery(Schema):
+    page: int = Field(1, ge=1, le=1_000_000, description="From 1.")
+    page_size: int = Field(20, ge=1, le=100)
+
+
+@api.get(
+    "/items",
+    **_spec(
+        {200: ItemPage},
+        422,
+        links={
+            "GetItem": {"operationId": "get_item", "parameters": {"item_id": TO_ITEM}},
+            "BuyItem": {"operationId": "buy_item", "parameters": {"item_id": TO_ITEM}},
+            "AddLine": {"operationId": "add_line", "requestBody": {"item_id": TO_ITEM}},
+        },
+    ),
+    tags=["catalog"],
+)
+def list_items(request: HttpRequest, query: Query[PageQuery]) -> ItemPage:
+    """The catalog, a page at a time, in the pages' order."""
+    items = catalog_selectors.item_list()
+    start = (query.page - 1) * query.page_size
+    return ItemPage(
+        items=[item_out(item) for item in items[start : start + query.page_size]],
+        count=items.count(),
+        page=query.page,
+        page_size=query.page_size,
+    )
+
+
+@api.get(f"/items/{ID % 'item_id'}", **_spec({200: ItemOut}, 404), tags=["catalog"])
+def get_item(request: HttpRequest, item_id: int) -> ItemOut:
+    return item_out(_item(item_id))
+
+
+@api.post(
+    f"/items/{ID % 'item_id'}/buy",
+    **_spec(
+        {200: CheckoutSession},
+        *PAYMENT_ERRORS,
+        write=True,
+        links=_to_order("$response.body#/order_id"),
+    ),
+    tags=["payment"],
+)
+def buy_item(request: HttpRequest, item_id: int) -> dict[str, object]:
+    """Buy one item now: a one-line order and its Stripe Checkout Session (as `GET /buy/<id>`)."""
+    started = checkout_buy(
+        item=_item(item_id), visitor=visitor_from_request(request), pages=return_pages(request)
+    )
+    return checkout_session_json(started)
+
+
+# --- The cart ---------------------------------------------------------------------------------
+
+
+@api.get("/cart", **_spec({200: OrderOut}, 404), tags=["cart"])
+def get_cart(request: HttpRequest) -> OrderOut:
+    """The visitor's cart: their newest open order (404 `not_found` before the first add)."""
+    return _as_now(request, _cart(request))
+
+
+@api.post(
+    "/cart/lines",
+    **_spec(
+        {200: OrderOut, 201: OrderOut},
+        400,
+        404,
+        409,
+        write=True,
+        links={**_to_order("$response.body#/id"), **_to_line("$request.body#/item_id")},
+    ),
+    tags=["cart"],
+)
+def add_line(request: HttpRequest, payload: LineIn) -> Status[OrderOut]:
+    """Add an item to the cart (201 when this makes the cart). A cart holds one currency."""
+    cart, created = services.cart_add_item(
+        visitor=visitor_from_request(request),
+        item=_item(payload.item_id),
+        quantity=payload.quantity,
+    )
+    return Status(201 if created else 200, _as_now(request, cart))
+
+
+def _line_of(cart: Order, item_id: int) -> int:
+    line = cart.lines.filter(item_id=item_id).values_list("pk", flat=True).first()
+    if line is None:
+        raise NotFound(NOT_IN_CART)
+    return line
+
+
+@api.patch(
+    f"/cart/lines/{ID % 'item_id'}",
+    **_spec({200: OrderOut}, 400, 404, 409, write=True),
+    tags=["cart"],
+)
+def set_quantity(request: HttpRequest, item_id: int, payload: QuantityIn) -> OrderOut:
+    """Set the quantity of the item's line; 0 takes the line out."""
+    cart = _cart(request)
+    services.order_set_quantity(
+        order=cart, line_id=_line_of(cart, item_id), quantity=payload.quantity
+    )
+    return _as_now(request, cart)
+
+
+@api.delete(
+    f"/cart/lines/{ID % 'item_id'}",
+    **_spec({200: OrderOut}, 404, 409, write=True),
+    tags=["cart"],
+)
+def remove_line(request: HttpRequest, item_id: int) -> OrderOut:
+    cart = _cart(request)
+    services.order_set_quantity(order=cart, line_id=_line_of(cart, item_id), quantity=0)
+    return _as_now(request, cart)
+
+
+@api.put(
+    "/cart/discount",
+    **_spec({200: OrderOut}, 400, 404, 409, write=True),
+    tags=["cart"],
+)
+def apply_discount(request: HttpRequest, payload: DiscountIn) -> OrderOut:
+    """Apply a discount code (400 `invalid_discount_code` when it is not valid for the cart)."""
+    cart = _cart(request)
+    services.order_apply_discount_code(order=cart, code=payload.code)
+    return _as_now(request, cart)
+
+
+@api.delete(
+    "/cart/discount",
+    **_spec({200: OrderOut}, 404, 409, write=True),
+    tags=["cart"],
+)
+def remove_discount(request: HttpRequest) -> OrderOut:
+    cart = _cart(request)
+    services.order_remove_discount(order=cart)
+    return _as_now(request, cart)
+
+
+# --- Orders and payment -----------------------------------------------------------------------
+
+
+@api.get("/orders", **_spec({200: OrderList}), tags=["orders"])
+def list_orders(request: HttpRequest) -> OrderList:
+    """The visitor's orders, newest first, cart included."""
+    visitor = visitor_from_request(request, create=False)
+    return OrderList(
+        orders=[order_out(order) for order in order_selectors.order_list(visitor=visitor)]
+    )
+
+
+@api.get(f"/orders/{ID % 'order_id'}", **_spec({200: OrderOut}, 404), tags=["orders"])
+def get_order(request: HttpRequest, order_id: int) -> OrderOut:
+    """One of the visitor's orders; anyone else's is a 404, as if it did not exist."""
+    return order_out(_order(request, order_id))
+
+
+@api.post(
+    f"/orders/{ID % 'order_id'}/checkout",
+    **_spec({200: CheckoutSession}, *PAYMENT_ERRORS, write=True),
+    tags=["payment"],
+)
+def start_checkout(request: HttpRequest, order_id: int) -> dict[str, object]:
+    """A Stripe Checkout Session for the whole order (as `GET /orders/<id>/buy/`); no earlier
+    session or intent of the order can be paid after this."""
+    started = checkout_start(order=_order(request, order_id), pages=return_pages(request))
+    return checkout_session_json(started)
+
+
+@api.post(
+    f"/orders/{ID % 'order_id'}/payment-intent",
+    **_spec({200: PaymentIntent}, *PAYMENT_ERRORS, write=True),
+    tags=["payment"],
+)
+def start_payment_intent(request: HttpRequest, order_id: int) -> dict[str, object]:
+    """The order's PaymentIntent, for Stripe's Payment Element on your own page."""
+    started = payment_intent_start(order=_order(request, order_id), pages=return_pages(request))
+    keypair = keypair_for(started.order.currency)
+    return {
+        **payment_intent_json(started, return_url=return_pages(request).success),
+        "publishable_key": keypair.publishable if keypair else "",
+    }

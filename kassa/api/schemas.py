@@ -1,0 +1,191 @@
+"""The API's shapes (Pydantic, so the OpenAPI schema is written from them) and the presenters
+that fill them from the shop's own objects: money as minor units, currency and the formatted
+amount the pages show."""
+
+from datetime import datetime
+from typing import Annotated
+
+from ninja import Schema
+from pydantic import BeforeValidator, ConfigDict, Field, StrictStr
+
+from kassa.catalog.models import Item
+from kassa.catalog.views import can_pay_in
+from kassa.common.converters import ID_MAX_DIGITS
+from kassa.common.money import format_amount, from_minor, to_minor
+from kassa.orders.models import Order
+from kassa.orders.pricing import Totals, order_totals
+from kassa.orders.services import MAX_QUANTITY
+
+
+class Error(Schema):
+    """Every error the API answers, whatever its status."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "error": "Your cart is in USD and this item is priced in EUR. "
+                    "Pay for the cart first, or empty it, to buy this item.",
+                    "code": "currency_mismatch",
+                },
+                {"error": "There is no such order.", "code": "not_found"},
+            ]
+        }
+    )
+
+    error: str = Field(description="What went wrong, for a person, in the visitor's language.")
+    code: str = Field(description="What went wrong, for a program: stable across releases.")
+
+
+class Money(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"amount": 1234, "currency": "usd", "formatted": "$12.34"}]}
+    )
+
+    amount: int = Field(description="In the currency's minor unit (cents; yen for JPY).")
+    currency: str = Field(description="ISO 4217, lower case, as Stripe writes it.")
+    formatted: str = Field(description="As the pages show it, in the visitor's language.")
+
+
+def money(minor: int, currency: str) -> Money:
+    return Money(
+        amount=minor,
+        currency=currency,
+        formatted=format_amount(from_minor(minor, currency), currency),
+    )
+
+
+class ItemOut(Schema):
+    id: int
+    name: str
+    description: str
+    price: Money
+    payable: bool = Field(description="Whether payments in the item's currency are set up.")
+    url: str = Field(description="The item's page.")
+
+
+def item_out(item: Item) -> ItemOut:
+    return ItemOut(
+        id=item.pk,
+        name=item.name,
+        description=item.description,
+        price=money(to_minor(item.price, item.currency), item.currency),
+        payable=can_pay_in(item.currency),
+        url=item.get_absolute_url(),
+    )
+
+
+class ItemPage(Schema):
+    items: list[ItemOut]
+    count: int = Field(description="Items in the whole catalog.")
+    page: int
+    page_size: int
+
+
+class LineOut(Schema):
+    item_id: int
+    name: str
+    quantity: int
+    unit_price: Money
+    amount: Money = Field(description="Unit price × quantity, before discount and tax.")
+
+
+class OrderOut(Schema):
+    id: int
+    status: Order.Status
+    currency: str
+    lines: list[LineOut]
+    item_count: int
+    subtotal: Money
+    discount: Money
+    discount_name: str | None
+    tax: Money
+    tax_name: str | None
+    tax_inclusive: bool = Field(description="Inclusive tax is part of the prices, not added.")
+    total: Money = Field(description="What Stripe charges.")
+    created_at: datetime
+    url: str = Field(description="The order's page.")
+
+
+def order_out(order: Order, totals: Totals | None = None) -> OrderOut:
+    totals = totals or order_totals(order)
+    currency = order.currency
+    return OrderOut(
+        id=order.pk,
+        status=Order.Status(order.status),
+        currency=currency,
+        lines=[
+            LineOut(
+                item_id=line.line.item_id,
+                name=line.line.item.name,
+                quantity=line.line.quantity,
+                unit_price=money(line.unit_amount, currency),
+                amount=money(line.amount, currency),
+            )
+            for line in totals.lines
+        ],
+        item_count=totals.item_count,
+        subtotal=money(totals.subtotal, currency),
+        discount=money(totals.discount, currency),
+        discount_name=order.discount.name if totals.discount and order.discount else None,
+        tax=money(totals.tax, currency),
+        tax_name=order.tax.name if order.tax else None,
+        tax_inclusive=totals.tax_inclusive,
+        total=money(totals.total, currency),
+        created_at=order.created_at,
+        url=order.get_absolute_url(),
+    )
+
+
+class OrderList(Schema):
+    orders: list[OrderOut]
+
+
+def _whole_number(value: object) -> object:
+    """A JSON integer (2, or 2.0, which JSON Schema counts as one), never "2" or true."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("Input should be a whole number")
+    return value
+
+
+# After the constraints, which pydantic then writes into the schema as minimum and maximum.
+WHOLE_NUMBER = BeforeValidator(_whole_number)
+MAX_ID = 10**ID_MAX_DIGITS - 1
+
+
+class LineIn(Schema):
+    item_id: Annotated[int, Field(ge=1, le=MAX_ID, description="The item to add."), WHOLE_NUMBER]
+    quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY), WHOLE_NUMBER] = 1
+
+
+class QuantityIn(Schema):
+    quantity: Annotated[
+        int,
+        Field(ge=0, le=MAX_QUANTITY, description="The line's new quantity; 0 takes it out."),
+        WHOLE_NUMBER,
+    ]
+
+
+class DiscountIn(Schema):
+    code: StrictStr = Field(max_length=100, description="A discount code, in any case.")
+
+
+class CheckoutSession(Schema):
+    id: str = Field(description="The Checkout Session's id (cs_…).")
+    url: str = Field(description="Stripe Checkout's page: send the customer there.")
+    order_id: int
+
+
+class PaymentIntent(Schema):
+    client_secret: str = Field(description="For Stripe.js's Payment Element.")
+    publishable_key: str = Field(description="The Stripe account's publishable key (pk_…).")
+    amount: int = Field(description="What Stripe will charge, in minor units.")
+    currency: str
+    order_id: int
+    return_url: str = Field(description="Stripe.js's confirmPayment return_url.")
+
+
+class CsrfToken(Schema):
+    csrf_token: str = Field(description="Send it as X-CSRFToken on POST, PUT, PATCH, DELETE.")
