@@ -65,7 +65,8 @@ def order_specs(draw: st.DrawFn) -> OrderSpec:
     flawed = draw(st.integers(min_value=0, max_value=max(count - 1, 0)))
     for n in range(count):
         state = draw(st.sampled_from([A.CLOSED, A.FAILED]))
-        opened, closed, unmatched = draw(OLD), draw(OLD), False
+        opened, unmatched = draw(OLD), False
+        closed: int | None = draw(OLD)
         if n == flawed:
             if "attempt open" in flaws:
                 state = A.OPEN
