@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "kassa.catalog",
     "kassa.orders",
     "kassa.payments",
+    "kassa.dashboard",
 ]
 
 MIDDLEWARE = [
