@@ -1,6 +1,8 @@
 """`manage.py clean_abandoned_orders`: it removes carts and unpaid orders nobody will come back
 to, and never an order that is, was or may yet be paid."""
 
+import threading
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from io import StringIO
@@ -8,12 +10,15 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection, transaction
 from django.utils import timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kassa.catalog.models import Item
 from kassa.orders.models import Order, OrderLine, OrderStatusChange
+from kassa.payments import attempts as payment_attempts
+from kassa.payments.abandoned import remove_abandoned_orders
 from kassa.payments.models import PaymentAttempt, UnmatchedPayment
 
 pytestmark = pytest.mark.django_db
@@ -220,3 +225,37 @@ def test_the_deploy_guide_schedules_it_beside_the_other_housekeeping() -> None:
         "manage.py clean_abandoned_orders --older-than 30d",
     ):
         assert command in guide, command
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_checkout_beginning_during_the_clean_up_keeps_its_order() -> None:
+    """The customer's payment locks the order first; the clean-up waits for it, then finds the
+    order pending and leaves it."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locking is checked in the PostgreSQL pass (make test-postgres)")
+    item = Item.objects.create(name="Mug", price=5, currency="usd")
+    closed = AttemptSpec(state=A.CLOSED, opened=45, closed=45, unmatched=False)
+    order = make(OrderSpec(S.OPEN, False, False, 60, 45, (closed,)), item)
+    locked, done = threading.Event(), threading.Event()
+
+    def customer_pays() -> None:
+        try:
+            with transaction.atomic():
+                payment_attempts.attempt_begin(order=order, kind="checkout_session", account="a")
+                locked.set()
+                time.sleep(0.5)  # the clean-up runs meanwhile, and waits for this commit
+        finally:
+            done.set()
+            connection.close()
+
+    payer = threading.Thread(target=customer_pays)
+    payer.start()
+    assert locked.wait(10)
+    removed = remove_abandoned_orders(cutoff=timezone.now() - timedelta(days=30))
+    payer.join()
+
+    assert done.is_set()
+    assert (removed.orders, removed.attempts) == (0, 0)
+    order.refresh_from_db()
+    assert order.status == S.PENDING
+    assert order.payment_attempts.count() == 2

@@ -104,10 +104,6 @@ class Overview:
     carts: int  # open orders no payment was tried for
     abandoned_checkouts: int  # open orders whose every payment attempt was closed
 
-    @property
-    def currencies(self) -> list[str]:
-        return sorted({s.currency for s in self.sales} | set(self.top_items))
-
 
 def _midnight(day: date, zone: tzinfo) -> datetime:
     return datetime.combine(day, time.min, tzinfo=zone)

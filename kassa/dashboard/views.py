@@ -25,9 +25,8 @@ def export_paid_orders(request: HttpRequest) -> HttpResponseBase:
     if not request.user.has_perm(PERMISSION):
         raise PermissionDenied
     today = timezone.localdate(timezone=timezone.get_default_timezone())
-    # Without a range, the dashboard's own: the last 30 days.
     form = ExportForm(request.GET or None, today=today)
-    if not request.GET:
+    if not form.is_bound:  # without a range, the dashboard's own: the last 30 days
         form = ExportForm(form.initial, today=today)
     if not form.is_valid():
         context = {
