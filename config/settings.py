@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "kassa.payments",
     "kassa.api",
     "ninja",  # its static files: Swagger UI for /api/v1/docs, served by WhiteNoise
+    "kassa.dashboard",
 ]
 
 MIDDLEWARE = [

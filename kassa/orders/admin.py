@@ -1,6 +1,9 @@
 """The orders' admin classes. kassa.payments.admin registers them, adding each one's payment
 parts (orders cannot import payments); nothing here is registered or changed at import."""
 
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -12,6 +15,9 @@ from kassa.orders.adjustments import percent
 from kassa.orders.admin_forms import DiscountAdminForm, OrderLineAdminForm
 from kassa.orders.models import Discount, Order, OrderLine, OrderStatusChange, Tax
 from kassa.orders.pricing import order_totals
+
+if TYPE_CHECKING:
+    from django.contrib.admin.filters import _ListFilterChoices
 
 
 class OrderLineInline(admin.TabularInline[OrderLine, Order]):
@@ -60,6 +66,40 @@ class OrderStatusChangeInline(admin.TabularInline[OrderStatusChange, Order]):
         return False
 
 
+class PaidOrBeingPaidFilter(admin.SimpleListFilter):
+    """The Orders list opens on orders that were paid or are being paid; carts and abandoned
+    checkouts (open orders) are listed on their own (kassa.dashboard's admin)."""
+
+    title = _("orders shown")
+    parameter_name = "shown"
+    DEFAULT = "paid"
+
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Order]
+    ) -> list[tuple[str, str]]:
+        return [
+            (self.DEFAULT, gettext("paid or being paid")),
+            ("all", gettext("all, carts included")),
+        ]
+
+    def value(self) -> str:
+        return "all" if super().value() == "all" else self.DEFAULT
+
+    def choices(self, changelist: Any) -> Iterator["_ListFilterChoices"]:
+        # No "All" of Django's own: one of the two lookups is always in effect.
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Order]) -> QuerySet[Order]:
+        if self.value() == "all":
+            return queryset
+        return queryset.exclude(status=Order.Status.OPEN)
+
+
 class OrderAdmin(admin.ModelAdmin[Order]):
     list_display = [
         "__str__",
@@ -71,7 +111,7 @@ class OrderAdmin(admin.ModelAdmin[Order]):
         "tax",
         "created_at",
     ]
-    list_filter = ["status", "currency", "created_at"]
+    list_filter = [PaidOrBeingPaidFilter, "status", "currency", "created_at"]
     search_fields = [
         "=id",
         "lines__item__name",
