@@ -128,3 +128,24 @@ def test_counts_in_redis_are_shared_by_every_process(
         other_process.clear()
     assert first == [200, 200, 200]
     assert second == [200, 200, 429]
+
+
+def test_the_api_counts_payment_starts_with_the_pages(
+    fake_stripe: FakeStripe, limits: SettingsWrapper
+) -> None:
+    """The API's Buy is the same Stripe object as the page's: one count for both."""
+    item = ItemFactory.create()
+    client = Client()
+    cart(client, (item.pk, 1))
+    token = client.get("/api/v1/csrf").json()["csrf_token"]
+    page = [client.get(f"/buy/{item.pk}").status_code for _ in range(2)]
+    api = [
+        client.post(f"/api/v1/items/{item.pk}/buy", headers={"X-CSRFToken": token})
+        for _ in range(2)
+    ]
+
+    assert page == [200, 200]
+    assert api[0].status_code == 200
+    assert api[1].status_code == 429
+    assert api[1].json()["code"] == "too_many_requests"
+    assert "Retry-After" in api[1]

@@ -16,7 +16,7 @@ from ninja import NinjaAPI
 from ninja.errors import HttpError, ValidationError
 
 from kassa.common import views
-from kassa.common.errors import ShopError
+from kassa.common.errors import ShopError, TooMany
 from kassa.common.http import NOTHING_HERE, status_of
 from kassa.common.views import CSRF_REFUSED, SERVER_ERROR
 
@@ -45,6 +45,7 @@ STATUS_MEANINGS: dict[int, str] = {
     409: "The order's state does not allow it now (a checkout started, another currency).",
     413: "The request body is too large.",
     422: "The request does not match the schema.",
+    429: "Done too often just now (SHOP_THROTTLE): try again after Retry-After seconds.",
     500: "The shop hit an unexpected error.",
     502: "Stripe refused the shop's request.",
     503: "Payments are not set up, or Stripe cannot be reached.",
@@ -60,7 +61,10 @@ def error(message: StrOrPromise, *, code: str, status: int) -> JsonResponse:
 
 
 def shop_error(request: HttpRequest, exc: ShopError) -> HttpResponse:
-    return error(exc.message, code=exc.code, status=status_of(exc))
+    answer = error(exc.message, code=exc.code, status=status_of(exc))
+    if isinstance(exc, TooMany):
+        answer["Retry-After"] = str(exc.retry_after)
+    return answer
 
 
 def not_found(request: HttpRequest, exc: Exception | None = None) -> HttpResponse:

@@ -34,6 +34,7 @@ from kassa.api.schemas import (
 from kassa.catalog import selectors as catalog_selectors
 from kassa.catalog.models import Item
 from kassa.common.errors import NotFound
+from kassa.common.throttle import buy_limited, code_limited
 from kassa.orders import selectors as order_selectors
 from kassa.orders import services
 from kassa.orders.models import Order
@@ -141,7 +142,7 @@ def _to_line(expression: str) -> dict[str, dict[str, Any]]:
 TO_ITEM = "$response.body#/items/0/id"
 
 
-PAYMENT_ERRORS = (404, 409, 502, 503)
+PAYMENT_ERRORS = (404, 409, 429, 502, 503)
 
 
 def _item(item_id: int) -> Item:
@@ -230,6 +231,7 @@ def get_item(request: HttpRequest, item_id: int) -> ItemOut:
     ),
     tags=["payment"],
 )
+@buy_limited
 def buy_item(request: HttpRequest, item_id: int) -> dict[str, object]:
     """Buy one item now: a one-line order and its Stripe Checkout Session (as `GET /buy/<id>`)."""
     started = checkout_buy(
@@ -303,9 +305,10 @@ def remove_line(request: HttpRequest, item_id: int) -> OrderOut:
 
 @api.put(
     "/cart/discount",
-    **_spec({200: OrderOut}, 400, 404, 409, write=True),
+    **_spec({200: OrderOut}, 400, 404, 409, 429, write=True),
     tags=["cart"],
 )
+@code_limited
 def apply_discount(request: HttpRequest, payload: DiscountIn) -> OrderOut:
     """Apply a discount code (400 `invalid_discount_code` when it is not valid for the cart)."""
     cart = _cart(request)
@@ -347,6 +350,7 @@ def get_order(request: HttpRequest, order_id: int) -> OrderOut:
     **_spec({200: CheckoutSession}, *PAYMENT_ERRORS, write=True),
     tags=["payment"],
 )
+@buy_limited
 def start_checkout(request: HttpRequest, order_id: int) -> dict[str, object]:
     """A Stripe Checkout Session for the whole order (as `GET /orders/<id>/buy/`); no earlier
     session or intent of the order can be paid after this."""
@@ -359,6 +363,7 @@ def start_checkout(request: HttpRequest, order_id: int) -> dict[str, object]:
     **_spec({200: PaymentIntent}, *PAYMENT_ERRORS, write=True),
     tags=["payment"],
 )
+@buy_limited
 def start_payment_intent(request: HttpRequest, order_id: int) -> dict[str, object]:
     """The order's PaymentIntent, for Stripe's Payment Element on your own page."""
     started = payment_intent_start(order=_order(request, order_id), pages=return_pages(request))

@@ -10,16 +10,17 @@ Retry-After, or the message on the page.
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django_ratelimit.core import get_usage  # type: ignore[import-untyped]
 
 from kassa.common.errors import TooMany
 
-View = Callable[..., HttpResponse]
+# A page's view or an API operation (which returns what its schema says, not a response).
+View = TypeVar("View", bound=Callable[..., Any])
 
 
 def client_address(request: HttpRequest) -> str:
@@ -46,7 +47,7 @@ def throttled(group: str, *, per_visitor: str, per_address: str = "") -> Callabl
 
     def decorate(view: View) -> View:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
             if settings.SHOP_THROTTLE:
                 limits = []
                 # A visitor without a session yet is known only by their address, which the
@@ -59,7 +60,7 @@ def throttled(group: str, *, per_visitor: str, per_address: str = "") -> Callabl
                     _count(request, group=f"{group}:{key.__name__}", key=key, rate=rate)
             return view(request, *args, **kwargs)
 
-        return wrapper
+        return cast(View, wrapper)
 
     return decorate
 
