@@ -31,6 +31,14 @@ def _no_shared_pages_from_other_tests() -> Iterator[None]:
     caches["pages"].clear()
 
 
+@pytest.fixture(autouse=True)
+def _media_in_a_folder_of_the_tests_own(
+    settings: SettingsWrapper, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Images a test stores go to a folder of its own, never into the project's media/."""
+    settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
+
+
 @pytest.fixture(scope="session")
 def fake_stripe_server() -> Iterator[FakeStripe]:
     fake = FakeStripe().start()
