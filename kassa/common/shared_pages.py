@@ -14,6 +14,7 @@ caller changes the version when what its pages show changes (kassa.catalog.revis
 """
 
 from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 from django.conf import settings
 from django.contrib.messages import get_messages
@@ -27,6 +28,8 @@ from django.utils.module_loading import import_string
 from django.utils.translation import get_language
 
 from kassa.common.context_processors import page_path
+
+T = TypeVar("T")
 
 
 def page(
@@ -71,3 +74,15 @@ def _header_values(request: HttpRequest) -> dict[str, object]:
 
 def _marker(name: str) -> str:
     return f"\x00kassa:{name}\x00"
+
+
+def kept(*, key: str, version: str, value: Callable[[], T]) -> T:
+    """`value()`, kept beside the shared pages under the same `version` (what a set of pages
+    needs to know of itself, such as how many pages there are)."""
+    pages = caches["pages"]
+    cache_key = f"{version}:value:{key}"
+    found: T | None = pages.get(cache_key)
+    if found is None:
+        found = value()
+        pages.set(cache_key, found)
+    return found
