@@ -130,6 +130,14 @@ CACHES = {
         # used go first.
         "OPTIONS": {"MAX_ENTRIES": 1000},
     },
+    # Shared copies of search results (kassa.catalog.views.catalog): anyone can ask for new
+    # ones, so they have a cache of their own, smaller, and cannot push the pages above out.
+    "searches": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "kassa-searches",
+        "TIMEOUT": 600,
+        "OPTIONS": {"MAX_ENTRIES": 300},
+    },
 }
 
 STATIC_URL = "static/"

@@ -26,9 +26,11 @@ def _no_proxies_from_the_shell() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _no_shared_pages_from_other_tests() -> Iterator[None]:
     """Shared pages are kept under the catalog revision, which each test's rollback restores."""
-    caches["pages"].clear()
+    for name in ("pages", "searches"):
+        caches[name].clear()
     yield
-    caches["pages"].clear()
+    for name in ("pages", "searches"):
+        caches[name].clear()
 
 
 @pytest.fixture(autouse=True)

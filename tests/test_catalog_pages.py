@@ -4,11 +4,14 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.core.cache import caches
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from kassa.catalog.models import Item
+from kassa.catalog.selectors import item_search
 from tests.factories import ItemFactory
 
 pytestmark = pytest.mark.django_db
@@ -194,9 +197,19 @@ def test_odd_unicode_and_full_width_letters_still_find(client: Client, shop: Non
     assert found(client, "%") == []
 
 
-def test_searches_are_not_kept_as_shared_copies(client: Client, shop: None) -> None:
+def test_searches_are_shared_copies_in_a_cache_of_their_own(client: Client, shop: None) -> None:
     client.get("/", {"q": "mug"})
-    assert client.get("/", {"q": "mug"}).templates != []
+    assert client.get("/", {"q": "  mug "}).templates == []  # the same words: the same copy
+    assert client.get("/", {"q": "pencil"}).templates != []
+    # Searches anyone can make up never take the place of the catalog's or the items' pages.
+    assert len(caches["pages"]._cache) == 0  # type: ignore[attr-defined]
+    assert len(caches["searches"]._cache) > 0  # type: ignore[attr-defined]
+
+
+def test_a_search_shows_an_edit(client: Client, shop: None) -> None:
+    assert found(client, "pencil") == ["Brass pencil"]
+    ItemFactory.create(name="Copper pencil")
+    assert found(client, "pencil") == ["Brass pencil", "Copper pencil"]
 
 
 # --- PostgreSQL's full-text search ------------------------------------------------------------
@@ -228,15 +241,23 @@ def test_web_search_syntax_excludes_and_quotes(client: Client, shop: None, postg
     assert found(client, "the") == []  # a stop word alone looks for nothing
 
 
-def test_the_search_uses_its_gin_index(postgres: None) -> None:
-    from kassa.catalog.selectors import item_search
-
+def test_a_search_in_a_large_catalog_goes_through_its_gin_index(postgres: None) -> None:
+    """Both queries of a search page: the count, and the page, which must not walk the whole
+    catalog in name order testing each item's words (seconds at 10,000 items)."""
     Item.objects.bulk_create(
-        Item(name=f"Thing {n}", description="plain", price=Decimal("1.00")) for n in range(2000)
+        Item(name=f"{'Кружка' if n % 20 == 0 else 'Thing'} {n:05d}", price=Decimal("1.00"))
+        for n in range(10_000)
     )
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        sql, params = item_search(query="кружки").query.sql_with_params()
-        cursor.execute(f"EXPLAIN {sql}", params)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "catalog_item_search" in plan, plan
+        cursor.execute("ANALYZE catalog_item")
+    found = item_search(query="кружки")
+    with CaptureQueriesContext(connection) as captured:
+        assert found.count() == 500
+        assert len(list(found[:24])) == 24
+    assert len(captured) == 2
+    for query in captured.captured_queries:
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN {query['sql']}")
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        assert "Bitmap Index Scan on catalog_item_search" in plan, plan
+        assert "catalog_item_order" not in plan, plan

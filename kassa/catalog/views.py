@@ -1,10 +1,10 @@
+import hashlib
 from math import ceil
 from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
 from django.urls import reverse
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy
@@ -20,40 +20,39 @@ from kassa.common.money import format_amount, quantize
 def catalog(request: HttpRequest) -> HttpResponse:
     """The catalog, a page at a time (`?page=N`), or the items matching a search (`?q=...`).
 
-    Catalog pages are shared copies (one per page number, language and catalog revision), the
-    count of items kept beside them, so a page costs the same in a catalog of any size. Search
-    results are rendered for each request: the words people type are endless, and kept copies
-    of them would push the catalog's and the items' pages out of the processes' memory."""
+    Both are shared copies (one per page, language and catalog revision) with the count of
+    items kept beside them, so a page costs the same in a catalog of any size. Searches are
+    kept in a cache of their own ("searches"): the words people type are endless, and copies of
+    them must not push the catalog's and the items' pages out of the processes' memory."""
     form = CatalogQueryForm(request.GET)
     if not form.is_valid():
         raise Http404(form.errors.get("page", [""])[0])
     number, query = form.cleaned_data["page"], form.cleaned_data["q"]
-    if query:
-        found = selectors.item_search(query=query)
-        listing = selectors.item_page(
-            items=found, number=number, count=found.count(), size=settings.SHOP_PAGE_SIZE
-        )
-        return render(request, "kassa/catalog.html", _listing_context(listing, query))
     version = revision.recent()
-    count = shared_pages.kept(
-        key="catalog:count", version=version, value=lambda: selectors.item_list().count()
-    )
+    if query:
+        items = selectors.item_search(query=query)
+        # The words as the form left them (at most 200 characters), hashed for a short key.
+        key, cache = f"search:{hashlib.sha256(query.encode()).hexdigest()}", "searches"
+    else:
+        items, key, cache = selectors.item_list(), "catalog", "pages"
+    count = shared_pages.kept(key=f"{key}:count", version=version, value=items.count, cache=cache)
     # A number past the last page is the last page, under the last page's key: the numbers
     # anyone may type cannot make more copies than there are pages.
     number = min(number, max(1, ceil(count / settings.SHOP_PAGE_SIZE)))
 
     def context() -> dict[str, object]:
         listing = selectors.item_page(
-            items=selectors.item_list(), number=number, count=count, size=settings.SHOP_PAGE_SIZE
+            items=items, number=number, count=count, size=settings.SHOP_PAGE_SIZE
         )
-        return _listing_context(listing, "")
+        return _listing_context(listing, query)
 
     return shared_pages.page(
         request,
-        key=f"catalog:{number}",
+        key=f"{key}:{number}",
         version=version,
         template="kassa/catalog.html",
         context=context,
+        cache=cache,
     )
 
 

@@ -39,14 +39,17 @@ def page(
     version: str,
     template: str,
     context: Callable[[], Mapping[str, object]],
+    cache: str = "pages",
 ) -> HttpResponse:
-    """`template` with `context()`, from the shared copy of (`key`, `version`, language)."""
+    """`template` with `context()`, from the shared copy of (`key`, `version`, language), kept
+    in the `cache` named (a set of pages whose keys anyone can multiply gets one of its own, so
+    it cannot push the others out)."""
     if settings.DEBUG or len(get_messages(request)) > 0:  # len() leaves the messages unshown
         return render(request, template, context())
     # Without a session cookie a visitor has no cart and no account, so the header shows the
     # same for all of them: their copy has it in already (SHARED_PAGES_VISITOR_CONTEXT).
     first_visit = settings.SESSION_COOKIE_NAME not in request.COOKIES
-    pages = caches["pages"]
+    pages = caches[cache]
     cache_key = f"{version}:{get_language()}:{'first' if first_visit else 'session'}:{key}"
     html: str | None = pages.get(cache_key)
     header = {} if first_visit and html is not None else _header_values(request)
@@ -76,10 +79,10 @@ def _marker(name: str) -> str:
     return f"\x00kassa:{name}\x00"
 
 
-def kept(*, key: str, version: str, value: Callable[[], T]) -> T:
+def kept(*, key: str, version: str, value: Callable[[], T], cache: str = "pages") -> T:
     """`value()`, kept beside the shared pages under the same `version` (what a set of pages
     needs to know of itself, such as how many pages there are)."""
-    pages = caches["pages"]
+    pages = caches[cache]
     cache_key = f"{version}:value:{key}"
     found: T | None = pages.get(cache_key)
     if found is None:
