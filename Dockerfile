@@ -29,13 +29,16 @@ RUN groupadd --system --gid 10001 kassa \
 WORKDIR /app
 COPY --from=build /opt/venv /opt/venv
 # The build context is exactly what .dockerignore lets in (a new top-level folder the app needs
-# goes there, and only there). Owned by root, read-only for the app user: the shop writes no files.
+# goes there, and only there). Owned by root, read-only for the app user: the shop writes only
+# uploaded images, into /app/media (compose mounts a named volume there, which starts out with
+# this folder's owner).
 COPY . ./
 
 # Settings refuse to load without a secret key; collectstatic needs none, so a throwaway one.
 # Translations are compiled here from their .po sources (Babel, no gettext tools needed).
 RUN DJANGO_SECRET_KEY=collectstatic-at-build-time-only python manage.py collectstatic --noinput --verbosity 0 \
-    && pybabel compile --domain django --directory locale --statistics
+    && pybabel compile --domain django --directory locale --statistics \
+    && mkdir -p /app/media && chown 10001:10001 /app/media
 
 USER 10001:10001
 EXPOSE 8000

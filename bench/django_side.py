@@ -2,6 +2,7 @@
 
     python -m bench.django_side queries   # SQL queries per page at two sizes (rolled back)
     python -m bench.django_side seed      # the catalog, orders and visitors the load needs
+    python -m bench.django_side grow      # the catalog grown to 10,000 items (bulk)
 
 Both print JSON for bench/run.py; DJANGO_SETTINGS_MODULE and DATABASE_URL come from the caller.
 """
@@ -11,6 +12,7 @@ import secrets
 import sys
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 import django
 
@@ -23,6 +25,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
 from django.utils.crypto import get_random_string  # noqa: E402
 
+from kassa.catalog import revision  # noqa: E402
 from kassa.catalog.models import Item  # noqa: E402
 from kassa.orders.models import Discount, Order, OrderLine, Tax  # noqa: E402
 from kassa.orders.visitors import SESSION_KEY  # noqa: E402
@@ -32,16 +35,45 @@ CATALOG_SIZE = 50
 REQUEST = {"HTTP_HOST": "127.0.0.1", "HTTP_X_FORWARDED_PROTO": "https"}
 
 
+# What the items are called, in turn: one in twenty is a "Кружка", which the bench's search
+# ("кружки", bench/run.py) finds by its stem.
+PRODUCTS = [
+    "Кружка", "Mug", "Teapot", "Towel", "Notebook", "Pencil", "Apron", "Bowl", "Candle", "Basket",
+    "Чайник", "Полотенце", "Блокнот", "Карандаш", "Фартук", "Миска", "Свеча", "Корзина", "Plate",
+    "Тарелка",
+]  # fmt: skip
+LARGE_CATALOG = 10_000
+DEEP_PAGE = 200
+
+
+def _item(n: int) -> Item:
+    return Item(
+        name=f"{PRODUCTS[n % len(PRODUCTS)]} {n:05d}",
+        description="A fine thing, made to last.\nIt comes in a box.",
+        price=Decimal("12.34") + n % 100,
+        currency="usd",
+    )
+
+
 def _items(count: int, *, start: int = 0) -> list[Item]:
-    return [
-        Item.objects.create(
-            name=f"Item {n:03d}",
-            description="A fine thing, made to last.\nIt comes in a box.",
-            price=Decimal("12.34") + n,
-            currency="usd",
-        )
-        for n in range(start, start + count)
-    ]
+    items = []
+    for n in range(start, start + count):
+        item = _item(n)
+        item.save()
+        items.append(item)
+    return items
+
+
+def _grow(to: int) -> None:
+    """Items up to `to` in all, in bulk (bulk writes send no signals: bump the revision)."""
+    start = Item.objects.count()
+    Item.objects.bulk_create((_item(n) for n in range(start, to)), batch_size=2000)
+    revision.bump()
+    if connection.vendor == "postgresql":
+        # What autovacuum does within a minute of a bulk import: without statistics the planner
+        # would search a freshly filled table without its GIN index.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE catalog_item")
 
 
 def _visitor() -> tuple[str, str]:
@@ -73,6 +105,7 @@ def _order(
 def _count(path: str, session_key: str = "") -> int:
     """Queries of one GET, the page rendered afresh (a shared catalog page is kept rendered)."""
     caches["pages"].clear()
+    caches["searches"].clear()
     client = Client()
     if session_key:
         client.cookies["sessionid"] = session_key
@@ -111,6 +144,19 @@ def queries() -> dict[str, list[tuple[str, int]]]:
         for _ in range(4):
             _order(items, discount=discount, tax=tax, visitor=visitor)
         counts["`/orders/`"].append(("5 orders of up to 50 lines", _count("/orders/", visitor[1])))
+        search = f"/?q={quote('кружки')}"
+        deep = f"/?page={DEEP_PAGE}"
+        counts["`/?q=кружки`"] = [(f"{len(items)} items", _count(search))]
+        counts[f"`/?page={DEEP_PAGE}` (the last page when fewer)"] = [
+            (f"{len(items)} items", _count(deep))
+        ]
+
+        _grow(LARGE_CATALOG)
+        large = f"{LARGE_CATALOG} items"
+        counts["`/`"].append((large, _count("/")))
+        counts["`/item/<id>/`"].append((f"{large} in catalog", _count(f"/item/{items[0].pk}/")))
+        counts["`/?q=кружки`"].append((large, _count(search)))
+        counts[f"`/?page={DEEP_PAGE}` (the last page when fewer)"].append((large, _count(deep)))
         transaction.set_rollback(True)
     return counts
 
@@ -130,8 +176,14 @@ def seed() -> dict[str, Any]:
     }
 
 
+def grow() -> dict[str, Any]:
+    _grow(LARGE_CATALOG)
+    return {"items": Item.objects.count(), "deep_page": DEEP_PAGE}
+
+
 if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else ""
-    if command not in ("seed", "queries"):
+    commands = {"seed": seed, "queries": queries, "grow": grow}
+    if command not in commands:
         sys.exit(__doc__)
-    json.dump(queries() if command == "queries" else seed(), sys.stdout)
+    json.dump(commands[command](), sys.stdout)

@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
@@ -46,7 +46,11 @@ DEFAULT_SERVER = "postgres://127.0.0.1:5432/postgres"
 DATABASE = "kassa_bench"
 PAGE_CLIENTS = 16
 BUY_CLIENTS = (16, 32, 64)
+LARGE_CATALOG = 10_000
 TARGETS = {"item_page": 0.7, "buy_32_of_ideal": 0.8, "buy_64_of_ceiling": 0.7}
+# The search the page runs make: a Russian plural, found by its stem in a few of every hundred
+# items (bench/django_side.py names them).
+SEARCH_WORDS = "кружки"
 
 
 @dataclass
@@ -411,7 +415,7 @@ def _run(args: argparse.Namespace, server_url: str, logs: Path, results: dict[st
             server = Server(base_url, master, server_url, fake_url, fake_pid)
             results["gunicorn"] = _gunicorn_settings(env, args.gunicorn_arg, len(server.workers()))
             print(_gunicorn_line(results["gunicorn"]), flush=True)
-            results.update(_drive(server, seed, args))
+            results.update(_drive(server, seed, args, env))
             results["stripe_calls"] = _stripe_calls(base_url, fake_url, seed)
             results["memory_mib"] = {
                 "workers_peak_rss": [_peak_rss_mib(pid) for pid in server.workers()],
@@ -428,19 +432,13 @@ def _gunicorn_settings(env: dict[str, str], extra: list[str], workers: int) -> d
     return {**settings, "workers": workers, "extra_args": extra}
 
 
-def _drive(server: Server, seed: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
-    item = seed["item"]
-    # name: (path, cookie); "returning" is the item page for a visitor with cookies and a cart.
-    page_runs = {
-        "trivial": ("/bench/trivial/", ""),
-        "catalog": ("/", ""),
-        "item": (f"/item/{item}/", ""),
-        "returning": (f"/item/{item}/", seed["returning_cookie"]),
-    }
-    pages: dict[str, list[Load]] = {name: [] for name in page_runs}
+def _page_rounds(
+    server: Server, runs: dict[str, tuple[str, str]], args: argparse.Namespace, label: str
+) -> dict[str, list[Load]]:
+    pages: dict[str, list[Load]] = {name: [] for name in runs}
     for round_ in range(0 if args.only == "buy" else args.page_rounds):
-        print(f"  pages, round {round_ + 1} of {args.page_rounds}", flush=True)
-        for name, (path, cookie) in page_runs.items():
+        print(f"  pages{label}, round {round_ + 1} of {args.page_rounds}", flush=True)
+        for name, (path, cookie) in runs.items():
             load = server.load(
                 path,
                 clients=PAGE_CLIENTS,
@@ -451,6 +449,23 @@ def _drive(server: Server, seed: dict[str, Any], args: argparse.Namespace) -> di
             )
             pages[name].append(load)
             print(f"  {name:9s} {_load_line(load)}", flush=True)
+    return pages
+
+
+def _drive(
+    server: Server, seed: dict[str, Any], args: argparse.Namespace, env: dict[str, str]
+) -> dict[str, Any]:
+    item = seed["item"]
+    search = f"/?q={quote(SEARCH_WORDS)}"
+    # name: (path, cookie); "returning" is the item page for a visitor with cookies and a cart.
+    page_runs = {
+        "trivial": ("/bench/trivial/", ""),
+        "catalog": ("/", ""),
+        "item": (f"/item/{item}/", ""),
+        "returning": (f"/item/{item}/", seed["returning_cookie"]),
+        "search": (search, ""),
+    }
+    pages = _page_rounds(server, page_runs, args, "")
     buy: list[dict[str, Any]] = []
     for clients in [] if args.only == "pages" else BUY_CLIENTS:
         row: dict[str, Any] = {
@@ -470,7 +485,26 @@ def _drive(server: Server, seed: dict[str, Any], args: argparse.Namespace) -> di
                 row[name].append(load)
                 print(f"  {name:8s} {_load_line(load)}", flush=True)
         buy.append(row)
-    return {"pages": pages, "buy": buy}
+    pages_large: dict[str, list[Load]] = {}
+    if args.only != "buy":
+        # The same pages in a catalog of LARGE_CATALOG items (after the Buy runs, which stay
+        # comparable with earlier runs'), and a page deep into it.
+        grown = json.loads(_manage("-m", "bench.django_side", "grow", env=env))
+        print(f"  the catalog now has {grown['items']} items", flush=True)
+        time.sleep(1.5)  # past CATALOG_PAGE_REFRESH_SECONDS: every worker sees the new revision
+        pages_large = _page_rounds(
+            server,
+            {
+                "trivial": ("/bench/trivial/", ""),
+                "catalog": ("/", ""),
+                "deep": (f"/?page={grown['deep_page']}", ""),
+                "search": (search, ""),
+                "item": (f"/item/{item}/", ""),
+            },
+            args,
+            f" at {grown['items']} items",
+        )
+    return {"pages": pages, "buy": buy, "pages_large": pages_large}
 
 
 def _stripe_calls(base_url: str, fake_url: str, seed: dict[str, Any]) -> list[dict[str, int]]:
@@ -551,32 +585,12 @@ def _mark(ok: bool) -> str:
     return "✓" if ok else "✗"
 
 
-def tables(results: dict[str, Any]) -> str:
-    """The results as Markdown tables (the README's Performance section shows one run)."""
-    pages, buy = results["pages"], results["buy"]
-    out = [
-        _machine_line(results["machine"]),
-        _gunicorn_line(results["gunicorn"])
-        + f"; fake Stripe latency {results['latency_s'] * 1000:.0f} ms",
-        _others_line(
-            loads := [
-                *(load for runs in pages.values() for load in runs),
-                *(load for row in buy for k in ("buy", "one_call") for load in row[k]),
-            ]
-        ),
-        _errors_line(loads),
-        "",
-        f"| page ({PAGE_CLIENTS} clients; medians of {len(pages['trivial'])} rounds) | req/s "
-        "| p50 | p99 | × trivial view: median of the rounds' ratios (each round's) | target |",
-        "|---|---:|---:|---:|---:|---|",
-    ]
-    for name, label, target in (
-        ("trivial", "trivial view (no DB, no template)", ""),
-        ("catalog", "catalog `/`, first visit", ""),
-        ("item", "item page `/item/<id>/`, first visit", f"≥ {TARGETS['item_page']}"),
-        ("returning", "item page, returning visitor with a cart", ""),
-    ):
-        runs = pages[name]
+def _page_rows(pages: dict[str, list[Load]], rows: list[tuple[str, str, str]]) -> list[str]:
+    out = []
+    for name, label, target in rows:
+        runs = pages.get(name)
+        if not runs:
+            continue
         ratios = [
             run.per_second / t.per_second for run, t in zip(runs, pages["trivial"], strict=True)
         ]
@@ -587,6 +601,56 @@ def tables(results: dict[str, Any]) -> str:
             f"| {_median([r.p50_ms for r in runs]):.1f} ms "
             f"| {_median([r.p99_ms for r in runs]):.1f} ms "
             f"| {ratio:.2f} ({_listed(ratios)}) | {check} |"
+        )
+    return out
+
+
+def tables(results: dict[str, Any]) -> str:
+    """The results as Markdown tables (the README's Performance section shows one run)."""
+    pages, buy = results["pages"], results["buy"]
+    out = [
+        _machine_line(results["machine"]),
+        _gunicorn_line(results["gunicorn"])
+        + f"; fake Stripe latency {results['latency_s'] * 1000:.0f} ms",
+        _others_line(
+            loads := [
+                *(load for runs in pages.values() for load in runs),
+                *(load for runs in (results.get("pages_large") or {}).values() for load in runs),
+                *(load for row in buy for k in ("buy", "one_call") for load in row[k]),
+            ]
+        ),
+        _errors_line(loads),
+        "",
+        f"| page ({PAGE_CLIENTS} clients; medians of {len(pages['trivial'])} rounds) | req/s "
+        "| p50 | p99 | × trivial view: median of the rounds' ratios (each round's) | target |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    rows = [
+        ("trivial", "trivial view (no DB, no template)", ""),
+        ("catalog", "catalog `/`, first visit", ""),
+        ("item", "item page `/item/<id>/`, first visit", f"≥ {TARGETS['item_page']}"),
+        ("returning", "item page, returning visitor with a cart", ""),
+        ("search", f"search `/?q={SEARCH_WORDS}`, first visit", ""),
+    ]
+    out += _page_rows(pages, rows)
+    large = results.get("pages_large") or {}
+    if large:
+        out += [
+            "",
+            f"| at {LARGE_CATALOG} items ({PAGE_CLIENTS} clients; medians of "
+            f"{len(large['trivial'])} rounds) | req/s | p50 | p99 | × trivial view: median of "
+            "the rounds' ratios (each round's) | target |",
+            "|---|---:|---:|---:|---:|---|",
+        ]
+        out += _page_rows(
+            large,
+            [
+                ("trivial", "trivial view (no DB, no template)", ""),
+                ("catalog", "catalog `/`, first visit", ""),
+                ("deep", "catalog page 200 `/?page=200`, first visit", ""),
+                ("search", f"search `/?q={SEARCH_WORDS}`, first visit", ""),
+                ("item", "item page `/item/<id>/`, first visit", f"≥ {TARGETS['item_page']}"),
+            ],
         )
     rounds = len(buy[0]["buy"]) if buy else 0
     out += [
@@ -618,10 +682,12 @@ def tables(results: dict[str, Any]) -> str:
         )
     queries = results["queries"]
     out += ["", "| SQL queries per request | small | large | constant |", "|---|---:|---:|---|"]
-    for page, (small, large) in queries.items():
+    for page, sizes in queries.items():
+        counts = {count for _label, count in sizes}
         out.append(
-            f"| {page} | {small[1]} ({small[0]}) | {large[1]} ({large[0]}) "
-            f"| {_mark(small[1] == large[1])} |"
+            f"| {page} | {sizes[0][1]} ({sizes[0][0]}) "
+            f"| {' / '.join(f'{count} ({label})' for label, count in sizes[1:])} "
+            f"| {_mark(len(counts) == 1)} |"
         )
     first, *later = results["stripe_calls"]
     later_total = [sum(calls.values()) for calls in later]

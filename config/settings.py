@@ -8,6 +8,8 @@ import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from config.media import media_storage
+
 # Lets `admin.ModelAdmin[Item]` and friends be subscripted at run time, as the type stubs expect.
 django_stubs_ext.monkeypatch()
 
@@ -138,13 +140,27 @@ CACHES = {
         # used go first.
         "OPTIONS": {"MAX_ENTRIES": 1000},
     },
+    # Shared copies of search results (kassa.catalog.views.catalog): anyone can ask for new
+    # ones, so they have a cache of their own, smaller, and cannot push the pages above out.
+    "searches": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "kassa-searches",
+        "TIMEOUT": 600,
+        "OPTIONS": {"MAX_ENTRIES": 300},
+    },
 }
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded files (item images): on local disk under MEDIA_ROOT, served by the app
+# (kassa.common.media), or in an S3-compatible bucket when MEDIA_STORAGE_URL / AWS_* say so
+# (config/media.py), so several replicas share one set of images.
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+MEDIA_STORAGE = media_storage(env.ENVIRON)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": MEDIA_STORAGE.storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
@@ -249,7 +265,13 @@ CONTENT_SECURITY_POLICY = {
             "https://checkout.stripe.com",
         ],
         "connect-src": [SELF, "https://api.stripe.com"],
-        "img-src": [SELF, "data:", "https://*.stripe.com"],
+        # Item images from their bucket's origin when they live in one (config/media.py).
+        "img-src": [
+            SELF,
+            "data:",
+            "https://*.stripe.com",
+            *MEDIA_STORAGE.origins,
+        ],
         "style-src": [SELF],
         "object-src": [NONE],
         "base-uri": [SELF],
@@ -269,3 +291,18 @@ SHOP_THROTTLE_BUY_PER_ADDRESS = env.str("SHOP_THROTTLE_BUY_PER_ADDRESS", default
 SHOP_THROTTLE_CODES_PER_VISITOR = env.str("SHOP_THROTTLE_CODES_PER_VISITOR", default="10/m")
 # Should the cache (Redis) be down, customers are served unthrottled rather than all refused.
 RATELIMIT_FAIL_OPEN = True
+
+# --- Catalog ----------------------------------------------------------------------------------
+# Items per catalog page (and per page of search results).
+SHOP_PAGE_SIZE = env.int("SHOP_PAGE_SIZE", default=24)
+if SHOP_PAGE_SIZE < 1:
+    raise ImproperlyConfigured("SHOP_PAGE_SIZE must be at least 1.")
+# The largest item image staff may upload, in megabytes.
+SHOP_MAX_IMAGE_MB = env.float("SHOP_MAX_IMAGE_MB", default=5.0)
+# Where the internet reaches the shop (e.g. https://shop.example.com): Stripe Checkout shows
+# item images it fetches from there. Empty: Checkout shows no images.
+SHOP_PUBLIC_URL = env.str("SHOP_PUBLIC_URL", default="")
+if SHOP_PUBLIC_URL and urlsplit(SHOP_PUBLIC_URL).scheme not in ("http", "https"):
+    raise ImproperlyConfigured(
+        "SHOP_PUBLIC_URL must be an http(s) address, e.g. https://shop.example.com"
+    )

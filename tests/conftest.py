@@ -26,9 +26,19 @@ def _no_proxies_from_the_shell() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _no_shared_pages_from_other_tests() -> Iterator[None]:
     """Shared pages are kept under the catalog revision, which each test's rollback restores."""
-    caches["pages"].clear()
+    for name in ("pages", "searches"):
+        caches[name].clear()
     yield
-    caches["pages"].clear()
+    for name in ("pages", "searches"):
+        caches[name].clear()
+
+
+@pytest.fixture(autouse=True)
+def _media_in_a_folder_of_the_tests_own(
+    settings: SettingsWrapper, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Images a test stores go to a folder of its own, never into the project's media/."""
+    settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
 
 
 @pytest.fixture(scope="session")

@@ -31,6 +31,7 @@ def queries(client: Client, path: str) -> int:
     cached for the process (a shared catalog page would otherwise come from its copy)."""
     assert client.get(path).status_code == 200
     caches["pages"].clear()
+    caches["searches"].clear()
     with CaptureQueriesContext(connection) as captured:
         response = client.get(path)
     assert response.status_code == 200

@@ -2,31 +2,108 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import AdminFileWidget
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db.models.fields.files import FieldFile
+from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
+from kassa.catalog import images, services
 from kassa.catalog.models import Item
 from kassa.common.admin_money import show_in_currency
 from kassa.common.money import format_amount
 
 
+class ItemImageField(forms.FileField):
+    """An upload that `images.check_upload` accepts; the checked image rides on the file, so the
+    save stores exactly what was checked. A refused file is a form error and nothing is stored."""
+
+    widget = AdminFileWidget
+
+    def to_python(self, data: Any) -> Any:
+        upload = super().to_python(data)
+        if upload is None:
+            return None
+        try:
+            upload.checked_image = images.check_upload(upload)  # type: ignore[attr-defined]
+        except images.ImageRejected as exc:
+            raise ValidationError(str(exc), code="invalid_image") from exc
+        return upload
+
+
 class ItemAdminForm(forms.ModelForm[Item]):
+    image = ItemImageField(
+        label=_("image"),
+        required=False,
+        widget=AdminFileWidget(attrs={"accept": "image/jpeg,image/png,image/webp,image/gif"}),
+    )
+
     class Meta:
         model = Item
-        fields = ["name", "description", "price", "currency"]
+        fields = ["name", "description", "price", "currency", "image", "image_alt"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         show_in_currency(self, self.instance.currency, "price")
+        self.fields["image"].help_text = _(
+            "A JPEG, PNG or WebP picture of at most %(limit)s MB. The pages show it resized."
+        ) % {"limit": images.max_upload_mb()}
+
+    def checked_image(self) -> images.CheckedImage | None:
+        """The image uploaded with this form, if one was."""
+        upload = self.cleaned_data.get("image")
+        if "image" not in self.changed_data or not isinstance(upload, UploadedFile):
+            return None
+        checked: images.CheckedImage = upload.checked_image  # type: ignore[attr-defined]
+        return checked
+
+
+def _picture(file: FieldFile, width: int, height: int, alt: str) -> SafeString:
+    if not file:
+        return format_html("<span>{}</span>", _("No image"))
+    return format_html(
+        '<img src="{}" width="{}" height="{}" alt="{}">',
+        file.url,
+        width,
+        height,
+        alt,
+    )
 
 
 @admin.register(Item)
 class ItemAdmin(admin.ModelAdmin[Item]):
     form = ItemAdminForm
-    list_display = ["name", "display_price", "currency", "updated_at"]
+    list_display = ["thumbnail", "name", "display_price", "currency", "updated_at"]
+    list_display_links = ["thumbnail", "name"]
     list_filter = ["currency"]
     search_fields = ["name", "description"]
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = ["image_preview", "created_at", "updated_at"]
+    fields = [
+        "name",
+        "description",
+        "price",
+        "currency",
+        "image",
+        "image_preview",
+        "image_alt",
+        "created_at",
+        "updated_at",
+    ]
 
     @admin.display(description=_("price"), ordering="price")
     def display_price(self, obj: Item) -> str:
         return format_amount(obj.price, obj.currency)
+
+    @admin.display(description=_("image"))
+    def thumbnail(self, obj: Item) -> SafeString:
+        return _picture(obj.card_image, 64, 48, obj.name)
+
+    @admin.display(description=_("as the catalog shows it"))
+    def image_preview(self, obj: Item) -> SafeString:
+        return _picture(obj.card_image, obj.card_width // 2, obj.card_height // 2, obj.name)
+
+    def save_model(self, request: HttpRequest, obj: Item, form: Any, change: bool) -> None:
+        services.item_save(item=obj, new_image=form.checked_image())

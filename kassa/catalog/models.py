@@ -1,12 +1,27 @@
 from decimal import Decimal
 
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, MinLengthValidator
 from django.db import models
+from django.db.models.expressions import CombinedExpression
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from kassa.common.money import CURRENCY_CHOICES, MoneyError, validate_amount
+
+
+def search_document() -> CombinedExpression:
+    """An item's words for full-text search, stemmed as Russian and as English (so "кружки"
+    finds "Кружка" and "mugs" finds "Mug"). The GIN index is built on exactly this expression,
+    which is what lets PostgreSQL use it."""
+    words = ("name", "description")
+    russian = SearchVector(*words, config="russian")
+    english = SearchVector(*words, config="english")
+    return russian + english
 
 
 class Item(models.Model):
@@ -19,6 +34,35 @@ class Item(models.Model):
     currency = models.CharField(
         _("currency"), max_length=3, choices=CURRENCY_CHOICES, default="usd"
     )
+    # The upload as staff sent it (kept to make new sizes from); pages show only the sizes
+    # below, made from it once, on upload (kassa.catalog.images). Every name is its content's
+    # hash, so a file never changes under its address and browsers may keep it for a year.
+    # Database defaults too: a process still running the previous release (a rolling deploy)
+    # inserts items without these columns.
+    image = models.ImageField(
+        _("image"), upload_to="items/", blank=True, max_length=200, default="", db_default=""
+    )
+    image_alt = models.CharField(
+        _("image description"),
+        max_length=300,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_(
+            "What the image shows, for people who cannot see it, in the shop's main language. "
+            "Pages in other languages, and items without one, use the item's name."
+        ),
+    )
+    card_image = models.ImageField(
+        upload_to="items/", blank=True, editable=False, max_length=200, default="", db_default=""
+    )
+    card_width = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    card_height = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    large_image = models.ImageField(
+        upload_to="items/", blank=True, editable=False, max_length=200, default="", db_default=""
+    )
+    large_width = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    large_height = models.PositiveIntegerField(default=0, db_default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -29,12 +73,27 @@ class Item(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(price__gt=0), name="item_price_positive"),
         ]
+        indexes = [
+            # A catalog page is a slice in this order: the index makes it a short index scan
+            # rather than a sort of every item, whatever the catalog's size.
+            models.Index(fields=["name", "id"], name="catalog_item_order"),
+            # Full-text search (kassa.catalog.selectors.item_search): only PostgreSQL builds it
+            # (migration 0003); the expression is the one the search matches against.
+            GinIndex(search_document(), name="catalog_item_search"),
+        ]
 
     def __str__(self) -> str:
         return self.name
 
     def get_absolute_url(self) -> str:
         return reverse("catalog:item", args=[self.pk])
+
+    def image_alt_text(self) -> str:
+        """The image's description on this page: staff write it in the shop's main language,
+        so other languages (and items without one) fall back to the name."""
+        if self.image_alt and get_language() == settings.LANGUAGE_CODE:
+            return self.image_alt
+        return self.name
 
     def clean(self) -> None:
         super().clean()

@@ -1,12 +1,16 @@
+import hashlib
+from math import ceil
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy
 
 from kassa.catalog import revision, selectors
+from kassa.catalog.forms import CatalogQueryForm
 from kassa.catalog.models import Item
 from kassa.common import shared_pages
 from kassa.common.http import page_or_json, wants_json
@@ -14,13 +18,62 @@ from kassa.common.money import format_amount, quantize
 
 
 def catalog(request: HttpRequest) -> HttpResponse:
+    """The catalog, a page at a time (`?page=N`), or the items matching a search (`?q=...`).
+
+    Both are shared copies (one per page, language and catalog revision) with the count of
+    items kept beside them, so a page costs the same in a catalog of any size. Searches are
+    kept in a cache of their own ("searches"): the words people type are endless, and copies of
+    them must not push the catalog's and the items' pages out of the processes' memory."""
+    form = CatalogQueryForm(request.GET)
+    if not form.is_valid():
+        raise Http404(form.errors.get("page", [""])[0])
+    number, query = form.cleaned_data["page"], form.cleaned_data["q"]
+    version = revision.recent()
+    if query:
+        items = selectors.item_search(query=query)
+        # The words as the form left them (at most 200 characters), hashed for a short key.
+        key, cache = f"search:{hashlib.sha256(query.encode()).hexdigest()}", "searches"
+    else:
+        items, key, cache = selectors.item_list(), "catalog", "pages"
+    count = shared_pages.kept(key=f"{key}:count", version=version, value=items.count, cache=cache)
+    # A number past the last page is the last page, under the last page's key: the numbers
+    # anyone may type cannot make more copies than there are pages.
+    number = min(number, max(1, ceil(count / settings.SHOP_PAGE_SIZE)))
+
+    def context() -> dict[str, object]:
+        listing = selectors.item_page(
+            items=items, number=number, count=count, size=settings.SHOP_PAGE_SIZE
+        )
+        return _listing_context(listing, query)
+
     return shared_pages.page(
         request,
-        key="catalog",
-        version=revision.recent(),
+        key=f"{key}:{number}",
+        version=version,
         template="kassa/catalog.html",
-        context=lambda: {"items": list(selectors.item_list())},
+        context=context,
+        cache=cache,
     )
+
+
+def _listing_context(listing: selectors.ItemPage, query: str) -> dict[str, object]:
+    def url(number: int) -> str:
+        params = {"q": query} if query else {}
+        if number > 1:
+            params["page"] = str(number)
+        return reverse("catalog:catalog") + (f"?{urlencode(params)}" if params else "")
+
+    return {
+        "items": listing.items,
+        "listing": listing,
+        "search_query": query,
+        "page_links": [
+            {"number": n, "url": url(n) if n else "", "current": n == listing.number}
+            for n in listing.links
+        ],
+        "previous_url": url(listing.number - 1) if listing.number > 1 else "",
+        "next_url": url(listing.number + 1) if listing.number < listing.num_pages else "",
+    }
 
 
 @page_or_json(not_found=gettext_lazy("There is no such item."))

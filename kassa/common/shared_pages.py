@@ -14,6 +14,7 @@ caller changes the version when what its pages show changes (kassa.catalog.revis
 """
 
 from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 from django.conf import settings
 from django.contrib.messages import get_messages
@@ -28,6 +29,8 @@ from django.utils.translation import get_language
 
 from kassa.common.context_processors import page_path
 
+T = TypeVar("T")
+
 
 def page(
     request: HttpRequest,
@@ -36,14 +39,17 @@ def page(
     version: str,
     template: str,
     context: Callable[[], Mapping[str, object]],
+    cache: str = "pages",
 ) -> HttpResponse:
-    """`template` with `context()`, from the shared copy of (`key`, `version`, language)."""
+    """`template` with `context()`, from the shared copy of (`key`, `version`, language), kept
+    in the `cache` named (a set of pages whose keys anyone can multiply gets one of its own, so
+    it cannot push the others out)."""
     if settings.DEBUG or len(get_messages(request)) > 0:  # len() leaves the messages unshown
         return render(request, template, context())
     # Without a session cookie a visitor has no cart and no account, so the header shows the
     # same for all of them: their copy has it in already (SHARED_PAGES_VISITOR_CONTEXT).
     first_visit = settings.SESSION_COOKIE_NAME not in request.COOKIES
-    pages = caches["pages"]
+    pages = caches[cache]
     cache_key = f"{version}:{get_language()}:{'first' if first_visit else 'session'}:{key}"
     html: str | None = pages.get(cache_key)
     header = {} if first_visit and html is not None else _header_values(request)
@@ -71,3 +77,15 @@ def _header_values(request: HttpRequest) -> dict[str, object]:
 
 def _marker(name: str) -> str:
     return f"\x00kassa:{name}\x00"
+
+
+def kept(*, key: str, version: str, value: Callable[[], T], cache: str = "pages") -> T:
+    """`value()`, kept beside the shared pages under the same `version` (what a set of pages
+    needs to know of itself, such as how many pages there are)."""
+    pages = caches[cache]
+    cache_key = f"{version}:value:{key}"
+    found: T | None = pages.get(cache_key)
+    if found is None:
+        found = value()
+        pages.set(cache_key, found)
+    return found

@@ -5,8 +5,12 @@ from dataclasses import dataclass
 from django.core import signing
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import get_language
-from stripe.params.checkout import SessionCreateParams
+from stripe.params.checkout import (
+    SessionCreateParams,
+    SessionCreateParamsLineItemPriceDataProductData,
+)
 
+from kassa.catalog import images
 from kassa.common.money import to_minor
 from kassa.orders.models import Order, OrderLine
 from kassa.orders.pricing import discount_in_effect
@@ -40,6 +44,16 @@ def checkout_locale() -> str:
     return (get_language() or "auto").split("-")[0]
 
 
+def _product_data(line: OrderLine) -> SessionCreateParamsLineItemPriceDataProductData:
+    """The line's product as Checkout shows it: its name, and its picture when the internet can
+    reach it (SHOP_PUBLIC_URL set: Stripe fetches the image itself)."""
+    data: SessionCreateParamsLineItemPriceDataProductData = {"name": line.item.name}
+    image = images.public_url(line.item.large_image.name or "")
+    if image:
+        data["images"] = [image]
+    return data
+
+
 def checkout_params(
     *,
     order: Order,
@@ -58,7 +72,7 @@ def checkout_params(
                 "price_data": {
                     "currency": order.currency,
                     "unit_amount": to_minor(line.unit_price, order.currency),
-                    "product_data": {"name": line.item.name},
+                    "product_data": _product_data(line),
                 },
                 "quantity": line.quantity,
                 **({"tax_rates": [tax_rate_id]} if tax_rate_id else {}),
