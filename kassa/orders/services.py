@@ -1,4 +1,5 @@
-"""Writes to orders. Every function is keyword-only and atomic."""
+"""Writes to orders. Every function is keyword-only and atomic (order_create_for_item runs in
+the transaction of the payment attempt it is created for)."""
 
 from django.db import transaction
 from django.db.models.functions import Upper

@@ -51,16 +51,8 @@ class PaymentAttemptInline(admin.TabularInline[PaymentAttempt, Order]):
     model = PaymentAttempt
     extra = 0
     can_delete = False
-    fields = ["number", "kind", "state", "display_amount", "stripe_id", "opened_at", "closed_at"]
-    readonly_fields = [
-        "number",
-        "kind",
-        "state",
-        "display_amount",
-        "stripe_id",
-        "opened_at",
-        "closed_at",
-    ]
+    fields = ("number", "kind", "state", "display_amount", "stripe_id", "opened_at", "closed_at")
+    readonly_fields = fields
     verbose_name_plural = _("payment attempts")
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
