@@ -52,6 +52,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so every log line of a request (even the security middleware's) carries its id.
     "kassa.common.request_id.RequestIdMiddleware",
+    # Before anything reads a body: a form in a charset Django refuses on every read is a 400
+    # here, not a traceback from the CSRF check and then from each error page.
+    "kassa.common.charset.RequestCharsetMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -175,7 +178,10 @@ SECURE_PROXY_SSL_HEADER = (
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "kassa.common.logs.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "kassa.common.logs.RequestIdFilter"},
+        "one_warning_line": {"()": "kassa.common.logs.OneWarningLine"},
+    },
     "formatters": {
         "line": {
             "()": "kassa.common.logs.OneLineFormatter",
@@ -193,6 +199,18 @@ LOGGING = {
     "loggers": {
         # stripe-python logs request URLs and bodies at debug level; keep it quiet.
         "stripe": {"level": "WARNING"},
+        # A request Django refuses as suspicious (a Host the shop does not serve, a body past
+        # its limits) is the client's doing: one warning line, not an ERROR with a traceback.
+        **{
+            f"django.security.{name}": {"filters": ["one_warning_line"]}
+            for name in (
+                "DisallowedHost",
+                "RequestDataTooBig",
+                "TooManyFieldsSent",
+                "TooManyFilesSent",
+                "SuspiciousMultipartForm",
+            )
+        },
     },
 }
 

@@ -15,5 +15,7 @@ urlpatterns = [
 
 # JSON endpoints and JSON clients get their 404 and 500 as JSON, everyone else the pages.
 # Under /api/ in the API's shape (kassa.api.errors hands every other path to kassa.common.views).
+handler400 = "kassa.api.errors.handler400"
+handler403 = "kassa.api.errors.handler403"
 handler404 = "kassa.api.errors.page_not_found"
 handler500 = "kassa.api.errors.handler500"

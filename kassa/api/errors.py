@@ -16,9 +16,10 @@ from ninja import NinjaAPI
 from ninja.errors import HttpError, ValidationError
 
 from kassa.common import views
+from kassa.common.charset import UnreadableBody
 from kassa.common.errors import ShopError, TooMany
 from kassa.common.http import NOTHING_HERE, status_of
-from kassa.common.views import CSRF_REFUSED, SERVER_ERROR
+from kassa.common.views import BAD_REQUEST, CSRF_REFUSED, FORBIDDEN, SERVER_ERROR
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,8 @@ CSRF_FAILED = "csrf_failed"
 METHOD_NOT_ALLOWED = "method_not_allowed"
 TOO_LARGE = "payload_too_large"
 SERVER_ERROR_CODE = "server_error"
+BAD_REQUEST_CODE = "bad_request"
+FORBIDDEN_CODE = "forbidden"
 
 INVALID_JSON = "invalid_json"
 
@@ -158,6 +161,21 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if request.path_info.startswith(API_PREFIX):
         return not_found(request)
     return views.page_not_found(request, exception)
+
+
+def handler400(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler400: a request refused before any view (a body the shop cannot read, a bad Host)."""
+    if request.path_info.startswith(API_PREFIX):
+        message = exception.message if isinstance(exception, UnreadableBody) else BAD_REQUEST
+        return error(message, code=BAD_REQUEST_CODE, status=400)
+    return views.bad_request(request, exception)
+
+
+def handler403(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler403: a PermissionDenied outside the API's operations."""
+    if request.path_info.startswith(API_PREFIX):
+        return error(FORBIDDEN, code=FORBIDDEN_CODE, status=403)
+    return views.permission_denied(request, exception)
 
 
 def handler500(request: HttpRequest) -> HttpResponse:

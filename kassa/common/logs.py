@@ -25,3 +25,18 @@ class OneLineFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return super().format(record).replace("\r", "").replace("\n", "\\n")
+
+
+class OneWarningLine(logging.Filter):
+    """Turns a record into one WARNING line without its traceback: for what Django logs at ERROR
+    with the exception attached but a client caused (django.security's refusals of a bad Host
+    or an oversized body), which says all it needs in its message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.WARNING:
+            record.levelno, record.levelname = (
+                logging.WARNING,
+                logging.getLevelName(logging.WARNING),
+            )
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        return True
