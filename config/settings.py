@@ -1,5 +1,6 @@
 """Kassa settings: one file, driven by environment variables (and `.env` when present)."""
 
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -47,6 +48,7 @@ INSTALLED_APPS = [
     "kassa.api",
     "ninja",  # its static files: Swagger UI for /api/v1/docs, served by WhiteNoise
     "kassa.dashboard",
+    "axes",  # the admin's lockout after repeated failed logins (kassa/common/lockout.py)
 ]
 
 MIDDLEWARE = [
@@ -66,6 +68,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it answers a login refused for a lockout with our page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -103,6 +107,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# django-axes first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -309,6 +319,23 @@ SHOP_THROTTLE_BUY_PER_ADDRESS = env.str("SHOP_THROTTLE_BUY_PER_ADDRESS", default
 SHOP_THROTTLE_CODES_PER_VISITOR = env.str("SHOP_THROTTLE_CODES_PER_VISITOR", default="10/m")
 # Should the cache (Redis) be down, customers are served unthrottled rather than all refused.
 RATELIMIT_FAIL_OPEN = True
+
+# --- The admin's login (django-axes) -----------------------------------------------------------
+# After ADMIN_LOGIN_FAILURE_LIMIT failed logins of one user from one address, that user cannot
+# log in from that address, even with the right password, for ADMIN_LOGIN_LOCKOUT_MINUTES (each
+# further try starts the wait again). Counted per user *and* address, so someone guessing the
+# admin's password from their own machine cannot lock the real admin out of theirs; the
+# failures are rows in the database, shared by every replica, listed in the admin (staff can
+# delete them to lift a lockout early, or run `manage.py axes_reset`).
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("ADMIN_LOGIN_LOCKOUT_MINUTES", default=15.0))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The address the throttles count too (the proxy's X-Forwarded-For entry behind it).
+AXES_CLIENT_IP_CALLABLE = "kassa.common.throttle.client_address"
+AXES_LOCKOUT_CALLABLE = "kassa.common.lockout.lockout_response"
+if AXES_FAILURE_LIMIT < 1:
+    raise ImproperlyConfigured("ADMIN_LOGIN_FAILURE_LIMIT must be at least 1.")
 
 # --- Catalog ----------------------------------------------------------------------------------
 # Items per catalog page (and per page of search results).

@@ -25,3 +25,6 @@ CATALOG_PAGE_REFRESH_SECONDS = 0.0
 # Every test is one visitor at 127.0.0.1, many Buy clicks a minute: the throttle tests turn
 # the limits on themselves.
 SHOP_THROTTLE = False
+# Tests log in with the test client, which authenticates without a request (django-axes needs
+# one); the lockout's tests turn it on themselves.
+AXES_ENABLED = False
