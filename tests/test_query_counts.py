@@ -55,7 +55,10 @@ def order_for(
     discount: Discount | None = None,
     tax: Tax | None = None,
 ) -> Order:
-    order = Order.objects.create(currency="usd", visitor_token=token, discount=discount, tax=tax)
+    # Pending, as a visitor's orders beside their one cart are (one open order per visitor).
+    order = Order.objects.create(
+        currency="usd", visitor_token=token, discount=discount, tax=tax, status="pending"
+    )
     OrderLine.objects.bulk_create(
         OrderLine(order=order, item=item, quantity=1 + n % 3, unit_price=item.price)
         for n, item in enumerate(items)

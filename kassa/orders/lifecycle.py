@@ -10,10 +10,11 @@ or out of order, changes nothing. Every change is logged as an OrderStatusChange
 
 import logging
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kassa.orders.carts import cart_merge_newer_into
 from kassa.orders.errors import EmptyOrder, OrderNotEditable
 from kassa.orders.models import Order, OrderLine, OrderStatusChange
 
@@ -101,12 +102,26 @@ def order_discard(*, order_id: int, source: str) -> bool:
 @transaction.atomic
 def order_reopen(*, order_id: int, source: str) -> bool:
     """Pending back to open: its payment was cancelled, expired, failed or never started.
-    The payments app calls it once the order has no payable attempt left."""
+    The payments app calls it once the order has no payable attempt left.
+
+    It becomes its visitor's cart again: a cart they started meanwhile is merged into it
+    (kassa.orders.carts says why and how). One started concurrently, not yet committed when we
+    looked, makes the move fail on the one-cart constraint: then we look again and merge it.
+    """
     locked = _lock(order_id)
     if locked.status != S.PENDING:
         return False
-    _move(locked, S.OPEN, source=source, fields=[])
-    return True
+    for tries_left in reversed(range(3)):
+        cart_merge_newer_into(order=locked)
+        try:
+            with transaction.atomic():
+                _move(locked, S.OPEN, source=source, fields=[])
+            return True
+        except IntegrityError:
+            locked.status = S.PENDING
+            if not tries_left:
+                raise
+    return False  # not reached: the last try returns or raises
 
 
 @transaction.atomic

@@ -61,6 +61,14 @@ class Order(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("order")
         verbose_name_plural = _("orders")
+        constraints = [
+            # One cart per visitor (kassa.orders.carts): a double-click cannot make two.
+            models.UniqueConstraint(
+                fields=["visitor_token"],
+                condition=models.Q(status="open") & ~models.Q(visitor_token=""),
+                name="order_one_cart_per_visitor",
+            ),
+        ]
 
     def __str__(self) -> str:
         return str(_("Order #%(number)s") % {"number": self.pk})

@@ -1,7 +1,7 @@
 """Writes to orders. Every function is keyword-only and atomic (order_create_for_item runs in
 the transaction of the payment attempt it is created for)."""
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models.functions import Upper
 from django.utils.translation import gettext as _
 
@@ -74,13 +74,8 @@ def cart_add_item(*, visitor: Visitor, item: Item, quantity: int = 1) -> tuple[O
     before its visitor logged in becomes their account's.
     """
     _check_quantity(quantity)
-    cart = cart_get(visitor=visitor)
-    created = cart is None
-    if cart is None:
-        cart = Order.objects.create(
-            currency=item.currency, visitor_token=visitor.token, user_id=visitor.user_id
-        )
-    else:
+    cart, created = _cart_get_or_create(visitor=visitor, currency=item.currency)
+    if not created:
         cart = _lock_editable(cart)
         if cart.user_id is None and visitor.user_id is not None:
             cart.user_id = visitor.user_id
@@ -108,6 +103,26 @@ def cart_add_item(*, visitor: Visitor, item: Item, quantity: int = 1) -> tuple[O
     _check_total(cart)
     cart.save(update_fields=["updated_at"])
     return cart, created
+
+
+def _cart_get_or_create(*, visitor: Visitor, currency: str) -> tuple[Order, bool]:
+    """The visitor's cart, or a new one. The database keeps one open order per visitor token
+    (`order_one_cart_per_visitor`): a concurrent first add (a double-click, several tabs) that
+    committed its cart first makes our insert fail, and we take that cart instead."""
+    cart = cart_get(visitor=visitor)
+    if cart is not None:
+        return cart, False
+    try:
+        with transaction.atomic():
+            cart = Order.objects.create(
+                currency=currency, visitor_token=visitor.token, user_id=visitor.user_id
+            )
+        return cart, True
+    except IntegrityError:
+        cart = cart_get(visitor=visitor)
+        if cart is None:
+            raise  # not the cart constraint: let it be seen
+        return cart, False
 
 
 @transaction.atomic
