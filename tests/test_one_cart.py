@@ -181,14 +181,14 @@ def test_a_cancel_racing_a_first_add_leaves_one_cart_with_everything(
         first.refresh_from_db()
         go = threading.Barrier(2)
 
-        def cancel(order: Order = first) -> None:
+        def cancel(order: Order = first, go: threading.Barrier = go) -> None:
             try:
                 go.wait()
                 checkout_cancel(order=order, source="customer cancelled")
             finally:
                 connection.close()
 
-        def add(client: Client = client) -> None:
+        def add(client: Client = client, go: threading.Barrier = go) -> None:
             try:
                 go.wait()
                 client.post(f"/item/{towel.pk}/add-to-order/", {"quantity": 1}, headers=JSON)
