@@ -1,6 +1,7 @@
 """Kassa settings: one file, driven by environment variables (and `.env` when present)."""
 
 import ipaddress
+import logging
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -180,6 +181,9 @@ SECURE_PROXY_SSL_HEADER = (
 LOG_FORMAT = env.str("LOG_FORMAT", default="line").lower()
 if LOG_FORMAT not in ("line", "json"):
     raise ImproperlyConfigured("LOG_FORMAT must be line or json.")
+if LOG_FORMAT == "json":
+    # Python's warnings too, which it would print to stderr as lines of plain text.
+    logging.captureWarnings(True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -124,7 +124,7 @@ def test_refused_webhooks_and_unknown_paths_add_no_labels_of_their_own(
 ) -> None:
     before = scrape()
     assert Client().post("/stripe/webhook/", b"{}", content_type="application/json").status_code
-    for path in ("/no/such/page", "/another/made-up/path", "/item/999999/", "/item/999998/"):
+    for path in ("/no/such/page", "/another/made-up/path", "/item/999999/", "/item/999998"):
         Client().get(path)
     after = scrape()
     assert value(after, "kassa_webhook_events_total", type="unknown", outcome="invalid") == (
@@ -132,7 +132,8 @@ def test_refused_webhooks_and_unknown_paths_add_no_labels_of_their_own(
     )
     views = {dict(labels).get("view") for (name, labels) in after if name.startswith("kassa_http")}
     assert "unmatched" in views
-    assert "catalog:item" in views
+    assert "catalog:item" in views  # with its slash or without
+    assert not any("item_detail" in str(view) for view in views)
     assert not any("/" in str(view) for view in views)
 
 

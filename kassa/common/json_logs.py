@@ -21,6 +21,7 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
+            "pid": record.process,
         }
         if record.name == "gunicorn.access" and isinstance(record.args, Mapping):
             line.update(_access_fields(record.args))

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.urls import Resolver404, ResolverMatch, resolve
 
 from kassa.metrics import instruments
 from kassa.metrics.access import may_read_metrics
@@ -55,11 +56,30 @@ def _metrics() -> HttpResponse:
 
 
 def _view_name(request: HttpRequest) -> str:
-    """The route's name ("catalog:item"; Django's dotted path of the view for a route without
-    one), never the path: paths carry ids and whatever else a client makes up."""
+    """The route's name ("catalog:item"), never the path: paths carry ids and whatever else a
+    client makes up."""
     match = getattr(request, "resolver_match", None)
     if match is not None:
-        return match.view_name or "unnamed"
+        return match.view_name if match.url_name else _name_of_unnamed(match, request.path_info)
     if request.path_info.startswith("/" + settings.STATIC_URL.lstrip("/")):
         return "static"  # answered by WhiteNoise before any route
     return "unmatched"
+
+
+# Route pattern → its label, for routes without a name of their own (one entry per route).
+_unnamed: dict[str, str] = {}
+
+
+def _name_of_unnamed(match: ResolverMatch, path: str) -> str:
+    """kassa.common.routes names a route's slashed form only ("/buy/1/" is "payments:buy",
+    "/buy/1" has no name): the unslashed form is counted under the slashed one's name."""
+    label = _unnamed.get(match.route)
+    if label is None:
+        try:
+            slashed = resolve(path + "/")
+        except Resolver404:
+            slashed = None
+        same = slashed is not None and slashed.url_name and slashed.func == match.func
+        label = slashed.view_name if same and slashed else match.view_name
+        _unnamed[match.route] = label
+    return label
