@@ -1,5 +1,7 @@
 """Kassa settings: one file, driven by environment variables (and `.env` when present)."""
 
+import ipaddress
+import logging
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -54,6 +56,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so every log line of a request (even the security middleware's) carries its id.
     "kassa.common.request_id.RequestIdMiddleware",
+    # Next, so it times and counts every request, and answers /metrics before host checks.
+    "kassa.metrics.middleware.MetricsMiddleware",
     # Before anything reads a body: a form in a charset Django refuses on every read is a 400
     # here, not a traceback from the CSRF check and then from each error page.
     "kassa.common.charset.RequestCharsetMiddleware",
@@ -185,6 +189,14 @@ SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("DJANGO_BEHIND_HTTPS_PROXY", False) else None
 )
 
+# LOG_FORMAT=json: one JSON object per line (kassa.common.json_logs), for a log collector;
+# gunicorn's own lines follow it (config/gunicorn.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="line").lower()
+if LOG_FORMAT not in ("line", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be line or json.")
+if LOG_FORMAT == "json":
+    # Python's warnings too, which it would print to stderr as lines of plain text.
+    logging.captureWarnings(True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -196,12 +208,13 @@ LOGGING = {
         "line": {
             "()": "kassa.common.logs.OneLineFormatter",
             "format": "%(asctime)s %(levelname)s %(name)s request_id=%(request_id)s %(message)s",
-        }
+        },
+        "json": {"()": "kassa.common.json_logs.JsonFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "line",
+            "formatter": LOG_FORMAT,
             "filters": ["request_id"],
         }
     },
@@ -351,3 +364,14 @@ if SHOP_PUBLIC_URL and urlsplit(SHOP_PUBLIC_URL).scheme not in ("http", "https")
     raise ImproperlyConfigured(
         "SHOP_PUBLIC_URL must be an http(s) address, e.g. https://shop.example.com"
     )
+
+# --- Metrics (kassa/metrics/) -----------------------------------------------------------------
+# /metrics answers only clients at these addresses or ranges ("10.0.0.0/8"), by the connection's
+# own address, or with `Authorization: Bearer <METRICS_TOKEN>`; everyone else gets a 404.
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+try:
+    for _allowed in METRICS_ALLOWED_IPS:
+        ipaddress.ip_network(_allowed.strip(), strict=False)
+except ValueError as _error:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {_error}") from None
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")

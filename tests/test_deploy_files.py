@@ -66,15 +66,18 @@ def test_build_context_leaves_out_secrets_and_local_state() -> None:
     assert not allowed & {".env", "db.sqlite3", ".venv", ".git", "staticfiles", "tests"}
 
 
-def test_compose_runs_web_on_a_healthy_postgres() -> None:
+def test_compose_runs_web_on_a_healthy_postgres_and_redis() -> None:
     compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
-    web, db = compose["services"]["web"], compose["services"]["db"]
+    web, db, redis = (compose["services"][name] for name in ("web", "db", "redis"))
 
     assert web["build"] == "."
     assert web["env_file"] == ".env"
-    assert web["depends_on"] == {"db": {"condition": "service_healthy"}}
+    assert web["depends_on"] == {
+        "db": {"condition": "service_healthy"},
+        "redis": {"condition": "service_healthy"},
+    }
     assert re.fullmatch(r"postgres://kassa:\S+@db:5432/kassa", web["environment"]["DATABASE_URL"])
-    assert any(str(port).endswith(":8000") for port in web["ports"])
+    assert web["environment"]["REDIS_URL"] == "redis://redis:6379/0"
     # Longer than gunicorn's graceful_timeout, so in-flight requests finish on `docker stop`.
     assert int(web["stop_grace_period"].rstrip("s")) > 20
 
@@ -83,6 +86,38 @@ def test_compose_runs_web_on_a_healthy_postgres() -> None:
     volume, _, path = db["volumes"][0].partition(":")
     assert path == "/var/lib/postgresql/data"
     assert volume in compose["volumes"]
+
+    assert re.fullmatch(r"redis:\d+\.\d+", redis["image"])
+    assert redis["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
+    assert "ports" not in redis  # reached by the replicas only
+
+
+def test_compose_scales_web_behind_the_proxy() -> None:
+    """`docker compose up --scale web=3`: nothing in `web` may be one per host (a published
+    port, a container name), and only the proxy is published, to gunicorn's port inside."""
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    web, proxy = compose["services"]["web"], compose["services"]["proxy"]
+    assert "ports" not in web
+    assert "container_name" not in web
+    assert web["expose"] == ["8000"]
+
+    assert re.fullmatch(r"nginx:\d+\.\d+", proxy["image"])
+    assert proxy["volumes"] == ["./docker/nginx.conf:/etc/nginx/nginx.conf:ro"]
+    assert [str(port).rsplit(":", 1)[1] for port in proxy["ports"]] == ["8080"]
+    assert proxy["ports"][0].startswith("${KASSA_PUBLISH:-127.0.0.1:8000}")
+    assert proxy["depends_on"] == {"web": {"condition": "service_healthy"}}
+    conf = (ROOT / "docker" / "nginx.conf").read_text()
+    assert "listen 8080;" in conf
+    assert "set $kassa_web http://web:8000;" in conf
+
+
+def test_compose_file_and_proxy_config_pass_the_deploy_checker() -> None:
+    result = subprocess.run(
+        ["bash", "scripts/check_compose.sh"], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "compose.yaml is valid" in result.stdout
+    assert "docker/nginx.conf is valid (nginx -t" in result.stdout
 
 
 def _healthcheck_module() -> ModuleType:

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from kassa.catalog.models import Item
+from kassa.metrics import instruments as metrics
 from kassa.orders import lifecycle
 from kassa.orders import services as order_services
 from kassa.orders.models import Order, OrderLine
@@ -146,9 +147,10 @@ def _start(*, order: Order, kind: str, pages: ReturnPages) -> Started:
         return _keep_intent(order=order, attempt=attempt, lines=lines, kept=kept)
     try:
         made = _create(order=order, attempt=attempt, lines=lines, pages=pages)
-    except PaymentError:
+    except PaymentError as exc:
         # No payable attempt is left for the order: give the customer their cart back.
         attempts.attempt_fail(attempt=attempt, source=f"{_label(kind)} failed")
+        metrics.checkout_failed(currency=order.currency, kind=kind, error=exc)
         raise
     return _attach(order=order, attempt=attempt, made=made)
 
@@ -162,9 +164,10 @@ def _buy(*, item: Item, visitor: Visitor, kind: str, pages: ReturnPages) -> Star
         attempt = attempts.attempt_begin_new_order(order=order, kind=kind, account=account)
     try:
         made = _create(order=order, attempt=attempt, lines=lines, pages=pages)
-    except PaymentError:
+    except PaymentError as exc:
         # The order existed only for this payment; leave nothing half-written behind.
         attempts.attempt_discard_new_order(attempt=attempt, source=f"{_label(kind)} failed")
+        metrics.checkout_failed(currency=order.currency, kind=kind, error=exc)
         raise
     return _attach(order=order, attempt=attempt, made=made)
 
@@ -201,6 +204,7 @@ def _attach(*, order: Order, attempt: PaymentAttempt, made: _Made) -> Started:
         raise CheckoutSuperseded(
             _("A newer checkout for this order was started in another window.")
         )
+    metrics.checkout_started(currency=order.currency, kind=attempt.kind)
     return Started(
         order=order,
         attempt=attempt,

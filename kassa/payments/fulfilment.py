@@ -13,6 +13,7 @@ import logging
 
 from django.db import IntegrityError, transaction
 
+from kassa.metrics import instruments as metrics
 from kassa.orders import lifecycle
 from kassa.payments import attempts, gateway
 from kassa.payments.gateway import CheckoutSession, PaymentIntent
@@ -115,6 +116,8 @@ def _fulfil(
         _unmatched(UnmatchedPayment.Reason.AMOUNT_DIFFERS, attempt=made[0], **unmatched)
         return False
     paid = lifecycle.order_mark_paid(order_id=attempt.order_id, amount=amount, source=source)
+    if paid:
+        metrics.checkout_paid(currency=attempt.currency, kind=kind)
     already = attempt.state == PaymentAttempt.State.PAID
     attempts.attempt_mark_paid(attempt=attempt, payment_intent_id=payment_intent_id)
     if not paid and not already:

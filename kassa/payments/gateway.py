@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from stripe.params import CouponCreateParams, PaymentIntentCreateParams, TaxRateCreateParams
 from stripe.params.checkout import SessionCreateParams
 
+from kassa.metrics import instruments as metrics
 from kassa.payments.errors import (
     PaymentProviderRejected,
     PaymentProviderUnavailable,
@@ -110,7 +111,7 @@ def ensure_configured(currency: str) -> Keypair:
 def _call(label: str, request: Callable[[], _StripeObject], /) -> _StripeObject:
     """`request()`, one call to Stripe, with its failures turned into ours."""
     try:
-        return request()
+        return metrics.stripe_call(label, request)
     except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
         logger.warning("stripe %s unreachable: %s", label, type(exc).__name__)
         raise PaymentProviderUnavailable(

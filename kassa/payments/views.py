@@ -14,6 +14,7 @@ from kassa.catalog import selectors as catalog_selectors
 from kassa.common.forms import IdField
 from kassa.common.http import json_endpoint, json_error, page_or_json
 from kassa.common.throttle import buy_limited
+from kassa.metrics import instruments as metrics
 from kassa.orders import selectors as order_selectors
 from kassa.orders.visitors import visitor_from_request
 from kassa.payments import gateway, webhooks
@@ -110,6 +111,7 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
         )
     except gateway.InvalidWebhook as exc:
         logger.warning("rejected a Stripe webhook: %s", exc)
+        metrics.webhook_event(type_="unknown", outcome="invalid")
         return json_error(str(exc), status=400)
     record = webhooks.receive(event)
     if record.outcome == WebhookEvent.Outcome.FAILED:

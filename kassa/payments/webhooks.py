@@ -3,11 +3,13 @@
 import logging
 import traceback
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from kassa.metrics import instruments as metrics
 from kassa.payments import fulfilment
 from kassa.payments.gateway import checkout_session_from_event, payment_intent_from_event
 from kassa.payments.models import WebhookEvent
@@ -79,6 +81,7 @@ def receive(event: dict[str, Any]) -> WebhookEvent:
         # Concurrent deliveries of one event queue here; the later ones find it handled.
         record = WebhookEvent.objects.select_for_update().get(pk=record.pk)
         if record.outcome in (WebhookEvent.Outcome.PROCESSED, WebhookEvent.Outcome.IGNORED):
+            metrics.webhook_event(type_=_type_label(record.type), outcome="duplicate")
             return record
         handler = HANDLERS.get(record.type)
         record.attempts += 1
@@ -98,4 +101,17 @@ def receive(event: dict[str, Any]) -> WebhookEvent:
                 record.error = traceback.format_exc()
                 logger.exception("stripe event %s %s failed", record.type, record.event_id)
         record.save()
+        transaction.on_commit(
+            partial(
+                metrics.webhook_event,
+                type_=_type_label(record.type),
+                outcome=str(record.outcome),
+                created=event.get("created"),
+            )
+        )
     return record
+
+
+def _type_label(type_: str) -> str:
+    """The event's type for the metrics: one the shop handles, else "other" (a fixed set)."""
+    return type_ if type_ in HANDLERS else "other"
