@@ -61,6 +61,8 @@ MIDDLEWARE = [
     # Before anything reads a body: a form in a charset Django refuses on every read is a 400
     # here, not a traceback from the CSRF check and then from each error page.
     "kassa.common.charset.RequestCharsetMiddleware",
+    # Every Stripe call a request makes ends by its deadline (STRIPE_TOTAL_DEADLINE_SECONDS).
+    "kassa.payments.guard.StripeDeadlineMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -264,6 +266,22 @@ STRIPE_WEBHOOK_SECRETS += sorted(
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=20.0)
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
+# Calls a second the shop makes to each Stripe account, counted by every process and replica
+# together through Redis (REDIS_URL), else each process at its share (kassa.payments.pacing).
+# Unset: 80 for live keys, 20 for test keys (Stripe allows 100 and 25); 0: no pacing.
+STRIPE_RATE_LIMIT = env.float("STRIPE_RATE_LIMIT", default=None)
+# The longest a call waits for its turn and for retries of Stripe's 429s, together.
+STRIPE_RATE_LIMIT_WAIT_SECONDS = env.float("STRIPE_RATE_LIMIT_WAIT_SECONDS", default=10.0)
+# A request's Stripe calls end this long after it began, retries and waits included: well under
+# a reverse proxy's usual 60 s, so the customer hears "try again" rather than a proxy's 504.
+STRIPE_TOTAL_DEADLINE_SECONDS = env.float("STRIPE_TOTAL_DEADLINE_SECONDS", default=25.0)
+# The app server's processes per replica and threads per process (config/gunicorn.py reads the
+# same variables): without Redis each process paces at its share of STRIPE_RATE_LIMIT, and at
+# most STRIPE_CONCURRENCY of a process's threads wait on Stripe at once, so pages keep some.
+WEB_CONCURRENCY = env.int("WEB_CONCURRENCY", default=4)
+STRIPE_CONCURRENCY = env.int(
+    "STRIPE_CONCURRENCY", default=max(1, env.int("GUNICORN_THREADS", default=16) * 3 // 4)
+)
 # Whether a currency can be paid in, for the layers below payments (an item's JSON says whether
 # it can be bought): payments' function of the currency, truthy when a keypair is set up for it.
 PAYMENT_ACCOUNT_FOR_CURRENCY = "kassa.payments.keys.keypair_for"

@@ -20,6 +20,9 @@ STRIPE_WEBHOOK_SECRETS = []
 STRIPE_API_BASE = ""
 STRIPE_MAX_NETWORK_RETRIES = 2
 STRIPE_TIMEOUT_SECONDS = 5.0
+# Paced, but far above what a test makes; the pacing tests set their own rate. One process.
+STRIPE_RATE_LIMIT = 10_000.0
+WEB_CONCURRENCY = 1
 # Every request reads the catalog revision: an item a test edits shows on its next request.
 CATALOG_PAGE_REFRESH_SECONDS = 0.0
 # Every test is one visitor at 127.0.0.1, many Buy clicks a minute: the throttle tests turn

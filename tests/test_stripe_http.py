@@ -174,18 +174,6 @@ def test_a_rejection_is_not_retried_and_is_logged_with_stripes_request_id(
     assert not [r for r in caplog.records if SECRET_KEY in r.getMessage()]
 
 
-def test_a_rate_limit_is_unavailable_not_rejected(fake_stripe: FakeStripe) -> None:
-    fake_stripe.fail_next(
-        status=429, body={"error": {"type": "invalid_request_error", "code": "rate_limit"}}
-    )
-
-    with pytest.raises(PaymentProviderUnavailable, match="cannot be reached"):
-        create_session()
-
-    # stripe-python retries a 429 only when the answer says so (Stripe-Should-Retry).
-    assert len(fake_stripe.requests) == 1
-
-
 def test_a_timeout_is_unavailable(fake_stripe: FakeStripe, settings: SettingsWrapper) -> None:
     settings.STRIPE_TIMEOUT_SECONDS = 0.2
     settings.STRIPE_MAX_NETWORK_RETRIES = 0

@@ -17,7 +17,7 @@ from ninja.errors import HttpError, ValidationError
 
 from kassa.common import views
 from kassa.common.charset import UnreadableBody
-from kassa.common.errors import ShopError, TooMany
+from kassa.common.errors import ShopError
 from kassa.common.http import NOTHING_HERE, status_of
 from kassa.common.views import BAD_REQUEST, CSRF_REFUSED, FORBIDDEN, SERVER_ERROR
 
@@ -51,7 +51,7 @@ STATUS_MEANINGS: dict[int, str] = {
     429: "Done too often just now (SHOP_THROTTLE): try again after Retry-After seconds.",
     500: "The shop hit an unexpected error.",
     502: "Stripe refused the shop's request.",
-    503: "Payments are not set up, or Stripe cannot be reached.",
+    503: "Payments are not set up, or Stripe cannot be reached or is busy (then with Retry-After).",
 }
 
 
@@ -65,7 +65,7 @@ def error(message: StrOrPromise, *, code: str, status: int) -> JsonResponse:
 
 def shop_error(request: HttpRequest, exc: ShopError) -> HttpResponse:
     answer = error(exc.message, code=exc.code, status=status_of(exc))
-    if isinstance(exc, TooMany):
+    if exc.retry_after is not None:
         answer["Retry-After"] = str(exc.retry_after)
     return answer
 

@@ -12,6 +12,8 @@ from django_stubs_ext import StrOrPromise
 
 class ShopError(Exception):
     code = "error"
+    # Seconds after which trying again may succeed (the answer's Retry-After), if the error says.
+    retry_after: int | None = None
 
     def __init__(self, message: StrOrPromise) -> None:
         super().__init__(message)

@@ -172,7 +172,7 @@ def _answer(
         else:
             messages.error(request, error.message)
             refused = redirect(answers.back(**kwargs))
-        if isinstance(error, TooMany):
+        if error.retry_after is not None:
             refused["Retry-After"] = str(error.retry_after)
         return refused
     except Http404:

@@ -1,5 +1,7 @@
 """The few payment failures the rest of the shop needs to tell apart."""
 
+from django_stubs_ext import StrOrPromise
+
 from kassa.common.errors import Conflict, ProviderRejected, ShopError, Unavailable
 
 
@@ -16,6 +18,18 @@ class PaymentProviderUnavailable(Unavailable, PaymentError):
     """Stripe could not be reached, timed out, or kept failing after our retries."""
 
     code = "payment_provider_unavailable"
+
+
+class PaymentProviderBusy(PaymentProviderUnavailable):
+    """The shop's pace for Stripe, or its threads for waiting on Stripe, are taken for now, or a
+    payment's deadline passed (kassa.payments.guard): nothing was started; try again after
+    `retry_after` seconds."""
+
+    code = "payment_provider_busy"
+
+    def __init__(self, message: StrOrPromise, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class PaymentProviderRejected(ProviderRejected, PaymentError):

@@ -20,7 +20,9 @@ from stripe.params import CouponCreateParams, PaymentIntentCreateParams, TaxRate
 from stripe.params.checkout import SessionCreateParams
 
 from kassa.metrics import instruments as metrics
+from kassa.payments import guard
 from kassa.payments.errors import (
+    PaymentProviderBusy,
     PaymentProviderRejected,
     PaymentProviderUnavailable,
     PaymentsNotConfigured,
@@ -86,7 +88,12 @@ def _build_client(
         stripe_version=API_VERSION,
         base_addresses={"api": base},
         max_network_retries=max_network_retries,
-        http_client=Urllib3Client(timeout=timeout, api_base=base),
+        http_client=Urllib3Client(
+            timeout=timeout,
+            api_base=base,
+            # Its calls are paced, retried after a 429 and bounded (kassa.payments.guard).
+            account=guard.account_of(keypair.secret, keypair.account),
+        ),
     )
 
 
@@ -112,6 +119,13 @@ def _call(label: str, request: Callable[[], _StripeObject], /) -> _StripeObject:
     """`request()`, one call to Stripe, with its failures turned into ours."""
     try:
         return metrics.stripe_call(label, request)
+    except guard.Busy as exc:
+        logger.warning("stripe %s not made: %s", label, exc)
+        if exc.reason == "slow":
+            message = _("The payment provider is taking too long to answer. Please try again.")
+        else:
+            message = _("Many customers are paying right now. Please try again in a moment.")
+        raise PaymentProviderBusy(message, retry_after=exc.retry_after) from exc
     except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
         logger.warning("stripe %s unreachable: %s", label, type(exc).__name__)
         raise PaymentProviderUnavailable(

@@ -10,6 +10,8 @@ is what requests sends through anyway.
 What stays the same as with requests: certificates checked against stripe-python's CA bundle,
 the timeout applied to connecting and to each read, connections kept open and reused across
 calls, and stripe-python deciding which failures to retry (urllib3's own retries are off).
+What it adds: each request of a client made for an account goes through kassa.payments.guard
+(the bulkhead, the account's pace, 429 retries, the request's deadline).
 """
 
 import logging
@@ -20,6 +22,8 @@ from urllib.request import getproxies, proxy_bypass
 
 import stripe
 import urllib3
+
+from kassa.payments import guard
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +48,12 @@ def _proxy_for(api_base: str) -> str | None:
 class Urllib3Client(stripe.HTTPClient):
     name = "urllib3"
 
-    def __init__(self, *, timeout: float, api_base: str) -> None:
+    def __init__(
+        self, *, timeout: float, api_base: str, account: guard.Account | None = None
+    ) -> None:
         super().__init__()
+        self._timeout = timeout
+        self._account = account
         options: dict[str, Any] = {
             "num_pools": 4,
             "maxsize": _POOL_SIZE,
@@ -104,14 +112,34 @@ class Urllib3Client(stripe.HTTPClient):
             raise stripe.APIConnectionError(
                 "The proxy named for Stripe cannot be used.", should_retry=False
             )
+        pool = self._pool
+
+        def request(timeout: urllib3.Timeout) -> urllib3.BaseHTTPResponse:
+            return self._request(pool, method, url, headers, post_data, timeout, preload_content)
+
+        if self._account is None:
+            return request(urllib3.Timeout(connect=self._timeout, read=self._timeout))
+        return guard.send(self._account, self._timeout, request)
+
+    @staticmethod
+    def _request(
+        pool: urllib3.PoolManager,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None,
+        post_data: Any,
+        timeout: urllib3.Timeout,
+        preload_content: bool,
+    ) -> urllib3.BaseHTTPResponse:
         try:
-            return self._pool.request(
+            return pool.request(
                 method.upper(),
                 url,
                 body=post_data,
                 headers=dict(headers or {}),
                 preload_content=preload_content,
                 redirect=False,
+                timeout=timeout,
             )
         except urllib3.exceptions.HTTPError as exc:
             _connection_error(exc)

@@ -10,6 +10,9 @@
     return words[key] || fallback;
   }
 
+  // How often a busy shop's "try again in a moment" is followed before the customer is told.
+  var MAX_BUSY_TRIES = 8;
+
   function start(button) {
     var errorBox = document.getElementById(button.dataset.errorId || "buy-error");
     var label = button.textContent;
@@ -41,10 +44,19 @@
 
       var data;
       try {
-        var response = await fetch(button.dataset.buyUrl, {
-          headers: { Accept: "application/json" },
-          credentials: "same-origin",
-        });
+        var response;
+        // A 503 with Retry-After: many customers are paying at once and the shop paces its
+        // calls to Stripe. Nothing was started, so asking again later is safe: wait in line.
+        for (var tries = 0; ; tries++) {
+          response = await fetch(button.dataset.buyUrl, {
+            headers: { Accept: "application/json" },
+            credentials: "same-origin",
+          });
+          var wait = parseInt(response.headers.get("Retry-After") || "", 10);
+          if (response.status !== 503 || !(wait > 0) || tries >= MAX_BUSY_TRIES) break;
+          button.textContent = say("busy", "Many customers are paying right now. You are in line…");
+          await new Promise(function (resolve) { setTimeout(resolve, Math.min(wait, 10) * 1000); });
+        }
         data = await response.json().catch(function () { return {}; });
         if (!response.ok || !data.id) {
           fail(data.error || say("notStarted", "The payment could not be started. Please try again."));

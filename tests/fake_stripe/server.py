@@ -3,6 +3,8 @@
 stripe-python talks to it over real HTTP (`STRIPE_API_BASE`), so form encoding, headers, retries
 and idempotency keys all run for real. It records every request, replays responses for a repeated
 Idempotency-Key as Stripe does, and can inject latency, error statuses and dropped connections.
+It can also enforce a rate limit as Stripe does: past N calls in any second, a 429 of Stripe's
+shape, answered at once and never stored for the idempotency key's replay.
 """
 
 import contextlib
@@ -18,6 +20,17 @@ from typing import Any
 from tests.fake_stripe.forms import parse_form
 from tests.fake_stripe.resources import Resources, StripeError
 
+# What Stripe answers a call past its rate limit, with HTTP 429.
+RATE_LIMITED = {
+    "error": {
+        "type": "invalid_request_error",
+        "code": "rate_limit",
+        "message": "Too many requests hit the API too quickly. We recommend an exponential "
+        "backoff of your requests.",
+        "doc_url": "https://stripe.com/docs/error-codes/rate-limit",
+    }
+}
+
 
 @dataclass
 class RecordedRequest:
@@ -28,6 +41,8 @@ class RecordedRequest:
     api_key: str
     idempotency_key: str | None
     stripe_version: str | None
+    at: float = field(default_factory=time.time)  # when it arrived (time.time())
+    rate_limited: bool = False  # answered 429 by the rate limit
 
 
 @dataclass
@@ -43,6 +58,9 @@ class _State:
     requests: list[RecordedRequest] = field(default_factory=list)
     faults: deque[Fault] = field(default_factory=deque)
     latency: float = 0.0
+    # Calls a second before 429s (None: no limit), and when the calls it let through arrived.
+    rate_limit: int | None = None
+    admitted: deque[float] = field(default_factory=deque)
     replay: dict[tuple[str, str], tuple[int, bytes]] = field(default_factory=dict)
 
 
@@ -77,6 +95,12 @@ class FakeStripe:
     def set_latency(self, seconds: float) -> None:
         self._state.latency = seconds
 
+    def set_rate_limit(self, per_second: int | None) -> None:
+        """Answer 429 (as Stripe: `rate_limit`) to a call past `per_second` in the last second."""
+        with self._lock:
+            self._state.rate_limit = per_second
+            self._state.admitted.clear()
+
     def fail_next(
         self,
         status: int = 500,
@@ -108,6 +132,20 @@ class FakeStripe:
     def requests_to(self, method: str, path: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.method == method and r.path == path]
 
+    def most_in_one_second(self, *, admitted_only: bool = True) -> int:
+        """The most calls that arrived within any one second (a sliding window)."""
+        times = sorted(r.at for r in self.requests if not (admitted_only and r.rate_limited))
+        most, start = 0, 0
+        for end, at in enumerate(times):
+            while at - times[start] >= 1.0:
+                start += 1
+            most = max(most, end - start + 1)
+        return most
+
+    @property
+    def rate_limited_count(self) -> int:
+        return sum(1 for r in self.requests if r.rate_limited)
+
     # --- inside the handler --------------------------------------------------------------------
     def _record(self, state: _State, request: RecordedRequest) -> Fault | None:
         with self._lock:
@@ -122,6 +160,8 @@ class FakeStripe:
         # The state when the request arrived: a slow request outliving its test (a timeout
         # test) must not show up in the next test's records.
         state, resources = self._state, self.resources
+        if self._over_the_limit(state, request):
+            return 429, json.dumps(RATE_LIMITED).encode()
         if state.latency:
             time.sleep(state.latency)
         fault = self._record(state, request)
@@ -136,6 +176,20 @@ class FakeStripe:
             }
             return fault.status, json.dumps(body).encode()
         return self._answer(state, resources, request)
+
+    def _over_the_limit(self, state: _State, request: RecordedRequest) -> bool:
+        """Stripe's rate limit, on arrival: a sliding second of the calls it let through."""
+        with self._lock:
+            if state.rate_limit is None:
+                return False
+            while state.admitted and request.at - state.admitted[0] >= 1.0:
+                state.admitted.popleft()
+            if len(state.admitted) < state.rate_limit:
+                state.admitted.append(request.at)
+                return False
+            request.rate_limited = True
+            state.requests.append(request)
+            return True
 
     def _answer(
         self, state: _State, resources: Resources, request: RecordedRequest
