@@ -39,9 +39,16 @@
       button.textContent = say("opening", "Opening payment…");
       errorBox.hidden = true;
 
+      // Buy now buys the quantity in the box beside it (the item page's).
+      var url = button.dataset.buyUrl;
+      var box = button.dataset.quantityFrom && document.getElementById(button.dataset.quantityFrom);
+      if (box && box.value) {
+        url += (url.indexOf("?") < 0 ? "?" : "&") + "quantity=" + encodeURIComponent(box.value);
+      }
+
       var data;
       try {
-        var response = await fetch(button.dataset.buyUrl, {
+        var response = await fetch(url, {
           headers: { Accept: "application/json" },
           credentials: "same-origin",
         });
