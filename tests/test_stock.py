@@ -4,6 +4,7 @@ that restock. Through the real stripe-python against the fake Stripe, and signed
 
 import logging
 import time
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -314,13 +315,13 @@ def test_a_payment_intents_reservation_lapses_when_reconciliation_cancels_it(
     order = Order.objects.get(pk=body["order_id"])
     # Not yet lapsed: reconciliation leaves it (and its intent) alone.
     PaymentAttempt.objects.filter(order=order).update(
-        opened_at=timezone.now() - timezone.timedelta(minutes=20)
+        opened_at=timezone.now() - timedelta(minutes=20)
     )
     call_command("reconcile_payments", "--per-second", "0")
     assert levels(item) == (2, 1)
 
     Reservation.objects.filter(order=order).update(
-        reserved_until=timezone.now() - timezone.timedelta(seconds=1)
+        reserved_until=timezone.now() - timedelta(seconds=1)
     )
     call_command("reconcile_payments", "--per-second", "0")
 
