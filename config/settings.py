@@ -373,6 +373,17 @@ if AXES_FAILURE_LIMIT < 1:
 SHOP_PAGE_SIZE = env.int("SHOP_PAGE_SIZE", default=24)
 if SHOP_PAGE_SIZE < 1:
     raise ImproperlyConfigured("SHOP_PAGE_SIZE must be at least 1.")
+# Stock: "Only N left" shows below this many; a payment holds its units this many minutes
+# (a Checkout Session's expires_at; a PaymentIntent is cancelled by reconciliation after it).
+# Stripe lets a session live from 30 minutes to 24 hours.
+SHOP_LOW_STOCK = env.int("SHOP_LOW_STOCK", default=5)
+if SHOP_LOW_STOCK < 0:
+    raise ImproperlyConfigured("SHOP_LOW_STOCK cannot be negative.")
+CHECKOUT_RESERVATION_MINUTES = env.int("CHECKOUT_RESERVATION_MINUTES", default=30)
+if not 30 <= CHECKOUT_RESERVATION_MINUTES <= 24 * 60:
+    raise ImproperlyConfigured(
+        "CHECKOUT_RESERVATION_MINUTES must be from 30 to 1440 (what Stripe allows a session)."
+    )
 # The largest item image staff may upload, in megabytes.
 SHOP_MAX_IMAGE_MB = env.float("SHOP_MAX_IMAGE_MB", default=5.0)
 # Where the internet reaches the shop (e.g. https://shop.example.com): Stripe Checkout shows

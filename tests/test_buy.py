@@ -1,5 +1,6 @@
 """GET /buy/<id>: a Checkout Session through the real stripe-python, against the fake Stripe."""
 
+import time
 from decimal import Decimal
 
 import pytest
@@ -36,7 +37,11 @@ def test_buy_creates_a_checkout_session_and_answers_its_id(
     order = Order.objects.get(pk=body["order_id"])
     assert order.status == Order.Status.PENDING
     assert session_of(order) == session_id
-    assert created.params == {
+    params = dict(created.params)
+    # The session lives CHECKOUT_RESERVATION_MINUTES (30), a minute inside Stripe's least.
+    expires_in = int(params.pop("expires_at")) - time.time()
+    assert 31 * 60 - 5 <= expires_in <= 31 * 60
+    assert params == {
         "mode": "payment",
         "line_items[0][price_data][currency]": "usd",
         "line_items[0][price_data][unit_amount]": "1450",

@@ -259,12 +259,13 @@ def test_orders_follow_the_user_across_browsers(client: Client) -> None:
     assert laptop.get(f"/orders/{order['id']}/", headers=JSON).status_code == 200
 
 
-def test_the_order_keeps_the_price_from_when_the_item_was_added(client: Client) -> None:
+def test_a_cart_follows_the_items_current_price(client: Client) -> None:
+    """Until its payment begins (tests/test_stock.py: the notice, and the frozen lines)."""
     item = ItemFactory.create(price=Decimal("10"))
     order = add(client, item.pk).json()
     item.price = Decimal("12")
     item.save()
-    assert client.get(f"/orders/{order['id']}/", headers=JSON).json()["total"] == "10.00"
+    assert client.get(f"/orders/{order['id']}/", headers=JSON).json()["total"] == "12.00"
 
 
 @pytest.mark.parametrize("raw_id", ["999999", "abc"])

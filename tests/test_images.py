@@ -38,6 +38,7 @@ def admin_form(item: Item | None = None, **changes: object) -> dict[str, object]
         "description": "",
         "price": str(item.price) if item else "30.00",
         "currency": "usd",
+        "is_active": "on",
         "image_alt": "",
     }
     data.update(changes)

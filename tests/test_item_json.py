@@ -35,6 +35,8 @@ def test_the_item_as_json(client: Client, fake_stripe: FakeStripe) -> None:
         "buy_url": f"/buy/{item.pk}/",
         "add_to_order_url": f"/item/{item.pk}/add-to-order/",
         "payable": True,
+        "available": None,  # stock not tracked
+        "sold_out": False,
     }
 
 

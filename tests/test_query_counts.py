@@ -176,10 +176,34 @@ def test_a_first_buy_click_writes_its_order_once_and_reads_nothing_back(
 
     assert _statements(captured) == [
         "SELECT catalog_item",
+        "SELECT orders_tax",  # the tax that applies to every order, if there is one
         "INSERT orders_order",  # created pending, in its first attempt
         "INSERT orders_orderstatuschange",
         "INSERT orders_orderline",
         "INSERT payments_paymentattempt",  # its first attempt, in the same transaction
         "UPDATE payments_paymentattempt",  # the Checkout Session, unless a newer attempt began
         "INSERT django_session",  # the new visitor's, without asking if its key is taken
+    ]
+
+
+def test_a_buy_click_of_an_item_in_stock_takes_its_unit_in_one_statement(
+    client: Client, fake_stripe: FakeStripe
+) -> None:
+    """Stock tracked: one conditional UPDATE checks and takes the unit, one INSERT records it."""
+    item = ItemFactory.create(stock=1000)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(f"/buy/{item.pk}")
+    assert response.status_code == 200
+
+    assert _statements(captured) == [
+        "SELECT catalog_item",
+        "SELECT orders_tax",
+        "INSERT orders_order",
+        "INSERT orders_orderstatuschange",
+        "INSERT orders_orderline",
+        "UPDATE catalog_item",  # reserved + 1 WHERE stock - reserved >= 1
+        "INSERT orders_reservation",
+        "INSERT payments_paymentattempt",
+        "UPDATE payments_paymentattempt",
+        "INSERT django_session",
     ]

@@ -166,7 +166,13 @@ def test_an_edit_in_the_admin_shows_on_the_shop_pages(admin_client: Client) -> N
     Client().get(f"/item/{item.pk}/")
     response = admin_client.post(
         f"/admin/catalog/item/{item.pk}/change/",
-        {"name": "Kettle", "description": "", "price": "11.00", "currency": "usd"},
+        {
+            "name": "Kettle",
+            "description": "",
+            "price": "11.00",
+            "currency": "usd",
+            "is_active": "on",
+        },
     )
     assert response.status_code == 302
     assert "$11.00" in Client().get(f"/item/{item.pk}/").text

@@ -1,14 +1,17 @@
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.conf import settings
+from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminFileWidget
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.db.models import F, QuerySet
 from django.db.models.fields.files import FieldFile
 from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kassa.catalog import images, services
@@ -43,7 +46,16 @@ class ItemAdminForm(forms.ModelForm[Item]):
 
     class Meta:
         model = Item
-        fields = ["name", "description", "price", "currency", "image", "image_alt"]
+        fields = [
+            "name",
+            "description",
+            "price",
+            "currency",
+            "is_active",
+            "stock",
+            "image",
+            "image_alt",
+        ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -51,6 +63,30 @@ class ItemAdminForm(forms.ModelForm[Item]):
         self.fields["image"].help_text = _(
             "A JPEG, PNG or WebP picture of at most %(limit)s MB. The pages show it resized."
         ) % {"limit": images.max_upload_mb()}
+
+    def clean_stock(self) -> int | None:
+        """Stock below what checkouts hold now would take units from customers paying for
+        them. The row stays locked until the save commits (the admin saves in one
+        transaction), so no checkout can take more in between."""
+        stock: int | None = self.cleaned_data.get("stock")
+        if stock is None or self.instance.pk is None:
+            return stock
+        reserved = (
+            Item.objects.select_for_update()
+            .filter(pk=self.instance.pk)
+            .values_list("reserved", flat=True)
+            .first()
+        ) or 0
+        if stock < reserved:
+            raise ValidationError(
+                _(
+                    "%(reserved)s units are held by checkouts in progress: the stock cannot be "
+                    "less than that. Wait for them to finish, or set at least %(reserved)s."
+                )
+                % {"reserved": reserved},
+                code="below_reserved",
+            )
+        return stock
 
     def checked_image(self) -> images.CheckedImage | None:
         """The image uploaded with this form, if one was."""
@@ -73,19 +109,53 @@ def _picture(file: FieldFile, width: int, height: int, alt: str) -> SafeString:
     )
 
 
+class StockFilter(admin.SimpleListFilter):
+    """Items to restock: sold out, or fewer available than SHOP_LOW_STOCK."""
+
+    title = _("stock")
+    parameter_name = "stock"
+
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Item]
+    ) -> list[tuple[str, str]]:
+        return [("low", gettext("low stock")), ("out", gettext("sold out"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Item]) -> QuerySet[Item]:
+        available = F("stock") - F("reserved")
+        tracked = queryset.filter(stock__isnull=False).alias(left=available)
+        if self.value() == "low":
+            return tracked.filter(left__gt=0, left__lt=settings.SHOP_LOW_STOCK)
+        if self.value() == "out":
+            return tracked.filter(left__lte=0)
+        return queryset
+
+
 @admin.register(Item)
 class ItemAdmin(admin.ModelAdmin[Item]):
     form = ItemAdminForm
-    list_display = ["thumbnail", "name", "display_price", "currency", "updated_at"]
+    list_display = [
+        "thumbnail",
+        "name",
+        "display_price",
+        "currency",
+        "is_active",
+        "stock",
+        "reserved",
+        "display_available",
+        "updated_at",
+    ]
     list_display_links = ["thumbnail", "name"]
-    list_filter = ["currency"]
+    list_filter = [StockFilter, "is_active", "currency"]
     search_fields = ["name", "description"]
-    readonly_fields = ["image_preview", "created_at", "updated_at"]
+    readonly_fields = ["reserved", "image_preview", "created_at", "updated_at"]
     fields = [
         "name",
         "description",
         "price",
         "currency",
+        "is_active",
+        "stock",
+        "reserved",
         "image",
         "image_preview",
         "image_alt",
@@ -97,6 +167,10 @@ class ItemAdmin(admin.ModelAdmin[Item]):
     def display_price(self, obj: Item) -> str:
         return format_amount(obj.price, obj.currency)
 
+    @admin.display(description=_("available"))
+    def display_available(self, obj: Item) -> str:
+        return "—" if obj.available is None else str(obj.available)
+
     @admin.display(description=_("image"))
     def thumbnail(self, obj: Item) -> SafeString:
         return _picture(obj.card_image, 64, 48, obj.name)
@@ -104,6 +178,20 @@ class ItemAdmin(admin.ModelAdmin[Item]):
     @admin.display(description=_("as the catalog shows it"))
     def image_preview(self, obj: Item) -> SafeString:
         return _picture(obj.card_image, obj.card_width // 2, obj.card_height // 2, obj.name)
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        if protected:
+            # Orders name it: their history must stay as it was. Off sale is how it goes.
+            messages.warning(
+                request,
+                gettext(
+                    "Items in orders cannot be deleted, so the orders keep what was bought. "
+                    "Take them off sale instead: untick “On sale” and save. They leave the "
+                    "catalog and can no longer be bought."
+                ),
+            )
+        return deleted, counts, perms_needed, protected
 
     def save_model(self, request: HttpRequest, obj: Item, form: Any, change: bool) -> None:
         services.item_save(item=obj, new_image=form.checked_image())

@@ -1,10 +1,11 @@
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxLengthValidator, MinLengthValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinLengthValidator
 from django.db import models
 from django.db.models.expressions import CombinedExpression
 from django.urls import reverse
@@ -12,6 +13,9 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from kassa.common.money import CURRENCY_CHOICES, MoneyError, validate_amount
+
+# More than any shop counts by hand, and far below what the column holds.
+MAX_STOCK = 10_000_000
 
 
 def search_document() -> CombinedExpression:
@@ -63,6 +67,29 @@ class Item(models.Model):
     )
     large_width = models.PositiveIntegerField(default=0, db_default=0, editable=False)
     large_height = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    # Stock: units on hand, those held by checkouts included (blank: not tracked, never sold
+    # out). Available is stock - reserved. `reserved` is written only by kassa.orders.stock's
+    # conditional UPDATEs, never by a save (see save()); the CHECK below is the last line.
+    stock = models.PositiveIntegerField(
+        _("stock"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(MAX_STOCK)],
+        help_text=_(
+            "Units on hand, including those in checkouts now. Leave blank to sell without "
+            "counting (never sold out)."
+        ),
+    )
+    reserved = models.PositiveIntegerField(_("reserved"), default=0, db_default=0, editable=False)
+    is_active = models.BooleanField(
+        _("on sale"),
+        default=True,
+        db_default=True,
+        help_text=_(
+            "Off sale: the item leaves the catalog and cannot be bought; orders that name it "
+            "keep it. Take an item with orders off sale instead of deleting it."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -72,6 +99,11 @@ class Item(models.Model):
         verbose_name_plural = _("items")
         constraints = [
             models.CheckConstraint(condition=models.Q(price__gt=0), name="item_price_positive"),
+            # No interleaving of checkouts can hold more than there is.
+            models.CheckConstraint(
+                condition=models.Q(stock__isnull=True) | models.Q(reserved__lte=models.F("stock")),
+                name="item_reserved_within_stock",
+            ),
         ]
         indexes = [
             # A catalog page is a slice in this order: the index makes it a short index scan
@@ -85,8 +117,36 @@ class Item(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # `reserved` moves under checkouts at any moment: a save of an item read earlier (the
+        # admin's form) must not write back the figure it read.
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name != "reserved"
+            ]
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self) -> str:
         return reverse("catalog:item", args=[self.pk])
+
+    @property
+    def available(self) -> int | None:
+        """Units a customer can still buy; None when stock is not tracked."""
+        return None if self.stock is None else max(self.stock - self.reserved, 0)
+
+    @property
+    def sold_out(self) -> bool:
+        return self.available == 0
+
+    @property
+    def low_stock(self) -> int | None:
+        """How many are left when few enough to say so ("Only N left"), else None."""
+        available = self.available
+        if available is None or available == 0 or available >= settings.SHOP_LOW_STOCK:
+            return None
+        return available
 
     def image_alt_text(self) -> str:
         """The image's description on this page: staff write it in the shop's main language,

@@ -12,7 +12,8 @@ from kassa.catalog.models import Item, search_document
 
 
 def item_list() -> QuerySet[Item]:
-    return Item.objects.all()
+    """The catalog: items on sale."""
+    return Item.objects.filter(is_active=True)
 
 
 def item_get(*, item_id: int) -> Item:
@@ -29,6 +30,7 @@ def item_search(*, query: str) -> QuerySet[Item]:
     the case of ASCII letters only."""
     if not query.strip():
         return Item.objects.none()
+    on_sale = Item.objects.filter(is_active=True)
     if connection.vendor == "postgresql":
         # websearch syntax: plain words, "quoted phrases" and -exclusions, never a syntax error.
         words = SearchQuery(query, config="russian", search_type="websearch") | SearchQuery(
@@ -39,7 +41,7 @@ def item_search(*, query: str) -> QuerySet[Item]:
         # in name order and computing every item's words until a page is full (seconds for a
         # rare word in a large catalog).
         return (
-            Item.objects.alias(document=search_document())
+            on_sale.alias(document=search_document())
             .filter(document=words)
             .order_by(Lower("name"), "id")
         )
@@ -47,7 +49,7 @@ def item_search(*, query: str) -> QuerySet[Item]:
     for word in query.split():
         pattern = re.escape(word)
         matches &= Q(name__iregex=pattern) | Q(description__iregex=pattern)
-    return Item.objects.filter(matches).order_by(Lower("name"), "id")
+    return on_sale.filter(matches).order_by(Lower("name"), "id")
 
 
 @dataclass(frozen=True)

@@ -5,15 +5,17 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kassa.catalog import revision, selectors
 from kassa.catalog.forms import CatalogQueryForm
 from kassa.catalog.models import Item
 from kassa.common import shared_pages
-from kassa.common.http import page_or_json, wants_json
+from kassa.common.http import json_error, page_or_json, wants_json
 from kassa.common.money import format_amount, quantize
 
 
@@ -80,14 +82,31 @@ def _listing_context(listing: selectors.ItemPage, query: str) -> dict[str, objec
 def item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
     if wants_json(request):
         # Read fresh, never from the shared copies: those are HTML.
-        return JsonResponse(item_json(selectors.item_get(item_id=item_id)))
+        item = selectors.item_get(item_id=item_id)
+        if not item.is_active:
+            return json_error(_off_sale(item), status=404)
+        return JsonResponse(item_json(item))
+    version = revision.recent()
+    on_sale = shared_pages.kept(
+        key=f"item:{item_id}:on_sale",
+        version=version,
+        value=lambda: selectors.item_get(item_id=item_id).is_active,
+    )
+    if not on_sale:
+        # Off sale: its page says so (links to it live on in orders and elsewhere).
+        item = selectors.item_get(item_id=item_id)
+        return render(request, "kassa/item_off_sale.html", {"item": item}, status=404)
     return shared_pages.page(
         request,
         key=f"item:{item_id}",
-        version=revision.recent(),
+        version=version,
         template="kassa/item.html",
         context=lambda: {"item": selectors.item_get(item_id=item_id)},
     )
+
+
+def _off_sale(item: Item) -> str:
+    return _("%(item)s is no longer available.") % {"item": item.name}
 
 
 def item_json(item: Item) -> dict[str, Any]:
@@ -103,6 +122,9 @@ def item_json(item: Item) -> dict[str, Any]:
         "buy_url": reverse("payments:buy", args=[item.pk]),
         "add_to_order_url": reverse("orders:add", args=[item.pk]),
         "payable": can_pay_in(item.currency),
+        # Blank when the shop does not count the item's stock (it never sells out).
+        "available": item.available,
+        "sold_out": item.sold_out,
     }
 
 

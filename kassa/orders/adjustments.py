@@ -108,6 +108,27 @@ class Tax(models.Model):
         default=False,
         help_text=_("Inclusive: prices already contain the tax. Exclusive: it is added on top."),
     )
+    applies_to_every_order = models.BooleanField(
+        _("applies to every order"),
+        default=False,
+        db_default=False,
+        help_text=_(
+            "Attached to every new cart (in its currency, below); staff can still change an "
+            "order's tax before its checkout."
+        ),
+    )
+    currency = models.CharField(
+        _("currency"),
+        max_length=3,
+        choices=CURRENCY_CHOICES,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_(
+            "For a tax that applies to every order: the currency of the orders it applies to. "
+            "Blank: every currency without one of its own."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -115,6 +136,16 @@ class Tax(models.Model):
         ordering = ["name", "id"]
         verbose_name = _("tax")
         verbose_name_plural = _("taxes")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["currency"],
+                condition=models.Q(applies_to_every_order=True),
+                name="tax_one_default_per_currency",
+                violation_error_message=_(
+                    "Another tax already applies to every order in this currency."
+                ),
+            ),
+        ]
 
     def __str__(self) -> str:
         kind = "inclusive" if self.inclusive else "exclusive"

@@ -13,7 +13,14 @@ from django.utils.translation import gettext_lazy as _
 from kassa.common.money import format_amount, from_minor
 from kassa.orders.adjustments import percent
 from kassa.orders.admin_forms import DiscountAdminForm, OrderLineAdminForm
-from kassa.orders.models import Discount, Order, OrderLine, OrderStatusChange, Tax
+from kassa.orders.models import (
+    Discount,
+    Order,
+    OrderLine,
+    OrderStatusChange,
+    Reservation,
+    Tax,
+)
 from kassa.orders.pricing import order_totals
 
 if TYPE_CHECKING:
@@ -66,6 +73,23 @@ class OrderStatusChangeInline(admin.TabularInline[OrderStatusChange, Order]):
         return False
 
 
+class ReservationInline(admin.TabularInline[Reservation, Order]):
+    """The stock the order holds, sold or gave back: written only by kassa.orders.stock."""
+
+    model = Reservation
+    extra = 0
+    can_delete = False
+    fields = ("item", "quantity", "short", "state", "reserved_until", "created_at", "closed_at")
+    readonly_fields = fields
+    verbose_name_plural = _("stock reservations")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Reservation]:
+        return super().get_queryset(request).select_related("item")
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 class PaidOrBeingPaidFilter(admin.SimpleListFilter):
     """The Orders list opens on orders that were paid or are being paid; carts and abandoned
     checkouts (open orders) are listed on their own (kassa.dashboard's admin)."""
@@ -109,9 +133,10 @@ class OrderAdmin(admin.ModelAdmin[Order]):
         "display_amount_paid",
         "discount",
         "tax",
+        "oversold",
         "created_at",
     ]
-    list_filter = [PaidOrBeingPaidFilter, "status", "currency", "created_at"]
+    list_filter = [PaidOrBeingPaidFilter, "status", "oversold", "currency", "created_at"]
     search_fields = [
         "=id",
         "lines__item__name",
@@ -127,6 +152,7 @@ class OrderAdmin(admin.ModelAdmin[Order]):
         "paid_at",
         "refunded_at",
         "display_totals",
+        "oversold",
         "created_at",
         "updated_at",
     ]
@@ -140,13 +166,14 @@ class OrderAdmin(admin.ModelAdmin[Order]):
         "display_amount_refunded",
         "paid_at",
         "refunded_at",
+        "oversold",
         "user",
         "visitor_token",
         "created_at",
         "updated_at",
     ]
     raw_id_fields = ["user"]
-    inlines = [OrderLineInline, OrderStatusChangeInline]
+    inlines = [OrderLineInline, ReservationInline, OrderStatusChangeInline]
     date_hierarchy = "created_at"
 
     def get_readonly_fields(self, request: HttpRequest, obj: Order | None = None) -> list[str]:
@@ -235,8 +262,14 @@ class DiscountAdmin(admin.ModelAdmin[Discount]):
 
 
 class TaxAdmin(admin.ModelAdmin[Tax]):
-    list_display = ["name", "display_percentage", "inclusive"]
-    list_filter = ["inclusive"]
+    list_display = [
+        "name",
+        "display_percentage",
+        "inclusive",
+        "applies_to_every_order",
+        "currency",
+    ]
+    list_filter = ["inclusive", "applies_to_every_order"]
     search_fields = ["name"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Tax | None = None) -> list[str]:

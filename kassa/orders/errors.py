@@ -19,9 +19,19 @@ class InvalidQuantity(Invalid, OrderError):
     code = "invalid_quantity"
 
 
+class ItemOffSale(Conflict, OrderError):
+    code = "item_off_sale"
+
+
 class InvalidDiscountCode(Invalid, OrderError):
     code = "invalid_discount_code"
 
 
 class EmptyOrder(Conflict, OrderError):
     code = "empty_order"
+
+
+class CartNeedsChanges(Conflict, OrderError):
+    """The cart holds an item off sale, or more than is available: fixed first, then paid."""
+
+    code = "cart_needs_changes"

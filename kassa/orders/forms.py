@@ -36,6 +36,10 @@ class AddToCartForm(_QuantityForm):
     """The item page's "Add to cart": how many (one when the field is left out)."""
 
 
+class BuyNowForm(_QuantityForm):
+    """Buy now's quantity (`?quantity=N` on the Buy address): the item page's box beside it."""
+
+
 class LineQuantityForm(_QuantityForm):
     """A cart line's new quantity; 0 takes the line out."""
 

@@ -6,6 +6,10 @@
 
 Each transition is one idempotent function: calling it again, or for an event that arrives late
 or out of order, changes nothing. Every change is logged as an OrderStatusChange.
+
+Stock moves with the status (kassa.orders.stock): beginning a payment holds the order's units
+and freezes its lines at the current prices, reopening or discarding it releases them, paying
+sells them.
 """
 
 import logging
@@ -14,8 +18,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kassa.orders import stock
 from kassa.orders.carts import cart_merge_newer_into
-from kassa.orders.errors import EmptyOrder, OrderNotEditable
+from kassa.orders.errors import CartNeedsChanges, EmptyOrder, OrderNotEditable
 from kassa.orders.models import Order, OrderLine, OrderStatusChange
 
 logger = logging.getLogger(__name__)
@@ -56,9 +61,14 @@ def order_begin_payment(*, order: Order) -> None:
     locked = _lock(order.pk)
     if locked.status not in (S.OPEN, S.PENDING):
         raise OrderNotEditable(_("This order has already been paid."))
-    if not OrderLine.objects.filter(order=locked).exists():
+    lines = list(OrderLine.objects.filter(order=locked).select_related("item"))
+    if not lines:
         raise EmptyOrder(_("The order is empty: add an item before paying."))
+    if locked.status == S.PENDING:
+        stock.extend(order=locked)
     if locked.status == S.OPEN:
+        _freeze_lines(lines)
+        stock.reserve(order=locked, lines=lines)
         fields = []
         if locked.discount is not None and not locked.discount.applies_to(locked.currency):
             # A code switched off while it sat in the cart: the cart showed no discount, so
@@ -67,6 +77,21 @@ def order_begin_payment(*, order: Order) -> None:
             fields.append("discount")
         _move(locked, S.PENDING, source="checkout started", fields=fields)
     order.status, order.discount = locked.status, locked.discount
+
+
+def _freeze_lines(lines: list[OrderLine]) -> None:
+    """A cart charges the catalog's prices until its payment begins: then they are the lines'.
+    An item taken off sale stops the payment: the cart says so, and the customer removes it."""
+    for line in lines:
+        if not line.item.is_active:
+            raise CartNeedsChanges(
+                _("%(item)s is no longer on sale: remove it from the cart to pay for the rest.")
+                % {"item": line.item.name}
+            )
+    for line in lines:
+        if line.unit_price != line.item.price:
+            line.unit_price = line.item.price
+            line.save(update_fields=["unit_price"])
 
 
 def order_create_pending(*, order: Order) -> None:
@@ -95,6 +120,7 @@ def order_discard(*, order_id: int, source: str) -> bool:
     if locked.status != S.PENDING or locked.paid_at is not None:
         return False
     logger.info("order %s: discarded (%s)", order_id, source)
+    stock.release(order=locked)
     locked.delete()
     return True
 
@@ -111,6 +137,7 @@ def order_reopen(*, order_id: int, source: str) -> bool:
     locked = _lock(order_id)
     if locked.status != S.PENDING:
         return False
+    stock.release(order=locked)
     for tries_left in reversed(range(3)):
         cart_merge_newer_into(order=locked)
         try:
@@ -132,6 +159,7 @@ def order_mark_paid(*, order_id: int, amount: int, source: str) -> bool:
         return False
     locked.amount_paid = amount
     locked.paid_at = timezone.now()
+    stock.sell(order=locked)
     _move(locked, S.PAID, source=source, fields=["amount_paid", "paid_at"])
     return True
 
@@ -152,3 +180,15 @@ def order_mark_refunded(*, order_id: int, amount_refunded: int, source: str) -> 
         fields=["amount_refunded", "refunded_at"],
     )
     return True
+
+
+@transaction.atomic
+def order_return_stock(*, order_id: int, source: str) -> int:
+    """What a paid order took from stock goes back on sale (its goods came back: a refund
+    staff chose to restock). Once: a second call returns nothing. Returns the units."""
+    locked = _lock(order_id)
+    if not locked.is_paid:
+        return 0
+    units = stock.restock(order=locked)
+    logger.info("order %s: %s units back in stock (%s)", order_id, units, source)
+    return units

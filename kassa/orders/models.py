@@ -6,8 +6,9 @@ from django.utils.translation import gettext_lazy as _
 from kassa.catalog.models import Item
 from kassa.common.money import CURRENCY_CHOICES
 from kassa.orders.adjustments import Discount, Tax
+from kassa.orders.reservations import Reservation
 
-__all__ = ["Discount", "Order", "OrderLine", "OrderStatusChange", "Tax"]
+__all__ = ["Discount", "Order", "OrderLine", "OrderStatusChange", "Reservation", "Tax"]
 
 
 class Order(models.Model):
@@ -56,6 +57,9 @@ class Order(models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
     refunded_at = models.DateTimeField(_("refunded at"), null=True, blank=True)
+    # Paid for more than the stock had (a payment after its reservation lapsed): staff must
+    # find the goods or refund (kassa.orders.stock).
+    oversold = models.BooleanField(_("oversold"), default=False, db_default=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -97,7 +101,9 @@ class OrderLine(models.Model):
         Item, verbose_name=_("item"), related_name="order_lines", on_delete=models.PROTECT
     )
     quantity = models.PositiveIntegerField(_("quantity"), default=1)
-    # The price when the item was added: later catalog changes do not reprice a cart.
+    # While the order is open its lines charge the item's current price (kassa.orders.pricing);
+    # this is the price when the item was added, or when a payment last began: the cart says
+    # which prices changed since, and a payment freezes the lines at the price of that moment.
     unit_price = models.DecimalField(_("unit price"), max_digits=12, decimal_places=3)
 
     class Meta:

@@ -1,10 +1,63 @@
 """An order as the customer sees it: the JSON answer and the numbers the pages show."""
 
+from dataclasses import dataclass, field
 from typing import Any
 
-from kassa.common.money import from_minor
+from django.utils.translation import gettext as _
+
+from kassa.common.money import format_amount, from_minor
 from kassa.orders.models import Order
 from kassa.orders.pricing import Totals, order_totals
+
+
+@dataclass(frozen=True)
+class PriceChange:
+    item_id: int
+    name: str
+    was: str  # formatted, in the order's currency
+    now: str
+
+
+@dataclass(frozen=True)
+class CartReview:
+    """What a cart must tell its customer before they pay: prices changed since they added
+    the items (the cart charges the new ones), and what stops the payment until fixed."""
+
+    price_changes: list[PriceChange] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def cart_review(order: Order, totals: Totals | None = None) -> CartReview:
+    """An open order's review, from its lines as loaded (with their items); nothing for an
+    order whose payment began (its lines are frozen)."""
+    if not order.is_editable:
+        return CartReview()
+    totals = totals or order_totals(order)
+    review = CartReview()
+    for line_total in totals.lines:
+        line, item = line_total.line, line_total.line.item
+        if line.unit_price != item.price:
+            review.price_changes.append(
+                PriceChange(
+                    item_id=item.pk,
+                    name=item.name,
+                    was=format_amount(line.unit_price, order.currency),
+                    now=format_amount(item.price, order.currency),
+                )
+            )
+        available = item.available
+        if not item.is_active:
+            review.problems.append(
+                _("%(item)s is no longer on sale: remove it to pay for the rest.")
+                % {"item": item.name}
+            )
+        elif available is not None and line.quantity > available:
+            if available == 0:
+                problem = _("%(item)s is sold out: remove it to pay for the rest.")
+            else:
+                problem = _("Only %(count)s of %(item)s left: lower the quantity to pay.")
+            review.problems.append(problem % {"item": item.name, "count": available})
+    return review
 
 
 def _amount(minor: int, currency: str) -> str:
@@ -38,4 +91,15 @@ def order_json(order: Order, totals: Totals | None = None) -> dict[str, Any]:
         "tax_inclusive": totals.tax_inclusive,
         "total": _amount(totals.total, currency),
         "url": order.get_absolute_url(),
+        **_review_json(cart_review(order, totals)),
+    }
+
+
+def _review_json(review: CartReview) -> dict[str, Any]:
+    return {
+        "price_changes": [
+            {"item_id": c.item_id, "name": c.name, "was": c.was, "now": c.now}
+            for c in review.price_changes
+        ],
+        "problems": review.problems,
     }

@@ -13,6 +13,7 @@ percentage discount and each line's tax are rounded to tens of the minor unit.
 """
 
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 
 from kassa.common.money import THREE_DECIMAL, to_minor
@@ -105,11 +106,18 @@ def line_tax(tax: Tax | None, amount: int, *, currency: str) -> int:
     return _round_half_up(Fraction(amount) * share, _step(currency))
 
 
+def charged_price(order: Order, line: OrderLine) -> Decimal:
+    """A line's unit price: a cart's follows the catalog; once its payment began, the line's
+    own (lifecycle.order_begin_payment froze it at the catalog's price of that moment)."""
+    return line.item.price if order.is_editable else line.unit_price
+
+
 def order_totals(order: Order, lines: list[OrderLine] | None = None) -> Totals:
     """Totals for `order`; pass `lines` when they are already loaded (with their items)."""
     currency = order.currency
     lines = list(order.lines.all()) if lines is None else lines
-    amounts = [to_minor(line.unit_price, currency) * line.quantity for line in lines]
+    units = [to_minor(charged_price(order, line), currency) for line in lines]
+    amounts = [unit * line.quantity for unit, line in zip(units, lines, strict=True)]
     subtotal = sum(amounts)
     in_effect = discount_in_effect(order)
     discount = discount_amount(in_effect, subtotal=subtotal, currency=currency)
@@ -125,13 +133,13 @@ def order_totals(order: Order, lines: list[OrderLine] | None = None) -> Totals:
         lines=[
             LineTotal(
                 line=line,
-                unit_amount=to_minor(line.unit_price, currency),
+                unit_amount=unit,
                 amount=amount,
                 discount=cut,
                 tax=line_tax_amount,
             )
-            for line, amount, cut, line_tax_amount in zip(
-                lines, amounts, discounts, taxes, strict=True
+            for line, unit, amount, cut, line_tax_amount in zip(
+                lines, units, amounts, discounts, taxes, strict=True
             )
         ],
         subtotal=subtotal,

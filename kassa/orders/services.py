@@ -7,14 +7,15 @@ from django.utils.translation import gettext as _
 
 from kassa.catalog.models import Item
 from kassa.common.money import MAX_MINOR_AMOUNT
-from kassa.orders import lifecycle
+from kassa.orders import lifecycle, stock
 from kassa.orders.errors import (
     CurrencyMismatch,
     InvalidDiscountCode,
     InvalidQuantity,
+    ItemOffSale,
     OrderNotEditable,
 )
-from kassa.orders.models import Discount, Order, OrderLine
+from kassa.orders.models import Discount, Order, OrderLine, Tax
 from kassa.orders.pricing import order_totals
 from kassa.orders.selectors import cart_get
 from kassa.orders.visitors import Visitor
@@ -43,9 +44,11 @@ def _lock_editable(order: Order) -> Order:
     return locked
 
 
-def _check_total(order: Order) -> None:
+def _check_total(order: Order, lines: list[OrderLine] | None = None) -> None:
     """What the order would charge, tax included, must be within what Stripe can take at once."""
-    if order_totals(order).total > MAX_MINOR_AMOUNT:
+    if lines is None:
+        lines = list(order.lines.select_related("item"))
+    if order_totals(order, lines).total > MAX_MINOR_AMOUNT:
         raise InvalidQuantity(_("That would make the order larger than can be paid at once."))
 
 
@@ -56,12 +59,32 @@ def order_create_for_item(
     caller's transaction, which records its first payment attempt; with its lines as written,
     so the payment need not read them back."""
     _check_quantity(quantity)
-    order = Order(currency=item.currency, visitor_token=visitor.token, user_id=visitor.user_id)
+    _check_on_sale(item)
+    order = Order(
+        currency=item.currency,
+        visitor_token=visitor.token,
+        user_id=visitor.user_id,
+        tax=default_tax(item.currency),
+    )
     lifecycle.order_create_pending(order=order)
     line = OrderLine.objects.create(
         order=order, item=item, quantity=quantity, unit_price=item.price
     )
+    _check_total(order, [line])
+    stock.reserve(order=order, lines=[line])
     return order, [line]
+
+
+def default_tax(currency: str) -> Tax | None:
+    """The tax that applies to every new order in `currency`: its own, else one for every
+    currency (a blank currency), else none."""
+    taxes = Tax.objects.filter(applies_to_every_order=True, currency__in=[currency, ""])
+    return max(taxes, key=lambda tax: tax.currency == currency, default=None)
+
+
+def _check_on_sale(item: Item) -> None:
+    if not item.is_active:
+        raise ItemOffSale(_("%(item)s is no longer on sale.") % {"item": item.name})
 
 
 @transaction.atomic
@@ -74,6 +97,7 @@ def cart_add_item(*, visitor: Visitor, item: Item, quantity: int = 1) -> tuple[O
     before its visitor logged in becomes their account's.
     """
     _check_quantity(quantity)
+    _check_on_sale(item)
     cart, created = _cart_get_or_create(visitor=visitor, currency=item.currency)
     if not created:
         cart = _lock_editable(cart)
@@ -84,7 +108,9 @@ def cart_add_item(*, visitor: Visitor, item: Item, quantity: int = 1) -> tuple[O
         cart.currency = item.currency
         if cart.discount and not cart.discount.applies_to(cart.currency):
             cart.discount = None
-        cart.save(update_fields=["currency", "discount"])
+        if cart.tax is None or cart.tax.applies_to_every_order:
+            cart.tax = default_tax(cart.currency)  # the new currency's own default
+        cart.save(update_fields=["currency", "discount", "tax"])
     if cart.currency != item.currency:
         raise CurrencyMismatch(
             _(
@@ -95,9 +121,11 @@ def cart_add_item(*, visitor: Visitor, item: Item, quantity: int = 1) -> tuple[O
         )
     line = OrderLine.objects.filter(order=cart, item=item).first()
     if line is None:
+        stock.check_available(item=item, quantity=quantity)
         OrderLine.objects.create(order=cart, item=item, quantity=quantity, unit_price=item.price)
     else:
         _check_quantity(line.quantity + quantity)
+        stock.check_available(item=item, quantity=line.quantity + quantity)
         line.quantity += quantity
         line.save(update_fields=["quantity"])
     _check_total(cart)
@@ -115,7 +143,10 @@ def _cart_get_or_create(*, visitor: Visitor, currency: str) -> tuple[Order, bool
     try:
         with transaction.atomic():
             cart = Order.objects.create(
-                currency=currency, visitor_token=visitor.token, user_id=visitor.user_id
+                currency=currency,
+                visitor_token=visitor.token,
+                user_id=visitor.user_id,
+                tax=default_tax(currency),
             )
         return cart, True
     except IntegrityError:
@@ -130,12 +161,14 @@ def order_set_quantity(*, order: Order, line_id: int, quantity: int) -> None:
     """Change a line's quantity; 0 removes the line."""
     _check_quantity(quantity, allow_zero=True)
     locked = _lock_editable(order)
-    line = OrderLine.objects.filter(order=locked, pk=line_id).first()
+    line = OrderLine.objects.filter(order=locked, pk=line_id).select_related("item").first()
     if line is None:
         raise InvalidQuantity(_("That line is not in this order."))
     if quantity == 0:
         line.delete()
     else:
+        if quantity > line.quantity:  # lowering a quantity is how a cart beyond stock is fixed
+            stock.check_available(item=line.item, quantity=quantity)
         line.quantity = quantity
         line.save(update_fields=["quantity"])
         _check_total(locked)

@@ -19,7 +19,7 @@ from kassa.orders.forms import (
     RemoveLineForm,
 )
 from kassa.orders.models import Order
-from kassa.orders.presenters import order_json
+from kassa.orders.presenters import cart_review, order_json
 from kassa.orders.pricing import order_totals
 from kassa.orders.visitors import visitor_from_request
 
@@ -82,7 +82,11 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     totals = order_totals(order)
     if wants_json(request):
         return JsonResponse(order_json(order, totals))
-    return render(request, "kassa/order_detail.html", {"order": order, "totals": totals})
+    return render(
+        request,
+        "kassa/order_detail.html",
+        {"order": order, "totals": totals, "review": cart_review(order, totals)},
+    )
 
 
 @never_cache

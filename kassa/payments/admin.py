@@ -1,3 +1,4 @@
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -9,7 +10,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
-from kassa.common.money import format_amount, from_minor
+from kassa.common.money import MoneyError, format_amount, from_minor, to_minor, validate_amount
 from kassa.orders.admin import DiscountAdmin, OrderAdmin, TaxAdmin
 from kassa.orders.models import Discount, Order, Tax
 from kassa.payments.errors import PaymentError
@@ -70,31 +71,74 @@ def _money(minor: int | None, currency: str) -> str:
 
 
 class RefundForm(forms.Form):
-    """Staff confirm a refund on its own page: it cannot be undone."""
+    """Staff confirm a refund on its own page: it cannot be undone. An amount (one order at a
+    time, in its currency) makes it partial; restocking puts the order's units back on sale."""
 
     confirm = forms.BooleanField(
-        label=_("Yes, refund the whole amount of these orders to their customers"), required=True
+        label=_("Yes, refund these orders to their customers"), required=True
     )
+    amount = forms.DecimalField(
+        label=_("Amount to refund"),
+        required=False,
+        min_value=0,
+        max_digits=12,
+        help_text=_("In the order's currency. Leave blank to refund all that is left."),
+    )
+    restock = forms.BooleanField(
+        label=_("Return the items to stock"),
+        required=False,
+        help_text=_("Only if the goods came back (or never left): they go on sale again."),
+    )
+
+    def __init__(self, *args: Any, orders: list[Order], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.orders = orders
+
+    def clean_amount(self) -> int | None:
+        amount: Decimal | None = self.cleaned_data.get("amount")
+        if amount is None:
+            return None
+        if len(self.orders) != 1:
+            raise forms.ValidationError(_("Refund an amount from one order at a time."))
+        order = self.orders[0]
+        try:
+            validate_amount(amount, order.currency)
+        except MoneyError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        minor = to_minor(amount, order.currency)
+        left = (order.amount_paid or 0) - order.amount_refunded
+        if minor > left:
+            raise forms.ValidationError(
+                _("At most %(left)s is left to refund.")
+                % {"left": format_amount(from_minor(left, order.currency), order.currency)}
+            )
+        return minor
 
 
 @admin.action(description=_("Refund selected paid orders in Stripe"))
 def refund_in_stripe(
     modeladmin: admin.ModelAdmin[Order], request: HttpRequest, queryset: QuerySet[Order]
 ) -> TemplateResponse | None:
-    form = RefundForm(request.POST if "confirm_refund" in request.POST else None)
+    orders = list(queryset)
+    form = RefundForm(request.POST if "confirm_refund" in request.POST else None, orders=orders)
     if not form.is_valid():
         context = {
             **modeladmin.admin_site.each_context(request),
             "title": _("Refund orders in Stripe"),
-            "orders": list(queryset),
+            "orders": orders,
             "form": form,
             "opts": modeladmin.model._meta,
             "action_checkbox_name": ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/payments/refund_confirm.html", context)
-    for order in queryset:
+    for order in orders:
         try:
-            refund = refund_order(order=order, requested_by=f"admin {request.user}")
+            refund = refund_order(
+                order=order,
+                requested_by=f"admin {request.user}",
+                amount=form.cleaned_data["amount"],
+                restock=form.cleaned_data["restock"],
+            )
         except PaymentError as exc:
             modeladmin.message_user(request, f"{order}: {exc.message}", messages.ERROR)
         else:

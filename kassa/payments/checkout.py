@@ -1,7 +1,9 @@
 """An Order as a Stripe Checkout Session: what the session asks Stripe to charge."""
 
+import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core import signing
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import get_language
@@ -54,6 +56,21 @@ def _product_data(line: OrderLine) -> SessionCreateParamsLineItemPriceDataProduc
     return data
 
 
+# Stripe accepts an expires_at from 30 minutes to 24 hours after it creates the session: a
+# little inside both ends, so our clock or a slow request cannot push it outside.
+_EXPIRY_MARGIN_SECONDS = 60
+
+
+def session_expires_at() -> int:
+    """When a session made now expires, and its order's units go back on sale (the
+    checkout.session.expired event): CHECKOUT_RESERVATION_MINUTES from now."""
+    seconds = settings.CHECKOUT_RESERVATION_MINUTES * 60
+    seconds = min(
+        max(seconds, 30 * 60 + _EXPIRY_MARGIN_SECONDS), 24 * 3600 - _EXPIRY_MARGIN_SECONDS
+    )
+    return int(time.time()) + seconds
+
+
 def checkout_params(
     *,
     order: Order,
@@ -93,6 +110,8 @@ def checkout_params(
         ),
         # Checkout speaks the language the customer was shopping in.
         "locale": checkout_locale(),
+        # The order's units are held until then (kassa.orders.stock).
+        "expires_at": session_expires_at(),
     }
     if coupon_id:
         params["discounts"] = [{"coupon": coupon_id}]

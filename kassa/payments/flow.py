@@ -94,14 +94,21 @@ def payment_intent_start(*, order: Order, pages: ReturnPages) -> Started:
     return _start(order=order, kind=Kind.PAYMENT_INTENT, pages=pages)
 
 
-def checkout_buy(*, item: Item, visitor: Visitor, pages: ReturnPages) -> Started:
-    """Buy one item now through Stripe Checkout: a one-line order, or nothing if Stripe fails."""
-    return _buy(item=item, visitor=visitor, kind=Kind.CHECKOUT_SESSION, pages=pages)
+def checkout_buy(*, item: Item, visitor: Visitor, pages: ReturnPages, quantity: int = 1) -> Started:
+    """Buy an item now through Stripe Checkout: a one-line order, or nothing if Stripe fails
+    (or the stock is short: its units are held as the order is made)."""
+    return _buy(
+        item=item, visitor=visitor, kind=Kind.CHECKOUT_SESSION, pages=pages, quantity=quantity
+    )
 
 
-def payment_intent_buy(*, item: Item, visitor: Visitor, pages: ReturnPages) -> Started:
-    """Buy one item now on our own page: a one-line order and its PaymentIntent."""
-    return _buy(item=item, visitor=visitor, kind=Kind.PAYMENT_INTENT, pages=pages)
+def payment_intent_buy(
+    *, item: Item, visitor: Visitor, pages: ReturnPages, quantity: int = 1
+) -> Started:
+    """Buy an item now on our own page: a one-line order and its PaymentIntent."""
+    return _buy(
+        item=item, visitor=visitor, kind=Kind.PAYMENT_INTENT, pages=pages, quantity=quantity
+    )
 
 
 def checkout_cancel(*, order: Order, source: str, attempt: int | None = None) -> None:
@@ -155,12 +162,14 @@ def _start(*, order: Order, kind: str, pages: ReturnPages) -> Started:
     return _attach(order=order, attempt=attempt, made=made)
 
 
-def _buy(*, item: Item, visitor: Visitor, kind: str, pages: ReturnPages) -> Started:
+def _buy(*, item: Item, visitor: Visitor, kind: str, pages: ReturnPages, quantity: int) -> Started:
     account = gateway.ensure_configured(item.currency).account
     # Created already pending, in its first attempt, in one transaction, and its lines handed on
     # rather than read back: the Buy click is the shop's busiest write.
     with transaction.atomic():
-        order, lines = order_services.order_create_for_item(item=item, visitor=visitor)
+        order, lines = order_services.order_create_for_item(
+            item=item, visitor=visitor, quantity=quantity
+        )
         attempt = attempts.attempt_begin_new_order(order=order, kind=kind, account=account)
     try:
         made = _create(order=order, attempt=attempt, lines=lines, pages=pages)

@@ -16,7 +16,12 @@ from typing import Any, TypeVar
 import stripe
 from django.conf import settings
 from django.utils.translation import gettext as _
-from stripe.params import CouponCreateParams, PaymentIntentCreateParams, TaxRateCreateParams
+from stripe.params import (
+    CouponCreateParams,
+    PaymentIntentCreateParams,
+    RefundCreateParams,
+    TaxRateCreateParams,
+)
 from stripe.params.checkout import SessionCreateParams
 
 from kassa.metrics import instruments as metrics
@@ -329,14 +334,19 @@ def cancel_payment_intent(*, currency: str, payment_intent_id: str) -> PaymentIn
     return _payment_intent(intent)
 
 
-def create_refund(*, currency: str, payment_intent_id: str, idempotency_key: str) -> Refund:
-    """A full refund of the payment; a repeated key returns the same refund, never a second."""
+def create_refund(
+    *, currency: str, payment_intent_id: str, idempotency_key: str, amount: int | None = None
+) -> Refund:
+    """A refund of the payment: of `amount` (minor units), or of all that is left without it.
+    A repeated key returns the same refund, never a second."""
     client = _client(currency)
+    params: RefundCreateParams = {"payment_intent": payment_intent_id}
+    if amount is not None:
+        params["amount"] = amount
     refund = _create(
         "Refund.create",
         lambda: client.v1.refunds.create(
-            params={"payment_intent": payment_intent_id},
-            options={"idempotency_key": idempotency_key},
+            params=params, options={"idempotency_key": idempotency_key}
         ),
     )
     return Refund(id=refund["id"], status=refund.get("status") or "", amount=int(refund["amount"]))

@@ -3,12 +3,12 @@
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 
 from kassa.orders import lifecycle
-from kassa.orders.models import Order
+from kassa.orders.models import Order, Reservation
 from kassa.payments import attempts, gateway, intents
 from kassa.payments.errors import PaymentError, StripeObjectMissing
 from kassa.payments.fulfilment import fulfil_checkout_session, fulfil_payment_intent
@@ -38,7 +38,9 @@ def reconcile_pending(
     Safe at any time and any number of times: it only applies what Stripe reports, through the
     same idempotent functions the webhook uses. Attempts younger than `older_than` are left to
     their webhooks. A PaymentIntent nobody has paid for `abandon_after` is cancelled, as Stripe
-    itself expires an unpaid Checkout Session after a day.
+    itself expires an unpaid Checkout Session after a day; so is one whose order's stock
+    reservation lapsed (CHECKOUT_RESERVATION_MINUTES, as a Checkout Session's expires_at), and
+    the units go back on sale. Should its payment arrive all the same, it is recorded.
 
     A run checks at most `limit` attempts, oldest first, and asks Stripe at most `per_second`
     times a second: a backlog (a load test, a long webhook outage) is worked off over several
@@ -55,7 +57,10 @@ def reconcile_pending(
             time.sleep(gap)
         report.checked += 1
         try:
-            changed = _reconcile(attempt, abandoned=attempt.opened_at < now - abandon_after)
+            abandoned = attempt.opened_at < now - abandon_after or _reservation_lapsed(
+                attempt, now=now
+            )
+            changed = _reconcile(attempt, abandoned=abandoned)
         except StripeObjectMissing:
             # Gone from Stripe (an account or key change): it can never be paid, so it closes
             # rather than failing every run and keeping its order pending for ever.
@@ -80,6 +85,17 @@ def reconcile_pending(
         if lifecycle.order_reopen(order_id=order.pk, source=SOURCE):
             report.reopened.append(order.pk)
     return report
+
+
+def _reservation_lapsed(attempt: PaymentAttempt, *, now: datetime) -> bool:
+    """A PaymentIntent's order holds stock past its time (Checkout expires its own sessions)."""
+    if attempt.kind != PaymentAttempt.Kind.PAYMENT_INTENT:
+        return False
+    return Reservation.objects.filter(
+        order_id=attempt.order_id,
+        state=Reservation.State.HELD,
+        reserved_until__lt=now,
+    ).exists()
 
 
 def _reconcile(attempt: PaymentAttempt, *, abandoned: bool) -> str:

@@ -11,11 +11,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from kassa.catalog import selectors as catalog_selectors
-from kassa.common.forms import IdField
+from kassa.common.forms import IdField, cleaned
 from kassa.common.http import json_endpoint, json_error, page_or_json
 from kassa.common.throttle import buy_limited
 from kassa.metrics import instruments as metrics
 from kassa.orders import selectors as order_selectors
+from kassa.orders.forms import BuyNowForm
 from kassa.orders.visitors import visitor_from_request
 from kassa.payments import gateway, webhooks
 from kassa.payments.checkout import ReturnPages, is_cancel_token
@@ -46,10 +47,15 @@ def _session_json(started: Started) -> JsonResponse:
 @json_endpoint("GET", not_found=NO_SUCH_ITEM)
 @buy_limited
 def buy_item_view(request: HttpRequest, item_id: int) -> JsonResponse:
-    """GET /buy/<id>: start Stripe Checkout for one item; answers the session id as JSON."""
+    """GET /buy/<id>: start Stripe Checkout for the item (`?quantity=N`, default 1); answers
+    the session id as JSON."""
     item = catalog_selectors.item_get(item_id=item_id)
+    quantity: int = cleaned(BuyNowForm(request.GET))["quantity"]
     started = checkout_buy(
-        item=item, visitor=visitor_from_request(request), pages=return_pages(request)
+        item=item,
+        visitor=visitor_from_request(request),
+        pages=return_pages(request),
+        quantity=quantity,
     )
     return _session_json(started)
 

@@ -42,13 +42,20 @@
       button.textContent = say("opening", "Opening payment…");
       errorBox.hidden = true;
 
+      // Buy now buys the quantity in the box beside it (the item page's).
+      var url = button.dataset.buyUrl;
+      var box = button.dataset.quantityFrom && document.getElementById(button.dataset.quantityFrom);
+      if (box && box.value) {
+        url += (url.indexOf("?") < 0 ? "?" : "&") + "quantity=" + encodeURIComponent(box.value);
+      }
+
       var data;
       try {
         var response;
         // A 503 with Retry-After: many customers are paying at once and the shop paces its
         // calls to Stripe. Nothing was started, so asking again later is safe: wait in line.
         for (var tries = 0; ; tries++) {
-          response = await fetch(button.dataset.buyUrl, {
+          response = await fetch(url, {
             headers: { Accept: "application/json" },
             credentials: "same-origin",
           });

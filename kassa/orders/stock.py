@@ -1,0 +1,288 @@
+"""Stock: holding an order's units while it is paid, selling them when paid, giving them back.
+
+Available = Item.stock - Item.reserved. Units are taken by one conditional UPDATE per item
+(`reserved = reserved + n WHERE stock - reserved >= n`): the database checks and takes in one
+statement, so no interleaving of buyers can hold a unit twice (the check-then-act race of
+django-oscar#4524), and the CHECK constraint `reserved <= stock` is the last line behind it.
+Rows are updated in item order, so two checkouts of the same items cannot deadlock.
+
+Every function runs in its caller's transaction, with the order's row locked by the lifecycle
+(kassa.orders.lifecycle), which is the only caller besides refunds' restock.
+
+Money moved wins: a payment that arrives after its reservation was released (a late async
+payment, a PaymentIntent confirmed while it was being cancelled) is sold all the same, from
+what is available, and the order is flagged oversold for what was missing. Staff hear of it
+through `notify_oversold`, the one hook other code can call or listen to (`order_oversold`).
+"""
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.dispatch import Signal
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kassa.catalog import revision
+from kassa.catalog.models import Item
+from kassa.common.errors import Conflict
+from kassa.orders.models import Order, OrderLine, Reservation
+
+logger = logging.getLogger(__name__)
+State = Reservation.State
+
+# Sent after commit with `order_id` and `shortages` ([(item name, units short)]): an order was
+# paid for more than the stock had. The staff e-mail listens here.
+order_oversold = Signal()
+
+
+class OutOfStock(Conflict):
+    code = "out_of_stock"
+
+
+@dataclass(frozen=True)
+class Shortage:
+    item_id: int
+    name: str
+    wanted: int
+    available: int
+
+
+def reservation_deadline() -> datetime:
+    """Until when a payment beginning now holds its units."""
+    return timezone.now() + timedelta(minutes=settings.CHECKOUT_RESERVATION_MINUTES)
+
+
+def shortage_message(shortage: Shortage) -> str:
+    if shortage.available <= 0:
+        return _("%(item)s is sold out.") % {"item": shortage.name}
+    return _("Only %(count)s of %(item)s left; you asked for %(wanted)s.") % {
+        "count": shortage.available,
+        "item": shortage.name,
+        "wanted": shortage.wanted,
+    }
+
+
+def check_available(*, item: Item, quantity: int) -> None:
+    """Refuse `quantity` of `item` if fewer are available now (a cart's add, a quantity set);
+    the payment's reservation checks again, in the database."""
+    if item.stock is None:
+        return
+    fresh = Item.objects.filter(pk=item.pk).values_list("stock", "reserved").first()
+    if fresh is None or fresh[0] is None:
+        return
+    available = max(fresh[0] - fresh[1], 0)
+    if quantity > available:
+        raise OutOfStock(
+            shortage_message(
+                Shortage(item_id=item.pk, name=item.name, wanted=quantity, available=available)
+            )
+        )
+
+
+def _tracked(lines: Iterable[OrderLine]) -> list[OrderLine]:
+    # Items not tracked (stock blank) hold nothing. In item order: the rows' locks are taken in
+    # one order by every checkout.
+    return sorted(
+        (line for line in lines if line.item.stock is not None), key=lambda line: line.item_id
+    )
+
+
+def _update_returning(sql: str, params: list[int]) -> tuple[int | None, int] | None:
+    table = Item._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(sql.format(table=table) + " RETURNING stock, reserved", params)
+        row = cursor.fetchone()
+    return None if row is None else (row[0], row[1])
+
+
+def _display_changed(before: int | None, after: int | None) -> None:
+    """Retire the catalog's shared pages when what they say of an item's stock changes: its
+    "Only N left" or "Sold out". Well stocked items change nothing, so a busy sale of one does
+    not re-render the catalog on every click."""
+    low = settings.SHOP_LOW_STOCK
+    if before is None or after is None or before == after:
+        return
+    if min(before, after) < max(low, 1):
+        revision.bump()
+
+
+def reserve(*, order: Order, lines: Iterable[OrderLine]) -> None:
+    """Hold the lines' quantities for `order`, all or nothing: raises OutOfStock naming the
+    first item short (the caller's transaction then rolls back what was taken)."""
+    until = reservation_deadline()
+    held = []
+    for line in _tracked(lines):
+        row = _update_returning(
+            "UPDATE {table} SET reserved = reserved + %s"
+            " WHERE id = %s AND stock IS NOT NULL AND stock - reserved >= %s",
+            [line.quantity, line.item_id, line.quantity],
+        )
+        if row is None:
+            fresh = Item.objects.filter(pk=line.item_id).values_list("stock", "reserved").get()
+            if fresh[0] is None:
+                continue  # no longer tracked since the item was read
+            raise OutOfStock(
+                shortage_message(
+                    Shortage(
+                        item_id=line.item_id,
+                        name=line.item.name,
+                        wanted=line.quantity,
+                        available=max(fresh[0] - fresh[1], 0),
+                    )
+                )
+            )
+        stock, reserved = row
+        if stock is not None:
+            after = stock - reserved
+            _display_changed(after + line.quantity, after)
+        held.append(
+            Reservation(
+                order=order, item_id=line.item_id, quantity=line.quantity, reserved_until=until
+            )
+        )
+    Reservation.objects.bulk_create(held)
+
+
+def extend(*, order: Order) -> None:
+    """A new payment attempt of an order already holding its units: they are held anew."""
+    Reservation.objects.filter(order=order, state=State.HELD).update(
+        reserved_until=reservation_deadline()
+    )
+
+
+def _held(order: Order) -> list[Reservation]:
+    return list(
+        Reservation.objects.select_for_update()
+        .filter(order=order, state=State.HELD)
+        .order_by("item_id")
+    )
+
+
+def release(*, order: Order) -> int:
+    """Give back what `order` holds (its payment closed without money). Returns the units."""
+    units = 0
+    now = timezone.now()
+    for reservation in _held(order):
+        row = _update_returning(
+            "UPDATE {table} SET reserved = reserved - %s WHERE id = %s",
+            [reservation.quantity, reservation.item_id],
+        )
+        if row is not None and row[0] is not None:
+            after = row[0] - row[1]
+            _display_changed(after - reservation.quantity, after)
+        reservation.state, reservation.closed_at = State.RELEASED, now
+        reservation.save(update_fields=["state", "closed_at"])
+        units += reservation.quantity
+    return units
+
+
+def sell(*, order: Order) -> list[Shortage]:
+    """`order` is paid: what it holds is sold, and anything it no longer holds is taken from
+    what is available now. Returns what the stock could not cover (the order is flagged)."""
+    now = timezone.now()
+    held = {reservation.item_id: reservation for reservation in _held(order)}
+    shortages = []
+    lines = _tracked(OrderLine.objects.filter(order=order).select_related("item"))
+    for line in lines:
+        reservation = held.pop(line.item_id, None)
+        if reservation is not None and reservation.quantity == line.quantity:
+            _update_returning(
+                "UPDATE {table} SET stock = stock - %s, reserved = reserved - %s WHERE id = %s",
+                [line.quantity, line.quantity, line.item_id],
+            )
+            reservation.state, reservation.closed_at = State.SOLD, now
+            reservation.save(update_fields=["state", "closed_at"])
+            continue
+        if reservation is not None:  # cannot happen while lines are frozen; never lose units
+            _release_one(reservation, now)
+        shortage = _take_late(order=order, line=line, now=now)
+        if shortage is not None:
+            shortages.append(shortage)
+    for reservation in held.values():  # a line removed while held: cannot happen either
+        _release_one(reservation, now)
+    if shortages:
+        Order.objects.filter(pk=order.pk).update(oversold=True)
+        order.oversold = True
+        transaction.on_commit(
+            lambda: notify_oversold(order_id=order.pk, shortages=shortages), robust=True
+        )
+    return shortages
+
+
+def _release_one(reservation: Reservation, now: datetime) -> None:
+    _update_returning(
+        "UPDATE {table} SET reserved = reserved - %s WHERE id = %s",
+        [reservation.quantity, reservation.item_id],
+    )
+    reservation.state, reservation.closed_at = State.RELEASED, now
+    reservation.save(update_fields=["state", "closed_at"])
+
+
+def _take_late(*, order: Order, line: OrderLine, now: datetime) -> Shortage | None:
+    """Units for a payment that holds none: as many as are available, the rest short."""
+    item = Item.objects.select_for_update().filter(pk=line.item_id).only("stock", "reserved")
+    locked = item.first()
+    if locked is None or locked.stock is None:
+        return None
+    available = max(locked.stock - locked.reserved, 0)
+    taken = min(available, line.quantity)
+    if taken:
+        _update_returning(
+            "UPDATE {table} SET stock = stock - %s WHERE id = %s", [taken, line.item_id]
+        )
+        _display_changed(available, available - taken)
+    short = line.quantity - taken
+    Reservation.objects.create(
+        order=order,
+        item_id=line.item_id,
+        quantity=taken,
+        short=short,
+        state=State.SOLD,
+        closed_at=now,
+    )
+    if not short:
+        return None
+    return Shortage(
+        item_id=line.item_id, name=line.item.name, wanted=line.quantity, available=available
+    )
+
+
+def restock(*, order: Order) -> int:
+    """Return what `order` took from stock (a refund whose goods come back). Once: returned
+    rows are not returned again. Returns the units."""
+    units = 0
+    now = timezone.now()
+    sold = (
+        Reservation.objects.select_for_update()
+        .filter(order=order, state=State.SOLD)
+        .order_by("item_id")
+    )
+    for reservation in sold:
+        if reservation.quantity:
+            row = _update_returning(
+                "UPDATE {table} SET stock = stock + %s WHERE id = %s AND stock IS NOT NULL",
+                [reservation.quantity, reservation.item_id],
+            )
+            if row is not None and row[0] is not None:
+                after = row[0] - row[1]
+                _display_changed(after - reservation.quantity, after)
+                units += reservation.quantity
+        reservation.state, reservation.closed_at = State.RETURNED, now
+        reservation.save(update_fields=["state", "closed_at"])
+    return units
+
+
+def notify_oversold(*, order_id: int, shortages: list[Shortage]) -> None:
+    """Tell staff an order was paid for more than the stock had: the log at WARNING, and
+    `order_oversold` for whatever else listens (the staff e-mail)."""
+    missing = ", ".join(f"{s.name} ({s.wanted - s.available} short)" for s in shortages)
+    logger.warning("order %s is oversold: paid for more than in stock: %s", order_id, missing)
+    order_oversold.send(
+        sender=Order,
+        order_id=order_id,
+        shortages=[(s.name, s.wanted - s.available) for s in shortages],
+    )

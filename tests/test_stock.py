@@ -1,0 +1,643 @@
+"""Stock: held when a payment begins, released when it closes, sold when paid; the storefront
+and the cart saying what is left; off sale; carts at current prices; the default tax; refunds
+that restock. Through the real stripe-python against the fake Stripe, and signed webhooks."""
+
+import logging
+import time
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.db import IntegrityError, transaction
+from django.test import Client
+from django.utils import timezone
+from pytest_django.fixtures import Settings as SettingsWrapper
+
+from kassa.catalog.models import Item
+from kassa.orders import stock
+from kassa.orders.models import Order, OrderLine, Reservation
+from kassa.payments.models import PaymentAttempt
+from tests.factories import ItemFactory, TaxFactory
+from tests.fake_stripe import FakeStripe
+from tests.stripe_events import WEBHOOK_SECRET, encode, event, signature
+
+pytestmark = pytest.mark.django_db
+JSON = {"Accept": "application/json"}
+HELD, SOLD, RELEASED, RETURNED = (
+    Reservation.State.HELD,
+    Reservation.State.SOLD,
+    Reservation.State.RELEASED,
+    Reservation.State.RETURNED,
+)
+
+
+@pytest.fixture
+def webhooks(fake_stripe: FakeStripe, settings: SettingsWrapper) -> FakeStripe:
+    settings.STRIPE_WEBHOOK_SECRETS = [WEBHOOK_SECRET]
+    return fake_stripe
+
+
+@pytest.fixture
+def staff() -> Client:
+    User.objects.create_superuser("staff", "staff@example.com", "pw-for-tests-only")
+    client = Client()
+    client.login(username="staff", password="pw-for-tests-only")
+    return client
+
+
+def deliver(evt: dict[str, Any]) -> bool:
+    """Post the signed event; whether the shop took it (200)."""
+    payload = encode(evt)
+    response = Client().post(
+        "/stripe/webhook/",
+        payload,
+        content_type="application/json",
+        headers={"Stripe-Signature": signature(payload)},
+    )
+    return response.status_code == 200
+
+
+def levels(item: Item) -> tuple[int | None, int]:
+    item.refresh_from_db()
+    return item.stock, item.reserved
+
+
+def buy(client: Client, item: Item, quantity: int | None = None) -> Any:
+    query = "" if quantity is None else f"?quantity={quantity}"
+    return client.get(f"/buy/{item.pk}{query}", headers=JSON)
+
+
+def add(client: Client, item: Item, quantity: int = 1) -> Any:
+    return client.post(f"/item/{item.pk}/add-to-order/", {"quantity": quantity}, headers=JSON)
+
+
+def states(order_id: int) -> list[tuple[int, str]]:
+    return list(
+        Reservation.objects.filter(order_id=order_id)
+        .values_list("quantity", "state")
+        .order_by("id")
+    )
+
+
+# --- holding, releasing, selling ----------------------------------------------------------------
+
+
+def test_a_buy_click_holds_its_unit_until_the_session_expires(webhooks: FakeStripe) -> None:
+    item = ItemFactory.create(stock=3)
+    body = buy(Client(), item).json()
+
+    assert levels(item) == (3, 1)
+    [held] = Reservation.objects.filter(order_id=body["order_id"])
+    assert (held.quantity, held.state) == (1, HELD)
+    [created] = webhooks.requests_to("POST", "/v1/checkout/sessions")
+    # The session expires when the reservation does (30 minutes, plus Stripe's margin).
+    assert held.reserved_until is not None
+    assert abs(int(created.params["expires_at"]) - held.reserved_until.timestamp()) <= 65
+
+    session = webhooks.resources.checkout_sessions[body["id"]]
+    assert deliver(event("checkout.session.expired", {**session, "status": "expired"}))
+    assert levels(item) == (3, 0)
+    assert states(body["order_id"]) == [(1, RELEASED)]
+
+
+def test_the_session_lives_as_long_as_checkout_reservation_minutes(
+    fake_stripe: FakeStripe, settings: SettingsWrapper
+) -> None:
+    settings.CHECKOUT_RESERVATION_MINUTES = 120
+    buy(Client(), ItemFactory.create(stock=3))
+    [created] = fake_stripe.requests_to("POST", "/v1/checkout/sessions")
+    assert 120 * 60 - 10 <= int(created.params["expires_at"]) - time.time() <= 120 * 60
+
+
+def test_paying_sells_what_was_held(webhooks: FakeStripe) -> None:
+    item = ItemFactory.create(stock=3)
+    body = buy(Client(), item, 2).json()
+    completed = webhooks.resources.complete_checkout_session(body["id"])
+
+    assert deliver(event("checkout.session.completed", completed))
+
+    assert levels(item) == (1, 0)
+    assert states(body["order_id"]) == [(2, SOLD)]
+    assert not Order.objects.get(pk=body["order_id"]).oversold
+
+
+def test_a_sold_out_item_is_a_clean_409_and_writes_nothing(fake_stripe: FakeStripe) -> None:
+    item = ItemFactory.create(stock=1)
+    assert buy(Client(), item).status_code == 200
+
+    refused = buy(Client(), item)
+
+    assert refused.status_code == 409
+    assert refused.json() == {"error": f"{item.name} is sold out."}
+    assert Order.objects.count() == 1
+    assert len(fake_stripe.requests_to("POST", "/v1/checkout/sessions")) == 1
+    assert levels(item) == (1, 1)
+
+
+def test_buy_now_buys_the_quantity_in_its_box(fake_stripe: FakeStripe) -> None:
+    item = ItemFactory.create(stock=5, price=Decimal("4.00"))
+    body = buy(Client(), item, 3).json()
+
+    [line] = OrderLine.objects.filter(order_id=body["order_id"])
+    assert line.quantity == 3
+    [created] = fake_stripe.requests_to("POST", "/v1/checkout/sessions")
+    assert created.params["line_items[0][quantity]"] == "3"
+    assert levels(item) == (5, 3)
+    # More than is left: refused, with how many there are.
+    refused = buy(Client(), item, 3)
+    assert refused.status_code == 409
+    assert refused.json()["error"] == f"Only 2 of {item.name} left; you asked for 3."
+
+
+@pytest.mark.parametrize("quantity", ["0", "-1", "1000000000", "abc", "2.5", ""])
+def test_buy_now_refuses_a_quantity_that_is_no_quantity(
+    fake_stripe: FakeStripe, quantity: str
+) -> None:
+    item = ItemFactory.create(stock=5)
+    response = Client().get(f"/buy/{item.pk}?quantity={quantity}", headers=JSON)
+    if quantity == "":
+        assert response.status_code == 200  # the box left empty buys one
+        assert levels(item) == (5, 1)
+        return
+    assert response.status_code == 400
+    assert "quantity" in response.json()["error"]
+    assert Order.objects.count() == 0
+    assert levels(item) == (5, 0)
+
+
+def test_a_cart_refuses_more_than_is_available(fake_stripe: FakeStripe) -> None:
+    item = ItemFactory.create(stock=2)
+    client = Client()
+    assert add(client, item, 2).status_code == 201
+    refused = add(client, item, 1)
+    assert refused.status_code == 409
+    assert refused.json()["error"] == f"Only 2 of {item.name} left; you asked for 3."
+    order = Order.objects.get()
+    [line] = order.lines.all()
+    raised = client.post(f"/orders/{order.pk}/lines/{line.pk}/", {"quantity": 5}, headers=JSON)
+    assert raised.status_code == 409
+    line.refresh_from_db()
+    assert line.quantity == 2
+
+
+@pytest.mark.parametrize("quantity", ["0", "-1", "1000000000", "x"])
+def test_a_cart_refuses_a_quantity_that_is_no_quantity(quantity: str) -> None:
+    item = ItemFactory.create(stock=5)
+    response = Client().post(f"/item/{item.pk}/add-to-order/", {"quantity": quantity}, headers=JSON)
+    assert response.status_code == 400
+    assert "quantity" in response.json()["error"]
+    assert Order.objects.count() == 0
+
+
+def test_a_cart_holds_its_units_from_checkout_and_gives_them_back_when_edited(
+    fake_stripe: FakeStripe,
+) -> None:
+    mug, towel = ItemFactory.create(stock=4), ItemFactory.create(stock=None)
+    client = Client()
+    add(client, mug, 3)
+    order_id = add(client, towel, 2).json()["id"]
+    assert levels(mug) == (4, 0)  # a cart holds nothing
+
+    assert client.get(f"/orders/{order_id}/buy/", headers=JSON).status_code == 200
+    assert levels(mug) == (4, 3)
+    assert states(order_id) == [(3, HELD)]  # the untracked towel holds nothing
+
+    client.post(f"/orders/{order_id}/reopen/")
+    assert Order.objects.get(pk=order_id).status == Order.Status.OPEN
+    assert levels(mug) == (4, 0)
+    assert states(order_id) == [(3, RELEASED)]
+
+
+def test_a_cart_beyond_stock_cannot_start_checkout_until_fixed(fake_stripe: FakeStripe) -> None:
+    item = ItemFactory.create(stock=3)
+    client = Client()
+    order_id = add(client, item, 3).json()["id"]
+    assert buy(Client(), item, 2).status_code == 200  # someone else is paying for two
+
+    page = client.get(f"/orders/{order_id}/")
+    refused = client.get(f"/orders/{order_id}/buy/", headers=JSON)
+
+    assert f"Only 1 of {item.name} left: lower the quantity to pay." in page.text
+    assert 'id="buy"' in page.text
+    assert "disabled" in page.text.split('id="buy"')[1][:300]
+    assert refused.status_code == 409
+    assert Order.objects.get(pk=order_id).status == Order.Status.OPEN
+    assert levels(item) == (3, 2)
+    line = OrderLine.objects.get(order_id=order_id)
+    client.post(f"/orders/{order_id}/lines/{line.pk}/", {"quantity": 1})
+    assert client.get(f"/orders/{order_id}/buy/", headers=JSON).status_code == 200
+    assert levels(item) == (3, 3)
+
+
+def test_a_one_line_order_whose_session_failed_gives_its_units_back(
+    fake_stripe: FakeStripe,
+) -> None:
+    item = ItemFactory.create(stock=2)
+    fake_stripe.fail_next(status=500, path="/v1/checkout/sessions", times=10)
+    assert buy(Client(), item).status_code in (502, 503)
+    assert Order.objects.count() == 0
+    assert levels(item) == (2, 0)
+
+
+# --- money moved wins ---------------------------------------------------------------------------
+
+
+def test_a_payment_after_its_reservation_lapsed_is_recorded_and_flagged_oversold(
+    webhooks: FakeStripe, caplog: pytest.LogCaptureFixture, django_capture_on_commit_callbacks: Any
+) -> None:
+    item = ItemFactory.create(stock=1)
+    late = buy(Client(), item).json()
+    session = webhooks.resources.checkout_sessions[late["id"]]
+    deliver(event("checkout.session.expired", {**session, "status": "expired"}))
+    assert buy(Client(), item).status_code == 200  # the unit went to someone else
+    heard: list[dict[str, Any]] = []
+    stock.order_oversold.connect(lambda **kw: heard.append(kw), weak=False, dispatch_uid="t")
+
+    # A late async payment of the expired one.
+    completed = {**session, "status": "complete", "payment_status": "paid"}
+    completed["payment_intent"] = "pi_test_late"
+    with (
+        caplog.at_level(logging.WARNING, logger="kassa.orders.stock"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert deliver(event("checkout.session.async_payment_succeeded", completed))
+
+    stock.order_oversold.disconnect(dispatch_uid="t")
+    order = Order.objects.get(pk=late["order_id"])
+    assert order.status == Order.Status.PAID
+    assert order.oversold
+    assert states(order.pk) == [(1, RELEASED), (0, SOLD)]
+    assert Reservation.objects.get(order=order, state=SOLD).short == 1
+    assert levels(item) == (1, 1)  # the other buyer's hold is untouched
+    assert f"order {order.pk} is oversold" in caplog.text
+    assert heard
+    assert heard[0]["order_id"] == order.pk
+    assert heard[0]["shortages"] == [(item.name, 1)]
+
+
+def test_a_late_payment_with_stock_left_takes_it_and_is_not_oversold(
+    webhooks: FakeStripe,
+) -> None:
+    item = ItemFactory.create(stock=5)
+    late = buy(Client(), item, 2).json()
+    session = webhooks.resources.checkout_sessions[late["id"]]
+    deliver(event("checkout.session.expired", {**session, "status": "expired"}))
+    completed = {**session, "status": "complete", "payment_status": "paid"}
+    completed["payment_intent"] = "pi_test_late"
+    deliver(event("checkout.session.async_payment_succeeded", completed))
+
+    order = Order.objects.get(pk=late["order_id"])
+    assert (order.status, order.oversold) == (Order.Status.PAID, False)
+    assert levels(item) == (3, 0)
+
+
+def test_oversold_orders_have_a_filter_in_the_admin(staff: Client) -> None:
+    flagged = Order.objects.create(currency="usd", status=Order.Status.PAID, oversold=True)
+    fine = Order.objects.create(currency="usd", status=Order.Status.PAID)
+    page = staff.get("/admin/orders/order/?oversold__exact=1").text
+    assert f"/admin/orders/order/{flagged.pk}/change/" in page
+    assert f"/admin/orders/order/{fine.pk}/change/" not in page
+
+
+# --- PaymentIntents -----------------------------------------------------------------------------
+
+
+def test_a_payment_intents_reservation_lapses_when_reconciliation_cancels_it(
+    fake_stripe: FakeStripe,
+) -> None:
+    item = ItemFactory.create(stock=2)
+    client = Client()
+    body = client.post(f"/item/{item.pk}/payment-intent/", headers=JSON).json()
+    assert levels(item) == (2, 1)
+    order = Order.objects.get(pk=body["order_id"])
+    # Not yet lapsed: reconciliation leaves it (and its intent) alone.
+    PaymentAttempt.objects.filter(order=order).update(
+        opened_at=timezone.now() - timedelta(minutes=20)
+    )
+    call_command("reconcile_payments", "--per-second", "0")
+    assert levels(item) == (2, 1)
+
+    Reservation.objects.filter(order=order).update(
+        reserved_until=timezone.now() - timedelta(seconds=1)
+    )
+    call_command("reconcile_payments", "--per-second", "0")
+
+    assert levels(item) == (2, 0)
+    [intent] = fake_stripe.resources.payment_intents.values()
+    assert intent["status"] == "canceled"
+    order.refresh_from_db()
+    assert order.status == Order.Status.OPEN
+
+
+# --- refunds ------------------------------------------------------------------------------------
+
+
+def _paid(webhooks: FakeStripe, item: Item, quantity: int) -> Order:
+    body = buy(Client(), item, quantity).json()
+    deliver(
+        event(
+            "checkout.session.completed", webhooks.resources.complete_checkout_session(body["id"])
+        )
+    )
+    return Order.objects.get(pk=body["order_id"])
+
+
+def _refund(staff: Client, order: Order, **form: str) -> str:
+    chosen = {"action": "refund_in_stripe", "_selected_action": [str(order.pk)]}
+    response = staff.post(
+        "/admin/orders/order/",
+        {**chosen, "confirm_refund": "1", "confirm": "on", **form},
+        follow=True,
+    )
+    assert response.status_code == 200
+    return response.text
+
+
+def test_a_refund_staff_restock_puts_the_units_back_once(
+    webhooks: FakeStripe, staff: Client
+) -> None:
+    item = ItemFactory.create(stock=5, price=Decimal("10.00"))
+    order = _paid(webhooks, item, 2)
+    assert levels(item) == (3, 0)
+
+    page = _refund(staff, order, amount="5.00", restock="on")
+
+    assert "refunded" in page
+    [call] = webhooks.requests_to("POST", "/v1/refunds")
+    assert call.params["amount"] == "500"
+    order.refresh_from_db()
+    assert (order.status, order.amount_refunded) == (Order.Status.PARTIALLY_REFUNDED, 500)
+    assert levels(item) == (5, 0)
+    assert states(order.pk) == [(2, RETURNED)]
+    # The rest, restocking again: nothing more comes back.
+    _refund(staff, order, restock="on")
+    order.refresh_from_db()
+    assert order.status == Order.Status.REFUNDED
+    assert levels(item) == (5, 0)
+
+
+def test_a_refund_without_restock_and_a_dashboard_refund_return_nothing(
+    webhooks: FakeStripe, staff: Client
+) -> None:
+    item = ItemFactory.create(stock=5, price=Decimal("10.00"))
+    order = _paid(webhooks, item, 2)
+    _refund(staff, order, amount="5.00")
+    assert levels(item) == (3, 0)
+
+    charge = next(iter(webhooks.resources.charges.values()))
+    assert deliver(event("charge.refunded", {**charge, "amount_refunded": 2000}))
+    order.refresh_from_db()
+    assert order.status == Order.Status.REFUNDED
+    assert levels(item) == (3, 0)
+    assert states(order.pk) == [(2, SOLD)]
+
+
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        ("25.00", "At most"),
+        ("-1", "greater than or equal to 0"),
+        ("1.234", "decimal"),
+        ("x", "number"),
+    ],
+)
+def test_a_refund_amount_that_cannot_be_refunded_is_a_form_error(
+    webhooks: FakeStripe, staff: Client, amount: str, message: str
+) -> None:
+    order = _paid(webhooks, ItemFactory.create(stock=5, price=Decimal("10.00")), 2)
+    page = _refund(staff, order, amount=amount)
+    assert message in page
+    assert webhooks.requests_to("POST", "/v1/refunds") == []
+
+
+# --- the storefront -----------------------------------------------------------------------------
+
+
+def test_the_item_page_says_sold_out_and_disables_buying(fake_stripe: FakeStripe) -> None:
+    item = ItemFactory.create(stock=1)
+    buy(Client(), item)
+    page = Client().get(f"/item/{item.pk}/").text
+    assert "Sold out" in page
+    assert 'data-quantity-from="quantity"' in page
+    buy_button = page.split('id="buy"')[1].split(">")[0]
+    assert "disabled" in buy_button
+    assert Client().get(f"/item/{item.pk}/", headers=JSON).json()["sold_out"] is True
+
+
+def test_the_pages_say_only_n_left_below_the_low_stock_mark(
+    fake_stripe: FakeStripe, settings: SettingsWrapper
+) -> None:
+    settings.SHOP_LOW_STOCK = 5
+    few, many = ItemFactory.create(stock=2), ItemFactory.create(stock=5)
+    assert "Only 2 left" in Client().get(f"/item/{few.pk}/").text
+    assert "left" not in Client().get(f"/item/{many.pk}/").text.split("price-large")[1][:300]
+    catalog = Client().get("/").text
+    assert catalog.count("Only 2 left") == 1
+
+
+def test_the_shared_pages_show_a_sale_within_the_refresh_time(
+    fake_stripe: FakeStripe, settings: SettingsWrapper
+) -> None:
+    settings.CATALOG_PAGE_REFRESH_SECONDS = 0
+    item = ItemFactory.create(stock=3)
+    assert "Only 3 left" in Client().get(f"/item/{item.pk}/").text
+    buy(Client(), item)
+    assert "Only 2 left" in Client().get(f"/item/{item.pk}/").text
+    buy(Client(), item, 2)
+    assert "Sold out" in Client().get(f"/item/{item.pk}/").text
+
+
+# --- off sale -----------------------------------------------------------------------------------
+
+
+def test_an_item_off_sale_leaves_the_catalog_and_cannot_be_bought(
+    fake_stripe: FakeStripe,
+) -> None:
+    item = ItemFactory.create(name="Old mug", is_active=False)
+    client = Client()
+    assert "Old mug" not in client.get("/").text
+    page = client.get(f"/item/{item.pk}/")
+    assert page.status_code == 404
+    assert "Old mug is no longer available." in page.text
+    as_json = client.get(f"/item/{item.pk}/", headers=JSON)
+    assert (as_json.status_code, as_json.json()) == (
+        404,
+        {"error": "Old mug is no longer available."},
+    )
+    assert buy(client, item).status_code == 409
+    assert add(client, item).status_code == 409
+    assert Order.objects.count() == 0
+
+
+def test_an_item_taken_off_sale_while_in_a_cart_stops_its_checkout(
+    fake_stripe: FakeStripe,
+) -> None:
+    old, kept = ItemFactory.create(name="Old mug"), ItemFactory.create(name="Towel")
+    client = Client()
+    add(client, old)
+    order_id = add(client, kept).json()["id"]
+    Item.objects.filter(pk=old.pk).update(is_active=False)
+
+    page = client.get(f"/orders/{order_id}/").text
+    refused = client.get(f"/orders/{order_id}/buy/", headers=JSON)
+
+    assert "Old mug is no longer on sale: remove it to pay for the rest." in page
+    assert refused.status_code == 409
+    assert "Old mug is no longer on sale" in refused.json()["error"]
+    assert Order.objects.get(pk=order_id).status == Order.Status.OPEN
+    line = OrderLine.objects.get(order_id=order_id, item=old)
+    client.post(f"/orders/{order_id}/lines/{line.pk}/", {"remove": "1"})
+    assert client.get(f"/orders/{order_id}/buy/", headers=JSON).status_code == 200
+    # Orders that name it stay intact.
+    assert client.get(f"/orders/{order_id}/").status_code == 200
+
+
+def test_the_admin_offers_off_sale_for_an_item_it_cannot_delete(
+    fake_stripe: FakeStripe, staff: Client
+) -> None:
+    item = ItemFactory.create()
+    add(Client(), item)
+    page = staff.get(f"/admin/catalog/item/{item.pk}/delete/").text
+    assert "Take them off sale instead" in page
+
+
+# --- carts follow the catalog's prices ----------------------------------------------------------
+
+
+def test_a_cart_charges_the_new_price_and_says_it_changed(fake_stripe: FakeStripe) -> None:
+    item = ItemFactory.create(name="Mug", price=Decimal("9.90"))
+    client = Client()
+    order_id = add(client, item).json()["id"]
+    item.price = Decimal("5.00")
+    item.save()
+
+    shown = client.get(f"/orders/{order_id}/", headers=JSON).json()
+    page = client.get(f"/orders/{order_id}/").text
+    client.get(f"/orders/{order_id}/buy/", headers=JSON)
+
+    assert shown["total"] == "5.00"
+    assert shown["price_changes"] == [
+        {"item_id": item.pk, "name": "Mug", "was": "$9.90", "now": "$5.00"}
+    ]
+    assert "Mug: $9.90 → $5.00" in page
+    [created] = fake_stripe.requests_to("POST", "/v1/checkout/sessions")
+    assert created.params["line_items[0][price_data][unit_amount]"] == "500"
+    # Frozen once the payment began: a later change is not charged, and no notice.
+    item.price = Decimal("7.00")
+    item.save()
+    frozen = client.get(f"/orders/{order_id}/", headers=JSON).json()
+    assert (frozen["total"], frozen["price_changes"]) == ("5.00", [])
+
+
+# --- the default tax ----------------------------------------------------------------------------
+
+
+def test_a_tax_that_applies_to_every_order_is_on_new_carts_and_buy_now(
+    fake_stripe: FakeStripe,
+) -> None:
+    everywhere = TaxFactory.create(name="VAT", applies_to_every_order=True, currency="")
+    euros = TaxFactory.create(name="MwSt", applies_to_every_order=True, currency="eur")
+    TaxFactory.create(name="Other")
+    usd, eur = ItemFactory.create(currency="usd"), ItemFactory.create(currency="eur")
+
+    cart = Order.objects.get(pk=add(Client(), usd).json()["id"])
+    bought = Order.objects.get(pk=buy(Client(), eur).json()["order_id"])
+
+    assert cart.tax == everywhere
+    assert bought.tax == euros
+    with pytest.raises(IntegrityError), transaction.atomic():
+        TaxFactory.create(name="Second", applies_to_every_order=True, currency="eur")
+
+
+# --- the admin ----------------------------------------------------------------------------------
+
+
+def _item_form(item: Item, **changes: str) -> dict[str, str]:
+    return {
+        "name": item.name,
+        "description": item.description,
+        "price": str(item.price),
+        "currency": item.currency,
+        "is_active": "on",
+        "stock": "" if item.stock is None else str(item.stock),
+        "image_alt": "",
+        **changes,
+    }
+
+
+@pytest.mark.parametrize(
+    ("stock", "message"),
+    [
+        ("-1", "greater than or equal to 0"),
+        ("ten", "Enter a whole number"),
+        ("99999999999", "less than or equal to 10000000"),
+        ("1.5", "Enter a whole number"),
+    ],
+)
+def test_the_admin_refuses_a_stock_that_is_no_stock(
+    staff: Client, stock: str, message: str
+) -> None:
+    item = ItemFactory.create(stock=4)
+    page = staff.post(f"/admin/catalog/item/{item.pk}/change/", _item_form(item, stock=stock))
+    assert page.status_code == 200
+    assert message in page.text
+    assert levels(item) == (4, 0)
+
+
+def test_the_admin_keeps_stock_at_least_what_checkouts_hold(
+    fake_stripe: FakeStripe, staff: Client
+) -> None:
+    item = ItemFactory.create(stock=4)
+    buy(Client(), item, 3)
+    form = _item_form(item)  # read while 3 are held
+
+    refused = staff.post(f"/admin/catalog/item/{item.pk}/change/", {**form, "stock": "2"})
+    saved = staff.post(f"/admin/catalog/item/{item.pk}/change/", {**form, "stock": "10"})
+
+    assert "3 units are held by checkouts in progress" in refused.text
+    assert saved.status_code == 302
+    assert levels(item) == (10, 3)  # the save did not write back a reserved figure
+
+
+def test_the_admin_lists_stock_reserved_and_available_with_filters(
+    fake_stripe: FakeStripe, staff: Client, settings: SettingsWrapper
+) -> None:
+    settings.SHOP_LOW_STOCK = 5
+    low = ItemFactory.create(name="Low", stock=3)
+    out = ItemFactory.create(name="Out", stock=2)
+    plenty = ItemFactory.create(name="Plenty", stock=50)
+    ItemFactory.create(name="Untracked")
+    buy(Client(), out, 2)
+
+    listing = staff.get("/admin/catalog/item/").text
+    low_only = staff.get("/admin/catalog/item/?stock=low").text
+    out_only = staff.get("/admin/catalog/item/?stock=out").text
+
+    for column in ("stock", "reserved", "available", "on sale"):
+        assert f">{column.capitalize()}<" in listing or column in listing.lower()
+    assert f"/admin/catalog/item/{low.pk}/change/" in low_only
+    assert f"/admin/catalog/item/{plenty.pk}/change/" not in low_only
+    assert f"/admin/catalog/item/{out.pk}/change/" not in low_only
+    assert f"/admin/catalog/item/{out.pk}/change/" in out_only
+    assert f"/admin/catalog/item/{low.pk}/change/" not in out_only
+
+
+def test_the_order_page_in_the_admin_lists_its_reservations(
+    fake_stripe: FakeStripe, staff: Client
+) -> None:
+    item = ItemFactory.create(name="Mug", stock=4)
+    order_id = buy(Client(), item, 2).json()["order_id"]
+    page = staff.get(f"/admin/orders/order/{order_id}/change/").text
+    assert "Stock reservations" in page
+    assert "held" in page
+
+
+def test_the_database_refuses_more_held_than_in_stock() -> None:
+    item = ItemFactory.create(stock=2)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Item.objects.filter(pk=item.pk).update(reserved=3)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Item.objects.filter(pk=item.pk).update(stock=-1)
