@@ -7,7 +7,9 @@ All arithmetic is on integer minor units, as Stripe's is:
    amounts, the last cent going to the largest remainders so the parts add up exactly;
 3. tax is computed per line on the discounted line amount and rounded half up per line:
    exclusive tax is added on top; inclusive tax is the part of the price that is tax, and
-   changes nothing in what the customer pays.
+   changes nothing in what the customer pays;
+4. shipping, the chosen rate's fixed amount, is added last: neither discounted nor taxed (a
+   coupon and a line's tax rates apply to the line items only).
 Stripe charges three-decimal currencies (KWD, BHD, ...) only in amounts ending in 0, so there a
 percentage discount and each line's tax are rounded to tens of the minor unit.
 """
@@ -37,7 +39,13 @@ class Totals:
     discount_applies: bool  # the order's discount counts (see discount_in_effect)
     tax: int
     tax_inclusive: bool
+    shipping: int
     total: int
+
+    @property
+    def goods_total(self) -> int:
+        """What the items come to, before shipping (what a "free from" amount is held to)."""
+        return self.total - self.shipping
 
     @property
     def item_count(self) -> int:
@@ -105,8 +113,12 @@ def line_tax(tax: Tax | None, amount: int, *, currency: str) -> int:
     return _round_half_up(Fraction(amount) * share, _step(currency))
 
 
-def order_totals(order: Order, lines: list[OrderLine] | None = None) -> Totals:
-    """Totals for `order`; pass `lines` when they are already loaded (with their items)."""
+def order_totals(
+    order: Order, lines: list[OrderLine] | None = None, *, shipping: int | None = None
+) -> Totals:
+    """Totals for `order`; pass `lines` when they are already loaded (with their items), and
+    `shipping` to price a shipping choice (default: the one recorded when it was paid)."""
+    shipping = order.shipping_amount if shipping is None else shipping
     currency = order.currency
     lines = list(order.lines.all()) if lines is None else lines
     amounts = [to_minor(line.unit_price, currency) * line.quantity for line in lines]
@@ -139,5 +151,6 @@ def order_totals(order: Order, lines: list[OrderLine] | None = None) -> Totals:
         discount_applies=in_effect is not None,
         tax=tax,
         tax_inclusive=inclusive,
-        total=subtotal - discount + (0 if inclusive else tax),
+        shipping=shipping,
+        total=subtotal - discount + (0 if inclusive else tax) + shipping,
     )
