@@ -51,6 +51,9 @@ INSTALLED_APPS = [
     "ninja",  # its static files: Swagger UI for /api/v1/docs, served by WhiteNoise
     "kassa.dashboard",
     "axes",  # the admin's lockout after repeated failed logins (kassa/common/lockout.py)
+    "kassa.notifications",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -404,3 +407,49 @@ try:
 except ValueError as _error:
     raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {_error}") from None
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# --- Fulfilment and mail (kassa/notifications) ------------------------------------------------
+# Where an order's goods may be shipped: Checkout's address form offers these ISO countries.
+SHOP_SHIPPING_COUNTRIES = [
+    code.strip().upper()
+    for code in env.list(
+        "SHOP_SHIPPING_COUNTRIES",
+        default=(
+            "US CA GB IE DE FR NL BE LU AT CH IT ES PT SE NO DK FI PL CZ EE LV LT AU NZ JP"
+        ).split(),
+    )
+    if code.strip()
+]
+if not all(len(code) == 2 and code.isalpha() for code in SHOP_SHIPPING_COUNTRIES):
+    raise ImproperlyConfigured("SHOP_SHIPPING_COUNTRIES is a comma-separated list like US,DE,FR")
+# Whether Checkout (and the card form) asks for the customer's phone number.
+SHOP_COLLECT_PHONE = env.bool("SHOP_COLLECT_PHONE", default=False)
+# The mail server in django-environ's scheme: smtp://user:pass@host:587 (STARTTLS),
+# smtp+ssl://user:pass@host:465, consolemail:// (printed, `make run`'s default).
+# smtp:// on port 587, the submission port, speaks STARTTLS (add ?email_use_tls=true for
+# another port); a local relay on 25 or a test server stays plain.
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST") or "localhost"
+EMAIL_PORT = _email.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL"))
+EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS")) or (
+    not EMAIL_USE_SSL and env.str("EMAIL_URL", "").startswith("smtp:") and EMAIL_PORT == 587
+)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Kassa <shop@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Links in mail point at SHOP_PUBLIC_URL; without it, at the address `make run` serves.
+SHOP_LOCAL_PORT = env.int("PORT", default=8000)
+# Who gets the new-order notice (and other notices for staff), comma-separated.
+SHOP_STAFF_EMAILS = env.list("SHOP_STAFF_EMAILS", default=[])
+# The background worker that sends queued mail: Django's Tasks API, the database backend.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "mail"]}}
+# A refused or unreachable mail server is retried after 1, 2, 4, ... minutes (at most an hour
+# apart), MAIL_MAX_ATTEMPTS times in all; then the mail waits for staff (the admin lists it).
+MAIL_RETRY_BASE_SECONDS = env.float("MAIL_RETRY_BASE_SECONDS", default=60.0)
+MAIL_RETRY_MAX_SECONDS = 3600.0
+MAIL_MAX_ATTEMPTS = env.int("MAIL_MAX_ATTEMPTS", default=12)
+# A mail being sent by a worker that stopped (killed) is sent again after this long.
+MAIL_SEND_LEASE_SECONDS = env.float("MAIL_SEND_LEASE_SECONDS", default=300.0)

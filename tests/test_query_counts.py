@@ -181,6 +181,7 @@ def test_a_first_buy_click_writes_its_order_once_and_reads_nothing_back(
         "INSERT orders_orderstatuschange",
         "INSERT orders_orderline",
         "INSERT payments_paymentattempt",  # its first attempt, in the same transaction
+        "SELECT orders_shippingrate",  # the item is shipped: the rates Checkout offers
         "UPDATE payments_paymentattempt",  # the Checkout Session, unless a newer attempt began
         "INSERT django_session",  # the new visitor's, without asking if its key is taken
     ]

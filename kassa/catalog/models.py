@@ -62,6 +62,13 @@ class Item(models.Model):
     )
     card_width = models.PositiveIntegerField(default=0, db_default=0, editable=False)
     card_height = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    # Checkout asks for a shipping address only for an order holding an item that needs one.
+    requires_shipping = models.BooleanField(
+        _("requires shipping"),
+        default=True,
+        db_default=True,
+        help_text=_("Off for digital goods: nothing is sent, so no address is asked for."),
+    )
     large_image = models.ImageField(
         upload_to="items/", blank=True, editable=False, max_length=200, default="", db_default=""
     )

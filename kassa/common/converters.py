@@ -18,3 +18,19 @@ class IdConverter:
 
 
 register_converter(IdConverter, "id")
+
+
+class SignedTokenConverter:
+    """A value the shop signed (django.core.signing's `value:signature`), as a string; anything
+    else is no route at all, so a malformed link is a plain 404."""
+
+    regex = r"[A-Za-z0-9_\-]{1,40}:[A-Za-z0-9_\-]{20,100}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(SignedTokenConverter, "signed")

@@ -4,21 +4,25 @@ parts (orders cannot import payments); nothing here is registered or changed at 
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kassa.common.money import format_amount, from_minor
 from kassa.orders.adjustments import percent
 from kassa.orders.admin_forms import DiscountAdminForm, OrderLineAdminForm
+from kassa.orders.admin_fulfilment import export_csv, mark_delivered, mark_shipped
 from kassa.orders.models import (
     Discount,
     Order,
     OrderLine,
     OrderStatusChange,
     Reservation,
+    ShippingRate,
     Tax,
 )
 from kassa.orders.pricing import order_totals
@@ -124,10 +128,23 @@ class PaidOrBeingPaidFilter(admin.SimpleListFilter):
         return queryset.exclude(status=Order.Status.OPEN)
 
 
+CUSTOMER_FIELDS = ["email", "customer_name", "phone", "language"]
+FULFILMENT_FIELDS = [
+    "fulfilment_status",
+    "carrier",
+    "tracking_number",
+    "tracking_url",
+    "shipped_at",
+    "delivered_at",
+]
+
+
 class OrderAdmin(admin.ModelAdmin[Order]):
     list_display = [
         "__str__",
         "status",
+        "fulfilment_status",
+        "email",
         "currency",
         "display_total",
         "display_amount_paid",
@@ -136,12 +153,23 @@ class OrderAdmin(admin.ModelAdmin[Order]):
         "oversold",
         "created_at",
     ]
-    list_filter = [PaidOrBeingPaidFilter, "status", "oversold", "currency", "created_at"]
+    list_filter = [
+        PaidOrBeingPaidFilter,
+        "status",
+        "fulfilment_status",
+        "oversold",
+        "currency",
+        "created_at",
+    ]
     search_fields = [
         "=id",
+        "email",
+        "customer_name",
+        "shipping_name",
         "lines__item__name",
         "user__username",
     ]
+    actions = [mark_shipped, mark_delivered, export_csv]
     list_select_related = ["discount", "tax"]
     # Status and money follow Stripe: they change through the lifecycle, not by hand.
     readonly_fields = [
@@ -155,22 +183,41 @@ class OrderAdmin(admin.ModelAdmin[Order]):
         "oversold",
         "created_at",
         "updated_at",
+        # Who paid and where it goes come from Stripe; fulfilment changes through the actions.
+        *CUSTOMER_FIELDS,
+        "display_shipping_address",
+        "shipping_method",
+        "display_shipping_amount",
+        *FULFILMENT_FIELDS,
     ]
-    fields = [
-        "status",
-        "currency",
-        "discount",
-        "tax",
-        "display_totals",
-        "display_amount_paid",
-        "display_amount_refunded",
-        "paid_at",
-        "refunded_at",
-        "oversold",
-        "user",
-        "visitor_token",
-        "created_at",
-        "updated_at",
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "status",
+                    "currency",
+                    "discount",
+                    "tax",
+                    "display_totals",
+                    "display_amount_paid",
+                    "display_amount_refunded",
+                    "paid_at",
+                    "refunded_at",
+                    "oversold",
+                    "user",
+                    "visitor_token",
+                    "created_at",
+                    "updated_at",
+                ]
+            },
+        ),
+        (_("Customer"), {"fields": tuple(CUSTOMER_FIELDS)}),
+        (
+            _("Shipping"),
+            {"fields": ["display_shipping_address", "shipping_method", "display_shipping_amount"]},
+        ),
+        (_("Fulfilment"), {"fields": tuple(FULFILMENT_FIELDS)}),
     ]
     raw_id_fields = ["user"]
     inlines = [OrderLineInline, ReservationInline, OrderStatusChangeInline]
@@ -184,6 +231,35 @@ class OrderAdmin(admin.ModelAdmin[Order]):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
         return super().get_queryset(request).prefetch_related("lines")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
+        # A paid or refunded order is the record of money moved: it stays. Carts and abandoned
+        # checkouts can go (the bulk delete action skips the rest, see delete_queryset).
+        if obj is not None and obj.paid_at is not None:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        kept = queryset.filter(paid_at__isnull=False).count()
+        super().delete_queryset(request, queryset.filter(paid_at__isnull=True))
+        if kept:
+            self.message_user(
+                request,
+                gettext("%(count)s paid or refunded orders were kept: they cannot be deleted.")
+                % {"count": kept},
+                messages.WARNING,
+            )
+
+    @admin.display(description=_("shipping address"))
+    def display_shipping_address(self, obj: Order) -> str:
+        lines = obj.shipping_address_lines
+        if not lines:
+            return self.get_empty_value_display()
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines))
+
+    @admin.display(description=_("shipping amount"))
+    def display_shipping_amount(self, obj: Order) -> str:
+        return format_amount(from_minor(obj.shipping_amount, obj.currency), obj.currency)
 
     @admin.display(description=_("total"))
     def display_total(self, obj: Order) -> str:
@@ -280,3 +356,22 @@ class TaxAdmin(admin.ModelAdmin[Tax]):
     @admin.display(description=_("percentage"), ordering="percentage")
     def display_percentage(self, obj: Tax) -> str:
         return f"{percent(obj.percentage)}%"
+
+
+class ShippingRateAdmin(admin.ModelAdmin[ShippingRate]):
+    list_display = [
+        "name",
+        "display_amount",
+        "currency",
+        "min_days",
+        "max_days",
+        "free_from",
+        "active",
+    ]
+    list_filter = ["active", "currency"]
+    search_fields = ["name"]
+    fields = ["name", "amount", "currency", "min_days", "max_days", "free_from", "active"]
+
+    @admin.display(description=_("amount"), ordering="amount")
+    def display_amount(self, obj: ShippingRate) -> str:
+        return format_amount(obj.amount, obj.currency)

@@ -13,15 +13,19 @@ sells them.
 """
 
 import logging
+from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from kassa.orders import stock
+from kassa.orders import signals, stock
 from kassa.orders.carts import cart_merge_newer_into
 from kassa.orders.errors import CartNeedsChanges, EmptyOrder, OrderNotEditable
 from kassa.orders.models import Order, OrderLine, OrderStatusChange
+from kassa.orders.shipping import ShippingRate
 
 logger = logging.getLogger(__name__)
 S = Order.Status
@@ -33,6 +37,31 @@ _ALLOWED = {
     S.PARTIALLY_REFUNDED: {S.PARTIALLY_REFUNDED, S.REFUNDED},
     S.REFUNDED: set(),
 }
+
+
+@dataclass(frozen=True)
+class Customer:
+    """Who paid and where the goods go, as the payment provider collected them."""
+
+    email: str = ""
+    name: str = ""
+    phone: str = ""
+    shipping_name: str = ""
+    line1: str = ""
+    line2: str = ""
+    postal_code: str = ""
+    city: str = ""
+    state: str = ""
+    country: str = ""
+    shipping_rate_id: int | None = None
+    shipping_method: str = ""
+    shipping_amount: int = 0
+
+
+def _shopping_language() -> str:
+    """The language of the request starting the payment (the customer's), for their mail."""
+    language = (get_language() or settings.LANGUAGE_CODE).split("-")[0]
+    return language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
 
 
 def _lock(order_id: int) -> Order:
@@ -75,7 +104,8 @@ def order_begin_payment(*, order: Order) -> None:
             # the payment takes none. From here on the order keeps the discount it began with.
             locked.discount = None
             fields.append("discount")
-        _move(locked, S.PENDING, source="checkout started", fields=fields)
+        locked.language = _shopping_language()
+        _move(locked, S.PENDING, source="checkout started", fields=[*fields, "language"])
     order.status, order.discount = locked.status, locked.discount
 
 
@@ -104,6 +134,7 @@ def order_create_pending(*, order: Order) -> None:
     if not transaction.get_connection().in_atomic_block or not order._state.adding:
         raise OrderNotEditable("Only an order being created can begin its first payment here.")
     order.status = S.PENDING
+    order.language = _shopping_language()
     order.save(force_insert=True)
     OrderStatusChange.objects.create(
         order=order, from_status=S.OPEN, to_status=S.PENDING, source="checkout started"
@@ -151,16 +182,102 @@ def order_reopen(*, order_id: int, source: str) -> bool:
     return False  # not reached: the last try returns or raises
 
 
+_CUSTOMER_FIELDS = {
+    "email": "email",
+    "customer_name": "name",
+    "phone": "phone",
+    "shipping_name": "shipping_name",
+    "shipping_line1": "line1",
+    "shipping_line2": "line2",
+    "shipping_postal_code": "postal_code",
+    "shipping_city": "city",
+    "shipping_state": "state",
+    "shipping_country": "country",
+    "shipping_method": "shipping_method",
+    "shipping_amount": "shipping_amount",
+}
+
+
+def _record_customer(order: Order, customer: Customer) -> list[str]:
+    """Copy what was collected onto the order, cut to its columns; the fields changed."""
+    for field, attribute in _CUSTOMER_FIELDS.items():
+        value = getattr(customer, attribute)
+        limit = getattr(Order._meta.get_field(field), "max_length", None)
+        setattr(order, field, value[:limit] if isinstance(value, str) and limit else value)
+    rate = customer.shipping_rate_id
+    order.shipping_rate = ShippingRate.objects.filter(pk=rate).first() if rate else None
+    return [*_CUSTOMER_FIELDS, "shipping_rate"]
+
+
 @transaction.atomic
-def order_mark_paid(*, order_id: int, amount: int, source: str) -> bool:
-    """Record a payment Stripe confirmed. Returns False if the order was already paid."""
+def order_mark_paid(
+    *, order_id: int, amount: int, source: str, customer: Customer | None = None
+) -> bool:
+    """Record a payment Stripe confirmed, with who paid and where it goes. Returns False if the
+    order was already paid. The order's confirmation mails are queued with it (signals)."""
     locked = _lock(order_id)
     if locked.is_paid:
+        if customer is not None and not locked.email and customer.email:
+            # Paid through a report that carried no details (an old event): fill them in.
+            fields = _record_customer(locked, customer)
+            locked.save(update_fields=[*fields, "updated_at"])
         return False
     locked.amount_paid = amount
     locked.paid_at = timezone.now()
     stock.sell(order=locked)
-    _move(locked, S.PAID, source=source, fields=["amount_paid", "paid_at"])
+    fields = ["amount_paid", "paid_at", "fulfilment_status"]
+    if customer is not None:
+        fields += _record_customer(locked, customer)
+    if not locked.language:
+        locked.language = settings.LANGUAGE_CODE
+        fields.append("language")
+    ships = OrderLine.objects.filter(order=locked, item__requires_shipping=True).exists()
+    locked.fulfilment_status = (
+        Order.Fulfilment.UNFULFILLED if ships else Order.Fulfilment.NOT_REQUIRED
+    )
+    _move(locked, S.PAID, source=source, fields=fields)
+    signals.order_paid.send(sender=Order, order_id=locked.pk)
+    return True
+
+
+@transaction.atomic
+def order_mark_shipped(
+    *, order_id: int, carrier: str, tracking_number: str, tracking_url: str, source: str
+) -> bool:
+    """Staff sent the goods: the order's shipped notice is queued with it. False if it was not
+    waiting to be shipped (not paid, nothing to ship, or shipped already)."""
+    locked = _lock(order_id)
+    if locked.status != S.PAID or locked.fulfilment_status != Order.Fulfilment.UNFULFILLED:
+        return False
+    locked.fulfilment_status = Order.Fulfilment.SHIPPED
+    locked.carrier, locked.tracking_number = carrier[:100], tracking_number[:100]
+    locked.tracking_url = tracking_url[:500]
+    locked.shipped_at = timezone.now()
+    locked.save(
+        update_fields=[
+            "fulfilment_status",
+            "carrier",
+            "tracking_number",
+            "tracking_url",
+            "shipped_at",
+            "updated_at",
+        ]
+    )
+    logger.info("order %s: shipped (%s)", locked.pk, source)
+    signals.order_shipped.send(sender=Order, order_id=locked.pk)
+    return True
+
+
+@transaction.atomic
+def order_mark_delivered(*, order_id: int, source: str) -> bool:
+    """The goods arrived. False unless the order was shipped and not yet delivered."""
+    locked = _lock(order_id)
+    if locked.fulfilment_status != Order.Fulfilment.SHIPPED:
+        return False
+    locked.fulfilment_status = Order.Fulfilment.DELIVERED
+    locked.delivered_at = timezone.now()
+    locked.save(update_fields=["fulfilment_status", "delivered_at", "updated_at"])
+    logger.info("order %s: delivered (%s)", locked.pk, source)
     return True
 
 
@@ -179,6 +296,7 @@ def order_mark_refunded(*, order_id: int, amount_refunded: int, source: str) -> 
         source=source,
         fields=["amount_refunded", "refunded_at"],
     )
+    signals.order_refunded.send(sender=Order, order_id=locked.pk, amount_refunded=amount_refunded)
     return True
 
 

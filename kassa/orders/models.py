@@ -7,8 +7,17 @@ from kassa.catalog.models import Item
 from kassa.common.money import CURRENCY_CHOICES
 from kassa.orders.adjustments import Discount, Tax
 from kassa.orders.reservations import Reservation
+from kassa.orders.shipping import ShippingRate
 
-__all__ = ["Discount", "Order", "OrderLine", "OrderStatusChange", "Reservation", "Tax"]
+__all__ = [
+    "Discount",
+    "Order",
+    "OrderLine",
+    "OrderStatusChange",
+    "Reservation",
+    "ShippingRate",
+    "Tax",
+]
 
 
 class Order(models.Model):
@@ -61,6 +70,83 @@ class Order(models.Model):
     # find the goods or refund (kassa.orders.stock).
     oversold = models.BooleanField(_("oversold"), default=False, db_default=False)
 
+    # Who paid and where it goes, as Stripe reported them when the payment was recorded
+    # (kassa.payments.fulfilment). Free text from the customer: stored as given, shown escaped.
+    # Database defaults too: a process still running the previous release inserts orders
+    # without these columns.
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("The language the customer shopped in; their e-mails are written in it."),
+    )
+    email = models.EmailField(_("e-mail"), max_length=254, blank=True, default="", db_default="")
+    customer_name = models.CharField(
+        _("customer name"), max_length=500, blank=True, default="", db_default=""
+    )
+    phone = models.CharField(_("phone"), max_length=40, blank=True, default="", db_default="")
+    shipping_name = models.CharField(
+        _("ship to"), max_length=500, blank=True, default="", db_default=""
+    )
+    shipping_line1 = models.CharField(
+        _("address line 1"), max_length=500, blank=True, default="", db_default=""
+    )
+    shipping_line2 = models.CharField(
+        _("address line 2"), max_length=500, blank=True, default="", db_default=""
+    )
+    shipping_postal_code = models.CharField(
+        _("postal code"), max_length=40, blank=True, default="", db_default=""
+    )
+    shipping_city = models.CharField(
+        _("city"), max_length=200, blank=True, default="", db_default=""
+    )
+    shipping_state = models.CharField(
+        _("state or region"), max_length=200, blank=True, default="", db_default=""
+    )
+    shipping_country = models.CharField(
+        _("country"), max_length=2, blank=True, default="", db_default=""
+    )
+    shipping_rate = models.ForeignKey(
+        ShippingRate,
+        verbose_name=_("shipping rate"),
+        null=True,
+        blank=True,
+        related_name="orders",
+        on_delete=models.PROTECT,
+    )
+    shipping_method = models.CharField(
+        _("shipping method"), max_length=200, blank=True, default="", db_default=""
+    )
+    # Minor units of the order's currency, included in amount_paid.
+    shipping_amount = models.BigIntegerField(_("shipping amount"), default=0, db_default=0)
+
+    class Fulfilment(models.TextChoices):
+        NOT_REQUIRED = "not_required", _("not required")
+        UNFULFILLED = "unfulfilled", _("unfulfilled")
+        SHIPPED = "shipped", _("shipped")
+        DELIVERED = "delivered", _("delivered")
+
+    # Beside the payment status: set to unfulfilled (or not required) when the order is paid.
+    fulfilment_status = models.CharField(
+        _("fulfilment"),
+        max_length=20,
+        choices=Fulfilment.choices,
+        blank=True,
+        default="",
+        db_default="",
+    )
+    carrier = models.CharField(_("carrier"), max_length=100, blank=True, default="", db_default="")
+    tracking_number = models.CharField(
+        _("tracking number"), max_length=100, blank=True, default="", db_default=""
+    )
+    tracking_url = models.URLField(
+        _("tracking URL"), max_length=500, blank=True, default="", db_default=""
+    )
+    shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = _("order")
@@ -83,6 +169,20 @@ class Order(models.Model):
     @property
     def is_editable(self) -> bool:
         return self.status == self.Status.OPEN
+
+    @property
+    def shipping_address_lines(self) -> list[str]:
+        """The address as a label reads, top to bottom; empty when none was given."""
+        city = " ".join(part for part in (self.shipping_postal_code, self.shipping_city) if part)
+        lines = [
+            self.shipping_name,
+            self.shipping_line1,
+            self.shipping_line2,
+            city,
+            self.shipping_state,
+            self.shipping_country,
+        ]
+        return [line for line in lines if line] if self.shipping_line1 else []
 
     @property
     def is_paid(self) -> bool:

@@ -7,7 +7,9 @@ All arithmetic is on integer minor units, as Stripe's is:
    amounts, the last cent going to the largest remainders so the parts add up exactly;
 3. tax is computed per line on the discounted line amount and rounded half up per line:
    exclusive tax is added on top; inclusive tax is the part of the price that is tax, and
-   changes nothing in what the customer pays.
+   changes nothing in what the customer pays;
+4. shipping, the chosen rate's fixed amount, is added last: neither discounted nor taxed (a
+   coupon and a line's tax rates apply to the line items only).
 Stripe charges three-decimal currencies (KWD, BHD, ...) only in amounts ending in 0, so there a
 percentage discount and each line's tax are rounded to tens of the minor unit.
 """
@@ -38,7 +40,13 @@ class Totals:
     discount_applies: bool  # the order's discount counts (see discount_in_effect)
     tax: int
     tax_inclusive: bool
+    shipping: int
     total: int
+
+    @property
+    def goods_total(self) -> int:
+        """What the items come to, before shipping (what a "free from" amount is held to)."""
+        return self.total - self.shipping
 
     @property
     def item_count(self) -> int:
@@ -112,8 +120,12 @@ def charged_price(order: Order, line: OrderLine) -> Decimal:
     return line.item.price if order.is_editable else line.unit_price
 
 
-def order_totals(order: Order, lines: list[OrderLine] | None = None) -> Totals:
-    """Totals for `order`; pass `lines` when they are already loaded (with their items)."""
+def order_totals(
+    order: Order, lines: list[OrderLine] | None = None, *, shipping: int | None = None
+) -> Totals:
+    """Totals for `order`; pass `lines` when they are already loaded (with their items), and
+    `shipping` to price a shipping choice (default: the one recorded when it was paid)."""
+    shipping = order.shipping_amount if shipping is None else shipping
     currency = order.currency
     lines = list(order.lines.all()) if lines is None else lines
     units = [to_minor(charged_price(order, line), currency) for line in lines]
@@ -147,5 +159,6 @@ def order_totals(order: Order, lines: list[OrderLine] | None = None) -> Totals:
         discount_applies=in_effect is not None,
         tax=tax,
         tax_inclusive=inclusive,
-        total=subtotal - discount + (0 if inclusive else tax),
+        shipping=shipping,
+        total=subtotal - discount + (0 if inclusive else tax) + shipping,
     )

@@ -27,6 +27,14 @@ def order_get(*, visitor: Visitor, order_id: int) -> Order:
     return order
 
 
+def order_by_link(*, order_id: int) -> Order:
+    """An order its signed link names: only a paid one (a cart has no link)."""
+    order = _with_everything(Order.objects.filter(pk=order_id)).first()
+    if order is None or not order.is_paid:
+        raise Http404("No such order.")
+    return order
+
+
 def order_for_request(request: HttpRequest, order_id: int) -> Order:
     """The order a path names, if it is the asking visitor's; a 404 otherwise."""
     visitor = visitor_from_request(request, create=False)

@@ -9,4 +9,6 @@ urlpatterns = [
     *route("orders/<id:order_id>", views.order_detail, "detail"),
     *route("orders/<id:order_id>/lines/<id:line_id>", views.order_line_update, "line"),
     *route("orders/<id:order_id>/discount", views.order_discount, "discount"),
+    # The customer's signed link from their mail: the order from any device.
+    *route("orders/view/<signed:token>", views.order_signed, "signed"),
 ]

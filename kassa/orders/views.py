@@ -1,10 +1,11 @@
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
 
 from kassa.catalog import selectors as catalog_selectors
 from kassa.common.forms import cleaned
@@ -18,6 +19,7 @@ from kassa.orders.forms import (
     RemoveDiscountForm,
     RemoveLineForm,
 )
+from kassa.orders.links import order_from_token
 from kassa.orders.models import Order
 from kassa.orders.presenters import cart_review, order_json
 from kassa.orders.pricing import order_totals
@@ -116,3 +118,17 @@ def order_discount(request: HttpRequest, order_id: int) -> HttpResponse:
     if not wants_json(request):
         messages.success(request, _("Discount “%(name)s” applied.") % {"name": discount.name})
     return _changed(request, order)
+
+
+@never_cache
+@require_GET
+def order_signed(request: HttpRequest, token: str) -> HttpResponse:
+    """/orders/view/<token>/: the order a signed link names, without the buyer's session; a
+    tampered or foreign token is a plain 404."""
+    order_id = order_from_token(token)
+    if order_id is None:
+        raise Http404("No such order.")
+    order = selectors.order_by_link(order_id=order_id)
+    return render(
+        request, "kassa/order_signed.html", {"order": order, "totals": order_totals(order)}
+    )

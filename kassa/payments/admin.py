@@ -11,12 +11,13 @@ from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
 from kassa.common.money import MoneyError, format_amount, from_minor, to_minor, validate_amount
-from kassa.orders.admin import DiscountAdmin, OrderAdmin, TaxAdmin
-from kassa.orders.models import Discount, Order, Tax
+from kassa.orders.admin import DiscountAdmin, OrderAdmin, ShippingRateAdmin, TaxAdmin
+from kassa.orders.models import Discount, Order, ShippingRate, Tax
 from kassa.payments.errors import PaymentError
 from kassa.payments.models import (
     PaymentAttempt,
     StripeCoupon,
+    StripeShippingRate,
     StripeTaxRate,
     UnmatchedPayment,
     WebhookEvent,
@@ -44,6 +45,11 @@ class StripeCouponInline(_StripeRecordInline):
 class StripeTaxRateInline(_StripeRecordInline):
     model = StripeTaxRate
     verbose_name_plural = _("Stripe tax rates made for this tax (one per account and terms)")
+
+
+class StripeShippingRateInline(_StripeRecordInline):
+    model = StripeShippingRate
+    verbose_name_plural = _("Stripe shipping rates made for this rate (one per account and terms)")
 
 
 class PaymentAttemptInline(admin.TabularInline[PaymentAttempt, Order]):
@@ -176,7 +182,7 @@ class PaidTwiceFilter(admin.SimpleListFilter):
 @admin.register(Order)
 class OrderWithPaymentsAdmin(OrderAdmin):
     inlines = [*OrderAdmin.inlines, PaymentAttemptInline]
-    actions = [refund_in_stripe]
+    actions = [*OrderAdmin.actions, refund_in_stripe]
     search_fields = [*OrderAdmin.search_fields, "payment_attempts__stripe_id"]
     list_filter = [PaidTwiceFilter, *OrderAdmin.list_filter]
     list_display = [*OrderAdmin.list_display, "paid_twice"]
@@ -199,6 +205,11 @@ class DiscountWithStripeAdmin(DiscountAdmin):
 @admin.register(Tax)
 class TaxWithStripeAdmin(TaxAdmin):
     inlines = [StripeTaxRateInline]
+
+
+@admin.register(ShippingRate)
+class ShippingRateWithStripeAdmin(ShippingRateAdmin):
+    inlines = [StripeShippingRateInline]
 
 
 class ReadOnlyAdmin(admin.ModelAdmin[Any]):

@@ -15,9 +15,10 @@ from stripe.params.checkout import (
 from kassa.catalog import images
 from kassa.common.money import to_minor
 from kassa.orders.models import Order, OrderLine
-from kassa.orders.pricing import discount_in_effect
+from kassa.orders.pricing import discount_in_effect, order_totals
+from kassa.orders.shipping import options_for
 from kassa.payments import gateway
-from kassa.payments.stripe_objects import ensure_coupon, ensure_tax_rate
+from kassa.payments.stripe_objects import ensure_coupon, ensure_shipping_rate, ensure_tax_rate
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ def checkout_params(
     pages: ReturnPages,
     coupon_id: str | None,
     tax_rate_id: str | None,
+    shipping_rate_ids: list[str] | None = None,
 ) -> SessionCreateParams:
     """The Checkout Session for `order`'s attempt, built only from what the database says."""
     order_ref = str(order.pk)
@@ -115,7 +117,45 @@ def checkout_params(
     }
     if coupon_id:
         params["discounts"] = [{"coupon": coupon_id}]
+    _collect_customer(params, order=order, lines=lines, shipping_rate_ids=shipping_rate_ids or [])
     return params
+
+
+def needs_shipping(lines: list[OrderLine]) -> bool:
+    return any(line.item.requires_shipping for line in lines)
+
+
+def _collect_customer(
+    params: SessionCreateParams,
+    *,
+    order: Order,
+    lines: list[OrderLine],
+    shipping_rate_ids: list[str],
+) -> None:
+    """What Checkout asks the customer for: their e-mail always (Checkout does unless given
+    one), the phone if the shop wants it, an address and a shipping choice if goods are sent."""
+    email = order.email or (order.user.email if order.user_id and order.user else "")
+    if email:
+        params["customer_email"] = email
+    if settings.SHOP_COLLECT_PHONE:
+        params["phone_number_collection"] = {"enabled": True}
+    if needs_shipping(lines):
+        params["shipping_address_collection"] = {
+            "allowed_countries": settings.SHOP_SHIPPING_COUNTRIES
+        }
+        if shipping_rate_ids:
+            params["shipping_options"] = [{"shipping_rate": rate} for rate in shipping_rate_ids]
+
+
+def shipping_rate_ids(*, order: Order, lines: list[OrderLine]) -> list[str]:
+    """The Stripe shipping rates the order is offered, made once per account and terms."""
+    if not needs_shipping(lines):
+        return []
+    goods = order_totals(order, lines, shipping=0).total
+    return [
+        ensure_shipping_rate(option=option, currency=order.currency)
+        for option in options_for(currency=order.currency, goods_total=goods)
+    ]
 
 
 def create_session(
@@ -126,6 +166,7 @@ def create_session(
     discount = discount_in_effect(order)
     coupon_id = ensure_coupon(discount=discount, currency=order.currency) if discount else None
     tax_rate_id = ensure_tax_rate(tax=order.tax, currency=order.currency) if order.tax else None
+    shipping = shipping_rate_ids(order=order, lines=lines)
     return gateway.create_checkout_session(
         currency=order.currency,
         params=checkout_params(
@@ -135,6 +176,7 @@ def create_session(
             pages=pages,
             coupon_id=coupon_id,
             tax_rate_id=tax_rate_id,
+            shipping_rate_ids=shipping,
         ),
         idempotency_key=f"kassa-checkout-{order.pk}-{attempt}",
     )

@@ -188,7 +188,13 @@ def _create(
         session = checkout.create_session(
             order=order, attempt=attempt.number, lines=lines, pages=pages
         )
-        return _Made(stripe_id=session.id, amount=session.amount_total, url=session.url)
+        # The attempt asks for the goods: the customer picks the shipping in Checkout, and
+        # fulfilment checks what was paid against the goods plus the shipping Stripe reports.
+        return _Made(
+            stripe_id=session.id,
+            amount=session.amount_total - session.amount_shipping,
+            url=session.url,
+        )
     amount = order_totals(order, lines).total
     intent = intents.create_intent(order=order, attempt=attempt.number, amount=amount)
     return _Made(

@@ -13,11 +13,14 @@ import logging
 
 from django.db import IntegrityError, transaction
 
+from kassa.common.notices import notify_staff
 from kassa.metrics import instruments as metrics
 from kassa.orders import lifecycle
+from kassa.orders.models import ShippingRate
 from kassa.payments import attempts, gateway
-from kassa.payments.gateway import CheckoutSession, PaymentIntent
+from kassa.payments.gateway import Buyer, CheckoutSession, PaymentIntent
 from kassa.payments.models import PaymentAttempt, UnmatchedPayment
+from kassa.payments.stripe_objects import shipping_rate_for
 
 logger = logging.getLogger(__name__)
 Kind = PaymentAttempt.Kind
@@ -38,6 +41,7 @@ def fulfil_checkout_session(session: CheckoutSession, *, source: str) -> bool:
         payment_intent_id=session.payment_intent,
         claimed_order=session.order_id or session.client_reference_id,
         source=source,
+        buyer=session.buyer,
     )
 
 
@@ -73,6 +77,30 @@ def fulfil_payment_intent(intent: PaymentIntent, *, source: str) -> bool:
         payment_intent_id=intent.id,
         claimed_order=intent.order_id,
         source=source,
+        buyer=intent.buyer,
+    )
+
+
+def _customer(buyer: Buyer) -> lifecycle.Customer:
+    """What Stripe collected, as the order records it: the shipping rate the shop offered."""
+    rate = shipping_rate_for(stripe_id=buyer.shipping_rate) if buyer.shipping_rate else None
+    if rate is None and buyer.shipping_rate.isdigit():
+        # The card form's intent names our own rate in its metadata.
+        rate = ShippingRate.objects.filter(pk=int(buyer.shipping_rate)).first()
+    return lifecycle.Customer(
+        email=buyer.email,
+        name=buyer.name,
+        phone=buyer.phone,
+        shipping_name=buyer.shipping_name,
+        line1=buyer.line1,
+        line2=buyer.line2,
+        postal_code=buyer.postal_code,
+        city=buyer.city,
+        state=buyer.state,
+        country=buyer.country,
+        shipping_rate_id=rate.pk if rate else None,
+        shipping_method=rate.name if rate else "",
+        shipping_amount=buyer.shipping_amount,
     )
 
 
@@ -86,6 +114,7 @@ def _fulfil(
     payment_intent_id: str,
     claimed_order: str,
     source: str,
+    buyer: Buyer,
 ) -> bool:
     if not gateway.is_stripe_id(stripe_id):
         logger.warning("a %s report names no object of Stripe's form; ignored", kind)
@@ -100,6 +129,8 @@ def _fulfil(
         "source": source,
     }
     # A kept PaymentIntent belongs to several attempts of one order, each asking its amount.
+    # An attempt asks for the goods; the shipping the customer chose in Checkout comes on top.
+    goods = amount - (buyer.shipping_amount if kind == Kind.CHECKOUT_SESSION else 0)
     made = list(PaymentAttempt.objects.filter(kind=kind, stripe_id=stripe_id).order_by("-number"))
     if not made:
         _unmatched(UnmatchedPayment.Reason.UNKNOWN_OBJECT, **unmatched)
@@ -108,26 +139,41 @@ def _fulfil(
         (
             attempt
             for attempt in made
-            if attempt.currency == currency and attempt.amount in (amount, None)
+            if attempt.currency == currency and attempt.amount in (goods, None)
         ),
         None,
     )
     if attempt is None:
         _unmatched(UnmatchedPayment.Reason.AMOUNT_DIFFERS, attempt=made[0], **unmatched)
         return False
-    paid = lifecycle.order_mark_paid(order_id=attempt.order_id, amount=amount, source=source)
+    paid = lifecycle.order_mark_paid(
+        order_id=attempt.order_id, amount=amount, source=source, customer=_customer(buyer)
+    )
     if paid:
         metrics.checkout_paid(currency=attempt.currency, kind=kind)
     already = attempt.state == PaymentAttempt.State.PAID
     attempts.attempt_mark_paid(attempt=attempt, payment_intent_id=payment_intent_id)
-    if not paid and not already:
-        # A second, different payment for one order: staff must refund one of them.
-        _unmatched(UnmatchedPayment.Reason.ALREADY_PAID, attempt=attempt, **unmatched)
+    # A second, different payment for one order: staff must refund one of them.
+    if (
+        not paid
+        and not already
+        and _unmatched(UnmatchedPayment.Reason.ALREADY_PAID, attempt=attempt, **unmatched)
+    ):
+        notify_staff(
+            key=f"paid-twice:{kind}:{stripe_id}",
+            subject=f"Order #{attempt.order_id} was paid twice",
+            body=(
+                f"Order #{attempt.order_id} was already paid when {stripe_id} paid it "
+                f"again ({amount} {currency.upper()} in minor units). Refund one of the "
+                "payments; it is listed under Unmatched payments in the admin."
+            ),
+        )
     return paid
 
 
-def _unmatched(reason: str, **fields: object) -> None:
-    """Keep a payment that pays no order, once however often Stripe reports it."""
+def _unmatched(reason: str, **fields: object) -> bool:
+    """Keep a payment that pays no order, once however often Stripe reports it. True if this
+    report is the one that recorded it."""
     try:
         with transaction.atomic():
             record, created = UnmatchedPayment.objects.get_or_create(
@@ -136,7 +182,7 @@ def _unmatched(reason: str, **fields: object) -> None:
                 defaults={"reason": reason, **fields},
             )
     except IntegrityError:  # the same report, arriving twice at once
-        return
+        return False
     if created:
         logger.error(
             "unmatched payment %s (%s): %s %s, claims order %r",
@@ -146,6 +192,7 @@ def _unmatched(reason: str, **fields: object) -> None:
             record.currency,
             record.claimed_order,
         )
+    return created
 
 
 def checkout_session_closed(session: CheckoutSession, *, source: str) -> bool:

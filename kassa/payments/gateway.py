@@ -20,6 +20,7 @@ from stripe.params import (
     CouponCreateParams,
     PaymentIntentCreateParams,
     RefundCreateParams,
+    ShippingRateCreateParams,
     TaxRateCreateParams,
 )
 from stripe.params.checkout import SessionCreateParams
@@ -51,6 +52,26 @@ _StripeObject = TypeVar("_StripeObject", bound=stripe.StripeObject)
 
 
 @dataclass(frozen=True)
+class Buyer:
+    """Who paid and where the goods go, as Stripe collected them (the pinned API version puts
+    the buyer under `customer_details`, the address under
+    `collected_information.shipping_details`, the chosen rate under `shipping_cost`)."""
+
+    email: str = ""
+    name: str = ""
+    phone: str = ""
+    shipping_name: str = ""
+    line1: str = ""
+    line2: str = ""
+    postal_code: str = ""
+    city: str = ""
+    state: str = ""
+    country: str = ""
+    shipping_rate: str = ""  # Stripe's shr_ id
+    shipping_amount: int = 0
+
+
+@dataclass(frozen=True)
 class CheckoutSession:
     id: str
     url: str
@@ -61,6 +82,8 @@ class CheckoutSession:
     payment_intent: str
     order_id: str  # our metadata
     client_reference_id: str  # for people: what it says of itself, never what pays an order
+    amount_shipping: int = 0  # part of amount_total
+    buyer: Buyer = Buyer()
 
 
 @dataclass(frozen=True)
@@ -72,6 +95,7 @@ class PaymentIntent:
     currency: str  # lower case, as Stripe writes it
     client_secret: str
     order_id: str  # our metadata
+    buyer: Buyer = Buyer()
 
 
 @dataclass(frozen=True)
@@ -180,6 +204,54 @@ def _order_id(obj: dict[str, Any]) -> str:
     return str(metadata.get("order_id") or "")
 
 
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _address(place: dict[str, Any]) -> dict[str, str]:
+    address = _dict(place.get("address"))
+    return {
+        "shipping_name": _text(place.get("name")),
+        "line1": _text(address.get("line1")),
+        "line2": _text(address.get("line2")),
+        "postal_code": _text(address.get("postal_code")),
+        "city": _text(address.get("city")),
+        "state": _text(address.get("state")),
+        "country": _text(address.get("country")),
+    }
+
+
+def _dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _session_buyer(session: dict[str, Any]) -> Buyer:
+    customer = _dict(session.get("customer_details"))
+    shipping = _dict(_dict(session.get("collected_information")).get("shipping_details"))
+    cost = _dict(session.get("shipping_cost"))
+    rate = cost.get("shipping_rate")
+    return Buyer(
+        email=_text(customer.get("email")),
+        name=_text(customer.get("name")),
+        phone=_text(customer.get("phone")),
+        **(_address(shipping) if shipping else {}),
+        shipping_rate=_text(rate) or _text(_dict(rate).get("id")),
+        shipping_amount=int(cost.get("amount_total") or 0),
+    )
+
+
+def _intent_buyer(intent: dict[str, Any]) -> Buyer:
+    shipping = _dict(intent.get("shipping"))
+    return Buyer(
+        email=_text(intent.get("receipt_email")),
+        name=_text(shipping.get("name")),
+        phone=_text(shipping.get("phone")),
+        **(_address(shipping) if shipping else {}),
+        shipping_rate=_text(_dict(intent.get("metadata")).get("shipping_rate_id")),
+        shipping_amount=int(_dict(intent.get("metadata")).get("shipping_amount") or 0),
+    )
+
+
 def _checkout_session(session: dict[str, Any]) -> CheckoutSession:
     payment_intent = session.get("payment_intent") or ""
     return CheckoutSession(
@@ -192,6 +264,8 @@ def _checkout_session(session: dict[str, Any]) -> CheckoutSession:
         payment_intent=payment_intent if isinstance(payment_intent, str) else payment_intent["id"],
         order_id=_order_id(session),
         client_reference_id=str(session.get("client_reference_id") or ""),
+        amount_shipping=int(_dict(session.get("total_details")).get("amount_shipping") or 0),
+        buyer=_session_buyer(session),
     )
 
 
@@ -208,6 +282,7 @@ def _payment_intent(intent: dict[str, Any]) -> PaymentIntent:
         currency=str(intent.get("currency") or "").lower(),
         client_secret=intent.get("client_secret") or "",
         order_id=_order_id(intent),
+        buyer=_intent_buyer(intent),
     )
 
 
@@ -240,6 +315,19 @@ def create_coupon(*, currency: str, params: CouponCreateParams, idempotency_key:
         ),
     )
     return str(coupon["id"])
+
+
+def create_shipping_rate(
+    *, currency: str, params: ShippingRateCreateParams, idempotency_key: str
+) -> str:
+    client = _client(currency)
+    rate = _create(
+        "ShippingRate.create",
+        lambda: client.v1.shipping_rates.create(
+            params=params, options={"idempotency_key": idempotency_key}
+        ),
+    )
+    return str(rate["id"])
 
 
 def create_tax_rate(*, currency: str, params: TaxRateCreateParams, idempotency_key: str) -> str:

@@ -1,7 +1,7 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from kassa.orders.models import Discount, Order, Tax
+from kassa.orders.models import Discount, Order, ShippingRate, Tax
 
 
 class StripeObjectRecord(models.Model):
@@ -58,6 +58,29 @@ class StripeTaxRate(StripeObjectRecord):
         constraints = [
             models.UniqueConstraint(
                 fields=["tax", "account", "version"], name="stripetaxrate_once_per_terms"
+            )
+        ]
+
+
+class StripeShippingRate(StripeObjectRecord):
+    """A Stripe shipping rate for one version of a rate's terms (for one order's price of it:
+    a rate that ships free from some amount has a free version too)."""
+
+    shipping_rate = models.ForeignKey(
+        ShippingRate,
+        verbose_name=_("shipping rate"),
+        related_name="stripe_shipping_rates",
+        on_delete=models.CASCADE,
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("Stripe shipping rate")
+        verbose_name_plural = _("Stripe shipping rates")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shipping_rate", "account", "version"],
+                name="stripeshippingrate_once_per_terms",
             )
         ]
 

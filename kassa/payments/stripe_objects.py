@@ -1,4 +1,5 @@
-"""Stripe Coupons and Tax Rates for our Discounts and Taxes: made once per account and terms."""
+"""Stripe Coupons, Tax Rates and Shipping Rates for our Discounts, Taxes and shipping rates:
+made once per account and terms."""
 
 import hashlib
 import json
@@ -6,15 +7,18 @@ from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
-from stripe.params import CouponCreateParams, TaxRateCreateParams
+from stripe.params import CouponCreateParams, ShippingRateCreateParams, TaxRateCreateParams
 
 from kassa.common.money import to_minor
-from kassa.orders.models import Discount, Tax
+from kassa.orders.models import Discount, ShippingRate, Tax
+from kassa.orders.shipping import ShippingOption
 from kassa.payments import gateway
-from kassa.payments.models import StripeCoupon, StripeTaxRate
+from kassa.payments.models import StripeCoupon, StripeShippingRate, StripeTaxRate
+
+_Params = CouponCreateParams | TaxRateCreateParams | ShippingRateCreateParams
 
 
-def _version(params: CouponCreateParams | TaxRateCreateParams) -> str:
+def _version(params: _Params) -> str:
     canonical = json.dumps(params, sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
@@ -39,12 +43,29 @@ def tax_rate_params(tax: Tax) -> TaxRateCreateParams:
     }
 
 
+def shipping_rate_params(option: ShippingOption) -> ShippingRateCreateParams:
+    rate = option.rate
+    params: ShippingRateCreateParams = {
+        "display_name": rate.name,
+        "type": "fixed_amount",
+        "fixed_amount": {"amount": option.amount, "currency": rate.currency},
+        "metadata": {"shipping_rate_id": str(rate.pk)},
+    }
+    if rate.min_days or rate.max_days:
+        params["delivery_estimate"] = {}
+        if rate.min_days:
+            params["delivery_estimate"]["minimum"] = {"unit": "day", "value": rate.min_days}
+        if rate.max_days:
+            params["delivery_estimate"]["maximum"] = {"unit": "day", "value": rate.max_days}
+    return params
+
+
 def _ensure(
-    records: QuerySet[StripeCoupon] | QuerySet[StripeTaxRate],
+    records: QuerySet[StripeCoupon] | QuerySet[StripeTaxRate] | QuerySet[StripeShippingRate],
     *,
-    owner: dict[str, Discount | Tax],
+    owner: dict[str, Discount | Tax | ShippingRate],
     currency: str,
-    params: CouponCreateParams | TaxRateCreateParams,
+    params: _Params,
     create: Callable[[str], str],
 ) -> str:
     """The id of the Stripe object for these terms in `currency`'s account, made at most once.
@@ -94,3 +115,24 @@ def ensure_tax_rate(*, tax: Tax, currency: str) -> str:
             currency=currency, params=params, idempotency_key=key
         ),
     )
+
+
+def ensure_shipping_rate(*, option: ShippingOption, currency: str) -> str:
+    """The Stripe shipping rate id for `option` (a rate at its price for this order)."""
+    params = shipping_rate_params(option)
+    return _ensure(
+        StripeShippingRate.objects.all(),
+        owner={"shipping_rate": option.rate},
+        currency=currency,
+        params=params,
+        create=lambda key: gateway.create_shipping_rate(
+            currency=currency, params=params, idempotency_key=key
+        ),
+    )
+
+
+def shipping_rate_for(*, stripe_id: str) -> ShippingRate | None:
+    """Our rate a Stripe shipping rate was made for, if the shop made it."""
+    record = StripeShippingRate.objects.filter(stripe_id=stripe_id).select_related()
+    found = record.first() if stripe_id else None
+    return found.shipping_rate if found else None

@@ -57,6 +57,7 @@ class Resources:
         self.checkout_sessions: dict[str, dict[str, Any]] = {}
         self.coupons: dict[str, dict[str, Any]] = {}
         self.tax_rates: dict[str, dict[str, Any]] = {}
+        self.shipping_rates: dict[str, dict[str, Any]] = {}
         self.payment_intents: dict[str, dict[str, Any]] = {}
         self.charges: dict[str, dict[str, Any]] = {}
         self.refunds: dict[str, dict[str, Any]] = {}
@@ -74,6 +75,7 @@ class Resources:
             ("POST", re.compile(r"/v1/refunds"), self.create_refund),
             ("POST", re.compile(r"/v1/coupons"), self.create_coupon),
             ("POST", re.compile(r"/v1/tax_rates"), self.create_tax_rate),
+            ("POST", re.compile(r"/v1/shipping_rates"), self.create_shipping_rate),
             ("POST", re.compile(r"/v1/checkout/sessions"), self.create_checkout_session),
             ("GET", re.compile(r"/v1/checkout/sessions"), self.list_checkout_sessions),
             ("GET", re.compile(r"/v1/checkout/sessions/(?P<id>[^/]+)"), self.get_checkout_session),
@@ -102,10 +104,18 @@ class Resources:
         if len(currencies) != 1:
             raise StripeError(400, "All line items must share one currency.", param="line_items")
         currency = currencies.pop()
-        totals = self._price(body, line_items, currency)
+        options = self._shipping_options(body, currency)
+        # An open session is priced with its first shipping option, as Stripe shows it.
+        totals = self._price(body, line_items, currency, shipping=options[0] if options else None)
         return self._open_session(
             currency=currency,
             **totals,
+            shipping_options=options,
+            customer_email=body.get("customer_email"),
+            shipping_address_collection=body.get("shipping_address_collection"),
+            phone_number_collection=body.get("phone_number_collection"),
+            line_items_sent=line_items,
+            discounts_sent=body.get("discounts", []),
             client_reference_id=body.get("client_reference_id"),
             metadata=body.get("metadata", {}),
             success_url=body["success_url"],
@@ -130,10 +140,33 @@ class Resources:
         self.checkout_sessions[session_id] = session
         return session
 
+    def _shipping_options(self, body: dict[str, Any], currency: str) -> list[dict[str, Any]]:
+        """The session's shipping options as Stripe lists them: each rate and its amount."""
+        options = []
+        for index, option in enumerate(body.get("shipping_options", [])):
+            rate = self.shipping_rates.get(option.get("shipping_rate", ""))
+            if rate is None:
+                raise StripeError(400, "No such shipping rate.", param=f"shipping_options[{index}]")
+            if rate["fixed_amount"]["currency"] != currency:
+                raise StripeError(400, "The shipping rate's currency does not match.")
+            options.append(
+                {"shipping_amount": rate["fixed_amount"]["amount"], "shipping_rate": rate["id"]}
+            )
+        if len(options) > 5:
+            raise StripeError(400, "At most 5 shipping options.", param="shipping_options")
+        return options
+
     def _price(
-        self, body: dict[str, Any], line_items: list[dict[str, Any]], currency: str
+        self,
+        body: dict[str, Any],
+        line_items: list[dict[str, Any]],
+        currency: str,
+        *,
+        shipping: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """What Checkout charges: the discount off first, then tax per line on what is left."""
+        """What Checkout charges: the discount off first, then tax per line on what is left,
+        then the chosen shipping rate's fixed amount (neither discounted nor taxed: a coupon
+        and line tax rates apply to line items only)."""
         amounts = []
         for index, line in enumerate(line_items):
             unit_amount = line["price_data"].get("unit_amount", "")
@@ -182,14 +215,25 @@ class Resources:
                     inclusive_tax += rounded
                 else:
                     exclusive_tax += rounded
+        shipping_amount = int(shipping["shipping_amount"]) if shipping else 0
         return {
             "amount_subtotal": subtotal,
-            "amount_total": subtotal - discount + exclusive_tax,
+            "amount_total": subtotal - discount + exclusive_tax + shipping_amount,
             "total_details": {
                 "amount_discount": discount,
                 "amount_tax": exclusive_tax + inclusive_tax,
-                "amount_shipping": 0,
+                "amount_shipping": shipping_amount,
             },
+            "shipping_cost": (
+                {
+                    "amount_subtotal": shipping_amount,
+                    "amount_tax": 0,
+                    "amount_total": shipping_amount,
+                    "shipping_rate": shipping["shipping_rate"],
+                }
+                if shipping
+                else None
+            ),
         }
 
     # --- Coupons and Tax Rates -----------------------------------------------------------------
@@ -214,6 +258,28 @@ class Resources:
         }
         self.coupons[coupon["id"]] = coupon
         return coupon
+
+    def create_shipping_rate(self, request: "RecordedRequest") -> dict[str, Any]:
+        body = request.body
+        _require(body, "display_name")
+        if body.get("type", "fixed_amount") != "fixed_amount":
+            raise StripeError(400, "The fake only knows fixed_amount.", param="type")
+        fixed = _require(body, "fixed_amount")
+        amount = str(fixed.get("amount", ""))
+        if not amount.isdigit() or not fixed.get("currency"):
+            raise StripeError(400, "Invalid fixed_amount.", param="fixed_amount")
+        rate = {
+            "id": _new_id("shr"),
+            "object": "shipping_rate",
+            "active": True,
+            "display_name": body["display_name"],
+            "type": "fixed_amount",
+            "fixed_amount": {"amount": int(amount), "currency": fixed["currency"]},
+            "delivery_estimate": body.get("delivery_estimate"),
+            "metadata": body.get("metadata", {}),
+        }
+        self.shipping_rates[rate["id"]] = rate
+        return rate
 
     def create_tax_rate(self, request: "RecordedRequest") -> dict[str, Any]:
         body = request.body
@@ -281,10 +347,50 @@ class Resources:
         session.update(status="expired", url=None)
         return session
 
-    def complete_checkout_session(self, session_id: str, *, paid: bool = True) -> dict[str, Any]:
-        """What a customer paying on Checkout does: the session completes (and is paid, unless
-        the payment method is asynchronous and still processing)."""
+    def complete_checkout_session(
+        self,
+        session_id: str,
+        *,
+        paid: bool = True,
+        email: str = "buyer@example.com",
+        name: str = "Ada Buyer",
+        phone: str | None = None,
+        address: dict[str, str | None] | None = None,
+        shipping_option: int = 0,
+    ) -> dict[str, Any]:
+        """What a customer paying on Checkout does: gives their details (an address if asked
+        for one), picks a shipping option, and the session completes (and is paid, unless the
+        payment method is asynchronous and still processing)."""
         session = self._session(session_id)
+        options = session.get("shipping_options") or []
+        if options:
+            chosen = options[shipping_option]
+            session.update(
+                self._price(
+                    {"discounts": session.get("discounts_sent", [])},
+                    session["line_items_sent"],
+                    session["currency"],
+                    shipping=chosen,
+                )
+            )
+        collect_address = bool(session.get("shipping_address_collection"))
+        given: dict[str, str | None] = address or {
+            "line1": "1 Main St",
+            "line2": None,
+            "city": "Springfield",
+            "postal_code": "12345",
+            "state": "IL",
+            "country": "US",
+        }
+        session["customer_details"] = {
+            "email": session.get("customer_email") or email,
+            "name": name,
+            "phone": phone if session.get("phone_number_collection") else None,
+            "address": {"country": given.get("country")},
+        }
+        session["collected_information"] = {
+            "shipping_details": {"name": name, "address": given} if collect_address else None
+        }
         intent = self._new_intent(
             amount=session["amount_total"],
             currency=session["currency"],
