@@ -17,7 +17,7 @@ import stripe
 from django.conf import settings
 from django.utils.translation import gettext as _
 from stripe.params import CouponCreateParams, PaymentIntentCreateParams, TaxRateCreateParams
-from stripe.params.checkout import SessionCreateParams
+from stripe.params.checkout import SessionCreateParams, SessionListParams
 
 from kassa.payments.errors import (
     PaymentProviderRejected,
@@ -253,6 +253,29 @@ def checkout_session_paid_by(*, currency: str, payment_intent_id: str) -> Checko
     )
     sessions = [_checkout_session(session.to_dict()) for session in found.data]
     return sessions[0] if sessions else None
+
+
+@dataclass(frozen=True)
+class SessionPage:
+    sessions: list[CheckoutSession]
+    has_more: bool
+
+
+def checkout_sessions_created(
+    *, currency: str, since: int, until: int, starting_after: str = ""
+) -> SessionPage:
+    """One page (newest first) of the Checkout Sessions made in the currency's account between
+    `since` and `until` (Unix seconds, inclusive); `starting_after` the last one of the page
+    before."""
+    client = _client(currency)
+    params: SessionListParams = {"created": {"gte": since, "lte": until}, "limit": 100}
+    if starting_after:
+        params["starting_after"] = starting_after
+    found = _call("checkout.Session.list", lambda: client.v1.checkout.sessions.list(params=params))
+    return SessionPage(
+        sessions=[_checkout_session(session.to_dict()) for session in found.data],
+        has_more=bool(found.has_more),
+    )
 
 
 def expire_checkout_session(*, currency: str, session_id: str) -> CheckoutSession:
