@@ -160,7 +160,15 @@ def test_a_bad_host_is_one_warning_line(caplog: pytest.LogCaptureFixture) -> Non
     assert response.status_code == 400
     refusals = [r for r in caplog.records if r.name == "django.security.DisallowedHost"]
     assert len(refusals) == 1
+    assert [r.name for r in caplog.records if "evil.example" in r.getMessage()] == [
+        "django.security.DisallowedHost"
+    ]
     assert refusals[0].levelno == logging.WARNING
     assert refusals[0].exc_info is None
     assert "evil.example" in refusals[0].getMessage()
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+@pytest.mark.parametrize("name", ["a" * 2000, "a%00b", "%ff" * 300])
+def test_a_media_name_the_file_system_refuses_is_a_404(name: str) -> None:
+    assert Client().get(f"/media/{name}").status_code == 404
