@@ -172,3 +172,20 @@ def test_a_bad_host_is_one_warning_line(caplog: pytest.LogCaptureFixture) -> Non
 @pytest.mark.parametrize("name", ["a" * 2000, "a%00b", "%ff" * 300])
 def test_a_media_name_the_file_system_refuses_is_a_404(name: str) -> None:
     assert Client().get(f"/media/{name}").status_code == 404
+
+
+@pytest.mark.parametrize("field", [{"metadata": "x"}, {"payment_intent": 5}, {"metadata": [1]}])
+def test_a_signed_event_with_odd_fields_is_not_a_handler_failure(
+    fake_stripe: Any, settings: Any, field: dict[str, Any]
+) -> None:
+    from tests.stripe_events import WEBHOOK_SECRET, encode, event, signature
+
+    settings.STRIPE_WEBHOOK_SECRETS = [WEBHOOK_SECRET]
+    payload = encode(event("checkout.session.expired", {"id": "cs_test_x", **field}))
+    response = Client().post(
+        "/stripe/webhook/",
+        payload,
+        content_type="application/json",
+        headers={"Stripe-Signature": signature(payload)},
+    )
+    assert response.status_code == 200

@@ -367,6 +367,8 @@ def test_no_random_request_reaches_a_500(shop: dict[str, Any], fake_stripe: Fake
         ):
             crashes.append((method, path[:120], status))
     took = time.monotonic() - started
+    for failed in WebhookEvent.objects.filter(outcome=WebhookEvent.Outcome.FAILED):
+        print(f"webhook handler failed: {failed.type}: {failed.error.strip().splitlines()[-1]}")
     print(
         f"\nfuzz seed={SEED} requests={REQUESTS} in {took:.1f}s: {dict(sorted(statuses.items()))}"
     )

@@ -156,12 +156,15 @@ def _retrieve(label: str, request: Callable[[], stripe.StripeObject], /) -> dict
 
 
 def _order_id(obj: dict[str, Any]) -> str:
-    metadata = obj.get("metadata") or {}
-    return str(metadata.get("order_id") or "")
+    metadata = obj.get("metadata")
+    # A signed event's object is Stripe's, but its shape is checked all the same.
+    return str(metadata.get("order_id") or "") if isinstance(metadata, dict) else ""
 
 
 def _checkout_session(session: dict[str, Any]) -> CheckoutSession:
     payment_intent = session.get("payment_intent") or ""
+    if isinstance(payment_intent, dict):
+        payment_intent = payment_intent.get("id") or ""
     return CheckoutSession(
         id=str(session.get("id") or ""),
         url=session.get("url") or "",
@@ -169,7 +172,7 @@ def _checkout_session(session: dict[str, Any]) -> CheckoutSession:
         payment_status=session.get("payment_status") or "",
         amount_total=int(session.get("amount_total") or 0),
         currency=str(session.get("currency") or "").lower(),
-        payment_intent=payment_intent if isinstance(payment_intent, str) else payment_intent["id"],
+        payment_intent=str(payment_intent),
         order_id=_order_id(session),
         client_reference_id=str(session.get("client_reference_id") or ""),
     )
