@@ -6,7 +6,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from axes.models import AccessAttempt
 from django.contrib.auth.models import User
 from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
@@ -80,6 +79,8 @@ def test_the_lockout_speaks_russian(staff: User) -> None:
 def test_the_lockout_lifts_after_the_cool_off(staff: User) -> None:
     fail(LIMIT)
     assert log_in("boss", PASSWORD).response.status_code == 429
+
+    from axes.models import AccessAttempt  # an app of the settings': imported once they load
 
     # As if the cool-off had passed since the last try.
     AccessAttempt.objects.update(

@@ -3,16 +3,17 @@ Host the shop does not serve) are answered 4xx, by error pages that never fail t
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import _get_failure_view  # type: ignore[attr-defined]
 from django.test import Client, RequestFactory
+from django.urls import get_resolver
 
-from kassa.api import errors as api_errors
-from kassa.common import views
 from kassa.orders.models import Order
 from tests.factories import ItemFactory
+from tests.stripe_events import WEBHOOK_SECRET, encode, event, signature
 
 pytestmark = pytest.mark.django_db
 
@@ -132,12 +133,18 @@ BROKEN: dict[str, Callable[[], HttpRequest]] = {
     "bad host": _bad_host,
 }
 
-HANDLERS: dict[str, tuple[Callable[..., HttpResponse], tuple[Any, ...], int]] = {
-    "400": (api_errors.handler400, (ValueError("x"),), 400),
-    "403": (api_errors.handler403, (PermissionError("x"),), 403),
-    "404": (api_errors.page_not_found, (Exception("x"),), 404),
-    "500": (api_errors.handler500, (), 500),
-    "csrf": (views.csrf_failure, ("reason",), 403),
+
+def _handler(status: int) -> Callable[..., HttpResponse]:
+    """The URLconf's own handler for `status` (Django's default where it names none)."""
+    return cast(Callable[..., HttpResponse], get_resolver().resolve_error_handler(status))
+
+
+HANDLERS: dict[str, tuple[Callable[[], Callable[..., HttpResponse]], tuple[Any, ...], int]] = {
+    "400": (lambda: _handler(400), (ValueError("x"),), 400),
+    "403": (lambda: _handler(403), (PermissionError("x"),), 403),
+    "404": (lambda: _handler(404), (Exception("x"),), 404),
+    "500": (lambda: _handler(500), (), 500),
+    "csrf": (_get_failure_view, ("reason",), 403),
 }
 
 
@@ -148,7 +155,7 @@ def test_no_error_page_fails_on_a_broken_request(handler: str, broken: str) -> N
     request.COOKIES["csrftoken"] = TOKEN
     view, args, status = HANDLERS[handler]
 
-    response = view(request, *args)
+    response = view()(request, *args)
 
     assert response.status_code == status
 
@@ -160,7 +167,30 @@ def test_a_bad_host_is_one_warning_line(caplog: pytest.LogCaptureFixture) -> Non
     assert response.status_code == 400
     refusals = [r for r in caplog.records if r.name == "django.security.DisallowedHost"]
     assert len(refusals) == 1
+    assert [r.name for r in caplog.records if "evil.example" in r.getMessage()] == [
+        "django.security.DisallowedHost"
+    ]
     assert refusals[0].levelno == logging.WARNING
     assert refusals[0].exc_info is None
     assert "evil.example" in refusals[0].getMessage()
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+@pytest.mark.parametrize("name", ["a" * 2000, "a%00b", "%ff" * 300])
+def test_a_media_name_the_file_system_refuses_is_a_404(name: str) -> None:
+    assert Client().get(f"/media/{name}").status_code == 404
+
+
+@pytest.mark.parametrize("field", [{"metadata": "x"}, {"payment_intent": 5}, {"metadata": [1]}])
+def test_a_signed_event_with_odd_fields_is_not_a_handler_failure(
+    fake_stripe: Any, settings: Any, field: dict[str, Any]
+) -> None:
+    settings.STRIPE_WEBHOOK_SECRETS = [WEBHOOK_SECRET]
+    payload = encode(event("checkout.session.expired", {"id": "cs_test_x", **field}))
+    response = Client().post(
+        "/stripe/webhook/",
+        payload,
+        content_type="application/json",
+        headers={"Stripe-Signature": signature(payload)},
+    )
+    assert response.status_code == 200

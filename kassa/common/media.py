@@ -10,7 +10,7 @@ import hashlib
 from pathlib import PurePosixPath
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponseBase
 from django.views import static
 from django.views.decorators.http import require_safe
 
@@ -34,7 +34,11 @@ def is_content_addressed(path: str) -> bool:
 def serve(request: HttpRequest, path: str) -> HttpResponseBase:
     """A file under MEDIA_ROOT, or 404. Django's static.serve resolves the path inside the root
     (safe_join: `..`, absolute paths and symlinks out of it are a 404), refuses directory
-    listings and answers If-Modified-Since with 304."""
-    response = static.serve(request, path, document_root=str(settings.MEDIA_ROOT))
+    listings and answers If-Modified-Since with 304. A name the file system refuses (too long,
+    a NUL) names no file either."""
+    try:
+        response = static.serve(request, path, document_root=str(settings.MEDIA_ROOT))
+    except (OSError, ValueError) as exc:
+        raise Http404("No such file.") from exc
     response["Cache-Control"] = FOREVER if is_content_addressed(path) else A_DAY
     return response

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.core.exceptions import BadRequest, SuspiciousOperation
+from django.core.exceptions import BadRequest, DisallowedHost, SuspiciousOperation
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404
@@ -57,6 +57,12 @@ def _never_fails(status: int) -> Callable[[Handler], Handler]:
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             try:
                 request.get_host()
+            except DisallowedHost:
+                # Django's security log has said so, in its one line.
+                return HttpResponse(
+                    _PLAIN[status], status=status, content_type="text/plain; charset=utf-8"
+                )
+            try:
                 _disarm_body(request)
                 return handler(request, *args, **kwargs)
             except Exception as exc:

@@ -1,10 +1,11 @@
 """Reads of orders, always scoped to the visitor who owns them."""
 
-from django.db.models import Prefetch, QuerySet, Sum
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Sum
 from django.http import Http404, HttpRequest
 from django.urls import reverse
 
-from kassa.orders.models import Order, OrderLine
+from kassa.catalog.models import Item
+from kassa.orders.models import Order, OrderLine, Tax
 from kassa.orders.visitors import Visitor, visitor_from_request
 
 
@@ -62,3 +63,27 @@ def cart_summary(*, visitor: Visitor) -> tuple[str, int] | None:
         return None
     pk, count = cart
     return reverse("orders:detail", args=[pk]), count or 0
+
+
+def buy_now_order_in_payment(
+    *, visitor: Visitor, item: Item, quantity: int, tax: Tax | None
+) -> Order | None:
+    """The visitor's newest order in payment that is what a Buy now click of `item` makes today:
+    `quantity` of the item, at its price now, with no discount and the tax new orders get. A
+    repeated click may answer its payment again (kassa.payments.flow.checkout_buy)."""
+    other_lines = OrderLine.objects.filter(order=OuterRef("pk")).exclude(item=item)
+    return (
+        Order.objects.filter(
+            visitor.owns(),
+            status=Order.Status.PENDING,
+            currency=item.currency,
+            discount=None,
+            tax=tax,
+            lines__item=item,
+            lines__quantity=quantity,
+            lines__unit_price=item.price,
+        )
+        .exclude(Exists(other_lines))
+        .order_by("-created_at", "-id")
+        .first()
+    )

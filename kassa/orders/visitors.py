@@ -13,6 +13,8 @@ SESSION_KEY = "kassa_visitor"
 class Visitor:
     token: str
     user_id: int | None
+    # The token was made for this request: the visitor has no orders yet to look for.
+    is_new: bool = False
 
     def owns(self) -> Q:
         """The orders this visitor may see: made in this browser, or by their user account."""
@@ -25,8 +27,10 @@ class Visitor:
 def visitor_from_request(request: HttpRequest, *, create: bool = True) -> Visitor:
     """The visitor; with create=False a first-time visitor gets no session (reading pages)."""
     token = request.session.get(SESSION_KEY, "")
+    is_new = False
     if not token and create:
         token = secrets.token_hex(16)
         request.session[SESSION_KEY] = token
+        is_new = True
     user_id = request.user.pk if request.user.is_authenticated else None
-    return Visitor(token=token, user_id=user_id)
+    return Visitor(token=token, user_id=user_id, is_new=is_new and user_id is None)

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from kassa.catalog.models import Item
 from kassa.metrics import instruments as metrics
 from kassa.orders import lifecycle
+from kassa.orders import selectors as order_selectors
 from kassa.orders import services as order_services
 from kassa.orders.models import Order, OrderLine
 from kassa.orders.pricing import order_totals
@@ -96,7 +97,16 @@ def payment_intent_start(*, order: Order, pages: ReturnPages) -> Started:
 
 def checkout_buy(*, item: Item, visitor: Visitor, pages: ReturnPages, quantity: int = 1) -> Started:
     """Buy an item now through Stripe Checkout: a one-line order, or nothing if Stripe fails
-    (or the stock is short: its units are held as the order is made)."""
+    (or the stock is short: its units are held as the order is made).
+
+    Safe to repeat: while the visitor's earlier Buy now of the item is still being paid through
+    an open Checkout Session, at the item's price today, a click again (a reload, a second tab,
+    a link from another site) answers that session rather than making another order and
+    session beside it.
+    """
+    again = _buy_now_still_open(item=item, visitor=visitor, quantity=quantity)
+    if again is not None:
+        return again
     return _buy(
         item=item, visitor=visitor, kind=Kind.CHECKOUT_SESSION, pages=pages, quantity=quantity
     )
@@ -160,6 +170,29 @@ def _start(*, order: Order, kind: str, pages: ReturnPages) -> Started:
         metrics.checkout_failed(currency=order.currency, kind=kind, error=exc)
         raise
     return _attach(order=order, attempt=attempt, made=made)
+
+
+def _buy_now_still_open(*, item: Item, visitor: Visitor, quantity: int) -> Started | None:
+    if visitor.is_new:
+        return None  # a first click: nothing to find, and no query for the busiest write
+    order = order_selectors.buy_now_order_in_payment(
+        visitor=visitor,
+        item=item,
+        quantity=quantity,
+        tax=order_services.default_tax(item.currency),
+    )
+    if order is None:
+        return None
+    current = attempts.current_attempt(order=order)
+    if current is None or current.kind != Kind.CHECKOUT_SESSION or not current.stripe_id:
+        return None  # still being made (another tab's click), or paid on our own page
+    try:
+        session = _still_open(order=order, attempt=current)
+    except CheckoutConflict:
+        return None  # that one was paid (and is recorded now): this is a new purchase
+    if session is None:
+        return None
+    return Started(order=order, attempt=current, amount=session.amount_total, url=session.url)
 
 
 def _buy(*, item: Item, visitor: Visitor, kind: str, pages: ReturnPages, quantity: int) -> Started:

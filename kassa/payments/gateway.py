@@ -23,7 +23,7 @@ from stripe.params import (
     ShippingRateCreateParams,
     TaxRateCreateParams,
 )
-from stripe.params.checkout import SessionCreateParams
+from stripe.params.checkout import SessionCreateParams, SessionListParams
 
 from kassa.metrics import instruments as metrics
 from kassa.payments import guard
@@ -200,8 +200,9 @@ def _retrieve(label: str, request: Callable[[], stripe.StripeObject], /) -> dict
 
 
 def _order_id(obj: dict[str, Any]) -> str:
-    metadata = obj.get("metadata") or {}
-    return str(metadata.get("order_id") or "")
+    metadata = obj.get("metadata")
+    # A signed event's object is Stripe's, but its shape is checked all the same.
+    return str(metadata.get("order_id") or "") if isinstance(metadata, dict) else ""
 
 
 def _text(value: object) -> str:
@@ -254,6 +255,8 @@ def _intent_buyer(intent: dict[str, Any]) -> Buyer:
 
 def _checkout_session(session: dict[str, Any]) -> CheckoutSession:
     payment_intent = session.get("payment_intent") or ""
+    if isinstance(payment_intent, dict):
+        payment_intent = payment_intent.get("id") or ""
     return CheckoutSession(
         id=str(session.get("id") or ""),
         url=session.get("url") or "",
@@ -261,7 +264,7 @@ def _checkout_session(session: dict[str, Any]) -> CheckoutSession:
         payment_status=session.get("payment_status") or "",
         amount_total=int(session.get("amount_total") or 0),
         currency=str(session.get("currency") or "").lower(),
-        payment_intent=payment_intent if isinstance(payment_intent, str) else payment_intent["id"],
+        payment_intent=str(payment_intent),
         order_id=_order_id(session),
         client_reference_id=str(session.get("client_reference_id") or ""),
         amount_shipping=int(_dict(session.get("total_details")).get("amount_shipping") or 0),
@@ -361,6 +364,29 @@ def checkout_session_paid_by(*, currency: str, payment_intent_id: str) -> Checko
     )
     sessions = [_checkout_session(session.to_dict()) for session in found.data]
     return sessions[0] if sessions else None
+
+
+@dataclass(frozen=True)
+class SessionPage:
+    sessions: list[CheckoutSession]
+    has_more: bool
+
+
+def checkout_sessions_created(
+    *, currency: str, since: int, until: int, starting_after: str = ""
+) -> SessionPage:
+    """One page (newest first) of the Checkout Sessions made in the currency's account between
+    `since` and `until` (Unix seconds, inclusive); `starting_after` the last one of the page
+    before."""
+    client = _client(currency)
+    params: SessionListParams = {"created": {"gte": since, "lte": until}, "limit": 100}
+    if starting_after:
+        params["starting_after"] = starting_after
+    found = _call("checkout.Session.list", lambda: client.v1.checkout.sessions.list(params=params))
+    return SessionPage(
+        sessions=[_checkout_session(session.to_dict()) for session in found.data],
+        has_more=bool(found.has_more),
+    )
 
 
 def expire_checkout_session(*, currency: str, session_id: str) -> CheckoutSession:

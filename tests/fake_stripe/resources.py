@@ -325,13 +325,21 @@ class Resources:
         )
 
     def list_checkout_sessions(self, request: "RecordedRequest") -> dict[str, Any]:
-        """Stripe's list, filtered by `payment_intent` as Stripe filters it."""
+        """Stripe's list, newest first, filtered by `payment_intent` and `created[gte|lte]` and
+        paged by `starting_after` as Stripe does."""
         wanted = request.params.get("payment_intent")
+        since = int(request.params.get("created[gte]") or 0)
+        until = int(request.params.get("created[lte]") or 2**62)
         found = [
             session
-            for session in self.checkout_sessions.values()
-            if wanted is None or session.get("payment_intent") == wanted
+            for session in reversed(self.checkout_sessions.values())
+            if (wanted is None or session.get("payment_intent") == wanted)
+            and since <= session["created"] <= until
         ]
+        after = request.params.get("starting_after")
+        if after:
+            ids = [session["id"] for session in found]
+            found = found[ids.index(after) + 1 :] if after in ids else []
         limit = int(request.params.get("limit") or 10)
         return {
             "object": "list",
