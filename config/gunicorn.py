@@ -47,9 +47,10 @@ if os.environ.get("LOG_FORMAT", "line").lower() == "json":
 # of the request with no time limit: a client that sends half a request line keeps that thread,
 # and a few dozen such clients take every thread of the server. A receive timeout on the
 # listening sockets (accepted connections inherit it) bounds each read, so such a client holds
-# its thread for at most this long, then gunicorn drops it. That bounds the harm, it does not
-# stop it: clients opening new half-sent requests faster than this frees threads still starve
-# the shop. The answer is the reverse proxy, which reads each request whole before passing it
+# its thread for at most this long, then gunicorn drops it (and lingers up to 2 s more on the
+# worker's main loop closing it gracefully, which no setting changes). That bounds the harm, it
+# does not stop it: clients opening new half-sent requests faster than this frees threads still
+# starve the shop. The answer is the reverse proxy, which reads each request whole before passing it
 # on (compose.yaml's `proxy`); gunicorn must never face the internet directly (docs/deploy.md).
 # A request arriving through the proxy comes in one piece, so no honest client is near this.
 CLIENT_READ_TIMEOUT_SECONDS = 5

@@ -4,13 +4,17 @@ parsing the exposition; and who may read it."""
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
 import stripe
 from django.test import Client
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 from pytest_django.fixtures import Settings as SettingsWrapper
 
+from kassa.metrics.exposition import _read_at_scrape, read_at_scrape
 from kassa.metrics.instruments import stripe_outcome
 from kassa.orders.models import Order
 from tests.factories import ItemFactory
@@ -229,3 +233,24 @@ def test_a_malformed_allowed_address_stops_the_shop_from_starting() -> None:
     )
     assert result.returncode != 0
     assert "METRICS_ALLOWED_IPS" in result.stderr
+
+
+def test_a_collector_read_at_scrape_time_is_in_the_exposition(readable: SettingsWrapper) -> None:
+    """What another process does (the mail worker) reaches /metrics as a count read when asked,
+    e.g. from the database."""
+    waiting = [3]
+
+    class Waiting(Collector):
+        def collect(self) -> Iterator[GaugeMetricFamily]:
+            yield GaugeMetricFamily("kassa_test_waiting", "Waiting, read now.", value=waiting[0])
+
+    collector = read_at_scrape(Waiting())
+    try:
+        assert value(scrape(), "kassa_test_waiting") == 3
+        waiting[0] = 5
+        assert value(scrape(), "kassa_test_waiting") == 5
+        assert value(
+            scrape(), "kassa_http_requests_total", view="metrics", method="GET", status="200"
+        )
+    finally:
+        _read_at_scrape.remove(collector)
