@@ -115,6 +115,10 @@ def _fulfil(
         _unmatched(UnmatchedPayment.Reason.AMOUNT_DIFFERS, attempt=made[0], **unmatched)
         return False
     paid = lifecycle.order_mark_paid(order_id=attempt.order_id, amount=amount, source=source)
+    # Read under the order's lock, which order_mark_paid holds until this transaction ends: the
+    # same payment reported at the same moment elsewhere (the webhook beside the success page)
+    # has marked its attempt by now. Read before the lock, it would look like a second payment.
+    attempt.refresh_from_db(fields=["state"])
     already = attempt.state == PaymentAttempt.State.PAID
     attempts.attempt_mark_paid(attempt=attempt, payment_intent_id=payment_intent_id)
     if not paid and not already:
