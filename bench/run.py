@@ -424,7 +424,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _run(args: argparse.Namespace, server_url: str, logs: Path, results: dict[str, Any]) -> None:
-    fake_port, web_port, unpaced_port = _free_port(), _free_port(), _free_port()
+    fake_port, web_port = _free_port(), _free_port()
     fake_url, base_url = f"http://127.0.0.1:{fake_port}", f"http://127.0.0.1:{web_port}"
     threads = os.environ.get("GUNICORN_THREADS", "16")
     with throwaway_database(server_url) as database_url, own_redis(logs) as redis_url:
@@ -435,42 +435,36 @@ def _run(args: argparse.Namespace, server_url: str, logs: Path, results: dict[st
         results["queries"] = json.loads(_manage("-m", "bench.django_side", "queries", env=env))
         seed = json.loads(_manage("-m", "bench.django_side", "seed", env=env))
         fake = [sys.executable, "-m", "bench.fake_stripe", "--port", str(fake_port)]
-        # The pacer in the path, shared through Redis, at a rate far above the load; and the
-        # same shop without it, for the /buy rows' before and after.
+        # The pacer in the path, shared through Redis, at a rate far above the load, with as
+        # many Stripe threads as threads: the rows measure the pacer, not the bulkhead.
         paced = {"REDIS_URL": redis_url, "STRIPE_RATE_LIMIT": "100000"}
-        unpaced = {"STRIPE_RATE_LIMIT": "0", "GUNICORN_BIND": f"127.0.0.1:{unpaced_port}"}
-        with (
-            started(
-                [*fake, "--latency", str(args.latency)], env=env, log=logs / "fake.log"
-            ) as fake_pid,
-            started(
-                _gunicorn_command(args),
-                env={**env, **paced, "STRIPE_CONCURRENCY": threads},
-                log=logs / "gunicorn.log",
-            ) as master,
-            started(
-                _gunicorn_command(args),
-                env={**env, **unpaced, "STRIPE_CONCURRENCY": threads},
-                log=logs / "gunicorn-unpaced.log",
-            ) as unpaced_master,
-        ):
-            headers = {"X-Forwarded-Proto": "https"}
+        paced["STRIPE_CONCURRENCY"] = threads
+        with started(
+            [*fake, "--latency", str(args.latency)], env=env, log=logs / "fake.log"
+        ) as fake_pid:
             _wait_for(f"{fake_url}/_bench/counts", headers={})
-            _wait_for(f"{base_url}/healthz", headers=headers)
-            _wait_for(f"http://127.0.0.1:{unpaced_port}/healthz", headers=headers)
-            server = Server(base_url, master, server_url, fake_url, fake_pid)
-            without_pacer = Server(
-                f"http://127.0.0.1:{unpaced_port}", unpaced_master, server_url, fake_url, fake_pid
-            )
-            results["gunicorn"] = _gunicorn_settings(env, args.gunicorn_arg, len(server.workers()))
-            print(_gunicorn_line(results["gunicorn"]), flush=True)
-            results.update(_drive(server, without_pacer, seed, args, env))
-            if args.only != "flash":
-                results["stripe_calls"] = _stripe_calls(base_url, fake_url, seed)
-                results["memory_mib"] = {
-                    "workers_peak_rss": [_peak_rss_mib(pid) for pid in server.workers()],
-                    "master_peak_rss": _peak_rss_mib(master),
-                }
+            # One gunicorn at a time: each holds a database connection per busy thread, and two
+            # would pass PostgreSQL's 100.
+            with started(
+                _gunicorn_command(args), env={**env, **paced}, log=logs / "gunicorn.log"
+            ) as master:
+                _wait_for(f"{base_url}/healthz", headers={"X-Forwarded-Proto": "https"})
+                server = Server(base_url, master, server_url, fake_url, fake_pid)
+                results["gunicorn"] = _gunicorn_settings(
+                    env, args.gunicorn_arg, len(server.workers())
+                )
+                print(_gunicorn_line(results["gunicorn"]), flush=True)
+                results.update(_drive(server, seed, args, env))
+                if args.only != "flash":
+                    results["stripe_calls"] = _stripe_calls(base_url, fake_url, seed)
+                    results["memory_mib"] = {
+                        "workers_peak_rss": [_peak_rss_mib(pid) for pid in server.workers()],
+                        "master_peak_rss": _peak_rss_mib(master),
+                    }
+            if args.only in (None, "buy"):
+                results["pacer"] = _pacer_rounds(
+                    args, env, logs, server_url, fake_url, fake_pid, seed["item"], paced
+                )
             results["flash_sale"] = [
                 _flash_sale(args, env, logs, fake_url, label, overrides)
                 for label, overrides in (
@@ -488,6 +482,43 @@ def _run(args: argparse.Namespace, server_url: str, logs: Path, results: dict[st
                     ),
                 )
             ]
+
+
+PACER_CLIENTS = 64  # where the CPU is the limit, so any cost of the pacer would show
+
+
+def _pacer_rounds(
+    args: argparse.Namespace,
+    env: dict[str, str],
+    logs: Path,
+    server_url: str,
+    fake_url: str,
+    fake_pid: int,
+    item: int,
+    paced: dict[str, str],
+) -> dict[str, Any]:
+    """`/buy` at PACER_CLIENTS with the pacer in the path and without it, taking turns (a
+    gunicorn started for each run: one at a time)."""
+    row: dict[str, Any] = {"clients": PACER_CLIENTS, "buy": [], "buy_unpaced": []}
+    unpaced = {"STRIPE_RATE_LIMIT": "0", "STRIPE_CONCURRENCY": paced["STRIPE_CONCURRENCY"]}
+    for round_ in range(args.buy_rounds):
+        for name, overrides in (("buy", paced), ("buy_unpaced", unpaced)):
+            port = _free_port()
+            base = f"http://127.0.0.1:{port}"
+            run_env = {**env, **overrides, "GUNICORN_BIND": f"127.0.0.1:{port}"}
+            log = logs / f"gunicorn-{name}-{round_}.log"
+            with started(_gunicorn_command(args), env=run_env, log=log) as master:
+                _wait_for(f"{base}/healthz", headers={"X-Forwarded-Proto": "https"})
+                server = Server(base, master, server_url, fake_url, fake_pid)
+                load = server.load(
+                    f"/buy/{item}",
+                    clients=PACER_CLIENTS,
+                    seconds=args.buy_seconds,
+                    warmup=args.warmup,
+                )
+            row[name].append(load)
+            print(f"  {name:11s} {_load_line(load)}", flush=True)
+    return row
 
 
 def _gunicorn_command(args: argparse.Namespace) -> list[str]:
@@ -559,7 +590,6 @@ def _page_rounds(
 
 def _drive(
     server: Server,
-    without_pacer: Server,
     seed: dict[str, Any],
     args: argparse.Namespace,
     env: dict[str, str],
@@ -582,15 +612,10 @@ def _drive(
             "ideal_per_second": clients / args.latency,
             "buy": [],
             "one_call": [],
-            "buy_unpaced": [],
         }
         for round_ in range(args.buy_rounds):
-            for name, path, on in (
-                ("buy", f"/buy/{item}", server),
-                ("one_call", "/bench/stripe-call/", server),
-                ("buy_unpaced", f"/buy/{item}", without_pacer),
-            ):
-                load = on.load(
+            for name, path in (("buy", f"/buy/{item}"), ("one_call", "/bench/stripe-call/")):
+                load = server.load(
                     path,
                     clients=clients,
                     seconds=args.buy_seconds,
@@ -732,7 +757,7 @@ def tables(results: dict[str, Any]) -> str:
                 *(load for runs in (results.get("pages_large") or {}).values() for load in runs),
                 *(
                     load
-                    for row in buy
+                    for row in [*buy, results.get("pacer") or {}]
                     for k in ("buy", "one_call", "buy_unpaced")
                     for load in row.get(k, [])
                 ),
@@ -799,7 +824,7 @@ def tables(results: dict[str, Any]) -> str:
             f"| {_median([r.p50_ms for r in c]):.0f} ms | {_median([r.p99_ms for r in c]):.0f} ms "
             f"| {of_ceiling:.2f} ({_listed(of_ceilings)}) | {target} |"
         )
-    out += _pacer_rows(buy)
+    out += _pacer_rows([results["pacer"]] if results.get("pacer") else [])
     out += ["", *flash_table(results.get("flash_sale") or [])]
     queries = results["queries"]
     out += ["", "| SQL queries per request | small | large | constant |", "|---|---:|---:|---|"]
