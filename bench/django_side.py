@@ -3,6 +3,8 @@
     python -m bench.django_side queries   # SQL queries per page at two sizes (rolled back)
     python -m bench.django_side seed      # the catalog, orders and visitors the load needs
     python -m bench.django_side grow      # the catalog grown to 10,000 items (bulk)
+    python -m bench.django_side flash_item        # a new item for one flash sale
+    python -m bench.django_side flash_orders <id> # what that sale left in the database
 
 Both print JSON for bench/run.py; DJANGO_SETTINGS_MODULE and DATABASE_URL come from the caller.
 """
@@ -44,6 +46,10 @@ PRODUCTS = [
 ]  # fmt: skip
 LARGE_CATALOG = 10_000
 DEEP_PAGE = 200
+# The flash sale's item has this many in stock once items have a stock (Item.stock).
+FLASH_STOCK = 50
+# Orders that hold an item: being paid, or paid.
+HOLDING = [Order.Status.PENDING, Order.Status.PAID]
 
 
 def _item(n: int) -> Item:
@@ -176,6 +182,35 @@ def seed() -> dict[str, Any]:
     }
 
 
+def _has_stock() -> bool:
+    return any(field.name == "stock" for field in Item._meta.get_fields())
+
+
+def flash_item() -> dict[str, Any]:
+    """An item of its own for each flash-sale run, with FLASH_STOCK in stock where stock exists."""
+    item = _item(0)
+    item.name = "Flash sale"
+    if _has_stock():
+        setattr(item, "stock", FLASH_STOCK)  # noqa: B010 - a field not every version has
+    item.save()
+    return {"item": item.pk, "stock": FLASH_STOCK if _has_stock() else None}
+
+
+def flash_orders(item_id: str) -> dict[str, Any]:
+    """The orders the sale made for the item, by status, and how many hold it beyond its stock."""
+    orders = Order.objects.filter(lines__item_id=int(item_id)).distinct()
+    by_status: dict[str, int] = {}
+    for status in orders.values_list("status", flat=True):
+        by_status[status] = by_status.get(status, 0) + 1
+    holding = orders.filter(status__in=HOLDING).count()
+    stock = FLASH_STOCK if _has_stock() else None
+    return {
+        "by_status": by_status,
+        "holding": holding,
+        "oversold": max(0, holding - stock) if stock is not None else None,
+    }
+
+
 def grow() -> dict[str, Any]:
     _grow(LARGE_CATALOG)
     return {"items": Item.objects.count(), "deep_page": DEEP_PAGE}
@@ -183,7 +218,13 @@ def grow() -> dict[str, Any]:
 
 if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else ""
-    commands = {"seed": seed, "queries": queries, "grow": grow}
+    commands: dict[str, Any] = {
+        "seed": seed,
+        "queries": queries,
+        "grow": grow,
+        "flash_item": flash_item,
+        "flash_orders": flash_orders,
+    }
     if command not in commands:
         sys.exit(__doc__)
-    json.dump(commands[command](), sys.stdout)
+    json.dump(commands[command](*sys.argv[2:]), sys.stdout)

@@ -5,9 +5,11 @@ and object and prices every session; under a load of hundreds of calls a second 
 come out of the two cores the shop is measured on, while the real Stripe costs the shop's
 machine nothing. This one answers the calls the shop makes on the Buy path with the same shapes,
 waits `--latency` seconds without holding a thread, and counts calls per route for the
-benchmark (GET /_bench/counts, with the connections clients opened).
+benchmark (GET /_bench/counts, with the connections clients opened). Like Stripe, it can
+enforce a rate limit (--rate-limit, or GET /_bench/limit?per_second=N; 0 lifts it): a call past N
+in the last second is answered 429 with Stripe's `rate_limit` error at once, and counted.
 
-    python -m bench.fake_stripe --port 12111 --latency 0.3
+    python -m bench.fake_stripe --port 12111 --latency 0.3 [--rate-limit 25]
 """
 
 import argparse
@@ -16,16 +18,39 @@ import json
 import secrets
 import signal
 import time
-from collections import Counter
+from collections import Counter, deque
 from typing import Any
 from urllib.parse import parse_qsl
 
+RATE_LIMITED = {
+    "error": {
+        "type": "invalid_request_error",
+        "code": "rate_limit",
+        "message": "Too many requests hit the API too quickly.",
+    }
+}
+
 
 class FakeStripe:
-    def __init__(self, latency: float) -> None:
+    def __init__(self, latency: float, rate_limit: int = 0) -> None:
         self.latency = latency
         self.counts: Counter[str] = Counter()
         self.connections = 0  # that made API calls: shows whether the shop reuses them
+        self.rate_limit = rate_limit  # calls a second before 429s; 0: none
+        self.admitted: deque[float] = deque()  # when the calls let through arrived
+        self.busiest_second = 0  # the most calls let through within one (sliding) second
+
+    def over_the_limit(self) -> bool:
+        if not self.rate_limit:
+            return False
+        now = time.monotonic()
+        while self.admitted and now - self.admitted[0] >= 1.0:
+            self.admitted.popleft()
+        if len(self.admitted) >= self.rate_limit:
+            return True
+        self.admitted.append(now)
+        self.busiest_second = max(self.busiest_second, len(self.admitted))
+        return False
 
     def route(self, method: str, path: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
         """The three calls the bench's checkouts make; anything else is a 404 the shop shows."""
@@ -97,7 +122,19 @@ class FakeStripe:
         self, method: str, path: str, query: str, body: bytes, headers: dict[str, str]
     ) -> tuple[int, dict[str, Any]]:
         if path == "/_bench/counts":
-            return 200, {"calls": dict(self.counts), "connections": self.connections}
+            return 200, {
+                "calls": dict(self.counts),
+                "connections": self.connections,
+                "busiest_second": self.busiest_second,
+            }
+        if path == "/_bench/limit":
+            self.rate_limit = int(dict(parse_qsl(query)).get("per_second", "0"))
+            self.admitted.clear()
+            self.busiest_second = 0
+            return 200, {"rate_limit": self.rate_limit}
+        if self.over_the_limit():
+            self.counts["429"] += 1
+            return 429, RATE_LIMITED
         self.counts[f"{method} {path}"] += 1
         if self.latency:
             await asyncio.sleep(self.latency)
@@ -107,8 +144,8 @@ class FakeStripe:
         return self.route(method, path, form)
 
 
-async def main(port: int, latency: float) -> None:
-    fake = FakeStripe(latency)
+async def main(port: int, latency: float, rate_limit: int) -> None:
+    fake = FakeStripe(latency, rate_limit)
     server = await asyncio.start_server(fake.serve, "127.0.0.1", port, backlog=1024)
     print(f"bench fake Stripe on http://127.0.0.1:{port} (latency {latency}s)", flush=True)
     stop = asyncio.Event()
@@ -123,5 +160,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=12111)
     parser.add_argument("--latency", type=float, default=0.3, help="seconds added to each answer")
+    parser.add_argument("--rate-limit", type=int, default=0, help="calls a second, then 429s")
     args = parser.parse_args()
-    asyncio.run(main(args.port, args.latency))
+    asyncio.run(main(args.port, args.latency, args.rate_limit))

@@ -11,8 +11,16 @@ What it does, in order:
    alike, so each round's ratios stand), then GET /buy/<id> at 16, 32 and 64 clients beside a
    view making one Stripe call, in rounds too;
 4. counts Stripe calls for checkouts of an order with a discount and a tax, reads each worker's
-   peak memory, stops everything, drops the database, prints the tables and writes them as
-   JSON to bench/results/<UTC time>.json.
+   peak memory;
+5. the flash sale (bench/flash_sale.py): the fake enforcing Stripe's test-mode limit with 429s,
+   200 buyers at once, with the shop pacing itself through Redis and then without pacing;
+6. stops everything, drops the database, prints the tables and writes them as JSON to
+   bench/results/<UTC time>.json.
+
+The shop runs with a Redis of the bench's own (a redis-server on a free port) and the pacer in
+the path at a rate far above the load; the /buy rows are also run, in the same rounds, on a
+second gunicorn with pacing off, to show what the pacer costs. Both have as many Stripe threads
+(STRIPE_CONCURRENCY) as threads: the rows measure the pacer, not the bulkhead.
 """
 
 import argparse
@@ -24,6 +32,7 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -39,6 +48,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
+from bench import flash_sale
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 WRK_SCRIPT = ROOT / "bench" / "wrk_report.lua"
@@ -51,6 +62,7 @@ TARGETS = {"item_page": 0.7, "buy_32_of_ideal": 0.8, "buy_64_of_ceiling": 0.7}
 # The search the page runs make: a Russian plural, found by its stem in a few of every hundred
 # items (bench/django_side.py names them).
 SEARCH_WORDS = "кружки"
+BEFORE_PACING = "neither (as before pacing)"
 
 
 @dataclass
@@ -164,8 +176,6 @@ def _peak_rss_mib(pid: int) -> float:
 
 
 def _free_port() -> int:
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -214,6 +224,29 @@ def throwaway_database(server_url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(server_url, autocommit=True) as admin:
             admin.execute(drop)
+
+
+@contextlib.contextmanager
+def own_redis(logs: Path) -> Iterator[str]:
+    """A redis-server of the bench's own on a free port, without persistence ("" if none is
+    installed: the shop then paces each process on its own)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        print("no redis-server: pacing per process", flush=True)
+        yield ""
+        return
+    port = _free_port()
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly"]
+    command += ["no", "--dir", str(logs)]
+    with started(command, env=dict(os.environ), log=logs / "redis.log"):
+        deadline = time.monotonic() + 10
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
 
 
 # --- load -------------------------------------------------------------------------------------
@@ -393,7 +426,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def _run(args: argparse.Namespace, server_url: str, logs: Path, results: dict[str, Any]) -> None:
     fake_port, web_port = _free_port(), _free_port()
     fake_url, base_url = f"http://127.0.0.1:{fake_port}", f"http://127.0.0.1:{web_port}"
-    with throwaway_database(server_url) as database_url:
+    threads = os.environ.get("GUNICORN_THREADS", "16")
+    with throwaway_database(server_url) as database_url, own_redis(logs) as redis_url:
         env = _env(database_url, fake_url, f"127.0.0.1:{web_port}")
         print("migrating the bench database, counting queries, seeding...", flush=True)
         _manage("manage.py", "migrate", "--noinput", env=env)
@@ -401,26 +435,128 @@ def _run(args: argparse.Namespace, server_url: str, logs: Path, results: dict[st
         results["queries"] = json.loads(_manage("-m", "bench.django_side", "queries", env=env))
         seed = json.loads(_manage("-m", "bench.django_side", "seed", env=env))
         fake = [sys.executable, "-m", "bench.fake_stripe", "--port", str(fake_port)]
-        gunicorn = [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi"]
-        gunicorn += ["--config", "config/gunicorn.py", *args.gunicorn_arg]
-        with (
-            started(
-                [*fake, "--latency", str(args.latency)], env=env, log=logs / "fake.log"
-            ) as fake_pid,
-            started(gunicorn, env=env, log=logs / "gunicorn.log") as master,
-        ):
-            headers = {"X-Forwarded-Proto": "https"}
+        # The pacer in the path, shared through Redis, at a rate far above the load, with as
+        # many Stripe threads as threads: the rows measure the pacer, not the bulkhead.
+        paced = {"REDIS_URL": redis_url, "STRIPE_RATE_LIMIT": "100000"}
+        paced["STRIPE_CONCURRENCY"] = threads
+        with started(
+            [*fake, "--latency", str(args.latency)], env=env, log=logs / "fake.log"
+        ) as fake_pid:
             _wait_for(f"{fake_url}/_bench/counts", headers={})
-            _wait_for(f"{base_url}/healthz", headers=headers)
-            server = Server(base_url, master, server_url, fake_url, fake_pid)
-            results["gunicorn"] = _gunicorn_settings(env, args.gunicorn_arg, len(server.workers()))
-            print(_gunicorn_line(results["gunicorn"]), flush=True)
-            results.update(_drive(server, seed, args, env))
-            results["stripe_calls"] = _stripe_calls(base_url, fake_url, seed)
-            results["memory_mib"] = {
-                "workers_peak_rss": [_peak_rss_mib(pid) for pid in server.workers()],
-                "master_peak_rss": _peak_rss_mib(master),
-            }
+            # One gunicorn at a time: each holds a database connection per busy thread, and two
+            # would pass PostgreSQL's 100.
+            with started(
+                _gunicorn_command(args), env={**env, **paced}, log=logs / "gunicorn.log"
+            ) as master:
+                _wait_for(f"{base_url}/healthz", headers={"X-Forwarded-Proto": "https"})
+                server = Server(base_url, master, server_url, fake_url, fake_pid)
+                results["gunicorn"] = _gunicorn_settings(
+                    env, args.gunicorn_arg, len(server.workers())
+                )
+                print(_gunicorn_line(results["gunicorn"]), flush=True)
+                results.update(_drive(server, seed, args, env))
+                if args.only != "flash":
+                    results["stripe_calls"] = _stripe_calls(base_url, fake_url, seed)
+                    results["memory_mib"] = {
+                        "workers_peak_rss": [_peak_rss_mib(pid) for pid in server.workers()],
+                        "master_peak_rss": _peak_rss_mib(master),
+                    }
+            if args.only in (None, "buy"):
+                results["pacer"] = _pacer_rounds(
+                    args, env, logs, server_url, fake_url, fake_pid, seed["item"], paced
+                )
+            results["flash_sale"] = [
+                _flash_sale(args, env, logs, fake_url, label, overrides)
+                for label, overrides in (
+                    ("paced (Redis)", {"REDIS_URL": redis_url}),
+                    ("pacing off (429s retried)", {"STRIPE_RATE_LIMIT": "0"}),
+                    # As the shop was before it paced: no pace, a 429 an error at once, no
+                    # bulkhead, a Buy button that shows the error.
+                    (
+                        BEFORE_PACING,
+                        {
+                            "STRIPE_RATE_LIMIT": "0",
+                            "STRIPE_RATE_LIMIT_WAIT_SECONDS": "0",
+                            "STRIPE_CONCURRENCY": threads,
+                        },
+                    ),
+                )
+            ]
+
+
+PACER_CLIENTS = 64  # where the CPU is the limit, so any cost of the pacer would show
+
+
+def _pacer_rounds(
+    args: argparse.Namespace,
+    env: dict[str, str],
+    logs: Path,
+    server_url: str,
+    fake_url: str,
+    fake_pid: int,
+    item: int,
+    paced: dict[str, str],
+) -> dict[str, Any]:
+    """`/buy` at PACER_CLIENTS with the pacer in the path and without it, taking turns (a
+    gunicorn started for each run: one at a time)."""
+    row: dict[str, Any] = {"clients": PACER_CLIENTS, "buy": [], "buy_unpaced": []}
+    unpaced = {"STRIPE_RATE_LIMIT": "0", "STRIPE_CONCURRENCY": paced["STRIPE_CONCURRENCY"]}
+    for round_ in range(args.buy_rounds):
+        for name, overrides in (("buy", paced), ("buy_unpaced", unpaced)):
+            port = _free_port()
+            base = f"http://127.0.0.1:{port}"
+            run_env = {**env, **overrides, "GUNICORN_BIND": f"127.0.0.1:{port}"}
+            log = logs / f"gunicorn-{name}-{round_}.log"
+            with started(_gunicorn_command(args), env=run_env, log=log) as master:
+                _wait_for(f"{base}/healthz", headers={"X-Forwarded-Proto": "https"})
+                server = Server(base, master, server_url, fake_url, fake_pid)
+                load = server.load(
+                    f"/buy/{item}",
+                    clients=PACER_CLIENTS,
+                    seconds=args.buy_seconds,
+                    warmup=args.warmup,
+                )
+            row[name].append(load)
+            print(f"  {name:11s} {_load_line(load)}", flush=True)
+    return row
+
+
+def _gunicorn_command(args: argparse.Namespace) -> list[str]:
+    gunicorn = [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi"]
+    return [*gunicorn, "--config", "config/gunicorn.py", *args.gunicorn_arg]
+
+
+def _flash_sale(
+    args: argparse.Namespace,
+    env: dict[str, str],
+    logs: Path,
+    fake_url: str,
+    label: str,
+    overrides: dict[str, str],
+) -> dict[str, Any]:
+    """200 buyers at once for an item of their own, on a gunicorn started for the sale with the
+    shop's defaults (the pace of test keys, the bulkhead) and `overrides`, against the fake
+    enforcing Stripe's test-mode limit."""
+    item = json.loads(_manage("-m", "bench.django_side", "flash_item", env=env))["item"]
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    name = re.sub(r"\W+", "-", label)
+    sale_env = {**env, **overrides, "GUNICORN_BIND": f"127.0.0.1:{port}"}
+    with started(_gunicorn_command(args), env=sale_env, log=logs / f"gunicorn-{name}.log"):
+        _wait_for(f"{base}/healthz", headers={"X-Forwarded-Proto": "https"})
+        _get(f"{base}/item/{item}/")  # a warm shop: the item page rendered, connections open
+        _settled(fake_url)
+        flash_sale.set_limit(fake_url, flash_sale.STRIPE_LIMIT)
+        before = flash_sale.fake_counts(fake_url)
+        buyers = flash_sale.buyers_at_once(f"{base}/buy/{item}", follow_busy=label != BEFORE_PACING)
+        _settled(fake_url)
+        after = flash_sale.fake_counts(fake_url)
+        flash_sale.set_limit(fake_url, 0)
+    stripe = {**_diff(after["calls"], before["calls"]), "busiest_second": after["busiest_second"]}
+    orders = json.loads(_manage("-m", "bench.django_side", "flash_orders", str(item), env=env))
+    row = flash_sale.summary(label, buyers, stripe, orders)
+    print(f"  flash sale, {_flash_line(row)}", flush=True)
+    return row
 
 
 def _gunicorn_settings(env: dict[str, str], extra: list[str], workers: int) -> dict[str, Any]:
@@ -453,7 +589,10 @@ def _page_rounds(
 
 
 def _drive(
-    server: Server, seed: dict[str, Any], args: argparse.Namespace, env: dict[str, str]
+    server: Server,
+    seed: dict[str, Any],
+    args: argparse.Namespace,
+    env: dict[str, str],
 ) -> dict[str, Any]:
     item = seed["item"]
     search = f"/?q={quote(SEARCH_WORDS)}"
@@ -465,9 +604,9 @@ def _drive(
         "returning": (f"/item/{item}/", seed["returning_cookie"]),
         "search": (search, ""),
     }
-    pages = _page_rounds(server, page_runs, args, "")
+    pages = _page_rounds(server, page_runs, args, "") if args.only != "flash" else {}
     buy: list[dict[str, Any]] = []
-    for clients in [] if args.only == "pages" else BUY_CLIENTS:
+    for clients in [] if args.only in ("pages", "flash") else BUY_CLIENTS:
         row: dict[str, Any] = {
             "clients": clients,
             "ideal_per_second": clients / args.latency,
@@ -483,10 +622,10 @@ def _drive(
                     warmup=args.warmup if round_ == 0 else 1,
                 )
                 row[name].append(load)
-                print(f"  {name:8s} {_load_line(load)}", flush=True)
+                print(f"  {name:11s} {_load_line(load)}", flush=True)
         buy.append(row)
     pages_large: dict[str, list[Load]] = {}
-    if args.only != "buy":
+    if args.only not in ("buy", "flash"):
         # The same pages in a catalog of LARGE_CATALOG items (after the Buy runs, which stay
         # comparable with earlier runs'), and a page deep into it.
         grown = json.loads(_manage("-m", "bench.django_side", "grow", env=env))
@@ -616,7 +755,12 @@ def tables(results: dict[str, Any]) -> str:
             loads := [
                 *(load for runs in pages.values() for load in runs),
                 *(load for runs in (results.get("pages_large") or {}).values() for load in runs),
-                *(load for row in buy for k in ("buy", "one_call") for load in row[k]),
+                *(
+                    load
+                    for row in [*buy, results.get("pacer") or {}]
+                    for k in ("buy", "one_call", "buy_unpaced")
+                    for load in row.get(k, [])
+                ),
             ]
         ),
         _errors_line(loads),
@@ -680,6 +824,8 @@ def tables(results: dict[str, Any]) -> str:
             f"| {_median([r.p50_ms for r in c]):.0f} ms | {_median([r.p99_ms for r in c]):.0f} ms "
             f"| {of_ceiling:.2f} ({_listed(of_ceilings)}) | {target} |"
         )
+    out += _pacer_rows([results["pacer"]] if results.get("pacer") else [])
+    out += ["", *flash_table(results.get("flash_sale") or [])]
     queries = results["queries"]
     out += ["", "| SQL queries per request | small | large | constant |", "|---|---:|---:|---|"]
     for page, sizes in queries.items():
@@ -711,6 +857,67 @@ def tables(results: dict[str, Any]) -> str:
         f"| gunicorn master | {memory['master_peak_rss']:.0f} MiB |",
     ]
     return "\n".join(out)
+
+
+def _pacer_rows(buy: list[dict[str, Any]]) -> list[str]:
+    """The /buy rows with the pacer in the path (through Redis, far above the load) beside the
+    same shop without it, round by round."""
+    rows = [row for row in buy if row.get("buy_unpaced")]
+    if not rows:
+        return []
+    out = [
+        "",
+        f"| clients (medians of {len(rows[0]['buy'])} rounds) | `/buy` with the pacer "
+        "(Redis) /s | p50 | p99 | without it /s | p50 | p99 | with ÷ without: median "
+        "(each round's) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        on, off = row["buy"], row["buy_unpaced"]
+        ratios = [a.per_second / b.per_second for a, b in zip(on, off, strict=True)]
+        out.append(
+            f"| {row['clients']} | {_median([r.per_second for r in on]):.1f} "
+            f"| {_median([r.p50_ms for r in on]):.0f} ms "
+            f"| {_median([r.p99_ms for r in on]):.0f} ms "
+            f"| {_median([r.per_second for r in off]):.1f} "
+            f"| {_median([r.p50_ms for r in off]):.0f} ms "
+            f"| {_median([r.p99_ms for r in off]):.0f} ms "
+            f"| {_median(ratios):.2f} ({_listed(ratios)}) |"
+        )
+    return out
+
+
+def _flash_line(row: dict[str, Any]) -> str:
+    return (
+        f"{row['label']}: {row['started']} checkouts started, {row['sold_out']} sold out, "
+        f"{row['errors']} errors {row['error_statuses']}, {row['busy_followed']} busy answers "
+        f"followed, Stripe {row['stripe_429s']} 429s / {row['stripe_sessions']} sessions, "
+        f"busiest second {row['stripe_busiest_second']}, wait p50 {row['wait_p50_s']} s "
+        f"p99 {row['wait_p99_s']} s max {row['wait_max_s']} s; orders {row['orders']}"
+    )
+
+
+def flash_table(rows: list[dict[str, Any]]) -> list[str]:
+    if not rows:
+        return []
+    stock = rows[0]["orders"].get("oversold")
+    out = [
+        f"| flash sale: {rows[0]['buyers']} buyers at once, Stripe limited to "
+        f"{flash_sale.STRIPE_LIMIT}/s | checkouts started | sold out (409) | customer errors "
+        "| busy answers followed | Stripe's 429s | Stripe's busiest second | wait p50 | p99 "
+        "| oversold |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        oversold = row["orders"].get("oversold")
+        out.append(
+            f"| {row['label']} | {row['started']} | {row['sold_out']} "
+            f"| {row['errors']}{' ' + str(row['error_statuses']) if row['errors'] else ''} "
+            f"| {row['busy_followed']} | {row['stripe_429s']} | {row['stripe_busiest_second']} "
+            f"| {row['wait_p50_s']:.1f} s | {row['wait_p99_s']:.1f} s "
+            f"| {'no stock yet' if stock is None and oversold is None else oversold} |"
+        )
+    return out
 
 
 def _json_ready(results: dict[str, Any]) -> dict[str, Any]:
@@ -754,7 +961,7 @@ def main() -> None:
         help=f"PostgreSQL server to make {DATABASE} on (default $BENCH_DATABASE_URL or "
         f"{DEFAULT_SERVER})",
     )
-    parser.add_argument("--only", choices=["pages", "buy"], help="one half (experiments)")
+    parser.add_argument("--only", choices=["pages", "buy", "flash"], help="one part (experiments)")
     parser.add_argument(
         "--gunicorn-arg", action="append", default=[], help="extra gunicorn argument (experiments)"
     )
@@ -768,6 +975,8 @@ def main() -> None:
     results["started_at"] = started_at.isoformat(timespec="seconds")
     # An experiment (--only) has no table, but its runs are kept like a full one's.
     text = "" if args.only else tables(results)
+    if args.only == "flash":
+        text = "\n".join(flash_table(results["flash_sale"]))
     print()
     print(text)
     RESULTS.mkdir(parents=True, exist_ok=True)

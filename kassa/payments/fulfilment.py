@@ -151,6 +151,10 @@ def _fulfil(
     )
     if paid:
         metrics.checkout_paid(currency=attempt.currency, kind=kind)
+    # Read under the order's lock, which order_mark_paid holds until this transaction ends: the
+    # same payment reported at the same moment elsewhere (the webhook beside the success page)
+    # has marked its attempt by now. Read before the lock, it would look like a second payment.
+    attempt.refresh_from_db(fields=["state"])
     already = attempt.state == PaymentAttempt.State.PAID
     attempts.attempt_mark_paid(attempt=attempt, payment_intent_id=payment_intent_id)
     # A second, different payment for one order: staff must refund one of them.

@@ -245,6 +245,39 @@ def test_stripe_failure_shows_a_plain_error_and_the_button_works_again(
     assert len(browser_run.buy_requests) == 2
 
 
+def test_a_busy_shop_keeps_the_customer_in_line_then_opens_checkout(
+    browser_run: BrowserRun, fake_stripe: FakeStripe, settings: SettingsWrapper
+) -> None:
+    """Stripe rate-limits every call for a moment: the shop answers 503 with Retry-After, and the
+    button waits that long and asks again, instead of showing an error."""
+    settings.STRIPE_RATE_LIMIT_WAIT_SECONDS = 0.2
+    item = ItemFactory.create(name="Linen towel")
+    page = browser_run.page
+    _open_item_page(browser_run, item)
+    buy = page.locator("#buy")
+    fake_stripe.set_rate_limit(0)
+
+    with page.expect_response(lambda r: "/buy/" in r.url) as answer:
+        buy.click()
+    assert answer.value.status == 503
+    assert int(answer.value.headers["retry-after"]) >= 1
+    expect(buy).to_have_text("Many customers are paying right now. You are in line…")
+    expect(buy).to_be_disabled()
+    expect(page.locator("#buy-error")).to_be_hidden()
+    browser_run.screenshot("item-buy-in-line")
+    fake_stripe.set_rate_limit(None)
+
+    page.wait_for_url(CHECKOUT_URL)
+    refused = [
+        r for r in fake_stripe.requests_to("POST", "/v1/checkout/sessions") if r.rate_limited
+    ]
+    assert refused, "Stripe never answered 429"
+    (session,) = fake_stripe.resources.checkout_sessions.values()
+    _assert_arrived_at_checkout_for(browser_run, session)
+    assert len(browser_run.buy_requests) == 2
+    assert Order.objects.filter(lines__item=item).count() == 1  # the refused press left none
+
+
 def test_without_stripe_keys_the_item_page_says_so_and_offers_no_buy_button(
     browser_run: BrowserRun, fake_stripe: FakeStripe, settings: SettingsWrapper
 ) -> None:

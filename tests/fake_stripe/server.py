@@ -142,6 +142,12 @@ class FakeStripe:
             most = max(most, end - start + 1)
         return most
 
+    def average_rate(self) -> float:
+        """Calls a second from the first to the last (those answered 429 left out)."""
+        times = sorted(r.at for r in self.requests if not r.rate_limited)
+        span = times[-1] - times[0] if len(times) > 1 else 0.0
+        return (len(times) - 1) / span if span else 0.0
+
     @property
     def rate_limited_count(self) -> int:
         return sum(1 for r in self.requests if r.rate_limited)
