@@ -167,8 +167,15 @@ def queries() -> dict[str, list[tuple[str, int]]]:
     return counts
 
 
+# The Buy runs' item counts its stock, so each click takes its unit (kassa.orders.stock) as a
+# sale's would: more than the runs can sell, so none is refused.
+BUY_STOCK = 5_000_000
+
+
 def seed() -> dict[str, Any]:
     items = _items(CATALOG_SIZE)
+    items[0].stock = BUY_STOCK
+    items[0].save()
     discount = Discount.objects.create(name="Bench 10%", percent_off=Decimal("10"))
     tax = Tax.objects.create(name="VAT", percentage=Decimal("20"), inclusive=False)
     cart = _order(items[:1])

@@ -59,7 +59,18 @@ def test_an_item_in_minor_units_with_its_formatted_price(api: Api) -> None:
         "price": usd(1234, "$12.34"),
         "payable": False,
         "url": f"/item/{item.pk}/",
+        "available": None,  # stock not counted
+        "sold_out": False,
     }
+
+
+def test_an_items_stock_and_an_item_off_sale(api: Api) -> None:
+    counted = ItemFactory.create(stock=3)
+    off_sale = ItemFactory.create(is_active=False)
+
+    assert api.get(f"/items/{counted.pk}").json()["available"] == 3
+    assert api.get(f"/items/{off_sale.pk}").status_code == 404
+    assert off_sale.pk not in [item["id"] for item in api.get("/items").json()["items"]]
 
 
 def test_money_follows_the_currencys_exponent_and_the_visitors_language(api: Api) -> None:

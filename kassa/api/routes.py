@@ -230,7 +230,10 @@ def list_items(request: HttpRequest, query: Query[PageQuery]) -> ItemPage:
 
 @api.get(f"/items/{ID % 'item_id'}", **_spec({200: ItemOut}, 404), tags=["catalog"])
 def get_item(request: HttpRequest, item_id: int) -> ItemOut:
-    return item_out(_item(item_id))
+    item = _item(item_id)
+    if not item.is_active:  # off sale: gone from the catalog, as from its pages
+        raise NotFound(NO_SUCH_ITEM)
+    return item_out(item)
 
 
 @api.post(

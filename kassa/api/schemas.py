@@ -62,6 +62,10 @@ class ItemOut(Schema):
     price: Money
     payable: bool = Field(description="Whether payments in the item's currency are set up.")
     url: str = Field(description="The item's page.")
+    available: int | None = Field(
+        None, description="Units that can be bought now; null when the stock is not counted."
+    )
+    sold_out: bool = Field(False, description="Nothing left: Buy and adding to a cart are refused.")
 
 
 def item_out(item: Item) -> ItemOut:
@@ -72,6 +76,8 @@ def item_out(item: Item) -> ItemOut:
         price=money(to_minor(item.price, item.currency), item.currency),
         payable=can_pay_in(item.currency),
         url=item.get_absolute_url(),
+        available=item.available,
+        sold_out=item.sold_out,
     )
 
 

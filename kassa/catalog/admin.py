@@ -118,7 +118,7 @@ class StockFilter(admin.SimpleListFilter):
     def lookups(
         self, request: HttpRequest, model_admin: admin.ModelAdmin[Item]
     ) -> list[tuple[str, str]]:
-        return [("low", gettext("low stock")), ("out", gettext("sold out"))]
+        return [("low", gettext("Low stock")), ("out", gettext("Sold out"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Item]) -> QuerySet[Item]:
         available = F("stock") - F("reserved")
@@ -169,7 +169,7 @@ class ItemAdmin(admin.ModelAdmin[Item]):
 
     @admin.display(description=_("available"))
     def display_available(self, obj: Item) -> str:
-        return "—" if obj.available is None else str(obj.available)
+        return self.get_empty_value_display() if obj.available is None else str(obj.available)
 
     @admin.display(description=_("image"))
     def thumbnail(self, obj: Item) -> SafeString:
