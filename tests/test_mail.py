@@ -208,5 +208,7 @@ def test_a_refund_notice_says_the_amount_once(shop: FakeStripe, smtp: SMTPServer
         deliver(event("charge.refunded", refunded))
     run_worker()
 
-    [notice] = smtp.inbox.with_subject("A refund for your order")
+    order.refresh_from_db()
+    assert order.status == Order.Status.REFUNDED
+    [notice] = smtp.inbox.with_subject(f"A refund for your order #{order.pk}")
     assert "$12.50" in part(notice, "text/plain")
