@@ -161,7 +161,7 @@ def test_a_payment_for_more_than_goods_and_a_rate_never_pays_the_order(shop: Fak
     assert UnmatchedPayment.objects.get().reason == UnmatchedPayment.Reason.AMOUNT_DIFFERS
 
 
-ODD_ADDRESS = {
+ODD_ADDRESS: dict[str, str | None] = {
     "line1": "ул. Ленина, д. 5 <script>alert(1)</script>",
     "line2": "кв. 7 & «двор»",
     "city": "Москва",

@@ -94,7 +94,7 @@ def _exponent(currency: str) -> int:
     return {"jpy": 0, "krw": 0, "kwd": 3, "bhd": 3}.get(currency, 2)
 
 
-def _request(body: dict[str, str]) -> Any:
+def _request(body: dict[str, Any]) -> Any:
     class Request:
         pass
 
