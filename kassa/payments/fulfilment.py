@@ -148,7 +148,10 @@ def _fulfil(
     paid = lifecycle.order_mark_paid(
         order_id=attempt.order_id, amount=amount, source=source, customer=_customer(buyer)
     )
-    already = attempt.state == PaymentAttempt.State.PAID
+    # Read after order_mark_paid has locked the order: a concurrent report of this same payment
+    # (another event id, the success page) may have committed it paid while this one waited,
+    # and the attempt loaded before the lock would not know.
+    already = PaymentAttempt.objects.filter(pk=attempt.pk, state=PaymentAttempt.State.PAID).exists()
     attempts.attempt_mark_paid(attempt=attempt, payment_intent_id=payment_intent_id)
     # A second, different payment for one order: staff must refund one of them.
     if (
