@@ -38,7 +38,8 @@ class Workers:
     """`manage.py mail_worker` processes on the test database, stopped at the end."""
 
     def __init__(self, server: SMTPServer, logs: Path) -> None:
-        self.server, self.logs, self.started = server, logs, []
+        self.server, self.logs = server, logs
+        self.started: list[subprocess.Popen[bytes]] = []
 
     def start(self, **env: str) -> subprocess.Popen[bytes]:
         database = with_database(server_url(), str(connection.settings_dict["NAME"]))
