@@ -1,8 +1,8 @@
 """The customer's signed order link opened in another browser, the order's admin page, and the
 mails as a mail client shows them, in Chromium."""
 
-from decimal import Decimal
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
