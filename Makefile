@@ -45,8 +45,9 @@ run: install
 	$(MANAGE) collectstatic --noinput --verbosity 0
 	@echo
 	@echo "  Kassa is running at http://127.0.0.1:$(PORT)/   (admin: http://127.0.0.1:$(PORT)/admin/)"
+	@echo "  Mail goes out through the worker beside it (EMAIL_URL; printed here by default)."
 	@echo
-	exec $(BIN)/gunicorn config.wsgi --config config/gunicorn.py
+	exec bash scripts/serve.sh
 
 lint: install
 	$(BIN)/ruff check .

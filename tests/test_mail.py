@@ -1,5 +1,6 @@
 """Mail through a real SMTP server: each mail once per order and event, whatever reports it."""
 
+import io
 import re
 from datetime import timedelta
 from decimal import Decimal
@@ -7,11 +8,15 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.db import transaction
 from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
+from kassa.common.notices import notify_staff
 from kassa.notifications.models import Mail
 from kassa.orders.models import Order, ShippingRate
+from kassa.payments.models import PaymentAttempt
 from kassa.payments.reconcile import reconcile_pending
 from tests.factories import ItemFactory
 from tests.fake_stripe import FakeStripe
@@ -208,5 +213,59 @@ def test_a_refund_notice_says_the_amount_once(shop: FakeStripe, smtp: SMTPServer
         deliver(event("charge.refunded", refunded))
     run_worker()
 
-    [notice] = smtp.inbox.with_subject("A refund for your order")
+    order.refresh_from_db()
+    assert order.status == Order.Status.REFUNDED
+    [notice] = smtp.inbox.with_subject(f"A refund for your order #{order.pk}")
     assert "$12.50" in part(notice, "text/plain")
+
+
+def test_an_order_paid_twice_tells_staff_once(shop: FakeStripe, smtp: SMTPServer) -> None:
+    _, order, session = checkout(shop)
+    deliver(event("checkout.session.completed", session))
+    # A second Checkout Session of the same order, paid in another tab before the first closed.
+    second = shop.resources.outside_session(amount_total=1250, currency="usd")
+    PaymentAttempt.objects.create(
+        order=order,
+        number=2,
+        kind="checkout_session",
+        stripe_id=second["id"],
+        currency="usd",
+        amount=1250,
+        state="closed",
+    )
+    paid_again = event(
+        "checkout.session.completed", shop.resources.complete_checkout_session(second["id"])
+    )
+    deliver(paid_again)
+    deliver(paid_again)
+    deliver(event("checkout.session.completed", paid_again["data"]["object"]))
+    run_worker()
+
+    [notice] = smtp.inbox.with_subject("was paid twice")
+    assert decoded_subject(notice) == f"[Kassa] Order #{order.pk} was paid twice"
+    assert second["id"] in part(notice, "text/plain")
+    assert notice["X-Envelope-To"] == "staff@kassa.example"
+    assert len(confirmations(smtp)) == 1
+
+
+def test_notify_staff_queues_once_per_key_and_send_queued_mail_sends_it(
+    smtp: SMTPServer,
+) -> None:
+    with transaction.atomic():
+        for _ in range(2):
+            notify_staff(key="oversold:7", subject="Item 7 oversold", body="Two sold, one left.")
+    call_command("send_queued_mail", stdout=io.StringIO())
+    [notice] = smtp.inbox.with_subject("oversold")
+    assert "Two sold, one left." in part(notice, "text/plain")
+    assert Mail.objects.get().state == Mail.State.SENT
+
+
+def test_without_staff_addresses_no_staff_mail_is_queued(
+    shop: FakeStripe, smtp: SMTPServer, settings: SettingsWrapper
+) -> None:
+    settings.SHOP_STAFF_EMAILS = []
+    _, _order, session = checkout(shop)
+    deliver(event("checkout.session.completed", session))
+    run_worker()
+    assert list(Mail.objects.values_list("kind", flat=True)) == [Mail.Kind.CONFIRMATION]
+    assert len(smtp.inbox.messages) == 1

@@ -7,10 +7,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kassa.catalog.models import Item
-from kassa.common.money import from_minor, price_decimals
+from kassa.common.money import from_minor, price_decimals, to_minor
 from kassa.orders.models import Discount, Order, OrderLine, Tax
 from kassa.orders.pricing import order_totals, spread
-from kassa.payments.stripe_objects import coupon_params, tax_rate_params
+from kassa.orders.shipping import ShippingOption, ShippingRate, option_amount
+from kassa.payments.stripe_objects import coupon_params, shipping_rate_params, tax_rate_params
 from tests.fake_stripe.resources import Resources
 
 CURRENCIES = ["usd", "eur", "jpy", "krw", "kwd", "bhd", "gbp"]
@@ -52,9 +53,23 @@ def _as_form(params: Any) -> dict[str, str]:
     return {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in params.items()}
 
 
-def charged_by_stripe(order: Order, lines: list[OrderLine]) -> dict[str, Any]:
+def charged_by_stripe(
+    order: Order, lines: list[OrderLine], shipping: ShippingOption | None = None
+) -> dict[str, Any]:
     stripe = Resources()
     body: dict[str, Any] = {}
+    chosen = None
+    if shipping is not None:
+        params = shipping_rate_params(shipping)
+        form = {
+            "display_name": params["display_name"],
+            "type": params["type"],
+            "fixed_amount": {k: str(v) for k, v in params["fixed_amount"].items()},
+        }
+        rate = stripe.create_shipping_rate(_request(form))
+        [chosen] = stripe._shipping_options(
+            {"shipping_options": [{"shipping_rate": rate["id"]}]}, order.currency
+        )
     tax_rates = []
     if order.discount is not None:
         coupon = stripe.create_coupon(_request(_as_form(coupon_params(order.discount))))
@@ -72,14 +87,14 @@ def charged_by_stripe(order: Order, lines: list[OrderLine]) -> dict[str, Any]:
         }
         for line in lines
     ]
-    return stripe._price(body, line_items, order.currency)
+    return stripe._price(body, line_items, order.currency, shipping=chosen)
 
 
 def _exponent(currency: str) -> int:
     return {"jpy": 0, "krw": 0, "kwd": 3, "bhd": 3}.get(currency, 2)
 
 
-def _request(body: dict[str, str]) -> Any:
+def _request(body: dict[str, Any]) -> Any:
     class Request:
         pass
 
@@ -161,3 +176,39 @@ def test_a_deactivated_code_no_longer_discounts_a_cart_but_stays_on_a_started_or
     cart.discount = paid.discount = code
     assert order_totals(cart, lines).total == 1000
     assert order_totals(paid, lines).total == 500  # what it was charged, whatever staff do since
+
+
+@st.composite
+def shipped_orders(draw: st.DrawFn) -> tuple[Order, list[OrderLine], ShippingOption]:
+    order, lines = draw(orders())
+    step = Decimal(1).scaleb(-price_decimals(order.currency))
+    free_from = draw(st.none() | st.integers(1, 3_000_000)) if draw(st.booleans()) else None
+    rate = ShippingRate(
+        pk=1,
+        name="Courier",
+        currency=order.currency,
+        amount=draw(st.integers(0, 50_000)) * step,
+        free_from=free_from * step if free_from is not None else None,
+    )
+    goods = order_totals(order, lines, shipping=0).total
+    return order, lines, ShippingOption(rate=rate, amount=option_amount(rate, goods_total=goods))
+
+
+@settings(max_examples=400, deadline=None)
+@given(shipped_orders())
+def test_totals_with_shipping_equal_what_checkout_charges(
+    case: tuple[Order, list[OrderLine], ShippingOption],
+) -> None:
+    """The chosen rate's amount (free from its "free from" amount on) is added after discount
+    and tax, untaxed and undiscounted, as Checkout adds it."""
+    order, lines, option = case
+    totals = order_totals(order, lines, shipping=option.amount)
+    charged = charged_by_stripe(order, lines, option)
+    assert totals.shipping == charged["total_details"]["amount_shipping"] == option.amount
+    assert totals.discount == charged["total_details"]["amount_discount"]
+    assert totals.tax == charged["total_details"]["amount_tax"]
+    assert totals.total == charged["amount_total"]
+    assert totals.goods_total == totals.total - option.amount
+    free_from = option.rate.free_from
+    if free_from is not None and totals.goods_total >= to_minor(free_from, order.currency):
+        assert option.amount == 0

@@ -283,6 +283,7 @@ class OrderAdmin(admin.ModelAdmin[Order]):
             (gettext("subtotal"), totals.subtotal),
             (gettext("discount"), -totals.discount),
             (gettext("tax") + (gettext(" (included)") if totals.tax_inclusive else ""), totals.tax),
+            *([(gettext("shipping"), totals.shipping)] if totals.shipping else []),
             (gettext("total"), totals.total),
         ]
         return " · ".join(

@@ -16,7 +16,6 @@ from django.db import IntegrityError, transaction
 from kassa.common.notices import notify_staff
 from kassa.metrics import instruments as metrics
 from kassa.orders import lifecycle
-from kassa.orders.models import ShippingRate
 from kassa.payments import attempts, gateway
 from kassa.payments.gateway import Buyer, CheckoutSession, PaymentIntent
 from kassa.payments.models import PaymentAttempt, UnmatchedPayment
@@ -84,9 +83,6 @@ def fulfil_payment_intent(intent: PaymentIntent, *, source: str) -> bool:
 def _customer(buyer: Buyer) -> lifecycle.Customer:
     """What Stripe collected, as the order records it: the shipping rate the shop offered."""
     rate = shipping_rate_for(stripe_id=buyer.shipping_rate) if buyer.shipping_rate else None
-    if rate is None and buyer.shipping_rate.isdigit():
-        # The card form's intent names our own rate in its metadata.
-        rate = ShippingRate.objects.filter(pk=int(buyer.shipping_rate)).first()
     return lifecycle.Customer(
         email=buyer.email,
         name=buyer.name,

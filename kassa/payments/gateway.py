@@ -248,8 +248,9 @@ def _intent_buyer(intent: dict[str, Any]) -> Buyer:
         name=_text(shipping.get("name")),
         phone=_text(shipping.get("phone")),
         **(_address(shipping) if shipping else {}),
-        shipping_rate=_text(_dict(intent.get("metadata")).get("shipping_rate_id")),
-        shipping_amount=int(_dict(intent.get("metadata")).get("shipping_amount") or 0),
+        # A PaymentIntent names no shipping rate of Stripe's: Checkout's choice only.
+        shipping_rate="",
+        shipping_amount=0,
     )
 
 

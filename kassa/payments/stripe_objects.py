@@ -133,6 +133,6 @@ def ensure_shipping_rate(*, option: ShippingOption, currency: str) -> str:
 
 def shipping_rate_for(*, stripe_id: str) -> ShippingRate | None:
     """Our rate a Stripe shipping rate was made for, if the shop made it."""
-    record = StripeShippingRate.objects.filter(stripe_id=stripe_id).select_related()
-    found = record.first() if stripe_id else None
+    records = StripeShippingRate.objects.filter(stripe_id=stripe_id).select_related("shipping_rate")
+    found = records.first() if stripe_id else None
     return found.shipping_rate if found else None
