@@ -10,6 +10,7 @@ Under gunicorn every worker process writes its values to files in PROMETHEUS_MUL
 
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from django.db import transaction
@@ -93,24 +94,31 @@ def stripe_outcome(error: BaseException | None) -> str:
     return "rejected"
 
 
+# The endpoint of the Stripe call under way in this thread: the pacer below the gateway sees
+# each 429 but not which call it answered.
+_ENDPOINT: ContextVar[str] = ContextVar("stripe_endpoint", default="unknown")
+
+
 def stripe_call(endpoint: str, request: Callable[[], T], /) -> T:
     """`request()`, one call to Stripe, counted and timed under `endpoint` (the gateway's label
     for it, e.g. "checkout.Session.create")."""
     started = time.perf_counter()
     error: BaseException | None = None
+    token = _ENDPOINT.set(endpoint)
     try:
         return request()
     except BaseException as exc:
         error = exc
         raise
     finally:
+        _ENDPOINT.reset(token)
         STRIPE_CALL_SECONDS.labels(endpoint=endpoint).observe(time.perf_counter() - started)
         STRIPE_CALLS.labels(endpoint=endpoint, outcome=stripe_outcome(error)).inc()
 
 
-def stripe_rate_limited(*, endpoint: str) -> None:
-    """Stripe answered 429 to a call to `endpoint`."""
-    STRIPE_RATE_LIMITED.labels(endpoint=endpoint).inc()
+def stripe_rate_limited(*, endpoint: str | None = None) -> None:
+    """Stripe answered 429 to a call to `endpoint` (default: the call under way)."""
+    STRIPE_RATE_LIMITED.labels(endpoint=endpoint or _ENDPOINT.get()).inc()
 
 
 def stripe_limiter_waited(seconds: float) -> None:

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import redis
 from django.conf import settings
 
+from kassa.metrics import instruments as metrics
+
 logger = logging.getLogger(__name__)
 
 # Stripe's limits are 100 calls a second per account in live mode and 25 in test mode; the
@@ -61,11 +63,13 @@ class PaceExceeded(Exception):
 
 
 def on_paced(wait_seconds: float) -> None:
-    """A call waited `wait_seconds` for its turn (0 when it had not to wait): the metrics' hook."""
+    """A call waited `wait_seconds` for its turn (0 when it had not to wait)."""
+    metrics.stripe_limiter_waited(wait_seconds)
 
 
 def on_rate_limited() -> None:
-    """Stripe answered a call 429 (rate limited): the metrics' hook."""
+    """Stripe answered a call 429 (rate limited)."""
+    metrics.stripe_rate_limited()
 
 
 def rate_for(*, live: bool) -> float:
