@@ -28,7 +28,6 @@ from kassa.notifications import messages
 from kassa.notifications.models import Mail
 
 logger = logging.getLogger(__name__)
-Kind = Mail.Kind
 
 
 def mail_queue(
