@@ -151,7 +151,8 @@ def webhook_event(*, type_: str, outcome: str, created: Any = None) -> None:
 # --- E-mails and stock: objects for the queue and the reservations, wired where they are built -
 EMAILS = Counter(
     "kassa_emails",
-    "E-mails by kind (the message's template) and what became of them: queued, sent, failed.",
+    "E-mails by kind (the message's template) and what became of them: queued, sent, failed "
+    "(each attempt the mail server refused or could not be reached for; it is retried).",
     ["kind", "outcome"],
 )
 

@@ -24,6 +24,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from kassa.metrics import instruments as metrics
 from kassa.notifications import messages
 from kassa.notifications.models import Mail
 
@@ -51,6 +52,7 @@ def mail_queue(
     except IntegrityError:
         return None  # this event's mail exists already (a repeat, or a race it lost)
     logger.info("mail %s queued: %s", mail.pk, mail.key)
+    transaction.on_commit(lambda: metrics.email_queued(kind=kind))
     return mail
 
 
@@ -101,6 +103,7 @@ def deliver(*, mail_id: int) -> str:
         subject=str(message.subject)[:300],
     )
     logger.info("mail %s sent: %s", mail.pk, mail.key)
+    metrics.email_sent(kind=mail.kind)
     return "sent"
 
 
@@ -119,6 +122,7 @@ def _failed(mail: Mail, exc: BaseException) -> str:
         )
         if not gave_up:
             deliver_task.using(run_after=when).enqueue(mail.pk)
+    metrics.email_failed(kind=mail.kind)
     logger.warning(
         "mail %s not sent (attempt %s): %s%s",
         mail.pk,

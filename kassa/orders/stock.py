@@ -19,6 +19,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -29,6 +30,7 @@ from django.utils.translation import gettext as _
 from kassa.catalog import revision
 from kassa.catalog.models import Item
 from kassa.common.errors import Conflict
+from kassa.metrics import instruments as metrics
 from kassa.orders.models import Order, OrderLine, Reservation
 
 logger = logging.getLogger(__name__)
@@ -145,6 +147,9 @@ def reserve(*, order: Order, lines: Iterable[OrderLine]) -> None:
             )
         )
     Reservation.objects.bulk_create(held)
+    if held:
+        units = sum(reservation.quantity for reservation in held)
+        transaction.on_commit(lambda: metrics.reservation_taken(units=units))
 
 
 def extend(*, order: Order) -> None:
@@ -177,6 +182,8 @@ def release(*, order: Order) -> int:
         reservation.state, reservation.closed_at = State.RELEASED, now
         reservation.save(update_fields=["state", "closed_at"])
         units += reservation.quantity
+    if units:
+        transaction.on_commit(lambda: metrics.reservation_released(units=units))
     return units
 
 
@@ -196,6 +203,7 @@ def sell(*, order: Order) -> list[Shortage]:
             )
             reservation.state, reservation.closed_at = State.SOLD, now
             reservation.save(update_fields=["state", "closed_at"])
+            transaction.on_commit(partial(metrics.reservation_sold, units=line.quantity))
             continue
         if reservation is not None:  # cannot happen while lines are frozen; never lose units
             _release_one(reservation, now)
