@@ -60,8 +60,9 @@ def deliver(evt: dict[str, object]) -> int:
 def test_a_purchase_moves_the_counters(
     fake_stripe: FakeStripe, readable: SettingsWrapper, django_capture_on_commit_callbacks
 ) -> None:
-    item = ItemFactory.create(price=Decimal("12.50"), currency="eur")
+    item = ItemFactory.create(price=Decimal("12.50"), currency="eur", stock=5)
     readable.STRIPE_KEYS_BY_CURRENCY = {"eur": {"secret": "sk_test_eur", "publishable": "pk_e"}}
+    readable.SHOP_STAFF_EMAILS = ["staff@example.com"]
     before = scrape()
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -97,6 +98,13 @@ def test_a_purchase_moves_the_counters(
     assert moved("kassa_http_request_duration_seconds_count", **buy) == 1
     assert moved("kassa_http_requests_total", view="payments:webhook", method="POST", status="200")
     assert moved("kassa_http_requests_total", view="metrics", method="GET", status="200") == 1
+    # The unit held by the Buy click, then sold; the mails the payment queued (sent by the worker).
+    assert moved("kassa_stock_reservations_total", event="taken") == 1
+    assert moved("kassa_stock_reserved_units_total", event="taken") == 1
+    assert moved("kassa_stock_reservations_total", event="sold") == 1
+    assert moved("kassa_stock_reservations_total", event="released") == 0
+    assert moved("kassa_emails_total", kind="confirmation", outcome="queued") == 1
+    assert moved("kassa_emails_total", kind="staff_new_order", outcome="queued") == 1
 
 
 def test_a_failing_stripe_is_counted_by_outcome_and_error(
