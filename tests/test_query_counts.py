@@ -190,7 +190,7 @@ def test_a_first_buy_click_writes_its_order_once_and_reads_nothing_back(
 def test_a_buy_click_of_an_item_in_stock_takes_its_unit_in_one_statement(
     client: Client, fake_stripe: FakeStripe
 ) -> None:
-    """Stock tracked: one conditional UPDATE checks and takes the unit, one INSERT records it."""
+    """Stock tracked: one INSERT records the unit, one conditional UPDATE checks and takes it."""
     item = ItemFactory.create(stock=1000)
     with CaptureQueriesContext(connection) as captured:
         response = client.get(f"/buy/{item.pk}")
@@ -202,8 +202,8 @@ def test_a_buy_click_of_an_item_in_stock_takes_its_unit_in_one_statement(
         "INSERT orders_order",
         "INSERT orders_orderstatuschange",
         "INSERT orders_orderline",
-        "UPDATE catalog_item",  # reserved + 1 WHERE stock - reserved >= 1
         "INSERT orders_reservation",
+        "UPDATE catalog_item",  # reserved + 1 WHERE stock - reserved >= 1, the item locked last
         "INSERT payments_paymentattempt",
         "UPDATE payments_paymentattempt",
         "INSERT django_session",

@@ -114,10 +114,19 @@ def _display_changed(before: int | None, after: int | None) -> None:
 
 def reserve(*, order: Order, lines: Iterable[OrderLine]) -> None:
     """Hold the lines' quantities for `order`, all or nothing: raises OutOfStock naming the
-    first item short (the caller's transaction then rolls back what was taken)."""
+    first item short (the caller's transaction then rolls back what was taken).
+
+    The reservation rows are written first and the items' rows updated last: an item's row is
+    locked from its UPDATE until the transaction commits, and every buyer of a popular item
+    waits for that lock, so as little as possible happens while it is held."""
     until = reservation_deadline()
-    held = []
-    for line in _tracked(lines):
+    tracked = _tracked(lines)
+    Reservation.objects.bulk_create(
+        Reservation(order=order, item_id=line.item_id, quantity=line.quantity, reserved_until=until)
+        for line in tracked
+    )
+    units = 0
+    for line in tracked:
         row = _update_returning(
             "UPDATE {table} SET reserved = reserved + %s"
             " WHERE id = %s AND stock IS NOT NULL AND stock - reserved >= %s",
@@ -125,8 +134,11 @@ def reserve(*, order: Order, lines: Iterable[OrderLine]) -> None:
         )
         if row is None:
             fresh = Item.objects.filter(pk=line.item_id).values_list("stock", "reserved").get()
-            if fresh[0] is None:
-                continue  # no longer tracked since the item was read
+            if fresh[0] is None:  # no longer tracked since the item was read: nothing held
+                Reservation.objects.filter(
+                    order=order, item_id=line.item_id, state=State.HELD
+                ).delete()
+                continue
             raise OutOfStock(
                 shortage_message(
                     Shortage(
@@ -141,15 +153,9 @@ def reserve(*, order: Order, lines: Iterable[OrderLine]) -> None:
         if stock is not None:
             after = stock - reserved
             _display_changed(after + line.quantity, after)
-        held.append(
-            Reservation(
-                order=order, item_id=line.item_id, quantity=line.quantity, reserved_until=until
-            )
-        )
-    Reservation.objects.bulk_create(held)
-    if held:
-        units = sum(reservation.quantity for reservation in held)
-        transaction.on_commit(lambda: metrics.reservation_taken(units=units))
+        units += line.quantity
+    if units:
+        transaction.on_commit(partial(metrics.reservation_taken, units=units))
 
 
 def extend(*, order: Order) -> None:
