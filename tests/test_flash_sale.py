@@ -148,6 +148,14 @@ def _at_once(count: int, action: Any) -> list[tuple[int, dict[str, Any]]]:
     def one(n: int) -> tuple[int, dict[str, Any]]:
         start.wait(timeout=60)
         response = action(n)
+        # As the Buy button does: a 503 with Retry-After (the Stripe bulkhead or pace is full,
+        # nothing was started or held) is asked again after that wait, up to eight times.
+        for _ in range(8):
+            wait = response.headers.get("Retry-After", "")
+            if response.status_code != 503 or not wait.isdigit():
+                break
+            time.sleep(min(int(wait), 10))
+            response = action(n)
         try:
             body = response.json()
         except ValueError:

@@ -62,6 +62,8 @@ def test_every_workers_counts_add_up_at_metrics(tmp_path: Path, slow_stripe: Fak
         DATABASE_URL=url,
         WEB_CONCURRENCY="3",
         GUNICORN_THREADS="2",
+        # Both threads may wait on the slow Stripe: this counts workers, not the bulkhead.
+        STRIPE_CONCURRENCY="2",
         STRIPE_API_KEY="sk_test_gunicorn_metrics",
         STRIPE_API_BASE=slow_stripe.url,
         SHOP_THROTTLE="false",
