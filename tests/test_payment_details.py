@@ -121,6 +121,7 @@ def test_details_reach_the_intent_and_the_paid_order(
         "order_id": order.pk,
         "amount": 5500,
         "currency": "usd",
+        "total": shown(5500),
         "pay_label": f"Pay {shown(5500)}",
     }
     [update] = shop.requests_to("POST", f"/v1/payment_intents/{pi}")

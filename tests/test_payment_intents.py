@@ -78,6 +78,7 @@ def test_the_intent_is_for_exactly_the_total_shown(
         "needs_shipping": True,
         "countries": settings.SHOP_SHIPPING_COUNTRIES,
         "shipping_options": [],
+        "total": shown_amount(6116),
         "pay_label": f"Pay {shown_amount(6116)}",
     }
     assert body == {

@@ -51,12 +51,14 @@ def _customer_form(order: Order, *, amount: int) -> dict[str, Any]:
                 "name": option.rate.name,
                 "price": _shown(option.amount, order.currency) if option.amount else _("Free"),
                 "estimate": _estimate(option),
+                "total": _shown(goods + option.amount, order.currency),
                 "pay_label": _("Pay %(amount)s")
                 % {"amount": _shown(goods + option.amount, order.currency)},
             }
             for option in options
         ],
         # The intent is made for the cheapest option until the customer chooses.
+        "total": _shown(amount, order.currency),
         "pay_label": _("Pay %(amount)s") % {"amount": _shown(amount, order.currency)},
     }
 
@@ -98,6 +100,7 @@ def order_payment_details(request: HttpRequest, order_id: int) -> JsonResponse:
             "order_id": order.pk,
             "amount": intent.amount,
             "currency": order.currency,
+            "total": _shown(intent.amount, order.currency),
             "pay_label": _("Pay %(amount)s") % {"amount": _shown(intent.amount, order.currency)},
         }
     )
