@@ -67,7 +67,8 @@ STRIPE_JS_PAYMENT_ELEMENT = """
             postal_code: field("postal_code"), country: field("country"),
           },
         };
-        return { complete: !!(value.name && value.address.line1 && value.address.city), value: value };
+        var complete = !!(value.name && value.address.line1 && value.address.city);
+        return { complete: complete, value: value };
       },
     };
   }
@@ -81,7 +82,9 @@ STRIPE_JS_PAYMENT_ELEMENT = """
         clientSecret = options.clientSecret;
         var elements = {
           create: function (type, createOptions) {
-            record("create", createOptions ? { type: type, options: createOptions } : { type: type });
+            var created = { type: type };
+            if (createOptions) created.options = createOptions;
+            record("create", created);
             if (type === "address") return standInAddressElement(createOptions);
             return {
               mount: function (selector) {
