@@ -423,3 +423,40 @@ def test_the_card_form_asks_the_address_and_shipping_and_the_admin_shows_them(
     for text in ("ana+shop@example.com", "Ana Müller", "Hauptstraße 5", "10115 Berlin", "Courier"):
         expect(page.locator("#content")).to_contain_text(text)
     payment_run.screenshot("admin-order-paid-on-the-page")
+
+
+def test_digital_goods_ask_the_name_and_phone_and_no_address(
+    payment_run: BrowserRun, fake_stripe: FakeStripe, settings: SettingsWrapper
+) -> None:
+    settings.SHOP_COLLECT_PHONE = True
+    ShippingRate.objects.create(name="Post", amount=Decimal("5.00"), currency="usd")
+    item = ItemFactory.create(price=Decimal("9.00"), currency="usd", requires_shipping=False)
+    page = payment_run.page
+    page.goto(payment_run.url(f"/item/{item.pk}/pay/"))
+    _wait_until_ready(page)
+
+    expect(page.locator("#shipping-fields")).to_be_hidden()
+    expect(page.locator("#shipping-rates")).to_be_hidden()
+    assert [c["type"] for c in payment_run.stripe.calls_to("create")] == ["payment"]
+    _fill_in(page, email="eve@example.com", name="<b>Eve</b>", ships=False)
+    pay = page.get_by_role("button", name=f"Pay {shown(900)}")
+    pay.click()
+    # The phone is wanted: the browser asks for it before anything is sent.
+    expect(page.locator("#pay-phone:invalid")).to_have_count(1)
+    assert not fake_stripe.requests_to(
+        "POST", f"/v1/payment_intents/{_the_one_intent(fake_stripe)['id']}"
+    )
+    assert payment_run.stripe.calls_to("confirmPayment") == []
+    page.get_by_label("Phone").fill("+49 30 1234")
+    with page.expect_navigation(url=SUCCESS_URL):
+        pay.click()
+
+    order = Order.objects.get()
+    assert (order.status, order.amount_paid) == (Order.Status.PAID, 900)
+    assert (order.email, order.customer_name, order.phone) == (
+        "eve@example.com",
+        "<b>Eve</b>",
+        "+49 30 1234",
+    )
+    assert order.fulfilment_status == Order.Fulfilment.NOT_REQUIRED
+    assert payment_run.page_errors == []
