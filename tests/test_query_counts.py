@@ -205,6 +205,7 @@ def test_a_buy_click_of_an_item_in_stock_takes_its_unit_in_one_statement(
         "UPDATE catalog_item",  # reserved + 1 WHERE stock - reserved >= 1
         "INSERT orders_reservation",
         "INSERT payments_paymentattempt",
+        "SELECT orders_shippingrate",  # the item is shipped: the rates Checkout offers
         "UPDATE payments_paymentattempt",
         "INSERT django_session",
     ]
