@@ -75,8 +75,11 @@ def every_kind_of_call(fake_stripe: FakeStripe, currency: str = "usd") -> None:
     intent = gateway.create_payment_intent(
         currency=currency, params={"amount": 1000, "currency": currency}, idempotency_key="k-pi"
     )
-    gateway.update_payment_intent_amount(
-        currency=currency, payment_intent_id=intent.id, amount=1200, idempotency_key="k-pi-2"
+    gateway.update_payment_intent(
+        currency=currency,
+        payment_intent_id=intent.id,
+        params={"amount": 1200},
+        idempotency_key="k-pi-2",
     )
     gateway.retrieve_payment_intent(currency=currency, payment_intent_id=intent.id)
     gateway.cancel_payment_intent(currency=currency, payment_intent_id=intent.id)

@@ -27,6 +27,9 @@ def shown(minor: int, currency: str = "usd") -> str:
     return format_amount(from_minor(minor, currency), currency)
 
 
+shown_amount = shown  # for tests with a local of that name
+
+
 def start(client: Client, order: Order) -> Any:
     return client.post(f"/orders/{order.pk}/payment-intent/", headers=JSON)
 
@@ -43,7 +46,9 @@ def discounted_taxed_order(client: Client) -> Order:
     return order
 
 
-def test_the_intent_is_for_exactly_the_total_shown(client: Client, fake_stripe: FakeStripe) -> None:
+def test_the_intent_is_for_exactly_the_total_shown(
+    client: Client, fake_stripe: FakeStripe, settings: SettingsWrapper
+) -> None:
     order = discounted_taxed_order(client)
     shown = client.get(f"/orders/{order.pk}/", headers=JSON).json()
 
@@ -64,7 +69,19 @@ def test_the_intent_is_for_exactly_the_total_shown(client: Client, fake_stripe: 
     assert created.stripe_version == API_VERSION
     assert created.idempotency_key == f"kassa-payment-intent-{order.pk}-1"
     [intent] = fake_stripe.resources.payment_intents.values()
-    assert response.json() == {
+    body = response.json()
+    # What the page asks before paying (tests/test_payment_details.py): no rates, none offered.
+    assert body.pop("customer") == {
+        "details_url": f"/orders/{order.pk}/payment-details/",
+        "email": "",
+        "collect_phone": False,
+        "needs_shipping": True,
+        "countries": settings.SHOP_SHIPPING_COUNTRIES,
+        "shipping_options": [],
+        "total": shown_amount(6116),
+        "pay_label": f"Pay {shown_amount(6116)}",
+    }
+    assert body == {
         "client_secret": intent["client_secret"],
         "amount": 6116,
         "currency": "usd",
@@ -147,7 +164,14 @@ def test_an_amount_change_updates_the_same_intent(client: Client, fake_stripe: F
     [update] = fake_stripe.requests_to("POST", f"/v1/payment_intents/{pi}")
     # 50.97 + 10% (5.10) = 56.07
     assert shown["total"] == "56.07"
-    assert update.params == {"amount": "5607"}
+    assert update.params == {
+        "amount": "5607",
+        # No rate is offered: the intent asks no shipping (empty values remove the keys).
+        "metadata[order_id]": str(order.pk),
+        "metadata[shipping_rate_id]": "",
+        "metadata[shipping_amount]": "",
+        "metadata[shipping_method]": "",
+    }
     assert update.idempotency_key == f"kassa-payment-intent-amount-{order.pk}-2"
     assert second["amount"] == 5607
     assert fake_stripe.resources.payment_intents[pi]["amount"] == 5607

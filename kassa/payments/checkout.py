@@ -121,6 +121,11 @@ def checkout_params(
     return params
 
 
+def known_email(order: Order) -> str:
+    """The customer's e-mail if the shop knows it already: asked for again, but filled in."""
+    return order.email or (order.user.email if order.user_id and order.user else "")
+
+
 def needs_shipping(lines: list[OrderLine]) -> bool:
     return any(line.item.requires_shipping for line in lines)
 
@@ -134,7 +139,7 @@ def _collect_customer(
 ) -> None:
     """What Checkout asks the customer for: their e-mail always (Checkout does unless given
     one), the phone if the shop wants it, an address and a shipping choice if goods are sent."""
-    email = order.email or (order.user.email if order.user_id and order.user else "")
+    email = known_email(order)
     if email:
         params["customer_email"] = email
     if settings.SHOP_COLLECT_PHONE:

@@ -64,6 +64,7 @@ class _Made:
     url: str = ""
     client_secret: str = ""
     payment_intent_id: str = ""
+    charged: int = 0  # what Stripe will charge, when more than the goods the attempt asks
 
 
 def checkout_start(*, order: Order, pages: ReturnPages) -> Started:
@@ -228,13 +229,15 @@ def _create(
             amount=session.amount_total - session.amount_shipping,
             url=session.url,
         )
-    amount = order_totals(order, lines).total
-    intent = intents.create_intent(order=order, attempt=attempt.number, amount=amount)
+    # As for Checkout, the attempt asks for the goods; the intent adds the shipping chosen.
+    goods = order_totals(order, lines, shipping=0).total
+    intent = intents.create_intent(order=order, attempt=attempt.number, lines=lines, goods=goods)
     return _Made(
         stripe_id=intent.id,
-        amount=intent.amount,
+        amount=goods,
         client_secret=intent.client_secret,
         payment_intent_id=intent.id,
+        charged=intent.amount,
     )
 
 
@@ -256,7 +259,7 @@ def _attach(*, order: Order, attempt: PaymentAttempt, made: _Made) -> Started:
     return Started(
         order=order,
         attempt=attempt,
-        amount=made.amount,
+        amount=made.charged or made.amount,
         url=made.url,
         client_secret=made.client_secret,
     )
@@ -304,7 +307,7 @@ def _keep_intent(
     kept: tuple[PaymentAttempt, gateway.PaymentIntent],
 ) -> Started:
     earlier, intent = kept
-    amount = order_totals(order, lines).total
+    amount = order_totals(order, lines, shipping=0).total
     # Recorded before the amount changes at Stripe, so a payment of the new amount finds its
     # attempt however soon it arrives.
     if not attempts.attempt_attach(
@@ -314,7 +317,7 @@ def _keep_intent(
         raise CheckoutSuperseded(_("A newer payment for this order was started in another window."))
     try:
         intent = intents.update_amount(
-            order=order, attempt=attempt.number, intent=intent, amount=amount
+            order=order, attempt=attempt.number, intent=intent, amount=amount, lines=lines
         )
     except PaymentError:
         # The order keeps the intent it had, at its amount: still its one payable attempt.

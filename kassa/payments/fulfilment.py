@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from kassa.common.notices import notify_staff
 from kassa.metrics import instruments as metrics
 from kassa.orders import lifecycle
+from kassa.orders.models import ShippingRate
 from kassa.payments import attempts, gateway
 from kassa.payments.gateway import Buyer, CheckoutSession, PaymentIntent
 from kassa.payments.models import PaymentAttempt, UnmatchedPayment
@@ -82,7 +83,11 @@ def fulfil_payment_intent(intent: PaymentIntent, *, source: str) -> bool:
 
 def _customer(buyer: Buyer) -> lifecycle.Customer:
     """What Stripe collected, as the order records it: the shipping rate the shop offered."""
-    rate = shipping_rate_for(stripe_id=buyer.shipping_rate) if buyer.shipping_rate else None
+    rate: ShippingRate | None = None
+    if buyer.shipping_rate:
+        rate = shipping_rate_for(stripe_id=buyer.shipping_rate)
+    elif buyer.shipping_rate_id is not None:
+        rate = ShippingRate.objects.filter(pk=buyer.shipping_rate_id).first()
     return lifecycle.Customer(
         email=buyer.email,
         name=buyer.name,
@@ -95,7 +100,7 @@ def _customer(buyer: Buyer) -> lifecycle.Customer:
         state=buyer.state,
         country=buyer.country,
         shipping_rate_id=rate.pk if rate else None,
-        shipping_method=rate.name if rate else "",
+        shipping_method=rate.name if rate else buyer.shipping_method[:200],
         shipping_amount=buyer.shipping_amount,
     )
 
@@ -125,8 +130,9 @@ def _fulfil(
         "source": source,
     }
     # A kept PaymentIntent belongs to several attempts of one order, each asking its amount.
-    # An attempt asks for the goods; the shipping the customer chose in Checkout comes on top.
-    goods = amount - (buyer.shipping_amount if kind == Kind.CHECKOUT_SESSION else 0)
+    # An attempt asks for the goods; the shipping the customer chose comes on top (Checkout
+    # reports it, and the shop's own page sets it in the PaymentIntent's metadata).
+    goods = amount - buyer.shipping_amount
     made = list(PaymentAttempt.objects.filter(kind=kind, stripe_id=stripe_id).order_by("-number"))
     if not made:
         _unmatched(UnmatchedPayment.Reason.UNKNOWN_OBJECT, **unmatched)

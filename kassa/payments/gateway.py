@@ -16,9 +16,11 @@ from typing import Any, TypeVar
 import stripe
 from django.conf import settings
 from django.utils.translation import gettext as _
+from stripe import RequestOptions
 from stripe.params import (
     CouponCreateParams,
     PaymentIntentCreateParams,
+    PaymentIntentUpdateParams,
     RefundCreateParams,
     ShippingRateCreateParams,
     TaxRateCreateParams,
@@ -67,8 +69,12 @@ class Buyer:
     city: str = ""
     state: str = ""
     country: str = ""
-    shipping_rate: str = ""  # Stripe's shr_ id
+    shipping_rate: str = ""  # Stripe's shr_ id (Checkout)
     shipping_amount: int = 0
+    # Our ShippingRate and its name, as the shop put them in a PaymentIntent's metadata (only the
+    # secret key writes metadata: the browser cannot).
+    shipping_rate_id: int | None = None
+    shipping_method: str = ""
 
 
 @dataclass(frozen=True)
@@ -209,7 +215,7 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _address(place: dict[str, Any]) -> dict[str, str]:
+def _address(place: dict[str, Any]) -> dict[str, Any]:
     address = _dict(place.get("address"))
     return {
         "shipping_name": _text(place.get("name")),
@@ -241,16 +247,25 @@ def _session_buyer(session: dict[str, Any]) -> Buyer:
     )
 
 
+def _digits(value: object) -> int | None:
+    text = _text(value)
+    return int(text) if text.isdigit() and len(text) < 16 else None
+
+
 def _intent_buyer(intent: dict[str, Any]) -> Buyer:
+    """Who paid through our own page: the e-mail, address and shipping choice the shop sent
+    with the PaymentIntent (kassa.payments.intent_details), server-side."""
     shipping = _dict(intent.get("shipping"))
+    metadata = _dict(intent.get("metadata"))
     return Buyer(
         email=_text(intent.get("receipt_email")),
-        name=_text(shipping.get("name")),
-        phone=_text(shipping.get("phone")),
+        name=_text(shipping.get("name")) or _text(metadata.get("customer_name")),
+        phone=_text(shipping.get("phone")) or _text(metadata.get("customer_phone")),
         **(_address(shipping) if shipping else {}),
-        # A PaymentIntent names no shipping rate of Stripe's: Checkout's choice only.
         shipping_rate="",
-        shipping_amount=0,
+        shipping_amount=_digits(metadata.get("shipping_amount")) or 0,
+        shipping_rate_id=_digits(metadata.get("shipping_rate_id")),
+        shipping_method=_text(metadata.get("shipping_method")),
     )
 
 
@@ -414,17 +429,21 @@ def create_payment_intent(
     return _payment_intent(intent)
 
 
-def update_payment_intent_amount(
-    *, currency: str, payment_intent_id: str, amount: int, idempotency_key: str
+def update_payment_intent(
+    *,
+    currency: str,
+    payment_intent_id: str,
+    params: PaymentIntentUpdateParams,
+    idempotency_key: str = "",
 ) -> PaymentIntent:
+    """Change what the intent asks before it is confirmed. Without a key, stripe-python makes
+    one per call for its retries: setting the same values again is harmless, and a key of ours
+    reused for other values would replay the old answer."""
     client = _client(currency)
+    options: RequestOptions = {"idempotency_key": idempotency_key} if idempotency_key else {}
     intent = _create(
         "PaymentIntent.modify",
-        lambda: client.v1.payment_intents.update(
-            payment_intent_id,
-            params={"amount": amount},
-            options={"idempotency_key": idempotency_key},
-        ),
+        lambda: client.v1.payment_intents.update(payment_intent_id, params=params, options=options),
     )
     return _payment_intent(intent)
 

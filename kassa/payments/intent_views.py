@@ -2,23 +2,75 @@
 
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from kassa.catalog import selectors as catalog_selectors
 from kassa.common.http import json_endpoint
+from kassa.common.money import format_amount, from_minor
 from kassa.common.throttle import buy_limited
 from kassa.orders import selectors as order_selectors
 from kassa.orders.models import Order
 from kassa.orders.pricing import order_totals
+from kassa.orders.shipping import ShippingOption
 from kassa.orders.visitors import visitor_from_request
+from kassa.payments import intent_details
+from kassa.payments.checkout import known_email, needs_shipping
 from kassa.payments.flow import Started, payment_intent_buy, payment_intent_start
+from kassa.payments.forms import details_from
 from kassa.payments.presenters import payment_intent_json
 from kassa.payments.views import return_pages
+
+
+def _shown(minor: int, currency: str) -> str:
+    return format_amount(from_minor(minor, currency), currency)
+
+
+def _customer_form(order: Order, *, amount: int) -> dict[str, Any]:
+    """What the page asks the customer before paying, as the shop decides it: the e-mail (filled
+    in if known), the phone if wanted, and an address and shipping choice if goods are sent.
+    Each choice comes with its total, worked out here; the browser only shows them."""
+    lines = list(order.lines.select_related("item"))
+    goods = order_totals(order, lines, shipping=0).total
+    options = intent_details.offered(order=order, lines=lines)
+    return {
+        "details_url": reverse("payments:order-payment-details", args=[order.pk]),
+        "email": known_email(order),
+        "collect_phone": settings.SHOP_COLLECT_PHONE,
+        "needs_shipping": needs_shipping(lines),
+        "countries": settings.SHOP_SHIPPING_COUNTRIES,
+        "shipping_options": [
+            {
+                "id": option.rate.pk,
+                "name": option.rate.name,
+                "price": _shown(option.amount, order.currency) if option.amount else _("Free"),
+                "estimate": _estimate(option),
+                "total": _shown(goods + option.amount, order.currency),
+                "pay_label": _("Pay %(amount)s")
+                % {"amount": _shown(goods + option.amount, order.currency)},
+            }
+            for option in options
+        ],
+        # The intent is made for the cheapest option until the customer chooses.
+        "total": _shown(amount, order.currency),
+        "pay_label": _("Pay %(amount)s") % {"amount": _shown(amount, order.currency)},
+    }
+
+
+def _estimate(option: ShippingOption) -> str:
+    low, high = option.rate.min_days, option.rate.max_days
+    if low and high and low != high:
+        return _("%(low)s–%(high)s days") % {"low": low, "high": high}
+    days = high or low
+    if not days:
+        return ""
+    return ngettext("%(days)s day", "%(days)s days", days) % {"days": days}
 
 
 def _intent_json(request: HttpRequest, started: Started) -> JsonResponse:
@@ -28,8 +80,30 @@ def _intent_json(request: HttpRequest, started: Started) -> JsonResponse:
         # The order's own page and endpoint: reloading pays the same intent, makes no new one.
         "pay_url": reverse("payments:order-pay", args=[order.pk]),
         "intent_url": reverse("payments:order-payment-intent", args=[order.pk]),
+        "customer": _customer_form(order, amount=started.amount),
     }
     return JsonResponse(body)
+
+
+@never_cache
+@json_endpoint("POST", not_found=gettext_lazy("There is no such order."))
+@buy_limited
+def order_payment_details(request: HttpRequest, order_id: int) -> JsonResponse:
+    """POST /orders/<id>/payment-details/: the customer's e-mail, name, phone, address and
+    shipping choice for the order's PaymentIntent, before the page confirms it. Answers the
+    amount the intent now asks; a detail that cannot be used is a 400 and changes nothing."""
+    order = order_selectors.order_for_request(request, order_id)
+    details = details_from(request.POST)
+    intent = intent_details.payment_intent_details(order=order, details=details)
+    return JsonResponse(
+        {
+            "order_id": order.pk,
+            "amount": intent.amount,
+            "currency": order.currency,
+            "total": _shown(intent.amount, order.currency),
+            "pay_label": _("Pay %(amount)s") % {"amount": _shown(intent.amount, order.currency)},
+        }
+    )
 
 
 @never_cache

@@ -8,8 +8,10 @@ strands an intent nor makes a second one.
 from django.utils.translation import gettext as _
 from stripe.params import PaymentIntentCreateParams
 
-from kassa.orders.models import Order
+from kassa.orders.models import Order, OrderLine
+from kassa.orders.shipping import ShippingOption, options_for
 from kassa.payments import gateway
+from kassa.payments.checkout import needs_shipping
 from kassa.payments.errors import CheckoutConflict
 
 # What Stripe's PaymentIntent statuses mean for closing one: money moving or moved, or neither.
@@ -18,36 +20,72 @@ MOVING = "processing"
 CANCELED = "canceled"
 
 
-def payment_intent_params(*, order: Order, amount: int) -> PaymentIntentCreateParams:
+def default_shipping(*, order: Order, lines: list[OrderLine], goods: int) -> ShippingOption | None:
+    """The shipping an intent asks for until the customer chooses: the cheapest rate offered,
+    as Checkout shows an open session priced with its first option."""
+    if not needs_shipping(lines):
+        return None
+    options = options_for(currency=order.currency, goods_total=goods)
+    return options[0] if options else None
+
+
+def shipping_metadata(order: Order, option: ShippingOption | None) -> dict[str, str]:
+    """What fulfilment reads back to record the shipping and to check the payment: the goods
+    are the intent's amount less `shipping_amount`. Empty values remove a key at Stripe."""
+    return {
+        "order_id": str(order.pk),
+        "shipping_rate_id": str(option.rate.pk) if option else "",
+        "shipping_amount": str(option.amount) if option else "",
+        "shipping_method": option.rate.name if option else "",
+    }
+
+
+def payment_intent_params(
+    *, order: Order, goods: int, option: ShippingOption | None
+) -> PaymentIntentCreateParams:
     order_ref = str(order.pk)
     return {
-        "amount": amount,
+        "amount": goods + (option.amount if option else 0),
         "currency": order.currency,
         "automatic_payment_methods": {"enabled": True},
-        "metadata": {"order_id": order_ref},
+        # Stripe refuses empty metadata values on create.
+        "metadata": {k: v for k, v in shipping_metadata(order, option).items() if v},
         "description": f"Kassa order #{order_ref}",
     }
 
 
-def create_intent(*, order: Order, attempt: int, amount: int) -> gateway.PaymentIntent:
+def create_intent(
+    *, order: Order, attempt: int, lines: list[OrderLine], goods: int
+) -> gateway.PaymentIntent:
+    """The attempt's intent for the goods (`goods` minor units) plus the default shipping."""
+    option = default_shipping(order=order, lines=lines, goods=goods)
     return gateway.create_payment_intent(
         currency=order.currency,
-        params=payment_intent_params(order=order, amount=amount),
+        params=payment_intent_params(order=order, goods=goods, option=option),
         idempotency_key=f"kassa-payment-intent-{order.pk}-{attempt}",
     )
 
 
 def update_amount(
-    *, order: Order, attempt: int, intent: gateway.PaymentIntent, amount: int
+    *,
+    order: Order,
+    attempt: int,
+    intent: gateway.PaymentIntent,
+    amount: int,
+    lines: list[OrderLine],
 ) -> gateway.PaymentIntent:
-    """The kept intent, for what the order costs now (the customer edited the cart in between, or
-    its discount lapsed as this attempt began)."""
-    if intent.amount == amount:
+    """The kept intent, for what the order's goods (`amount`) cost now (the customer edited the
+    cart in between, or its discount lapsed as this attempt began) with the default shipping:
+    the page offers the choice afresh."""
+    option = default_shipping(order=order, lines=lines, goods=amount)
+    total = amount + (option.amount if option else 0)
+    rate_id = option.rate.pk if option else None
+    if intent.amount == total and intent.buyer.shipping_rate_id == rate_id:
         return intent
-    return gateway.update_payment_intent_amount(
+    return gateway.update_payment_intent(
         currency=order.currency,
         payment_intent_id=intent.id,
-        amount=amount,
+        params={"amount": total, "metadata": shipping_metadata(order, option)},
         idempotency_key=f"kassa-payment-intent-amount-{order.pk}-{attempt}",
     )
 

@@ -20,6 +20,11 @@ urlpatterns = [
         intent_views.order_payment_intent,
         "order-payment-intent",
     ),
+    *route(
+        "orders/<id:order_id>/payment-details",
+        intent_views.order_payment_details,
+        "order-payment-details",
+    ),
     *route("checkout/success", views.success, "success"),
     *route("checkout/cancel", views.cancel, "cancel"),
     *route("stripe/webhook", views.stripe_webhook, "webhook"),

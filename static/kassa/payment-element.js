@@ -18,6 +18,11 @@
   var elements = null;
   var returnUrl = "";
   var busy = false;
+  // What the shop asks before paying (the intent's answer says): e-mail, name, phone, and an
+  // address and shipping choice when goods are sent.
+  var customer = null;
+  var addressElement = null;
+  var token = form.querySelector("input[name=csrfmiddlewaretoken]");
 
   function showError(message) {
     errorBox.textContent = message;
@@ -69,7 +74,6 @@
       giveUp(say("formNotLoaded", "The card form could not be loaded. Check your connection, allow js.stripe.com if a blocker stops it, and reload the page."));
       return;
     }
-    var token = form.querySelector("input[name=csrfmiddlewaretoken]");
     var data;
     try {
       var response = await fetch(form.dataset.intentUrl, {
@@ -97,6 +101,11 @@
       // The card form in the page's language (Stripe names languages as the page does: en, ru).
       elements = stripe.elements({ clientSecret: data.client_secret, locale: document.documentElement.lang || "auto" });
       elements.create("payment").mount("#payment-element");
+      showCustomerFields(data.customer);
+      if (customer && customer.needs_shipping) {
+        addressElement = elements.create("address", { mode: "shipping", allowedCountries: customer.countries });
+        addressElement.mount("#address-element");
+      }
     } catch (e) {
       giveUp(say("formNotShown", "The card form could not be shown. Please reload the page to try again."));
       return;
@@ -104,6 +113,104 @@
     returnUrl = data.return_url;
     loading.hidden = true;
     ready();
+  }
+
+  function byId(id) {
+    return document.getElementById(id);
+  }
+
+  function showCustomerFields(asked) {
+    customer = asked || null;
+    if (!customer) return;
+    var email = byId("pay-email");
+    if (customer.email && !email.value) email.value = customer.email;
+    // Required only once shown: a hidden required field would stop the Try again button.
+    email.required = true;
+    byId("pay-phone-row").hidden = !customer.collect_phone;
+    byId("pay-phone").required = !!customer.collect_phone;
+    // The Address Element asks the name of whoever receives the goods; without one, ours does.
+    byId("pay-name-row").hidden = !!customer.needs_shipping;
+    byId("pay-name").required = !customer.needs_shipping;
+    byId("customer-fields").hidden = false;
+    byId("shipping-fields").hidden = !customer.needs_shipping;
+    var rates = byId("shipping-rates");
+    Array.prototype.forEach.call(rates.querySelectorAll("label"), function (old) { old.remove(); });
+    var options = customer.needs_shipping ? customer.shipping_options : [];
+    options.forEach(function (option, index) {
+      var row = document.createElement("label");
+      row.className = "shipping-rate";
+      var input = document.createElement("input");
+      input.type = "radio";
+      input.name = "shipping_rate";
+      input.value = String(option.id);
+      input.required = true;
+      // The intent asks for the cheapest until the customer chooses (the shop sorted them).
+      input.checked = index === 0;
+      // The totals are the shop's; what is charged is worked out again when the details are sent.
+      input.addEventListener("change", function () {
+        showTotal(option.total);
+        label = option.pay_label;
+        if (!busy) button.textContent = label;
+      });
+      row.appendChild(input);
+      row.appendChild(document.createTextNode(
+        " " + option.name + " — " + option.price + (option.estimate ? " (" + option.estimate + ")" : "")
+      ));
+      rates.appendChild(row);
+    });
+    rates.hidden = options.length === 0;
+    if (customer.pay_label) label = customer.pay_label;
+    showTotal(customer.total);
+  }
+
+  function showTotal(total) {
+    var shown = byId("pay-total");
+    if (shown && total) shown.textContent = total;
+  }
+
+  // Send the customer's details and shipping choice to the shop, which puts them (and the
+  // amount with that shipping) on the PaymentIntent. False, with the reason shown, if it cannot.
+  async function sendDetails() {
+    if (!customer) return true;
+    var fields = new FormData();
+    var name = byId("pay-name").value.trim();
+    fields.append("email", byId("pay-email").value.trim());
+    fields.append("phone", byId("pay-phone").value.trim());
+    if (addressElement) {
+      var given = await addressElement.getValue();
+      if (!given || !given.complete) {
+        showError(say("addressIncomplete", "Please complete the shipping address."));
+        return false;
+      }
+      var address = given.value.address || {};
+      name = given.value.name || name;
+      ["line1", "line2", "postal_code", "city", "state", "country"].forEach(function (key) {
+        fields.append(key, address[key] || "");
+      });
+      var chosen = form.querySelector("input[name=shipping_rate]:checked");
+      fields.append("shipping_rate", chosen ? chosen.value : "");
+    }
+    fields.append("name", name);
+    var response, data;
+    try {
+      response = await fetch(customer.details_url, {
+        method: "POST",
+        headers: { Accept: "application/json", "X-CSRFToken": token ? token.value : "" },
+        credentials: "same-origin",
+        body: fields,
+      });
+      data = await response.json().catch(function () { return {}; });
+    } catch (e) {
+      showError(say("offline", "The shop cannot be reached. Check your connection and try again."));
+      return false;
+    }
+    if (!response.ok) {
+      showError(data.error || say("notStarted", "The payment could not be started. Please try again."));
+      return false;
+    }
+    if (data.pay_label) label = data.pay_label;
+    showTotal(data.total);
+    return true;
   }
 
   form.addEventListener("submit", async function (event) {
@@ -120,6 +227,12 @@
     button.textContent = say("paying", "Paying…");
     var result;
     try {
+      if (!(await sendDetails())) {
+        ready();
+        return;
+      }
+      // The intent's amount changed at the shop: the Payment Element reads it again.
+      if (typeof elements.fetchUpdates === "function") await elements.fetchUpdates();
       result = await stripe.confirmPayment({ elements: elements, confirmParams: { return_url: returnUrl } });
     } catch (e) {
       result = { error: {} };

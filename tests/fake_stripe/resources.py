@@ -432,6 +432,8 @@ class Resources:
             "metadata": metadata,
             "latest_charge": None,
             "livemode": False,
+            "receipt_email": None,
+            "shipping": None,
         }
         self.payment_intents[intent_id] = intent
         return intent
@@ -442,11 +444,12 @@ class Resources:
         if not amount.isdigit() or int(amount) < 1:
             raise StripeError(400, "Invalid positive integer.", param="amount")
         _check_chargeable(int(amount), currency)
-        return self._new_intent(
-            amount=int(amount),
-            currency=currency,
-            metadata=dict(body.get("metadata") or {}),
-        )
+        metadata = dict(body.get("metadata") or {})
+        if "" in metadata.values():
+            raise StripeError(400, "Metadata values cannot be empty on create.", param="metadata")
+        intent = self._new_intent(amount=int(amount), currency=currency, metadata={})
+        self._intent_details(intent, {**body, "metadata": metadata})
+        return intent
 
     def _intent(self, intent_id: str) -> dict[str, Any]:
         if intent_id not in self.payment_intents:
@@ -460,10 +463,45 @@ class Resources:
         intent = self._intent(id)
         if intent["status"] in ("succeeded", "canceled", "processing"):
             raise StripeError(400, f"This PaymentIntent's status is {intent['status']}.")
-        if "amount" in request.body:
-            _check_chargeable(int(request.body["amount"]), intent["currency"])
-            intent["amount"] = int(request.body["amount"])
+        body = request.body
+        if "amount" in body:
+            _check_chargeable(int(body["amount"]), intent["currency"])
+            intent["amount"] = int(body["amount"])
+        self._intent_details(intent, body)
         return intent
+
+    def _intent_details(self, intent: dict[str, Any], body: dict[str, Any]) -> None:
+        """receipt_email, shipping and metadata as Stripe takes them on create and update: an
+        empty metadata value removes its key; shipping needs a name and an address line."""
+        if "receipt_email" in body:
+            email = body["receipt_email"]
+            if email and "@" not in email:
+                raise StripeError(400, "Invalid email address.", param="receipt_email")
+            intent["receipt_email"] = email or None
+        if "shipping" in body:
+            shipping = body["shipping"] or None
+            if shipping is not None:
+                address = shipping.get("address") or {}
+                if not shipping.get("name") or not address.get("line1"):
+                    raise StripeError(400, "Missing required param.", param="shipping")
+                shipping = {
+                    "name": shipping["name"],
+                    "phone": shipping.get("phone") or None,
+                    "address": {
+                        key: address.get(key) or None
+                        for key in ("line1", "line2", "postal_code", "city", "state", "country")
+                    },
+                    "carrier": None,
+                    "tracking_number": None,
+                }
+            intent["shipping"] = shipping
+        for key, value in (body.get("metadata") or {}).items():
+            if len(str(value)) > 500:
+                raise StripeError(400, "Metadata values can have up to 500 characters.")
+            if value == "":
+                intent["metadata"].pop(key, None)
+            else:
+                intent["metadata"][key] = value
 
     def cancel_payment_intent(self, request: "RecordedRequest", id: str) -> dict[str, Any]:
         intent = self._intent(id)
