@@ -17,6 +17,7 @@ from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from kassa.catalog.models import Item
+from kassa.notifications.models import Mail
 from kassa.orders import stock
 from kassa.orders.models import Order, OrderLine, Reservation
 from kassa.payments.models import PaymentAttempt
@@ -246,8 +247,12 @@ def test_a_one_line_order_whose_session_failed_gives_its_units_back(
 
 
 def test_a_payment_after_its_reservation_lapsed_is_recorded_and_flagged_oversold(
-    webhooks: FakeStripe, caplog: pytest.LogCaptureFixture, django_capture_on_commit_callbacks: Any
+    webhooks: FakeStripe,
+    caplog: pytest.LogCaptureFixture,
+    django_capture_on_commit_callbacks: Any,
+    settings: Any,
 ) -> None:
+    settings.SHOP_STAFF_EMAILS = ["staff@example.com"]
     item = ItemFactory.create(stock=1)
     late = buy(Client(), item).json()
     session = webhooks.resources.checkout_sessions[late["id"]]
@@ -276,6 +281,11 @@ def test_a_payment_after_its_reservation_lapsed_is_recorded_and_flagged_oversold
     assert heard
     assert heard[0]["order_id"] == order.pk
     assert heard[0]["shortages"] == [(item.name, 1)]
+    # Staff are told by mail, once, whatever else reports the payment.
+    assert deliver(event("checkout.session.async_payment_succeeded", completed))
+    notice = Mail.objects.get(key=f"notice:oversold:{order.pk}")
+    assert f"Order #{order.pk}" in notice.context["subject"]
+    assert f"{item.name}: 1 short" in notice.context["body"]
 
 
 def test_a_late_payment_with_stock_left_takes_it_and_is_not_oversold(

@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from kassa.catalog import revision
 from kassa.catalog.models import Item
 from kassa.common.errors import Conflict
+from kassa.common.notices import notify_staff
 from kassa.metrics import instruments as metrics
 from kassa.orders.models import Order, OrderLine, Reservation
 
@@ -221,6 +222,19 @@ def sell(*, order: Order) -> list[Shortage]:
     if shortages:
         Order.objects.filter(pk=order.pk).update(oversold=True)
         order.oversold = True
+        # Queued with the payment it is about, once per order (the mail queue's key).
+        missing = ", ".join(
+            f"{short.name}: {short.wanted - short.available} short" for short in shortages
+        )
+        notify_staff(
+            key=f"oversold:{order.pk}",
+            subject=f"Order #{order.pk} was paid for more than the stock had",
+            body=(
+                f"Order #{order.pk} was paid after its reservation lapsed, and the stock could "
+                f"not cover it ({missing}). Find the goods or refund the order; it is flagged "
+                "oversold in the admin."
+            ),
+        )
         transaction.on_commit(
             lambda: notify_oversold(order_id=order.pk, shortages=shortages), robust=True
         )
