@@ -238,9 +238,12 @@ def test_stock_invariants_hold_whatever_happens() -> None:
     run_state_machine_as_test(
         StockMachine,
         settings=settings(
-            max_examples=60,
+            max_examples=100,
             stateful_step_count=25,
             deadline=None,
+            # The same sequences every run: the check below that every case came up must not
+            # depend on the draw (one CI run drew no restocking refund).
+            derandomize=True,
             suppress_health_check=[HealthCheck.too_slow],
         ),
     )
