@@ -5,7 +5,12 @@ import hmac
 import json
 import secrets
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from django.test import Client
+
+if TYPE_CHECKING:
+    from django.test.client import _MonkeyPatchedWSGIResponse
 
 WEBHOOK_SECRET = "whsec_test_kassa_webhook_secret"
 
@@ -32,3 +37,16 @@ def signature(payload: bytes, *, secret: str = WEBHOOK_SECRET, timestamp: int | 
 
 def encode(evt: dict[str, Any]) -> bytes:
     return json.dumps(evt).encode()
+
+
+def post_event(
+    evt: dict[str, Any], *, secret: str = WEBHOOK_SECRET, timestamp: int | None = None
+) -> "_MonkeyPatchedWSGIResponse":
+    """POST `evt` to the shop's webhook, signed as Stripe signs it (a fresh client each time)."""
+    payload = encode(evt)
+    return Client().post(
+        "/stripe/webhook/",
+        payload,
+        content_type="application/json",
+        headers={"Stripe-Signature": signature(payload, secret=secret, timestamp=timestamp)},
+    )

@@ -15,7 +15,7 @@ from kassa.orders.models import Order, ShippingRate
 from kassa.payments.models import StripeShippingRate, UnmatchedPayment
 from tests.factories import ItemFactory
 from tests.fake_stripe import FakeStripe
-from tests.stripe_events import WEBHOOK_SECRET, encode, event, signature
+from tests.stripe_events import WEBHOOK_SECRET, event, post_event
 
 pytestmark = pytest.mark.django_db
 
@@ -28,14 +28,7 @@ def shop(fake_stripe: FakeStripe, settings: SettingsWrapper) -> FakeStripe:
 
 
 def deliver(evt: dict[str, Any]) -> None:
-    payload = encode(evt)
-    response = Client().post(
-        "/stripe/webhook/",
-        payload,
-        content_type="application/json",
-        headers={"Stripe-Signature": signature(payload)},
-    )
-    assert response.status_code == 200
+    assert post_event(evt).status_code == 200
 
 
 def buy(client: Client, **item: Any) -> tuple[Order, str]:

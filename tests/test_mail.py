@@ -21,7 +21,7 @@ from kassa.payments.reconcile import reconcile_pending
 from tests.factories import ItemFactory
 from tests.fake_stripe import FakeStripe
 from tests.mail import SMTPServer, decoded_subject, part, run_worker, smtp, wait_for
-from tests.stripe_events import WEBHOOK_SECRET, encode, event, signature
+from tests.stripe_events import WEBHOOK_SECRET, event, post_event
 
 __all__ = ["smtp"]  # the fixture, for the tests below
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -35,17 +35,7 @@ def shop(fake_stripe: FakeStripe, settings: SettingsWrapper) -> FakeStripe:
 
 
 def deliver(evt: dict[str, Any]) -> int:
-    payload = encode(evt)
-    return (
-        Client()
-        .post(
-            "/stripe/webhook/",
-            payload,
-            content_type="application/json",
-            headers={"Stripe-Signature": signature(payload)},
-        )
-        .status_code
-    )
+    return post_event(evt).status_code
 
 
 def checkout(

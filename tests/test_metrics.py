@@ -21,7 +21,7 @@ from tests.factories import ItemFactory
 from tests.fake_stripe import FakeStripe
 from tests.metrics import Samples, parse, value
 from tests.production_env import ROOT, command_env
-from tests.stripe_events import WEBHOOK_SECRET, encode, event, signature
+from tests.stripe_events import WEBHOOK_SECRET, event, post_event
 
 TOKEN = "metrics-token-for-tests-0123456789"
 
@@ -44,17 +44,7 @@ def scrape() -> Samples:
 
 
 def deliver(evt: dict[str, object]) -> int:
-    payload = encode(evt)
-    return (
-        Client()
-        .post(
-            "/stripe/webhook/",
-            payload,
-            content_type="application/json",
-            headers={"Stripe-Signature": signature(payload)},
-        )
-        .status_code
-    )
+    return post_event(evt).status_code
 
 
 def test_a_purchase_moves_the_counters(

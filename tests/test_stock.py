@@ -23,7 +23,7 @@ from kassa.orders.models import Order, OrderLine, Reservation
 from kassa.payments.models import PaymentAttempt
 from tests.factories import ItemFactory, TaxFactory
 from tests.fake_stripe import FakeStripe
-from tests.stripe_events import WEBHOOK_SECRET, encode, event, signature
+from tests.stripe_events import WEBHOOK_SECRET, event, post_event
 
 pytestmark = pytest.mark.django_db
 JSON = {"Accept": "application/json"}
@@ -51,14 +51,7 @@ def staff() -> Client:
 
 def deliver(evt: dict[str, Any]) -> bool:
     """Post the signed event; whether the shop took it (200)."""
-    payload = encode(evt)
-    response = Client().post(
-        "/stripe/webhook/",
-        payload,
-        content_type="application/json",
-        headers={"Stripe-Signature": signature(payload)},
-    )
-    return response.status_code == 200
+    return post_event(evt).status_code == 200
 
 
 def levels(item: Item) -> tuple[int | None, int]:
