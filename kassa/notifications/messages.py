@@ -33,7 +33,7 @@ def _message_id(mail: Mail) -> str:
 
 
 def _order_context(order: Order, language: str) -> dict[str, object]:
-    totals = order_totals(order)
+    totals = order_totals(order, list(order.lines.select_related("item")))  # names each item
 
     def money(minor: int) -> str:
         return format_amount(from_minor(minor, order.currency), order.currency, language)
