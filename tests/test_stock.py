@@ -644,3 +644,16 @@ def test_the_database_refuses_more_held_than_in_stock() -> None:
         Item.objects.filter(pk=item.pk).update(reserved=3)
     with pytest.raises(IntegrityError), transaction.atomic():
         Item.objects.filter(pk=item.pk).update(stock=-1)
+
+
+def test_the_currency_filters_list_only_the_currencies_in_use(staff: Client) -> None:
+    ItemFactory.create(currency="usd")
+    ItemFactory.create(currency="eur")
+    Order.objects.create(currency="eur", status=Order.Status.PAID)
+    for path, present in [
+        ("/admin/catalog/item/", {"usd", "eur"}),
+        ("/admin/orders/order/", {"eur"}),
+    ]:
+        page = staff.get(path, {"status": "paid"} if "order" in path else {}).content.decode()
+        offered = {code for code in ("usd", "eur", "jpy", "gbp") if f"currency={code}" in page}
+        assert offered == present, path

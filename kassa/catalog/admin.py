@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kassa.catalog import images, services
 from kassa.catalog.models import Item
-from kassa.common.admin_money import show_in_currency
+from kassa.common.admin_money import CURRENCIES_IN_USE, show_in_currency
 from kassa.common.money import format_amount
 
 
@@ -145,7 +145,7 @@ class ItemAdmin(admin.ModelAdmin[Item]):
         "updated_at",
     ]
     list_display_links = ["thumbnail", "name"]
-    list_filter = [StockFilter, "is_active", "currency"]
+    list_filter = [StockFilter, "is_active", CURRENCIES_IN_USE]
     search_fields = ["name", "description"]
     readonly_fields = ["reserved", "image_preview", "created_at", "updated_at"]
     fields = [

@@ -7,6 +7,7 @@ so a form would show a USD price of 14.5 as "14.500" and a JPY one of 1500 as "1
 from decimal import Decimal
 
 from django import forms
+from django.contrib import admin
 
 from kassa.common.money import CURRENCIES, exponent
 
@@ -29,3 +30,8 @@ def show_in_currency(form: forms.BaseForm, currency: str, *names: str) -> None:
         value = form.initial.get(name)
         if isinstance(value, Decimal):
             form.initial[name] = in_currency(value, currency)
+
+
+# The currency filter lists the currencies the rows have, not all the shop could take: Django's
+# own filter of the values present.
+CURRENCIES_IN_USE = ("currency", admin.AllValuesFieldListFilter)

@@ -10,6 +10,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from kassa.common.admin_money import CURRENCIES_IN_USE
 from kassa.dashboard.models import Cart
 from kassa.dashboard.selectors import carts
 from kassa.orders.models import Order
@@ -73,7 +74,7 @@ class CartAdmin(OrderWithPaymentsAdmin):
         "updated_at",
         "user",
     ]
-    list_filter = [CartKindFilter, IdleFilter, "currency"]
+    list_filter = [CartKindFilter, IdleFilter, CURRENCIES_IN_USE]
     list_select_related = ["user", "discount", "tax"]
     actions = []  # nothing here was paid, so there is nothing to refund
 

@@ -12,6 +12,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from kassa.common.admin_money import CURRENCIES_IN_USE
 from kassa.common.money import format_amount, from_minor
 from kassa.orders.adjustments import percent
 from kassa.orders.admin_forms import DiscountAdminForm, OrderLineAdminForm
@@ -158,7 +159,7 @@ class OrderAdmin(admin.ModelAdmin[Order]):
         "status",
         "fulfilment_status",
         "oversold",
-        "currency",
+        CURRENCIES_IN_USE,
         "created_at",
     ]
     search_fields = [
@@ -308,7 +309,7 @@ class DiscountAdmin(admin.ModelAdmin[Discount]):
         "code",
         "active",
     ]
-    list_filter = ["kind", "active", "currency"]
+    list_filter = ["kind", "active", CURRENCIES_IN_USE]
     search_fields = ["name", "code"]
     fields = ("name", "kind", "percent_off", "amount_off", "currency", "code", "active")
     _terms_as_read = {"percent_off": "display_percent_off", "amount_off": "display_amount_off"}
@@ -369,7 +370,7 @@ class ShippingRateAdmin(admin.ModelAdmin[ShippingRate]):
         "free_from",
         "active",
     ]
-    list_filter = ["active", "currency"]
+    list_filter = ["active", CURRENCIES_IN_USE]
     search_fields = ["name"]
     fields = ["name", "amount", "currency", "min_days", "max_days", "free_from", "active"]
 
