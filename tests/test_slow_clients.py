@@ -9,7 +9,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,6 +165,15 @@ def test_the_proxy_config_is_valid_for_nginx(tmp_path: Path) -> None:
     assert "syntax is ok" in result.stderr
 
 
+def logs_once(shop: Server, done: Callable[[str], bool], *, seconds: float = 3) -> str:
+    """gunicorn's log once `done(log)` holds, or after `seconds`: it writes a request's access
+    line just after sending the answer, so a test reading the log at once can miss the last."""
+    deadline = time.monotonic() + seconds
+    while not done(text := shop.logs()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return text
+
+
 def test_behind_the_proxy_half_sent_requests_hold_no_thread(shop: Server, proxy: Proxy) -> None:
     """Many more half-sent requests than gunicorn has threads, at the proxy: nginx holds them
     itself, and /healthz through it answers at once, again and again."""
@@ -174,13 +183,8 @@ def test_behind_the_proxy_half_sent_requests_hold_no_thread(shop: Server, proxy:
         timings = [healthz_seconds(proxy.base, timeout=5) for _ in range(10)]
         assert max(timings) < 1, timings
         # None of the half-sent requests reached gunicorn: only our ten did.
-        # (gunicorn writes an access line just after its answer: give the last one a moment)
-        deadline = time.monotonic() + 3
-        while shop.logs().count('"GET /healthz"') - answered_before < 10:
-            if time.monotonic() > deadline:
-                break
-            time.sleep(0.1)
-        assert shop.logs().count('"GET /healthz"') - answered_before == 10
+        logs = logs_once(shop, lambda text: text.count('"GET /healthz"') - answered_before >= 10)
+        assert logs.count('"GET /healthz"') - answered_before == 10
 
 
 def test_the_proxy_passes_what_the_shop_needs_and_keeps_metrics_inside(
@@ -194,7 +198,8 @@ def test_the_proxy_passes_what_the_shop_needs_and_keeps_metrics_inside(
     assert answer.status_code == 200
     assert answer.headers["X-Request-ID"] == "through-the-proxy-1"
     assert "request_id=through-the-proxy-1" in proxy.log.read_text()
-    assert "request_id=through-the-proxy-1" in shop.logs()  # one id across both logs
+    logs = logs_once(shop, lambda text: "request_id=through-the-proxy-1" in text)
+    assert "request_id=through-the-proxy-1" in logs  # one id across both logs
     made_up = requests.get(f"{proxy.base}/healthz", timeout=5).headers["X-Request-ID"]
     assert len(made_up) == 32  # nginx's $request_id, passed on
 
