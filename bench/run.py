@@ -403,9 +403,14 @@ def _env(database_url: str, fake_url: str, bind: str) -> dict[str, str]:
 
 
 def _manage(*args: str, env: dict[str, str]) -> str:
-    return subprocess.run(
-        [sys.executable, *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
-    ).stdout
+    done = subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    if done.returncode:
+        # What went wrong is on its stderr; without it a failed step says only its exit status.
+        sys.stderr.write(done.stderr)
+        done.check_returncode()
+    return done.stdout
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
