@@ -6,6 +6,8 @@ from django.core.cache import caches
 from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
+from kassa.catalog import revision
+from kassa.orders import terms
 from tests.fake_stripe import FakeStripe
 
 SECRET_KEY = "sk_test_default_account_secret"
@@ -25,12 +27,18 @@ def _no_proxies_from_the_shell() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _no_shared_pages_from_other_tests() -> Iterator[None]:
-    """Shared pages are kept under the catalog revision, which each test's rollback restores."""
-    for name in ("pages", "searches"):
-        caches[name].clear()
+    """Shared pages, and the taxes and shipping rates a process keeps, are kept under the
+    catalog revision, which each test's rollback restores: none outlives its test."""
+
+    def forget() -> None:
+        for name in ("pages", "searches"):
+            caches[name].clear()
+        revision._seen = ("", float("-inf"))
+        terms._kept = None
+
+    forget()
     yield
-    for name in ("pages", "searches"):
-        caches[name].clear()
+    forget()
 
 
 @pytest.fixture(autouse=True)

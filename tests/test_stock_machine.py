@@ -27,7 +27,7 @@ from hypothesis.stateful import (
 )
 
 from kassa.catalog.models import Item
-from kassa.orders import lifecycle, services
+from kassa.orders import lifecycle, services, stock
 from kassa.orders.models import Order, OrderLine, Reservation
 from kassa.orders.stock import OutOfStock
 from kassa.orders.visitors import Visitor
@@ -122,9 +122,10 @@ class StockMachine(RuleBasedStateMachine):
         available = self._available(item.pk)
         try:
             with transaction.atomic():
-                order, _ = services.order_create_for_item(
+                order, lines = services.order_create_for_item(
                     item=item, visitor=self._customer(), quantity=quantity
                 )
+                stock.reserve(order=order, lines=lines)  # as the Buy click does, last
         except OutOfStock:
             assert available is not None
             assert quantity > available

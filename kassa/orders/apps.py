@@ -6,3 +6,8 @@ class OrdersConfig(AppConfig):
     name = "kassa.orders"
     label = "orders"
     verbose_name = _("Orders")
+
+    def ready(self) -> None:
+        from kassa.orders import terms
+
+        terms.connect()

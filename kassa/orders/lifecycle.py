@@ -97,7 +97,6 @@ def order_begin_payment(*, order: Order) -> None:
         stock.extend(order=locked)
     if locked.status == S.OPEN:
         _freeze_lines(lines)
-        stock.reserve(order=locked, lines=lines)
         fields = []
         if locked.discount is not None and not locked.discount.applies_to(locked.currency):
             # A code switched off while it sat in the cart: the cart showed no discount, so
@@ -106,6 +105,8 @@ def order_begin_payment(*, order: Order) -> None:
             fields.append("discount")
         locked.language = _shopping_language()
         _move(locked, S.PENDING, source="checkout started", fields=[*fields, "language"])
+        # After the order's own writes: the items' rows stay locked from here to the commit.
+        stock.reserve(order=locked, lines=lines)
     order.status, order.discount = locked.status, locked.discount
 
 

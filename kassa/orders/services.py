@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from kassa.catalog.models import Item
 from kassa.common.money import MAX_MINOR_AMOUNT
-from kassa.orders import lifecycle, stock
+from kassa.orders import lifecycle, stock, terms
 from kassa.orders.errors import (
     CurrencyMismatch,
     InvalidDiscountCode,
@@ -57,7 +57,11 @@ def order_create_for_item(
 ) -> tuple[Order, list[OrderLine]]:
     """A one-line order for an immediate purchase ("Buy" on the item page), born pending in the
     caller's transaction, which records its first payment attempt; with its lines as written,
-    so the payment need not read them back."""
+    so the payment need not read them back.
+
+    The caller holds the lines' stock (`stock.reserve`) last in that transaction: the item's
+    row stays locked from then until the commit, and every buyer of a popular item queues on it.
+    """
     _check_quantity(quantity)
     _check_on_sale(item)
     order = Order(
@@ -71,15 +75,13 @@ def order_create_for_item(
         order=order, item=item, quantity=quantity, unit_price=item.price
     )
     _check_total(order, [line])
-    stock.reserve(order=order, lines=[line])
     return order, [line]
 
 
 def default_tax(currency: str) -> Tax | None:
     """The tax that applies to every new order in `currency`: its own, else one for every
-    currency (a blank currency), else none."""
-    taxes = Tax.objects.filter(applies_to_every_order=True, currency__in=[currency, ""])
-    return max(taxes, key=lambda tax: tax.currency == currency, default=None)
+    currency (a blank currency), else none (as kept per process, kassa.orders.terms)."""
+    return terms.default_tax(currency)
 
 
 def _check_on_sale(item: Item) -> None:

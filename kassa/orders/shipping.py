@@ -78,13 +78,3 @@ def option_amount(rate: ShippingRate, *, goods_total: int) -> int:
     if rate.free_from is not None and goods_total >= to_minor(rate.free_from, rate.currency):
         return 0
     return to_minor(rate.amount, rate.currency)
-
-
-def options_for(*, currency: str, goods_total: int) -> list[ShippingOption]:
-    """The active rates in `currency`, cheapest first, as many as Checkout shows."""
-    rates = ShippingRate.objects.filter(active=True, currency=currency).order_by("amount", "id")
-    options = [
-        ShippingOption(rate=rate, amount=option_amount(rate, goods_total=goods_total))
-        for rate in rates
-    ]
-    return sorted(options, key=lambda option: (option.amount, option.rate.pk))[:MAX_OPTIONS]

@@ -16,9 +16,9 @@ from kassa.catalog import images
 from kassa.common.money import to_minor
 from kassa.orders.models import Order, OrderLine
 from kassa.orders.pricing import discount_in_effect, order_totals
-from kassa.orders.shipping import options_for
+from kassa.orders.terms import options_for
 from kassa.payments import gateway
-from kassa.payments.stripe_objects import ensure_coupon, ensure_shipping_rate, ensure_tax_rate
+from kassa.payments.stripe_objects import ensure_coupon, ensure_shipping_rates, ensure_tax_rate
 
 
 @dataclass(frozen=True)
@@ -157,10 +157,8 @@ def shipping_rate_ids(*, order: Order, lines: list[OrderLine]) -> list[str]:
     if not needs_shipping(lines):
         return []
     goods = order_totals(order, lines, shipping=0).total
-    return [
-        ensure_shipping_rate(option=option, currency=order.currency)
-        for option in options_for(currency=order.currency, goods_total=goods)
-    ]
+    options = options_for(currency=order.currency, goods_total=goods)
+    return ensure_shipping_rates(options=options, currency=order.currency)
 
 
 def create_session(

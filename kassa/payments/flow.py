@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from kassa.catalog.models import Item
 from kassa.metrics import instruments as metrics
-from kassa.orders import lifecycle
+from kassa.orders import lifecycle, stock
 from kassa.orders import selectors as order_selectors
 from kassa.orders import services as order_services
 from kassa.orders.models import Order, OrderLine
@@ -205,6 +205,9 @@ def _buy(*, item: Item, visitor: Visitor, kind: str, pages: ReturnPages, quantit
             item=item, visitor=visitor, quantity=quantity
         )
         attempt = attempts.attempt_begin_new_order(order=order, kind=kind, account=account)
+        # Last before the commit: from here the item's row is locked, and a flash sale's
+        # buyers all wait for it, so nothing else is written while it is held.
+        stock.reserve(order=order, lines=lines)
     try:
         made = _create(order=order, attempt=attempt, lines=lines, pages=pages)
     except PaymentError as exc:

@@ -15,7 +15,8 @@ from stripe.params import PaymentIntentUpdateParams
 from kassa.common.errors import Invalid
 from kassa.orders.models import Order, OrderLine
 from kassa.orders.pricing import order_totals
-from kassa.orders.shipping import ShippingOption, options_for
+from kassa.orders.shipping import ShippingOption
+from kassa.orders.terms import options_for
 from kassa.payments import attempts, gateway, intents
 from kassa.payments.checkout import needs_shipping
 from kassa.payments.errors import CheckoutConflict

@@ -9,7 +9,8 @@ from django.utils.translation import gettext as _
 from stripe.params import PaymentIntentCreateParams
 
 from kassa.orders.models import Order, OrderLine
-from kassa.orders.shipping import ShippingOption, options_for
+from kassa.orders.shipping import ShippingOption
+from kassa.orders.terms import options_for
 from kassa.payments import gateway
 from kassa.payments.checkout import needs_shipping
 from kassa.payments.errors import CheckoutConflict

@@ -131,6 +131,26 @@ def ensure_shipping_rate(*, option: ShippingOption, currency: str) -> str:
     )
 
 
+def ensure_shipping_rates(*, options: list[ShippingOption], currency: str) -> list[str]:
+    """The Stripe shipping rate ids for `options`, in their order: the ones already made read
+    in one query, whatever their number; a missing one made as `ensure_shipping_rate` does."""
+    if not options:
+        return []
+    account = gateway.ensure_configured(currency).account
+    versions = [_version(shipping_rate_params(option)) for option in options]
+    records = StripeShippingRate.objects.filter(
+        account=account,
+        shipping_rate__in=[option.rate.pk for option in options],
+        version__in=versions,
+    ).values_list("shipping_rate_id", "version", "stripe_id")
+    known = {(rate, version): stripe_id for rate, version, stripe_id in records}
+    return [
+        known.get((option.rate.pk, version))
+        or ensure_shipping_rate(option=option, currency=currency)
+        for option, version in zip(options, versions, strict=True)
+    ]
+
+
 def shipping_rate_for(*, stripe_id: str) -> ShippingRate | None:
     """Our rate a Stripe shipping rate was made for, if the shop made it."""
     records = StripeShippingRate.objects.filter(stripe_id=stripe_id).select_related("shipping_rate")

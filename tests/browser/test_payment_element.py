@@ -392,7 +392,8 @@ def test_the_card_form_asks_the_address_and_shipping_and_the_admin_shows_them(
 
     # Staff take the courier off while the customer is on the page: the shop refuses it, and
     # nothing is confirmed at Stripe.
-    ShippingRate.objects.filter(pk=courier.pk).update(active=False)
+    courier.active = False
+    courier.save()  # as the admin saves it: new checkouts stop offering it at once
     page.locator("#pay").click()
     expect(page.get_by_role("alert")).to_have_text(
         "This shipping method is not offered for this order."
@@ -401,7 +402,8 @@ def test_the_card_form_asks_the_address_and_shipping_and_the_admin_shows_them(
     assert payment_run.stripe.calls_to("confirmPayment") == []
     assert _the_one_intent(fake_stripe)["amount"] == 4500
 
-    ShippingRate.objects.filter(pk=courier.pk).update(active=True)
+    courier.active = True
+    courier.save()
     with page.expect_navigation(url=SUCCESS_URL):
         page.get_by_role("button", name=f"Pay {shown(5500)}").click()
     expect(page.locator("h1")).to_have_text("Thank you! Your payment went through.")
