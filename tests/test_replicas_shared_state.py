@@ -106,6 +106,48 @@ def test_an_item_edit_shows_on_every_replicas_pages(replicas: tuple[Server, Serv
     assert all(showing.values()), showing
 
 
+def test_a_new_default_tax_reaches_buy_now_on_every_replica(
+    replicas: tuple[Server, Server],
+) -> None:
+    """Each replica keeps the default taxes (kassa.orders.terms); a Tax saved on one retires
+    what both keep within CATALOG_PAGE_REFRESH_SECONDS (1 s here). Four Buy clicks in all: the
+    abuse limit's per-address count above."""
+    a, b = replicas
+    item_id = _item(a, "Mug")
+
+    def tax_of_a_new_buy(replica: Server) -> str:
+        bought = requests.get(f"{replica.base}/buy/{item_id}", timeout=30)
+        assert bought.status_code == 200, bought.text
+        order_id = bought.json()["order_id"]
+        return manage(
+            server_database(a),
+            "shell",
+            "-c",
+            "from kassa.orders.models import Order; "
+            f"print(Order.objects.get(pk={order_id}).tax_id)",
+        ).splitlines()[-1]
+
+    assert [tax_of_a_new_buy(replica) for replica in (a, b)] == ["None", "None"]  # kept: none
+    tax_id = manage(
+        server_database(a),
+        "shell",
+        "-c",
+        "from kassa.orders.models import Tax; print(Tax.objects.create("
+        "name='VAT', percentage='20', applies_to_every_order=True).pk)",
+    ).splitlines()[-1]
+    try:
+        time.sleep(1.5)
+        assert [tax_of_a_new_buy(replica) for replica in (a, b)] == [tax_id, tax_id]
+    finally:  # the replicas' database outlives the test; the fake Stripe's tax rate does not
+        manage(
+            server_database(a),
+            "shell",
+            "-c",
+            "from kassa.orders.models import Order, Tax; Order.objects.filter(tax__isnull=False)"
+            ".update(tax=None); Tax.objects.all().delete()",
+        )
+
+
 def test_a_visitors_session_is_theirs_on_every_replica(replicas: tuple[Server, Server]) -> None:
     a, b = replicas
     item_id = _item(a, "Mug")
