@@ -657,3 +657,5 @@ def test_the_currency_filters_list_only_the_currencies_in_use(staff: Client) -> 
         page = staff.get(path, {"status": "paid"} if "order" in path else {}).content.decode()
         offered = {code for code in ("usd", "eur", "jpy", "gbp") if f"currency={code}" in page}
         assert offered == present, path
+        shown = {code for code in ("usd", "eur") if f">{code.upper()}</a>" in page}
+        assert shown == present, path  # written as prices are, not as stored

@@ -4,12 +4,18 @@ The models store prices with three decimal places, enough for every currency Str
 so a form would show a USD price of 14.5 as "14.500" and a JPY one of 1500 as "1500.000".
 """
 
+from collections.abc import Iterator
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django import forms
 from django.contrib import admin
 
 from kassa.common.money import CURRENCIES, exponent
+
+if TYPE_CHECKING:
+    from django.contrib.admin.filters import _ListFilterChoices
+    from django.contrib.admin.views.main import ChangeList
 
 
 def in_currency(amount: Decimal, currency: str) -> Decimal:
@@ -32,6 +38,17 @@ def show_in_currency(form: forms.BaseForm, currency: str, *names: str) -> None:
             form.initial[name] = in_currency(value, currency)
 
 
-# The currency filter lists the currencies the rows have, not all the shop could take: Django's
-# own filter of the values present.
-CURRENCIES_IN_USE = ("currency", admin.AllValuesFieldListFilter)
+class _CurrenciesInUse(admin.AllValuesFieldListFilter):
+    """Django's filter of the values present, with each code written as prices show it (USD),
+    not as stored (usd)."""
+
+    def choices(self, changelist: "ChangeList") -> Iterator["_ListFilterChoices"]:
+        codes = {str(code) for code in self.lookup_choices}
+        for choice in super().choices(changelist):
+            if choice["display"] in codes:
+                choice["display"] = str(choice["display"]).upper()
+            yield choice
+
+
+# The currency filter lists the currencies the rows have, not all the shop could take.
+CURRENCIES_IN_USE = ("currency", _CurrenciesInUse)
