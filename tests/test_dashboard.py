@@ -3,6 +3,7 @@ CSV export, and the Orders admin split from carts and abandoned checkouts."""
 
 import csv
 import io
+import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -275,11 +276,11 @@ def many_paid_orders(count: int) -> None:
 
 
 @pytest.mark.parametrize("count", [10, 10_000])
-def test_the_figures_take_five_queries_however_many_orders(count: int) -> None:
+def test_the_figures_take_seven_queries_however_many_orders(count: int) -> None:
     many_paid_orders(count)
     with CaptureQueriesContext(connection) as captured:
         overview = sales_overview()
-    assert len(captured) == 5
+    assert len(captured) == 7
     assert overview.periods[-1].paid_orders == count
 
 
@@ -472,3 +473,55 @@ def test_the_orders_list_opens_on_paid_orders_and_carts_have_their_own(
     # A cart's own page, with its lines, still opens from either list.
     assert staff_client.get(f"/admin/dashboard/cart/{cart.pk}/change/").status_code == 200
     assert staff_client.get(f"/admin/orders/order/{cart.pk}/change/").status_code == 200
+
+
+def _listed(client: Client, link: str) -> int:
+    """How many rows the admin list a dashboard link opens shows."""
+    page = client.get(link)
+    assert page.status_code == 200
+    found = re.search(r'class="paginator">\s*(\d+) ', page.text)
+    assert found, link
+    return int(found[1])
+
+
+def test_what_needs_attention_is_counted_and_each_link_lists_as_many(
+    staff_client: Client, settings: SettingsWrapper
+) -> None:
+    settings.SHOP_LOW_STOCK = 5
+    ItemFactory.create(stock=3)  # low
+    ItemFactory.create(stock=6, reserved=2)  # low: 4 available
+    ItemFactory.create(stock=2, reserved=2)  # sold out while being paid for
+    ItemFactory.create(stock=0)  # sold out
+    ItemFactory.create(stock=50)
+    ItemFactory.create(stock=None)  # not tracked
+    S, F = Order.Status, Order.Fulfilment
+    for status, fulfilment, oversold in [
+        (S.PAID, F.UNFULFILLED, False),
+        (S.PAID, F.UNFULFILLED, True),
+        (S.PARTIALLY_REFUNDED, F.UNFULFILLED, False),
+        (S.PAID, F.SHIPPED, True),  # shipped: settled
+        (S.PAID, F.NOT_REQUIRED, False),  # nothing to ship
+        (S.REFUNDED, F.UNFULFILLED, False),  # money returned: nothing owed
+        (S.PENDING, F.UNFULFILLED, False),  # not paid yet
+    ]:
+        Order.objects.create(
+            currency="usd", status=status, fulfilment_status=fulfilment, oversold=oversold
+        )
+
+    overview = sales_overview()
+    assert (overview.to_ship, overview.oversold_to_ship) == (3, 1)
+    assert (overview.low_stock, overview.sold_out) == (2, 2)
+
+    cache.clear()
+    index = " ".join(staff_client.get("/admin/").text.split())
+    for shown in ("3 paid orders to ship", "1 of them oversold", "2 items low in stock"):
+        assert shown in index
+    assert "2 items sold out" in index
+    links = [href.replace("&amp;", "&") for href in re.findall(r'<a href="([^"]+\?[^"]+)"', index)]
+    ship = next(link for link in links if "fulfilment_status" in link and "oversold" not in link)
+    oversold = next(link for link in links if "oversold__exact=1" in link)
+    assert _listed(staff_client, ship) == 3
+    assert _listed(staff_client, oversold) == 1
+    assert _listed(staff_client, "/admin/catalog/item/?stock=low") == 2
+    assert _listed(staff_client, "/admin/catalog/item/?stock=out") == 2
+    assert {"/admin/catalog/item/?stock=low", "/admin/catalog/item/?stock=out"} <= set(links)

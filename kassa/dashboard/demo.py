@@ -73,6 +73,9 @@ def _plan_order(
     paid_at = opened + timedelta(minutes=rng.randint(1, 8))
     attempt.state, attempt.closed_at = PaymentAttempt.State.PAID, paid_at
     order.status, order.amount_paid, order.paid_at = S.PAID, total, paid_at
+    # The last two days' orders still wait to be shipped; the older ones have arrived.
+    recent = now - paid_at < timedelta(days=2)
+    order.fulfilment_status = Order.Fulfilment.UNFULFILLED if recent else Order.Fulfilment.DELIVERED
     planned.history.append((S.PENDING, S.PAID, paid_at))
     if outcome in ("refunded", "partially_refunded"):
         refunded_at = min(paid_at + timedelta(days=rng.randint(1, 6)), now)

@@ -1,4 +1,4 @@
-"""The dashboard's figures: five aggregate queries, however many orders the shop has.
+"""The dashboard's figures: seven aggregate queries, however many orders the shop has.
 
 Days are the shop's days: midnight to midnight in `TIME_ZONE`, the database truncating each
 timestamp in that zone. Money stays per currency (an amount in minor units beside its currency
@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import (
     BigIntegerField,
@@ -27,6 +28,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, Round, RowNumber, TruncDate
 from django.utils import timezone
 
+from kassa.catalog.models import Item
 from kassa.common.money import to_minor
 from kassa.orders.models import Order, OrderLine
 from kassa.payments.models import PaymentAttempt
@@ -103,6 +105,10 @@ class Overview:
     top_items: dict[str, list[TopItem]]  # currency -> up to TOP_ITEMS, best first
     carts: int  # open orders no payment was tried for
     abandoned_checkouts: int  # open orders whose every payment attempt was closed
+    to_ship: int  # paid (or partly refunded) orders whose goods have not been shipped
+    oversold_to_ship: int  # of those, the ones paid for beyond the stock (orders.stock)
+    low_stock: int  # items with fewer available than SHOP_LOW_STOCK, as the Items filter
+    sold_out: int  # items with stock tracked and none available
 
 
 def _midnight(day: date, zone: tzinfo) -> datetime:
@@ -140,6 +146,8 @@ def sales_overview(*, now: datetime | None = None) -> Overview:
         periods=_periods(since, start=start, end=end),
         top_items=_top_items(start=start, end=end),
         **_carts(),
+        **_to_ship(),
+        **_restock(),
     )
 
 
@@ -270,6 +278,31 @@ def _carts() -> dict[str, int]:
         )
     )
     return {"carts": counts["carts"], "abandoned_checkouts": counts["abandoned_checkouts"]}
+
+
+# Orders whose goods are owed: what the admin's "to ship" link lists (fulfilment unfulfilled,
+# paid or partly refunded).
+TO_SHIP = (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED)
+
+
+def _to_ship() -> dict[str, int]:
+    counts = Order.objects.filter(
+        status__in=TO_SHIP, fulfilment_status=Order.Fulfilment.UNFULFILLED
+    ).aggregate(to_ship=Count("id"), oversold_to_ship=Count("id", filter=Q(oversold=True)))
+    return {"to_ship": counts["to_ship"], "oversold_to_ship": counts["oversold_to_ship"]}
+
+
+def _restock() -> dict[str, int]:
+    """Counted as the Items list's stock filter lists them (kassa.catalog.admin.StockFilter)."""
+    counts = (
+        Item.objects.filter(stock__isnull=False)
+        .alias(left=F("stock") - F("reserved"))
+        .aggregate(
+            low_stock=Count("id", filter=Q(left__gt=0, left__lt=settings.SHOP_LOW_STOCK)),
+            sold_out=Count("id", filter=Q(left__lte=0)),
+        )
+    )
+    return {"low_stock": counts["low_stock"], "sold_out": counts["sold_out"]}
 
 
 def carts(*, queryset: QuerySet[Order] | None = None) -> QuerySet[Order]:

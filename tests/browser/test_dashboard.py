@@ -1,6 +1,7 @@
 """The owner's dashboard in Chromium: a month of demo sales on the admin's index page, clean by
 axe-core, within the CSP, with its CSV export."""
 
+import re
 from typing import Any
 
 import pytest
@@ -53,6 +54,7 @@ def test_the_dashboard_shows_a_month_of_sales_and_exports_them(browser_run: Brow
     assert fill not in ("", "rgb(0, 0, 0)")
     expect(page.get_by_role("table", name="Orders and checkouts")).to_be_visible()
     expect(page.get_by_role("table", name="Top items by sales, last 30 days")).to_be_visible()
+    expect(page.get_by_role("heading", name="Needs attention")).to_be_visible()
     browser_run.screenshot("dashboard")
 
     # The figures behind a chart, one row per day.
@@ -69,6 +71,13 @@ def test_the_dashboard_shows_a_month_of_sales_and_exports_them(browser_run: Brow
     path = download.path()
     header = path.read_text().splitlines()[0]
     assert header.startswith("order,paid_at,status,currency,item_id,item,quantity,unit_price")
+
+    # What needs attention opens the admin list it counts.
+    to_ship = page.get_by_role("link", name=re.compile(r"^\d+ paid orders? to ship$"))
+    count = int(to_ship.inner_text().split()[0])
+    to_ship.click()
+    expect(page.get_by_role("heading", name="Select order to change")).to_be_visible()
+    expect(page.locator(".paginator")).to_contain_text(f"{count} order")
 
     page.goto(browser_run.url("/admin/dashboard/cart/"))
     expect(
