@@ -278,7 +278,7 @@ def test_a_payment_after_its_reservation_lapsed_is_recorded_and_flagged_oversold
     assert deliver(event("checkout.session.async_payment_succeeded", completed))
     notice = Mail.objects.get(key=f"notice:oversold:{order.pk}")
     assert f"Order #{order.pk}" in notice.context["subject"]
-    assert f"{item.name}: 1 short" in notice.context["body"]
+    assert f"{item.name} (1 short)" in notice.context["body"]
 
 
 def test_a_late_payment_with_stock_left_takes_it_and_is_not_oversold(

@@ -11,8 +11,9 @@ Every function runs in its caller's transaction, with the order's row locked by 
 
 Money moved wins: a payment that arrives after its reservation was released (a late async
 payment, a PaymentIntent confirmed while it was being cancelled) is sold all the same, from
-what is available, and the order is flagged oversold for what was missing. Staff hear of it
-through `notify_oversold`, the one hook other code can call or listen to (`order_oversold`).
+what is available, and the order is flagged oversold for what was missing. Staff get an e-mail
+queued with the payment, and after the commit `notify_oversold` logs it and sends
+`order_oversold`, the hook other code can listen to.
 """
 
 import logging
@@ -38,7 +39,7 @@ logger = logging.getLogger(__name__)
 State = Reservation.State
 
 # Sent after commit with `order_id` and `shortages` ([(item name, units short)]): an order was
-# paid for more than the stock had. The staff e-mail listens here.
+# paid for more than the stock had. A hook for other code; the staff e-mail does not wait for it.
 order_oversold = Signal()
 
 
@@ -222,22 +223,7 @@ def sell(*, order: Order) -> list[Shortage]:
     if shortages:
         Order.objects.filter(pk=order.pk).update(oversold=True)
         order.oversold = True
-        # Queued with the payment it is about, once per order (the mail queue's key).
-        missing = ", ".join(
-            f"{short.name}: {short.wanted - short.available} short" for short in shortages
-        )
-        notify_staff(
-            key=f"oversold:{order.pk}",
-            subject=f"Order #{order.pk} was paid for more than the stock had",
-            body=(
-                f"Order #{order.pk} was paid after its reservation lapsed, and the stock could "
-                f"not cover it ({missing}). Find the goods or refund the order; it is flagged "
-                "oversold in the admin."
-            ),
-        )
-        transaction.on_commit(
-            lambda: notify_oversold(order_id=order.pk, shortages=shortages), robust=True
-        )
+        _oversold(order_id=order.pk, shortages=shortages)
     return shortages
 
 
@@ -304,11 +290,33 @@ def restock(*, order: Order) -> int:
     return units
 
 
+def _missing(shortages: list[Shortage]) -> str:
+    return ", ".join(f"{s.name} ({s.wanted - s.available} short)" for s in shortages)
+
+
+def _oversold(*, order_id: int, shortages: list[Shortage]) -> None:
+    """Tell staff, in the payment's transaction: the e-mail is queued with it, once per order
+    (the mail queue's key), and `notify_oversold` follows the commit."""
+    notify_staff(
+        key=f"oversold:{order_id}",
+        subject=f"Order #{order_id} was paid for more than the stock had",
+        body=(
+            f"Order #{order_id} was paid after its reservation lapsed, and the stock could not "
+            f"cover it: {_missing(shortages)}. Find the goods or refund the order; it is flagged "
+            "oversold in the admin."
+        ),
+    )
+    transaction.on_commit(
+        lambda: notify_oversold(order_id=order_id, shortages=shortages), robust=True
+    )
+
+
 def notify_oversold(*, order_id: int, shortages: list[Shortage]) -> None:
-    """Tell staff an order was paid for more than the stock had: the log at WARNING, and
-    `order_oversold` for whatever else listens (the staff e-mail)."""
-    missing = ", ".join(f"{s.name} ({s.wanted - s.available} short)" for s in shortages)
-    logger.warning("order %s is oversold: paid for more than in stock: %s", order_id, missing)
+    """Once the oversold payment is committed: the log at WARNING, and `order_oversold` for
+    whatever else listens (nothing in the shop does; the staff e-mail is queued before)."""
+    logger.warning(
+        "order %s is oversold: paid for more than in stock: %s", order_id, _missing(shortages)
+    )
     order_oversold.send(
         sender=Order,
         order_id=order_id,
