@@ -1,7 +1,9 @@
 """Shipping rates staff offer, and which of them an order is offered at what price."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
@@ -9,6 +11,9 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from kassa.common.money import CURRENCY_CHOICES, MoneyError, format_amount, to_minor
+
+if TYPE_CHECKING:
+    from kassa.orders.models import OrderLine  # which imports this module
 
 # Stripe Checkout offers at most five shipping options.
 MAX_OPTIONS = 5
@@ -62,6 +67,11 @@ class ShippingRate(models.Model):
             and self.min_days > self.max_days
         ):
             raise ValidationError({"max_days": _("Must not be less than the first day.")})
+
+
+def needs_shipping(lines: Iterable["OrderLine"]) -> bool:
+    """Whether any of the lines' goods are sent (digital goods are not)."""
+    return any(line.item.requires_shipping for line in lines)
 
 
 @dataclass(frozen=True)

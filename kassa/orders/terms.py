@@ -17,8 +17,14 @@ from types import MappingProxyType
 from django.db.models.signals import post_delete, post_save
 
 from kassa.catalog import revision
-from kassa.orders.models import Tax
-from kassa.orders.shipping import MAX_OPTIONS, ShippingOption, ShippingRate, option_amount
+from kassa.orders.models import Order, OrderLine, Tax
+from kassa.orders.shipping import (
+    MAX_OPTIONS,
+    ShippingOption,
+    ShippingRate,
+    needs_shipping,
+    option_amount,
+)
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,14 @@ def options_for(*, currency: str, goods_total: int) -> list[ShippingOption]:
         for rate in active_rates(currency)
     ]
     return sorted(options, key=lambda option: (option.amount, option.rate.pk))[:MAX_OPTIONS]
+
+
+def offered(*, order: Order, lines: list[OrderLine], goods: int) -> list[ShippingOption]:
+    """The shipping choices `order` of `lines` is offered, its goods coming to `goods` minor
+    units: none if nothing is sent."""
+    if not needs_shipping(lines):
+        return []
+    return options_for(currency=order.currency, goods_total=goods)
 
 
 def _terms() -> _Terms:

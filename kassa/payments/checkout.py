@@ -16,7 +16,8 @@ from kassa.catalog import images
 from kassa.common.money import to_minor
 from kassa.orders.models import Order, OrderLine
 from kassa.orders.pricing import discount_in_effect, order_totals
-from kassa.orders.terms import options_for
+from kassa.orders.shipping import needs_shipping
+from kassa.orders.terms import offered
 from kassa.payments import gateway
 from kassa.payments.stripe_objects import ensure_coupon, ensure_shipping_rates, ensure_tax_rate
 
@@ -126,10 +127,6 @@ def known_email(order: Order) -> str:
     return order.email or (order.user.email if order.user_id and order.user else "")
 
 
-def needs_shipping(lines: list[OrderLine]) -> bool:
-    return any(line.item.requires_shipping for line in lines)
-
-
 def _collect_customer(
     params: SessionCreateParams,
     *,
@@ -154,10 +151,8 @@ def _collect_customer(
 
 def shipping_rate_ids(*, order: Order, lines: list[OrderLine]) -> list[str]:
     """The Stripe shipping rates the order is offered, made once per account and terms."""
-    if not needs_shipping(lines):
-        return []
     goods = order_totals(order, lines, shipping=0).total
-    options = options_for(currency=order.currency, goods_total=goods)
+    options = offered(order=order, lines=lines, goods=goods)
     return ensure_shipping_rates(options=options, currency=order.currency)
 
 

@@ -15,10 +15,9 @@ from stripe.params import PaymentIntentUpdateParams
 from kassa.common.errors import Invalid
 from kassa.orders.models import Order, OrderLine
 from kassa.orders.pricing import order_totals
-from kassa.orders.shipping import ShippingOption
-from kassa.orders.terms import options_for
+from kassa.orders.shipping import ShippingOption, needs_shipping
+from kassa.orders.terms import offered
 from kassa.payments import attempts, gateway, intents
-from kassa.payments.checkout import needs_shipping
 from kassa.payments.errors import CheckoutConflict
 from kassa.payments.models import PaymentAttempt
 
@@ -62,16 +61,8 @@ def payable_intent(order: Order) -> PaymentAttempt:
     return attempt
 
 
-def offered(*, order: Order, lines: list[OrderLine]) -> list[ShippingOption]:
-    """The shipping choices the order's page shows (none if nothing is sent)."""
-    if not needs_shipping(lines):
-        return []
-    goods = order_totals(order, lines, shipping=0).total
-    return options_for(currency=order.currency, goods_total=goods)
-
-
 def _chosen(
-    details: Details, *, order: Order, lines: list[OrderLine]
+    details: Details, *, order: Order, lines: list[OrderLine], goods: int
 ) -> tuple[ShippingOption | None, Address | None]:
     if not needs_shipping(lines):
         return None, None  # nothing is sent: an address or rate given is not asked for
@@ -80,7 +71,7 @@ def _chosen(
         raise DetailsInvalid(_("Please enter the address to send the order to."))
     if address.country not in settings.SHOP_SHIPPING_COUNTRIES:
         raise DetailsInvalid(_("The shop does not send orders to this country."))
-    options = offered(order=order, lines=lines)
+    options = offered(order=order, lines=lines, goods=goods)
     if not options:
         return None, address  # the shop offers no rates in this currency: shipping is free
     if details.shipping_rate_id is None:
@@ -130,8 +121,8 @@ def payment_intent_details(*, order: Order, details: Details) -> gateway.Payment
     is not offered, CheckoutConflict if the order is no longer being paid on this page."""
     attempt = payable_intent(order)
     lines = list(order.lines.select_related("item"))
-    option, address = _chosen(details, order=order, lines=lines)
     goods = order_totals(order, lines, shipping=0).total
+    option, address = _chosen(details, order=order, lines=lines, goods=goods)
     if attempt.amount is not None and attempt.amount != goods:
         # The attempt froze the order: its goods cannot have changed. Should they have, paying
         # now would be recorded as an unmatched payment; a reload starts afresh.

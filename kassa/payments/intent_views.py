@@ -18,10 +18,11 @@ from kassa.common.throttle import buy_limited
 from kassa.orders import selectors as order_selectors
 from kassa.orders.models import Order
 from kassa.orders.pricing import order_totals
-from kassa.orders.shipping import ShippingOption
+from kassa.orders.shipping import ShippingOption, needs_shipping
+from kassa.orders.terms import offered
 from kassa.orders.visitors import visitor_from_request
 from kassa.payments import intent_details
-from kassa.payments.checkout import known_email, needs_shipping
+from kassa.payments.checkout import known_email
 from kassa.payments.flow import Started, payment_intent_buy, payment_intent_start
 from kassa.payments.forms import details_from
 from kassa.payments.presenters import payment_intent_json
@@ -38,7 +39,7 @@ def _customer_form(order: Order, *, amount: int) -> dict[str, Any]:
     Each choice comes with its total, worked out here; the browser only shows them."""
     lines = list(order.lines.select_related("item"))
     goods = order_totals(order, lines, shipping=0).total
-    options = intent_details.offered(order=order, lines=lines)
+    options = offered(order=order, lines=lines, goods=goods)
     return {
         "details_url": reverse("payments:order-payment-details", args=[order.pk]),
         "email": known_email(order),

@@ -10,9 +10,8 @@ from stripe.params import PaymentIntentCreateParams
 
 from kassa.orders.models import Order, OrderLine
 from kassa.orders.shipping import ShippingOption
-from kassa.orders.terms import options_for
+from kassa.orders.terms import offered
 from kassa.payments import gateway
-from kassa.payments.checkout import needs_shipping
 from kassa.payments.errors import CheckoutConflict
 
 # What Stripe's PaymentIntent statuses mean for closing one: money moving or moved, or neither.
@@ -24,9 +23,7 @@ CANCELED = "canceled"
 def default_shipping(*, order: Order, lines: list[OrderLine], goods: int) -> ShippingOption | None:
     """The shipping an intent asks for until the customer chooses: the cheapest rate offered,
     as Checkout shows an open session priced with its first option."""
-    if not needs_shipping(lines):
-        return None
-    options = options_for(currency=order.currency, goods_total=goods)
+    options = offered(order=order, lines=lines, goods=goods)
     return options[0] if options else None
 
 
