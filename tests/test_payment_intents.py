@@ -27,9 +27,6 @@ def shown(minor: int, currency: str = "usd") -> str:
     return format_amount(from_minor(minor, currency), currency)
 
 
-shown_amount = shown  # for tests with a local of that name
-
-
 def start(client: Client, order: Order) -> Any:
     return client.post(f"/orders/{order.pk}/payment-intent/", headers=JSON)
 
@@ -50,14 +47,14 @@ def test_the_intent_is_for_exactly_the_total_shown(
     client: Client, fake_stripe: FakeStripe, settings: SettingsWrapper
 ) -> None:
     order = discounted_taxed_order(client)
-    shown = client.get(f"/orders/{order.pk}/", headers=JSON).json()
+    page = client.get(f"/orders/{order.pk}/", headers=JSON).json()
 
     response = start(client, order)
 
     assert response.status_code == 200, response.content
     [created] = fake_stripe.requests_to(*CREATE)
     # 59.97 − 15% (9.00) = 50.97; + 20% VAT (10.19) = 61.16
-    assert shown["total"] == "61.16"
+    assert page["total"] == "61.16"
     assert created.params == {
         "amount": "6116",
         "currency": "usd",
@@ -78,8 +75,8 @@ def test_the_intent_is_for_exactly_the_total_shown(
         "needs_shipping": True,
         "countries": settings.SHOP_SHIPPING_COUNTRIES,
         "shipping_options": [],
-        "total": shown_amount(6116),
-        "pay_label": f"Pay {shown_amount(6116)}",
+        "total": shown(6116),
+        "pay_label": f"Pay {shown(6116)}",
     }
     assert body == {
         "client_secret": intent["client_secret"],
