@@ -15,7 +15,7 @@ from kassa.orders.errors import (
     ItemOffSale,
     OrderNotEditable,
 )
-from kassa.orders.models import Discount, Order, OrderLine, Tax
+from kassa.orders.models import Discount, Order, OrderLine
 from kassa.orders.pricing import order_totals
 from kassa.orders.selectors import cart_get
 from kassa.orders.visitors import Visitor
@@ -68,7 +68,7 @@ def order_create_for_item(
         currency=item.currency,
         visitor_token=visitor.token,
         user_id=visitor.user_id,
-        tax=default_tax(item.currency),
+        tax=terms.default_tax(item.currency),
     )
     lifecycle.order_create_pending(order=order)
     line = OrderLine.objects.create(
@@ -76,12 +76,6 @@ def order_create_for_item(
     )
     _check_total(order, [line])
     return order, [line]
-
-
-def default_tax(currency: str) -> Tax | None:
-    """The tax that applies to every new order in `currency`: its own, else one for every
-    currency (a blank currency), else none (as kept per process, kassa.orders.terms)."""
-    return terms.default_tax(currency)
 
 
 def _check_on_sale(item: Item) -> None:
@@ -111,7 +105,7 @@ def cart_add_item(*, visitor: Visitor, item: Item, quantity: int = 1) -> tuple[O
         if cart.discount and not cart.discount.applies_to(cart.currency):
             cart.discount = None
         if cart.tax is None or cart.tax.applies_to_every_order:
-            cart.tax = default_tax(cart.currency)  # the new currency's own default
+            cart.tax = terms.default_tax(cart.currency)  # the new currency's own default
         cart.save(update_fields=["currency", "discount", "tax"])
     if cart.currency != item.currency:
         raise CurrencyMismatch(
@@ -148,7 +142,7 @@ def _cart_get_or_create(*, visitor: Visitor, currency: str) -> tuple[Order, bool
                 currency=currency,
                 visitor_token=visitor.token,
                 user_id=visitor.user_id,
-                tax=default_tax(currency),
+                tax=terms.default_tax(currency),
             )
         return cart, True
     except IntegrityError:

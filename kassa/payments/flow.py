@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from kassa.catalog.models import Item
 from kassa.metrics import instruments as metrics
-from kassa.orders import lifecycle, stock
+from kassa.orders import lifecycle, stock, terms
 from kassa.orders import selectors as order_selectors
 from kassa.orders import services as order_services
 from kassa.orders.models import Order, OrderLine
@@ -180,7 +180,7 @@ def _buy_now_still_open(*, item: Item, visitor: Visitor, quantity: int) -> Start
         visitor=visitor,
         item=item,
         quantity=quantity,
-        tax=order_services.default_tax(item.currency),
+        tax=terms.default_tax(item.currency),
     )
     if order is None:
         return None
