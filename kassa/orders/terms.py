@@ -45,17 +45,12 @@ def default_tax(currency: str) -> Tax | None:
     return copy.copy(tax) if tax is not None else None
 
 
-def active_rates(currency: str) -> list[ShippingRate]:
-    """The active shipping rates in `currency`, cheapest first."""
-    return [copy.copy(rate) for rate in _terms().rates.get(currency, ())]
-
-
 def options_for(*, currency: str, goods_total: int) -> list[ShippingOption]:
     """The active rates in `currency` at their price for an order whose goods come to
     `goods_total` minor units, cheapest first, as many as Checkout shows."""
     options = [
-        ShippingOption(rate=rate, amount=option_amount(rate, goods_total=goods_total))
-        for rate in active_rates(currency)
+        ShippingOption(rate=copy.copy(rate), amount=option_amount(rate, goods_total=goods_total))
+        for rate in _terms().rates.get(currency, ())
     ]
     return sorted(options, key=lambda option: (option.amount, option.rate.pk))[:MAX_OPTIONS]
 
