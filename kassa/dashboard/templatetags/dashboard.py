@@ -1,6 +1,7 @@
 """`{% sales_dashboard %}`: the sales figures on the admin's index page."""
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django import template
 from django.http import HttpRequest
@@ -8,7 +9,8 @@ from django.http import HttpRequest
 from kassa.common.money import format_amount, from_minor
 from kassa.dashboard.charts import sales_chart
 from kassa.dashboard.forms import ExportForm
-from kassa.dashboard.selectors import cached_sales_overview
+from kassa.dashboard.selectors import TO_SHIP, cached_sales_overview
+from kassa.orders.models import Order
 
 register = template.Library()
 # Sales are what orders add up to: staff who may not see orders do not see them either.
@@ -26,6 +28,13 @@ def sales_dashboard(context: template.Context) -> dict[str, Any]:
         "overview": overview,
         "charts": [(sales_chart(sales), sales) for sales in overview.sales],
         "export_form": ExportForm(today=overview.today),
+        # The Orders list's filters for what the panel counts as orders to ship.
+        "to_ship_query": urlencode(
+            {
+                "fulfilment_status__exact": Order.Fulfilment.UNFULFILLED,
+                "status__in": ",".join(TO_SHIP),
+            }
+        ),
     }
 
 
