@@ -24,9 +24,10 @@ from tests.factories import ItemFactory
 from tests.fake_stripe import FakeStripe
 from tests.fake_stripe.server import RATE_LIMITED
 from tests.production_env import ROOT
+from tests.redis_dbs import PACING_URL
 from tests.test_stripe_http import SESSIONS, _closed_port, create_session
 
-REDIS_TEST_URL = "redis://127.0.0.1:6379/12"
+REDIS_TEST_URL = PACING_URL
 
 pytestmark = pytest.mark.django_db
 

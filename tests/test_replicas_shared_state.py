@@ -15,8 +15,9 @@ import requests
 
 from tests.fake_stripe import FakeStripe
 from tests.gunicorn_server import Server, database, gunicorn, manage
+from tests.redis_dbs import REPLICAS_URL
 
-REDIS_URL = "redis://127.0.0.1:6379/9"
+REDIS_URL = REPLICAS_URL
 # Page templates link static files by their plain names here: the test has no collectstatic.
 SETTINGS = """
 from config.settings import *  # noqa: F403

@@ -13,11 +13,12 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from kassa.orders.models import Order
 from tests.factories import DiscountFactory, ItemFactory
 from tests.fake_stripe import FakeStripe
+from tests.redis_dbs import THROTTLE_URL
 from tests.test_order_checkout import JSON, cart
 
 pytestmark = pytest.mark.django_db
 # A Redis database of the tests' own, emptied before and after.
-REDIS_TEST_URL = "redis://127.0.0.1:6379/13"
+REDIS_TEST_URL = THROTTLE_URL
 
 
 @pytest.fixture
