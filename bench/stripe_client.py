@@ -1,10 +1,11 @@
-"""CPU per Stripe call through stripe-python's own HTTP client and through ours (payments/http.py).
+"""CPU per Stripe call through stripe-python's own HTTP client and through ours
+(kassa/stripe_api/http.py).
 
     .venv/bin/python -m bench.stripe_client [--calls 300] [--rounds 9]
 
 Starts the test suite's fake Stripe in a process of its own (so its CPU is not counted), then
 creates Checkout Sessions through two `stripe.StripeClient`s built as the gateway builds them,
-one sending through `kassa.payments.http.Urllib3Client`, the other through the client StripeClient
+one sending through `kassa.stripe_api.http.Urllib3Client`, the other through the client StripeClient
 builds itself when given none (`stripe.RequestsClient`, requests being installed), with the same
 timeout. Each round runs
 `--calls` creates per client, the clients taking turns and alternating who goes first, and
@@ -32,8 +33,8 @@ from typing import Any
 
 import stripe
 
-from kassa.payments.gateway import API_VERSION
-from kassa.payments.http import Urllib3Client
+from kassa.stripe_api.client import API_VERSION
+from kassa.stripe_api.http import Urllib3Client
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -153,7 +154,7 @@ def main() -> None:
     load_before, commit = os.getloadavg()[0], git_commit()
     os.environ.clear()
     os.environ.update(container_environment())
-    # As the shop runs (kassa.payments.gateway sets it when imported).
+    # As the shop runs (kassa.stripe_api sets it when imported).
     assert stripe.enable_telemetry is False
 
     with fake_stripe() as api_base:

@@ -4,7 +4,7 @@ import uuid
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from kassa.payments import gateway
+from kassa.stripe_api import checkout_sessions
 
 
 def trivial(request: HttpRequest) -> HttpResponse:
@@ -15,7 +15,7 @@ def trivial(request: HttpRequest) -> HttpResponse:
 def stripe_call(request: HttpRequest) -> JsonResponse:
     """One Checkout Session create through the gateway and nothing else: no session, no order,
     no database. Its throughput is the ceiling for /buy on this machine."""
-    session = gateway.create_checkout_session(
+    session = checkout_sessions.create_session(
         currency="usd",
         params={
             "mode": "payment",

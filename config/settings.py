@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "kassa.catalog",
     "kassa.orders",
     "kassa.payments",
+    "kassa.storefront",
     "kassa.api",
     "ninja",  # its static files: Swagger UI for /api/v1/docs, served by WhiteNoise
     "kassa.dashboard",
@@ -65,7 +66,7 @@ MIDDLEWARE = [
     # here, not a traceback from the CSRF check and then from each error page.
     "kassa.common.charset.RequestCharsetMiddleware",
     # Every Stripe call a request makes ends by its deadline (STRIPE_TOTAL_DEADLINE_SECONDS).
-    "kassa.payments.guard.StripeDeadlineMiddleware",
+    "kassa.storefront.middleware.StripeDeadlineMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -270,7 +271,7 @@ STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=20.0)
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
 # Calls a second the shop makes to each Stripe account, counted by every process and replica
-# together through Redis (REDIS_URL), else each process at its share (kassa.payments.pacing).
+# together through Redis (REDIS_URL), else each process at its share (kassa.stripe_api.pacing).
 # Unset: 80 for live keys, 20 for test keys (Stripe allows 100 and 25); 0: no pacing.
 STRIPE_RATE_LIMIT = env.float("STRIPE_RATE_LIMIT", default=None)
 # The longest a call waits for its turn and for retries of Stripe's 429s, together.
@@ -287,7 +288,7 @@ STRIPE_CONCURRENCY = env.int(
 )
 # Whether a currency can be paid in, for the layers below payments (an item's JSON says whether
 # it can be bought): payments' function of the currency, truthy when a keypair is set up for it.
-PAYMENT_ACCOUNT_FOR_CURRENCY = "kassa.payments.keys.keypair_for"
+PAYMENT_ACCOUNT_FOR_CURRENCY = "kassa.stripe_api.keys.keypair_for"
 # Where Stripe.js comes from; the item page falls back to the session URL if it lacks
 # redirectToCheckout.
 STRIPE_JS_URL = env.str("STRIPE_JS_URL", default="https://js.stripe.com/v3/")

@@ -12,7 +12,7 @@ from kassa.orders import lifecycle
 from kassa.orders.errors import OrderNotEditable
 from kassa.orders.models import Order
 from kassa.payments.checkout import cancel_token
-from kassa.payments.gateway import API_VERSION
+from kassa.stripe_api.client import API_VERSION
 from tests.attempts import session_of
 from tests.conftest import SECRET_KEY
 from tests.factories import ItemFactory

@@ -14,14 +14,12 @@ from kassa.orders.errors import (
     OrderNotEditable,
 )
 from kassa.orders.models import Order
-from kassa.payments.errors import (
-    CheckoutConflict,
-    CheckoutSuperseded,
+from kassa.payments.errors import CheckoutConflict, CheckoutSuperseded, RefundFailed
+from kassa.stripe_api.errors import (
     PaymentError,
     PaymentProviderRejected,
     PaymentProviderUnavailable,
     PaymentsNotConfigured,
-    RefundFailed,
 )
 from tests.factories import ItemFactory
 from tests.fake_stripe import FakeStripe

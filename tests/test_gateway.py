@@ -8,7 +8,14 @@ import pytest
 import stripe
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from kassa.payments import gateway
+from kassa.stripe_api import (
+    checkout_sessions,
+    client,
+    payment_intents,
+    price_objects,
+    refunds,
+    results,
+)
 from tests.conftest import SECRET_KEY
 from tests.fake_stripe import FakeStripe
 
@@ -59,35 +66,35 @@ def session_params(currency: str = "usd") -> Any:
 
 
 def every_kind_of_call(fake_stripe: FakeStripe, currency: str = "usd") -> None:
-    session = gateway.create_checkout_session(
+    session = checkout_sessions.create_session(
         currency=currency, params=session_params(currency), idempotency_key="k-session"
     )
-    gateway.retrieve_checkout_session(currency=currency, session_id=session.id)
-    gateway.expire_checkout_session(currency=currency, session_id=session.id)
-    gateway.create_coupon(
+    checkout_sessions.retrieve_session(currency=currency, session_id=session.id)
+    checkout_sessions.expire_session(currency=currency, session_id=session.id)
+    price_objects.create_coupon(
         currency=currency, params={"percent_off": 10, "duration": "once"}, idempotency_key="k-c"
     )
-    gateway.create_tax_rate(
+    price_objects.create_tax_rate(
         currency=currency,
         params={"display_name": "VAT", "percentage": 20, "inclusive": False},
         idempotency_key="k-t",
     )
-    intent = gateway.create_payment_intent(
+    intent = payment_intents.create_intent(
         currency=currency, params={"amount": 1000, "currency": currency}, idempotency_key="k-pi"
     )
-    gateway.update_payment_intent(
+    payment_intents.update_intent(
         currency=currency,
         payment_intent_id=intent.id,
         params={"amount": 1200},
         idempotency_key="k-pi-2",
     )
-    gateway.retrieve_payment_intent(currency=currency, payment_intent_id=intent.id)
-    gateway.cancel_payment_intent(currency=currency, payment_intent_id=intent.id)
-    paid = gateway.create_payment_intent(
+    payment_intents.retrieve_intent(currency=currency, payment_intent_id=intent.id)
+    payment_intents.cancel_intent(currency=currency, payment_intent_id=intent.id)
+    paid = payment_intents.create_intent(
         currency=currency, params={"amount": 500, "currency": currency}, idempotency_key="k-pi-3"
     )
     fake_stripe.resources.succeed_payment_intent(paid.id)
-    gateway.create_refund(currency=currency, payment_intent_id=paid.id, idempotency_key="k-r")
+    refunds.create_refund(currency=currency, payment_intent_id=paid.id, idempotency_key="k-r")
 
 
 def test_no_stripe_module_global_is_read_or_written(
@@ -115,27 +122,27 @@ def test_every_request_pins_the_api_version(fake_stripe: FakeStripe) -> None:
     every_kind_of_call(fake_stripe)
 
     assert fake_stripe.requests
-    assert {r.stripe_version for r in fake_stripe.requests} == {gateway.API_VERSION}
+    assert {r.stripe_version for r in fake_stripe.requests} == {client.API_VERSION}
 
 
 def test_each_keypair_has_one_client_that_calls_reuse(
     fake_stripe: FakeStripe, eur_account: None
 ) -> None:
-    gateway._build_client.cache_clear()
+    client.build_client.cache_clear()
 
     for _ in range(3):
-        gateway.create_checkout_session(
+        checkout_sessions.create_session(
             currency="usd", params=session_params("usd"), idempotency_key="k-usd"
         )
-        gateway.create_checkout_session(
+        checkout_sessions.create_session(
             currency="eur", params=session_params("eur"), idempotency_key="k-eur"
         )
 
-    assert gateway._build_client.cache_info().misses == 2
-    assert gateway._client("usd") is gateway._client("usd")
-    assert gateway._client("eur") is not gateway._client("usd")
+    assert client.build_client.cache_info().misses == 2
+    assert client.client_for("usd") is client.client_for("usd")
+    assert client.client_for("eur") is not client.client_for("usd")
     # A currency without an account of its own is paid into the default one, with its client.
-    assert gateway._client("gbp") is gateway._client("usd")
+    assert client.client_for("gbp") is client.client_for("usd")
     calls = fake_stripe.requests_to("POST", "/v1/checkout/sessions")
     assert [c.api_key for c in calls] == [SECRET_KEY, EUR_SECRET] * 3
 
@@ -143,14 +150,14 @@ def test_each_keypair_has_one_client_that_calls_reuse(
 def test_changed_settings_shape_a_new_client(
     fake_stripe: FakeStripe, settings: SettingsWrapper
 ) -> None:
-    first = gateway._client("usd")
+    first = client.client_for("usd")
 
     settings.STRIPE_TIMEOUT_SECONDS = 1.5
-    second = gateway._client("usd")
+    second = client.client_for("usd")
     settings.STRIPE_MAX_NETWORK_RETRIES = 0
-    third = gateway._client("usd")
+    third = client.client_for("usd")
     settings.STRIPE_API_KEY = "sk_test_another_account"
-    fourth = gateway._client("usd")
+    fourth = client.client_for("usd")
 
     assert len({id(first), id(second), id(third), id(fourth)}) == 4
 
@@ -158,28 +165,28 @@ def test_changed_settings_shape_a_new_client(
 def test_currency_comes_back_on_sessions_and_intents(
     fake_stripe: FakeStripe, eur_account: None
 ) -> None:
-    session = gateway.create_checkout_session(
+    session = checkout_sessions.create_session(
         currency="eur", params=session_params("eur"), idempotency_key="k-1"
     )
-    intent = gateway.create_payment_intent(
+    intent = payment_intents.create_intent(
         currency="eur", params={"amount": 999, "currency": "eur"}, idempotency_key="k-2"
     )
 
     assert session.currency == "eur"
-    assert gateway.retrieve_checkout_session(currency="eur", session_id=session.id).currency == (
+    assert checkout_sessions.retrieve_session(currency="eur", session_id=session.id).currency == (
         "eur"
     )
     assert intent.currency == "eur"
-    assert gateway.retrieve_payment_intent(
+    assert payment_intents.retrieve_intent(
         currency="eur", payment_intent_id=intent.id
     ).currency == ("eur")
 
 
 def test_currency_from_an_event_is_lower_case() -> None:
-    session = gateway.checkout_session_from_event(
+    session = results.checkout_session(
         {"id": "cs_test_1", "currency": "EUR", "metadata": {"order_id": "3"}}
     )
-    intent = gateway.payment_intent_from_event({"id": "pi_test_1", "currency": "JPY"})
+    intent = results.payment_intent({"id": "pi_test_1", "currency": "JPY"})
 
     assert (session.currency, session.order_id) == ("eur", "3")
     assert intent.currency == "jpy"

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from kassa.payments.keys import Keypair, keypair_for
+from kassa.stripe_api.keys import Keypair, keypair_for
 from tests.conftest import PUBLISHABLE_KEY, SECRET_KEY
 from tests.factories import ItemFactory
 from tests.fake_stripe import FakeStripe

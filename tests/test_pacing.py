@@ -17,9 +17,9 @@ from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from kassa.orders.models import Order
-from kassa.payments import gateway, guard, pacing
-from kassa.payments.errors import PaymentProviderBusy
 from kassa.payments.models import PaymentAttempt
+from kassa.stripe_api import checkout_sessions, deadline, pacing, sending
+from kassa.stripe_api.errors import PaymentProviderBusy
 from tests.factories import ItemFactory
 from tests.fake_stripe import FakeStripe
 from tests.fake_stripe.server import RATE_LIMITED
@@ -80,7 +80,7 @@ def test_the_backoff_grows_exponentially_with_full_jitter(
         ceilings.append(high)
         return low  # no sleeping in the test
 
-    monkeypatch.setattr(guard.random, "uniform", uniform)
+    monkeypatch.setattr(sending.random, "uniform", uniform)
     settings.STRIPE_RATE_LIMIT_WAIT_SECONDS = 60
     rate_limited(fake_stripe, times=6)
 
@@ -185,9 +185,9 @@ def test_live_and_test_keys_have_their_own_defaults(settings: SettingsWrapper) -
     settings.STRIPE_RATE_LIMIT = None
     assert pacing.rate_for(live=True) == 80
     assert pacing.rate_for(live=False) == 20
-    assert guard.account_of("sk_live_x", "k").live
-    assert guard.account_of("rk_live_x", "k").live
-    assert not guard.account_of("sk_test_x", "k").live
+    assert sending.account_of("sk_live_x", "k").live
+    assert sending.account_of("rk_live_x", "k").live
+    assert not sending.account_of("sk_test_x", "k").live
 
 
 def test_without_redis_each_process_paces_at_its_share(settings: SettingsWrapper) -> None:
@@ -262,7 +262,7 @@ def test_when_redis_goes_away_pacing_falls_back_per_process_and_says_so_once(
     settings.REDIS_URL = f"redis://127.0.0.1:{_closed_port()}/0"
     settings.STRIPE_RATE_LIMIT = 20
 
-    with caplog.at_level(logging.WARNING, logger="kassa.payments.pacing"):
+    with caplog.at_level(logging.WARNING, logger="kassa.stripe_api.pacing"):
         started = time.monotonic()
         for _ in range(6):
             create_session()
@@ -343,7 +343,7 @@ def test_outside_a_request_there_is_no_deadline(
     """Management commands (reconciliation) run their calls with the per-call timeout only."""
     settings.STRIPE_TOTAL_DEADLINE_SECONDS = 0.1
     fake_stripe.set_latency(0.3)
-    assert guard.remaining() is None
+    assert deadline.remaining() is None
     assert create_session().id
 
 
@@ -355,6 +355,6 @@ def test_the_metrics_hook_hears_each_wait(
     waits: list[float] = []
     monkeypatch.setattr(pacing, "on_paced", waits.append)
     for _ in range(3):
-        gateway.retrieve_checkout_session(currency="usd", session_id=create_session().id)
+        checkout_sessions.retrieve_session(currency="usd", session_id=create_session().id)
     assert len(waits) == 6
     assert max(waits) > 0.05

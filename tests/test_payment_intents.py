@@ -10,7 +10,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from kassa.common.money import format_amount, from_minor
 from kassa.orders.models import Order
-from kassa.payments.gateway import API_VERSION
+from kassa.stripe_api.client import API_VERSION
 from tests.attempts import intent_of, session_of
 from tests.conftest import PUBLISHABLE_KEY, SECRET_KEY
 from tests.factories import DiscountFactory, ItemFactory, TaxFactory

@@ -19,7 +19,7 @@ from django.test.utils import CaptureQueriesContext
 from kassa.catalog.models import Item
 from kassa.orders.models import Discount, Order, OrderLine, ShippingRate, Tax
 from kassa.orders.visitors import SESSION_KEY
-from kassa.payments import gateway
+from kassa.stripe_api import client as stripe_client
 from tests.factories import DiscountFactory, ItemFactory, TaxFactory
 from tests.fake_stripe import FakeStripe
 
@@ -149,13 +149,13 @@ def test_no_database_transaction_is_open_while_stripe_answers(
     """A transaction (and its row locks) held across Stripe's round trip would make every
     concurrent checkout of the order, and the database's connections, wait on Stripe."""
     open_during_call: list[bool] = []
-    call = gateway._call
+    call = stripe_client.call
 
     def observed(label: str, fn: Callable[..., Any], /, *args: str, **params: Any) -> Any:
         open_during_call.append(connection.in_atomic_block)
         return call(label, fn, *args, **params)
 
-    monkeypatch.setattr(gateway, "_call", observed)
+    monkeypatch.setattr(stripe_client, "call", observed)
     item = ItemFactory.create()
     if how == "buy now":
         path = f"/buy/{item.pk}"

@@ -1,4 +1,4 @@
-"""The HTTP path to Stripe: the client stripe-python sends through (kassa/payments/http.py), and
+"""The HTTP path to Stripe: the client stripe-python sends through (kassa/stripe_api/http.py), and
 what the gateway's StripeClient makes of failures on it.
 
 Every test that pays goes through both against the fake Stripe; these check what those do not:
@@ -15,16 +15,16 @@ import pytest
 import stripe
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from kassa.payments import gateway
-from kassa.payments.errors import PaymentProviderRejected, PaymentProviderUnavailable
-from kassa.payments.http import Urllib3Client, _proxy_for
+from kassa.stripe_api import checkout_sessions, results
+from kassa.stripe_api.errors import PaymentProviderRejected, PaymentProviderUnavailable
+from kassa.stripe_api.http import Urllib3Client, _proxy_for
 from tests.conftest import SECRET_KEY
 from tests.fake_stripe import FakeStripe
 
 SESSIONS = ("POST", "/v1/checkout/sessions")
 
 
-def create_session() -> gateway.CheckoutSession:
+def create_session() -> results.CheckoutSession:
     params: Any = {
         "mode": "payment",
         "line_items": [
@@ -39,7 +39,7 @@ def create_session() -> gateway.CheckoutSession:
         ],
         "success_url": "http://testserver/checkout/success/?session_id={CHECKOUT_SESSION_ID}",
     }
-    return gateway.create_checkout_session(
+    return checkout_sessions.create_session(
         currency="usd", params=params, idempotency_key="kassa-checkout-1-1"
     )
 
@@ -167,7 +167,7 @@ def test_a_rejection_is_not_retried_and_is_logged_with_stripes_request_id(
         create_session()
 
     assert len(fake_stripe.requests) == 1
-    [failed] = [r for r in caplog.records if r.name == "kassa.payments.gateway"]
+    [failed] = [r for r in caplog.records if r.name == "kassa.stripe_api.client"]
     assert failed.levelname == "ERROR"
     assert "checkout.Session.create failed: status=400" in failed.getMessage()
     assert "stripe_request_id=req_" in failed.getMessage()

@@ -41,9 +41,9 @@ from kassa.orders import services
 from kassa.orders.models import Order
 from kassa.orders.visitors import visitor_from_request
 from kassa.payments.flow import checkout_buy, checkout_start, payment_intent_start
-from kassa.payments.keys import keypair_for
 from kassa.payments.presenters import checkout_session_json, payment_intent_json
 from kassa.payments.views import return_pages
+from kassa.stripe_api.keys import keypair_for
 
 NO_SUCH_ITEM = gettext_lazy("There is no such item.")
 NO_SUCH_ORDER = gettext_lazy("There is no such order.")

@@ -13,7 +13,6 @@ from django_stubs_ext import StrOrPromise
 from kassa.common.money import MoneyError, format_amount, from_minor, to_minor, validate_amount
 from kassa.orders.admin import DiscountAdmin, OrderAdmin, ShippingRateAdmin, TaxAdmin
 from kassa.orders.models import Discount, Order, ShippingRate, Tax
-from kassa.payments.errors import PaymentError
 from kassa.payments.models import (
     PaymentAttempt,
     StripeCoupon,
@@ -23,6 +22,7 @@ from kassa.payments.models import (
     WebhookEvent,
 )
 from kassa.payments.refunds import refund_order
+from kassa.stripe_api.errors import PaymentError
 
 
 class _StripeRecordInline(admin.TabularInline[Any, Any]):

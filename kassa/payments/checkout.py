@@ -7,10 +7,6 @@ from django.conf import settings
 from django.core import signing
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import get_language
-from stripe.params.checkout import (
-    SessionCreateParams,
-    SessionCreateParamsLineItemPriceDataProductData,
-)
 
 from kassa.catalog import images
 from kassa.common.money import to_minor
@@ -18,8 +14,12 @@ from kassa.orders.models import Order, OrderLine
 from kassa.orders.pricing import discount_in_effect, order_totals
 from kassa.orders.shipping import needs_shipping
 from kassa.orders.terms import offered
-from kassa.payments import gateway
 from kassa.payments.stripe_objects import ensure_coupon, ensure_shipping_rates, ensure_tax_rate
+from kassa.stripe_api import checkout_sessions, results
+from kassa.stripe_api.params import (
+    SessionCreateParams,
+    SessionCreateParamsLineItemPriceDataProductData,
+)
 
 
 @dataclass(frozen=True)
@@ -158,14 +158,14 @@ def shipping_rate_ids(*, order: Order, lines: list[OrderLine]) -> list[str]:
 
 def create_session(
     *, order: Order, attempt: int, lines: list[OrderLine], pages: ReturnPages
-) -> gateway.CheckoutSession:
+) -> results.CheckoutSession:
     """Make the Checkout Session of `order`'s attempt number `attempt` (one Stripe call once the
     order's coupon and tax rate exist)."""
     discount = discount_in_effect(order)
     coupon_id = ensure_coupon(discount=discount, currency=order.currency) if discount else None
     tax_rate_id = ensure_tax_rate(tax=order.tax, currency=order.currency) if order.tax else None
     shipping = shipping_rate_ids(order=order, lines=lines)
-    return gateway.create_checkout_session(
+    return checkout_sessions.create_session(
         currency=order.currency,
         params=checkout_params(
             order=order,
@@ -180,10 +180,10 @@ def create_session(
     )
 
 
-def close_session(*, currency: str, session_id: str) -> gateway.CheckoutSession:
+def close_session(*, currency: str, session_id: str) -> results.CheckoutSession:
     """Make sure the session can no longer be paid: expire it if it is still open. Returns it as
     Stripe has it then (complete, if the customer paid first)."""
-    session = gateway.retrieve_checkout_session(currency=currency, session_id=session_id)
+    session = checkout_sessions.retrieve_session(currency=currency, session_id=session_id)
     if session.status == "open":
-        session = gateway.expire_checkout_session(currency=currency, session_id=session_id)
+        session = checkout_sessions.expire_session(currency=currency, session_id=session_id)
     return session

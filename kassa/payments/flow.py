@@ -24,16 +24,13 @@ from kassa.orders import services as order_services
 from kassa.orders.models import Order, OrderLine
 from kassa.orders.pricing import order_totals
 from kassa.orders.visitors import Visitor
-from kassa.payments import attempts, checkout, gateway, intents
+from kassa.payments import attempts, checkout, intents
 from kassa.payments.checkout import ReturnPages
-from kassa.payments.errors import (
-    CheckoutConflict,
-    CheckoutSuperseded,
-    PaymentError,
-    StripeObjectMissing,
-)
+from kassa.payments.errors import CheckoutConflict, CheckoutSuperseded
 from kassa.payments.fulfilment import fulfil_checkout_session, fulfil_payment_intent
 from kassa.payments.models import PaymentAttempt
+from kassa.stripe_api import checkout_sessions, client, payment_intents, results
+from kassa.stripe_api.errors import PaymentError, StripeObjectMissing
 
 logger = logging.getLogger(__name__)
 Kind = PaymentAttempt.Kind
@@ -143,10 +140,10 @@ def checkout_cancel(*, order: Order, source: str, attempt: int | None = None) ->
 
 
 def _start(*, order: Order, kind: str, pages: ReturnPages) -> Started:
-    account = gateway.ensure_configured(order.currency).account
+    account = client.ensure_configured(order.currency).account
     begun = attempts.attempt_begin(order=order, kind=kind, account=account)
     attempt = begun.attempt
-    kept: tuple[PaymentAttempt, gateway.PaymentIntent] | None = None
+    kept: tuple[PaymentAttempt, results.PaymentIntent] | None = None
     try:
         for earlier in begun.earlier:
             if kind == Kind.PAYMENT_INTENT and earlier is begun.earlier[-1]:
@@ -197,7 +194,7 @@ def _buy_now_still_open(*, item: Item, visitor: Visitor, quantity: int) -> Start
 
 
 def _buy(*, item: Item, visitor: Visitor, kind: str, pages: ReturnPages, quantity: int) -> Started:
-    account = gateway.ensure_configured(item.currency).account
+    account = client.ensure_configured(item.currency).account
     # Created already pending, in its first attempt, in one transaction, and its lines handed on
     # rather than read back: the Buy click is the shop's busiest write.
     with transaction.atomic():
@@ -268,11 +265,11 @@ def _attach(*, order: Order, attempt: PaymentAttempt, made: _Made) -> Started:
     )
 
 
-def _still_open(*, order: Order, attempt: PaymentAttempt) -> gateway.CheckoutSession | None:
+def _still_open(*, order: Order, attempt: PaymentAttempt) -> results.CheckoutSession | None:
     """The attempt's session if a customer can still pay through it. Raises CheckoutConflict if
     they already did (the order is marked paid here, in case the webhook is late)."""
     try:
-        session = gateway.retrieve_checkout_session(
+        session = checkout_sessions.retrieve_session(
             currency=order.currency, session_id=attempt.stripe_id
         )
     except StripeObjectMissing:
@@ -285,12 +282,12 @@ def _still_open(*, order: Order, attempt: PaymentAttempt) -> gateway.CheckoutSes
 
 def _keepable_intent(
     *, order: Order, earlier: PaymentAttempt
-) -> tuple[PaymentAttempt, gateway.PaymentIntent] | None:
+) -> tuple[PaymentAttempt, results.PaymentIntent] | None:
     """The order's newest earlier attempt, if it is a PaymentIntent that can still be paid.
     Raises CheckoutConflict if money moved or is moving through it."""
     if earlier.kind != Kind.PAYMENT_INTENT:
         return None
-    intent = gateway.retrieve_payment_intent(
+    intent = payment_intents.retrieve_intent(
         currency=order.currency, payment_intent_id=earlier.stripe_id
     )
     intents.refuse_if_moving(intent)
@@ -307,7 +304,7 @@ def _keep_intent(
     order: Order,
     attempt: PaymentAttempt,
     lines: list[OrderLine],
-    kept: tuple[PaymentAttempt, gateway.PaymentIntent],
+    kept: tuple[PaymentAttempt, results.PaymentIntent],
 ) -> Started:
     earlier, intent = kept
     amount = order_totals(order, lines, shipping=0).total

@@ -17,10 +17,11 @@ from kassa.common.notices import notify_staff
 from kassa.metrics import instruments as metrics
 from kassa.orders import lifecycle
 from kassa.orders.models import ShippingRate
-from kassa.payments import attempts, gateway
-from kassa.payments.gateway import Buyer, CheckoutSession, PaymentIntent
+from kassa.payments import attempts
 from kassa.payments.models import PaymentAttempt, UnmatchedPayment
 from kassa.payments.stripe_objects import shipping_rate_for
+from kassa.stripe_api import checkout_sessions, results
+from kassa.stripe_api.results import Buyer, CheckoutSession, PaymentIntent
 
 logger = logging.getLogger(__name__)
 Kind = PaymentAttempt.Kind
@@ -49,7 +50,7 @@ def fulfil_payment_intent(intent: PaymentIntent, *, source: str) -> bool:
     """Mark the PaymentIntent's order paid if it succeeded. True if it changed."""
     if intent.status != "succeeded":
         return False
-    if not gateway.is_stripe_id(intent.id):
+    if not results.is_stripe_id(intent.id):
         logger.warning("a payment intent report names no object of Stripe's form; ignored")
         return False
     if not PaymentAttempt.objects.filter(kind=Kind.PAYMENT_INTENT, stripe_id=intent.id).exists():
@@ -59,7 +60,7 @@ def fulfil_payment_intent(intent: PaymentIntent, *, source: str) -> bool:
             kind=Kind.CHECKOUT_SESSION, payment_intent_id=intent.id
         ).exists():
             return False
-        session = gateway.checkout_session_paid_by(
+        session = checkout_sessions.session_paid_by(
             currency=intent.currency, payment_intent_id=intent.id
         )
         if (
@@ -117,7 +118,7 @@ def _fulfil(
     source: str,
     buyer: Buyer,
 ) -> bool:
-    if not gateway.is_stripe_id(stripe_id):
+    if not results.is_stripe_id(stripe_id):
         logger.warning("a %s report names no object of Stripe's form; ignored", kind)
         return False
     unmatched = {
@@ -204,7 +205,7 @@ def _unmatched(reason: str, **fields: object) -> bool:
 def checkout_session_closed(session: CheckoutSession, *, source: str) -> bool:
     """An expired or failed session: its attempt closes, and the order reopens if it was the
     last one open. True if the attempt was open."""
-    if not gateway.is_stripe_id(session.id):
+    if not results.is_stripe_id(session.id):
         return False
     attempt = (
         PaymentAttempt.objects.filter(kind=Kind.CHECKOUT_SESSION, stripe_id=session.id)
@@ -219,7 +220,7 @@ def checkout_session_closed(session: CheckoutSession, *, source: str) -> bool:
 
 def record_refund(*, payment_intent_id: str, amount_refunded: int, source: str) -> bool:
     """Stripe's running total refunded for a payment, applied to the order it paid."""
-    if not gateway.is_stripe_id(payment_intent_id):
+    if not results.is_stripe_id(payment_intent_id):
         return False  # a charge with no payment intent: nothing of ours to refund
     attempt = PaymentAttempt.objects.filter(
         payment_intent_id=payment_intent_id, state=PaymentAttempt.State.PAID

@@ -10,16 +10,17 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.utils.translation import gettext as _
-from stripe.params import PaymentIntentUpdateParams
 
 from kassa.common.errors import Invalid
 from kassa.orders.models import Order, OrderLine
 from kassa.orders.pricing import order_totals
 from kassa.orders.shipping import ShippingOption, needs_shipping
 from kassa.orders.terms import offered
-from kassa.payments import attempts, gateway, intents
+from kassa.payments import attempts, intents
 from kassa.payments.errors import CheckoutConflict
 from kassa.payments.models import PaymentAttempt
+from kassa.stripe_api import payment_intents, results
+from kassa.stripe_api.params import PaymentIntentUpdateParams
 
 
 class DetailsInvalid(Invalid):
@@ -115,7 +116,7 @@ def update_params(
     return params
 
 
-def payment_intent_details(*, order: Order, details: Details) -> gateway.PaymentIntent:
+def payment_intent_details(*, order: Order, details: Details) -> results.PaymentIntent:
     """Send the customer's details and shipping choice to the order's PaymentIntent, its amount
     the goods plus that shipping. Raises DetailsInvalid (nothing sent) for a choice the order
     is not offered, CheckoutConflict if the order is no longer being paid on this page."""
@@ -127,7 +128,7 @@ def payment_intent_details(*, order: Order, details: Details) -> gateway.Payment
         # The attempt froze the order: its goods cannot have changed. Should they have, paying
         # now would be recorded as an unmatched payment; a reload starts afresh.
         raise CheckoutConflict(_("This order changed. Please reload the page."))
-    return gateway.update_payment_intent(
+    return payment_intents.update_intent(
         currency=order.currency,
         payment_intent_id=attempt.stripe_id,
         params=update_params(details, order=order, goods=goods, option=option, address=address),

@@ -6,13 +6,13 @@ strands an intent nor makes a second one.
 """
 
 from django.utils.translation import gettext as _
-from stripe.params import PaymentIntentCreateParams
 
 from kassa.orders.models import Order, OrderLine
 from kassa.orders.shipping import ShippingOption
 from kassa.orders.terms import offered
-from kassa.payments import gateway
 from kassa.payments.errors import CheckoutConflict
+from kassa.stripe_api import payment_intents, results
+from kassa.stripe_api.params import PaymentIntentCreateParams
 
 # What Stripe's PaymentIntent statuses mean for closing one: money moving or moved, or neither.
 SETTLED = "succeeded"
@@ -54,10 +54,10 @@ def payment_intent_params(
 
 def create_intent(
     *, order: Order, attempt: int, lines: list[OrderLine], goods: int
-) -> gateway.PaymentIntent:
+) -> results.PaymentIntent:
     """The attempt's intent for the goods (`goods` minor units) plus the default shipping."""
     option = default_shipping(order=order, lines=lines, goods=goods)
-    return gateway.create_payment_intent(
+    return payment_intents.create_intent(
         currency=order.currency,
         params=payment_intent_params(order=order, goods=goods, option=option),
         idempotency_key=f"kassa-payment-intent-{order.pk}-{attempt}",
@@ -68,10 +68,10 @@ def update_amount(
     *,
     order: Order,
     attempt: int,
-    intent: gateway.PaymentIntent,
+    intent: results.PaymentIntent,
     amount: int,
     lines: list[OrderLine],
-) -> gateway.PaymentIntent:
+) -> results.PaymentIntent:
     """The kept intent, for what the order's goods (`amount`) cost now (the customer edited the
     cart in between, or its discount lapsed as this attempt began) with the default shipping:
     the page offers the choice afresh."""
@@ -80,7 +80,7 @@ def update_amount(
     rate_id = option.rate.pk if option else None
     if intent.amount == total and intent.buyer.shipping_rate_id == rate_id:
         return intent
-    return gateway.update_payment_intent(
+    return payment_intents.update_intent(
         currency=order.currency,
         payment_intent_id=intent.id,
         params={"amount": total, "metadata": shipping_metadata(order, option)},
@@ -88,7 +88,7 @@ def update_amount(
     )
 
 
-def refuse_if_moving(intent: gateway.PaymentIntent) -> None:
+def refuse_if_moving(intent: results.PaymentIntent) -> None:
     """A payment being processed is neither kept nor cancelled: the customer waits for it."""
     if intent.status == MOVING:
         raise CheckoutConflict(
@@ -96,11 +96,11 @@ def refuse_if_moving(intent: gateway.PaymentIntent) -> None:
         )
 
 
-def close_intent(*, currency: str, payment_intent_id: str) -> gateway.PaymentIntent:
+def close_intent(*, currency: str, payment_intent_id: str) -> results.PaymentIntent:
     """Make sure the intent can no longer be paid: cancel it unless money moved through it.
     Returns it as Stripe has it then (succeeded, if the customer paid first)."""
-    intent = gateway.retrieve_payment_intent(currency=currency, payment_intent_id=payment_intent_id)
+    intent = payment_intents.retrieve_intent(currency=currency, payment_intent_id=payment_intent_id)
     refuse_if_moving(intent)
     if intent.status not in (SETTLED, CANCELED):
-        intent = gateway.cancel_payment_intent(currency=currency, payment_intent_id=intent.id)
+        intent = payment_intents.cancel_intent(currency=currency, payment_intent_id=intent.id)
     return intent

@@ -11,10 +11,11 @@ from django.utils import timezone
 
 from kassa.orders import lifecycle
 from kassa.orders.models import Order, Reservation
-from kassa.payments import attempts, checkout, gateway, intents
-from kassa.payments.errors import PaymentError, StripeObjectMissing
+from kassa.payments import attempts, checkout, intents
 from kassa.payments.fulfilment import fulfil_checkout_session, fulfil_payment_intent
 from kassa.payments.models import PaymentAttempt
+from kassa.stripe_api import checkout_sessions, payment_intents, results
+from kassa.stripe_api.errors import PaymentError, StripeObjectMissing
 
 logger = logging.getLogger(__name__)
 Kind = PaymentAttempt.Kind
@@ -143,7 +144,7 @@ def _close_unmade(attempt: PaymentAttempt, *, gap: float) -> str:
     return "closed"
 
 
-def _lost_sessions(attempt: PaymentAttempt, *, gap: float) -> list[gateway.CheckoutSession]:
+def _lost_sessions(attempt: PaymentAttempt, *, gap: float) -> list[results.CheckoutSession]:
     """The Checkout Sessions naming the attempt's order, made while its request could have been
     waiting on Stripe, that none of the order's attempts recorded."""
     order = attempt.order
@@ -156,7 +157,7 @@ def _lost_sessions(attempt: PaymentAttempt, *, gap: float) -> list[gateway.Check
     until = int((attempt.opened_at + longest_stripe_call()).timestamp())
     found, after = [], ""
     for _page in range(LOST_SESSION_PAGES):
-        page = gateway.checkout_sessions_created(
+        page = checkout_sessions.sessions_created(
             currency=order.currency, since=since, until=until, starting_after=after
         )
         found += [s for s in page.sessions if s.order_id == str(order.pk) and s.id not in known]
@@ -170,7 +171,7 @@ def _lost_sessions(attempt: PaymentAttempt, *, gap: float) -> list[gateway.Check
 def _reconcile(attempt: PaymentAttempt, *, abandoned: bool) -> str:
     order = attempt.order
     if attempt.kind == PaymentAttempt.Kind.CHECKOUT_SESSION:
-        session = gateway.retrieve_checkout_session(
+        session = checkout_sessions.retrieve_session(
             currency=order.currency, session_id=attempt.stripe_id
         )
         if fulfil_checkout_session(session, source=SOURCE):
@@ -179,7 +180,7 @@ def _reconcile(attempt: PaymentAttempt, *, abandoned: bool) -> str:
             attempts.attempt_close(attempt=attempt, source=SOURCE, note="session expired")
             return "closed"
         return ""
-    intent = gateway.retrieve_payment_intent(
+    intent = payment_intents.retrieve_intent(
         currency=order.currency, payment_intent_id=attempt.stripe_id
     )
     if fulfil_payment_intent(intent, source=SOURCE):

@@ -4,14 +4,15 @@ from django.utils.translation import gettext as _
 
 from kassa.orders import lifecycle
 from kassa.orders.models import Order
-from kassa.payments import gateway
-from kassa.payments.errors import PaymentError, PaymentProviderUnavailable, RefundFailed
+from kassa.payments.errors import RefundFailed
 from kassa.payments.models import PaymentAttempt
+from kassa.stripe_api import refunds, results
+from kassa.stripe_api.errors import PaymentError, PaymentProviderUnavailable
 
 
 def refund_order(
     *, order: Order, requested_by: str, amount: int | None = None, restock: bool = False
-) -> gateway.Refund:
+) -> results.Refund:
     """Refund `amount` (minor units) of the order, or all that is left of what was paid.
     With `restock`, what the order took from stock goes back on sale once Stripe made the
     refund (a refund made in Stripe's Dashboard returns nothing by itself: the goods may not
@@ -41,7 +42,7 @@ def refund_order(
         else f"kassa-refund-{order.pk}-{order.amount_refunded}-{amount or left}"
     )
     try:
-        refund = gateway.create_refund(
+        refund = refunds.create_refund(
             currency=order.currency,
             payment_intent_id=paid_by.payment_intent_id,
             idempotency_key=key,

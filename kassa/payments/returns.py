@@ -4,10 +4,10 @@ import logging
 from dataclasses import dataclass
 
 from kassa.orders.models import Order
-from kassa.payments import gateway
-from kassa.payments.errors import PaymentError
 from kassa.payments.fulfilment import fulfil_checkout_session, fulfil_payment_intent
 from kassa.payments.models import PaymentAttempt
+from kassa.stripe_api import checkout_sessions, payment_intents, results
+from kassa.stripe_api.errors import PaymentError
 
 logger = logging.getLogger(__name__)
 
@@ -21,9 +21,9 @@ class Return:
 
 def confirm_return(*, session_id: str, payment_intent_id: str) -> Return:
     """The order the return is about, fulfilled if Stripe says it is paid (webhook or not)."""
-    if session_id and not gateway.is_stripe_id(session_id):
+    if session_id and not results.is_stripe_id(session_id):
         return Return(order=None)  # not an id Stripe makes (a typo, or a NUL for the database)
-    if payment_intent_id and not gateway.is_stripe_id(payment_intent_id):
+    if payment_intent_id and not results.is_stripe_id(payment_intent_id):
         return Return(order=None)
     if session_id:
         kind, stripe_id = PaymentAttempt.Kind.CHECKOUT_SESSION, session_id
@@ -44,12 +44,12 @@ def confirm_return(*, session_id: str, payment_intent_id: str) -> Return:
     if not order.is_paid:
         try:
             if session_id:
-                session = gateway.retrieve_checkout_session(
+                session = checkout_sessions.retrieve_session(
                     currency=order.currency, session_id=session_id
                 )
                 fulfil_checkout_session(session, source=f"return from checkout {session_id}")
             else:
-                intent = gateway.retrieve_payment_intent(
+                intent = payment_intents.retrieve_intent(
                     currency=order.currency, payment_intent_id=payment_intent_id
                 )
                 fulfil_payment_intent(intent, source=f"return from payment {payment_intent_id}")

@@ -7,13 +7,17 @@ from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
-from stripe.params import CouponCreateParams, ShippingRateCreateParams, TaxRateCreateParams
 
 from kassa.common.money import to_minor
 from kassa.orders.models import Discount, ShippingRate, Tax
 from kassa.orders.shipping import ShippingOption
-from kassa.payments import gateway
 from kassa.payments.models import StripeCoupon, StripeShippingRate, StripeTaxRate
+from kassa.stripe_api import client, price_objects
+from kassa.stripe_api.params import (
+    CouponCreateParams,
+    ShippingRateCreateParams,
+    TaxRateCreateParams,
+)
 
 _Params = CouponCreateParams | TaxRateCreateParams | ShippingRateCreateParams
 
@@ -74,7 +78,7 @@ def _ensure(
     send the same key, so Stripe hands both the same one, and the unique record settles who
     writes it down.
     """
-    account = gateway.ensure_configured(currency).account
+    account = client.ensure_configured(currency).account
     version = _version(params)
     known = records.filter(account=account, version=version, **owner)
     if (record := known.first()) is not None:
@@ -97,7 +101,7 @@ def ensure_coupon(*, discount: Discount, currency: str) -> str:
         owner={"discount": discount},
         currency=currency,
         params=params,
-        create=lambda key: gateway.create_coupon(
+        create=lambda key: price_objects.create_coupon(
             currency=currency, params=params, idempotency_key=key
         ),
     )
@@ -111,7 +115,7 @@ def ensure_tax_rate(*, tax: Tax, currency: str) -> str:
         owner={"tax": tax},
         currency=currency,
         params=params,
-        create=lambda key: gateway.create_tax_rate(
+        create=lambda key: price_objects.create_tax_rate(
             currency=currency, params=params, idempotency_key=key
         ),
     )
@@ -125,7 +129,7 @@ def ensure_shipping_rate(*, option: ShippingOption, currency: str) -> str:
         owner={"shipping_rate": option.rate},
         currency=currency,
         params=params,
-        create=lambda key: gateway.create_shipping_rate(
+        create=lambda key: price_objects.create_shipping_rate(
             currency=currency, params=params, idempotency_key=key
         ),
     )
@@ -136,7 +140,7 @@ def ensure_shipping_rates(*, options: list[ShippingOption], currency: str) -> li
     in one query, whatever their number; a missing one made as `ensure_shipping_rate` does."""
     if not options:
         return []
-    account = gateway.ensure_configured(currency).account
+    account = client.ensure_configured(currency).account
     versions = [_version(shipping_rate_params(option)) for option in options]
     records = StripeShippingRate.objects.filter(
         account=account,

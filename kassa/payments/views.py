@@ -18,13 +18,14 @@ from kassa.metrics import instruments as metrics
 from kassa.orders import selectors as order_selectors
 from kassa.orders.forms import BuyNowForm
 from kassa.orders.visitors import visitor_from_request
-from kassa.payments import gateway, webhooks
+from kassa.payments import webhooks
 from kassa.payments.checkout import ReturnPages, is_cancel_token
-from kassa.payments.errors import PaymentError
 from kassa.payments.flow import Started, checkout_buy, checkout_cancel, checkout_start
 from kassa.payments.models import WebhookEvent
 from kassa.payments.presenters import checkout_session_json
 from kassa.payments.returns import confirm_return
+from kassa.stripe_api.errors import PaymentError
+from kassa.stripe_api.webhooks import InvalidWebhook, verify_webhook
 
 logger = logging.getLogger(__name__)
 
@@ -110,12 +111,12 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
     if not secrets:
         logger.error("a Stripe webhook arrived but STRIPE_WEBHOOK_SECRET is not set")
     try:
-        event = gateway.verify_webhook(
+        event = verify_webhook(
             payload=request.body,
             signature=request.headers.get("Stripe-Signature", ""),
             secrets=secrets,
         )
-    except gateway.InvalidWebhook as exc:
+    except InvalidWebhook as exc:
         logger.warning("rejected a Stripe webhook: %s", exc)
         metrics.webhook_event(type_="unknown", outcome="invalid")
         return json_error(str(exc), status=400)

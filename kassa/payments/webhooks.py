@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from kassa.metrics import instruments as metrics
 from kassa.payments import fulfilment
-from kassa.payments.gateway import checkout_session_from_event, payment_intent_from_event
 from kassa.payments.models import WebhookEvent
+from kassa.stripe_api.results import checkout_session as checkout_session_from_event
+from kassa.stripe_api.results import payment_intent as payment_intent_from_event
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ PAID = ("paid", "partially_refunded", "refunded")
 
 def _account(currency: str) -> str:
     # The account's fingerprint as the shop computes it now, or "" with no key configured.
-    from kassa.payments.keys import keypair_for
+    from kassa.stripe_api.keys import keypair_for
 
     keypair = keypair_for(currency)
     return keypair.account if keypair else ""

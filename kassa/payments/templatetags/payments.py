@@ -3,7 +3,7 @@
 from django import template
 from django.conf import settings
 
-from kassa.payments.keys import any_payable_account, keypair_for
+from kassa.stripe_api.keys import any_payable_account, keypair_for
 
 register = template.Library()
 

@@ -1,25 +1,26 @@
-"""What a call to Stripe may cost the shop: a thread of its own out of a few, its turn under the
-account's pace, retries of a 429 (rate limited) within a bounded wait, and a request's deadline.
+"""How one HTTP request to Stripe is sent, and what it may cost the shop: a thread of its own out
+of a few, its turn under the account's pace, retries of a 429 (rate limited) within a bounded
+wait, and the request's deadline.
 
-Every HTTP request the gateway's Stripe clients send goes through `send` (kassa.payments.http):
+Every HTTP request the shop's Stripe clients send goes through `send` (kassa.stripe_api.http):
 
 - **A bulkhead.** At most STRIPE_CONCURRENCY threads of a process wait on Stripe at once (in
   the pace's line or for an answer); one more is refused at once, so a slow Stripe can never
   hold every thread and the pages always have some to answer with.
-- **The pace** (kassa.payments.pacing), then the request.
+- **The pace** (kassa.stripe_api.pacing), then the request.
 - **A 429** is retried with exponential backoff and full jitter, with the same Idempotency-Key
   (the same request, resent), as long as the pace's wait and the backoff together stay within
   STRIPE_RATE_LIMIT_WAIT_SECONDS. stripe-python does not retry a 429 itself.
 - **The request's deadline**: STRIPE_TOTAL_DEADLINE_SECONDS from the moment the shop began
-  answering the request (`StripeDeadlineMiddleware`), well under a reverse proxy's 60 s. Each
+  answering the request (kassa.stripe_api.deadline), well under a reverse proxy's 60 s. Each
   send's timeout is cut to what is left of it, and no send begins after it.
 
-Past any of these bounds the call raises `Busy`, which the gateway answers as a 503 with
-Retry-After; nothing was made at Stripe by a call that raised it before its request was sent,
-and a request resent after a 429 carries the key that makes it the same one.
+Past any of these bounds the call raises `Busy`, which kassa.stripe_api.client turns into
+PaymentProviderBusy (a 503 with Retry-After); nothing was made at Stripe by a call that raised
+it before its request was sent, and a request resent after a 429 carries the key that makes it
+the same one.
 """
 
-import contextvars
 import logging
 import math
 import random
@@ -32,9 +33,9 @@ from dataclasses import dataclass
 import stripe
 import urllib3
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
 
-from kassa.payments import pacing
+from kassa.stripe_api import pacing
+from kassa.stripe_api.deadline import remaining
 
 logger = logging.getLogger(__name__)
 
@@ -68,40 +69,6 @@ class Account:
 
 def account_of(secret: str, key: str) -> Account:
     return Account(key=key, live=secret.startswith(("sk_live_", "rk_live_")))
-
-
-# --- the deadline -------------------------------------------------------------------------------
-
-_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
-    "stripe_deadline", default=None
-)
-
-
-@contextmanager
-def deadline(seconds: float | None) -> Iterator[None]:
-    """Stripe calls inside end within `seconds` from now (None or 0: no deadline)."""
-    token = _deadline.set(time.monotonic() + seconds if seconds else None)
-    try:
-        yield
-    finally:
-        _deadline.reset(token)
-
-
-def remaining() -> float | None:
-    """Seconds left before the current request's deadline (None: it has none)."""
-    at = _deadline.get()
-    return None if at is None else at - time.monotonic()
-
-
-class StripeDeadlineMiddleware:
-    """Each request's Stripe calls end within STRIPE_TOTAL_DEADLINE_SECONDS of its start."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        with deadline(float(settings.STRIPE_TOTAL_DEADLINE_SECONDS)):
-            return self.get_response(request)
 
 
 # --- the bulkhead -------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ is what requests sends through anyway.
 What stays the same as with requests: certificates checked against stripe-python's CA bundle,
 the timeout applied to connecting and to each read, connections kept open and reused across
 calls, and stripe-python deciding which failures to retry (urllib3's own retries are off).
-What it adds: each request of a client made for an account goes through kassa.payments.guard
+What it adds: each request of a client made for an account goes through kassa.stripe_api.sending
 (the bulkhead, the account's pace, 429 retries, the request's deadline).
 """
 
@@ -23,7 +23,7 @@ from urllib.request import getproxies, proxy_bypass
 import stripe
 import urllib3
 
-from kassa.payments import guard
+from kassa.stripe_api import sending
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class Urllib3Client(stripe.HTTPClient):
     name = "urllib3"
 
     def __init__(
-        self, *, timeout: float, api_base: str, account: guard.Account | None = None
+        self, *, timeout: float, api_base: str, account: sending.Account | None = None
     ) -> None:
         super().__init__()
         self._timeout = timeout
@@ -119,7 +119,7 @@ class Urllib3Client(stripe.HTTPClient):
 
         if self._account is None:
             return request(urllib3.Timeout(connect=self._timeout, read=self._timeout))
-        return guard.send(self._account, self._timeout, request)
+        return sending.send(self._account, self._timeout, request)
 
     @staticmethod
     def _request(

@@ -1,0 +1,304 @@
+"""The Checkout Session kind: an order paid on Stripe's own page. What the session asks Stripe to
+charge, and the session's life as a `PaymentMethod` (kassa.payments.methods.base).
+
+A session is made afresh for each attempt, answered again while it is open (a reload, a second
+tab), and expires by itself at `expires_at`, when the order's reserved units go back on sale.
+"""
+
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.utils.crypto import constant_time_compare
+from django.utils.translation import get_language
+
+from kassa.catalog import images
+from kassa.common.money import to_minor
+from kassa.orders.models import Order, OrderLine
+from kassa.orders.pricing import discount_in_effect, order_totals
+from kassa.orders.shipping import needs_shipping
+from kassa.orders.terms import offered
+from kassa.payments.methods.base import (
+    Made,
+    PaymentMethod,
+    Remote,
+    RemoteState,
+    ReturnPages,
+)
+from kassa.payments.models import PaymentAttempt
+from kassa.payments.stripe_objects import ensure_coupon, ensure_shipping_rates, ensure_tax_rate
+from kassa.stripe_api import checkout_sessions, results
+from kassa.stripe_api.client import longest_call
+from kassa.stripe_api.errors import StripeObjectMissing
+from kassa.stripe_api.params import (
+    SessionCreateParams,
+    SessionCreateParamsLineItemPriceDataProductData,
+)
+from kassa.stripe_api.results import CheckoutSession
+
+_CANCEL_SALT = "kassa.payments.cancel"
+
+
+def cancel_token(*, order_id: int, attempt: int) -> str:
+    """What proves a cancel link was made by the shop for this attempt of this order. The same
+    for every retry of the session's creation, which Stripe's idempotency key requires."""
+    return signing.Signer(salt=_CANCEL_SALT).signature(f"{order_id}:{attempt}")
+
+
+def is_cancel_token(token: str, *, order_id: int, attempt: int) -> bool:
+    return constant_time_compare(token, cancel_token(order_id=order_id, attempt=attempt))
+
+
+def checkout_locale() -> str:
+    """The page's language as Stripe names it (every language the shop offers, Stripe has)."""
+    return (get_language() or "auto").split("-")[0]
+
+
+def _product_data(line: OrderLine) -> SessionCreateParamsLineItemPriceDataProductData:
+    """The line's product as Checkout shows it: its name, and its picture when the internet can
+    reach it (SHOP_PUBLIC_URL set: Stripe fetches the image itself)."""
+    data: SessionCreateParamsLineItemPriceDataProductData = {"name": line.item.name}
+    image = images.public_url(line.item.large_image.name or "")
+    if image:
+        data["images"] = [image]
+    return data
+
+
+# Stripe accepts an expires_at from 30 minutes to 24 hours after it creates the session: a
+# little inside both ends, so our clock or a slow request cannot push it outside.
+_EXPIRY_MARGIN_SECONDS = 60
+
+
+def session_expires_at() -> int:
+    """When a session made now expires, and its order's units go back on sale (the
+    checkout.session.expired event): CHECKOUT_RESERVATION_MINUTES from now."""
+    seconds = settings.CHECKOUT_RESERVATION_MINUTES * 60
+    seconds = min(
+        max(seconds, 30 * 60 + _EXPIRY_MARGIN_SECONDS), 24 * 3600 - _EXPIRY_MARGIN_SECONDS
+    )
+    return int(time.time()) + seconds
+
+
+def checkout_params(
+    *,
+    order: Order,
+    attempt: int,
+    lines: list[OrderLine],
+    pages: ReturnPages,
+    coupon_id: str | None,
+    tax_rate_id: str | None,
+    shipping_rate_ids: list[str] | None = None,
+) -> SessionCreateParams:
+    """The Checkout Session for `order`'s attempt, built only from what the database says."""
+    order_ref = str(order.pk)
+    params: SessionCreateParams = {
+        "mode": "payment",
+        "line_items": [
+            {
+                "price_data": {
+                    "currency": order.currency,
+                    "unit_amount": to_minor(line.unit_price, order.currency),
+                    "product_data": _product_data(line),
+                },
+                "quantity": line.quantity,
+                **({"tax_rates": [tax_rate_id]} if tax_rate_id else {}),
+            }
+            for line in lines
+        ],
+        # For people reading the Dashboard: payments are matched to orders by the session's id.
+        "client_reference_id": order_ref,
+        "metadata": {"order_id": order_ref},
+        "payment_intent_data": {"metadata": {"order_id": order_ref}},
+        # Stripe fills in {CHECKOUT_SESSION_ID}; it must reach Stripe unescaped.
+        "success_url": f"{pages.success}?session_id={{CHECKOUT_SESSION_ID}}",
+        # The attempt number lets an old tab's cancel link leave a newer attempt alone; the token
+        # lets only this link cancel it (not a link made up on another site).
+        "cancel_url": (
+            f"{pages.cancel}?order={order_ref}&attempt={attempt}"
+            f"&token={cancel_token(order_id=order.pk, attempt=attempt)}"
+        ),
+        # Checkout speaks the language the customer was shopping in.
+        "locale": checkout_locale(),
+        # The order's units are held until then (kassa.orders.stock).
+        "expires_at": session_expires_at(),
+    }
+    if coupon_id:
+        params["discounts"] = [{"coupon": coupon_id}]
+    _collect_customer(params, order=order, lines=lines, shipping_rate_ids=shipping_rate_ids or [])
+    return params
+
+
+def known_email(order: Order) -> str:
+    """The customer's e-mail if the shop knows it already: asked for again, but filled in."""
+    return order.email or (order.user.email if order.user_id and order.user else "")
+
+
+def _collect_customer(
+    params: SessionCreateParams,
+    *,
+    order: Order,
+    lines: list[OrderLine],
+    shipping_rate_ids: list[str],
+) -> None:
+    """What Checkout asks the customer for: their e-mail always (Checkout does unless given
+    one), the phone if the shop wants it, an address and a shipping choice if goods are sent."""
+    email = known_email(order)
+    if email:
+        params["customer_email"] = email
+    if settings.SHOP_COLLECT_PHONE:
+        params["phone_number_collection"] = {"enabled": True}
+    if needs_shipping(lines):
+        params["shipping_address_collection"] = {
+            "allowed_countries": settings.SHOP_SHIPPING_COUNTRIES
+        }
+        if shipping_rate_ids:
+            params["shipping_options"] = [{"shipping_rate": rate} for rate in shipping_rate_ids]
+
+
+def shipping_rate_ids(*, order: Order, lines: list[OrderLine]) -> list[str]:
+    """The Stripe shipping rates the order is offered, made once per account and terms."""
+    goods = order_totals(order, lines, shipping=0).total
+    options = offered(order=order, lines=lines, goods=goods)
+    return ensure_shipping_rates(options=options, currency=order.currency)
+
+
+# Pages of Stripe's session list read to find one lost answer (100 sessions each).
+LOST_SESSION_PAGES = 5
+
+
+def remote_of(session: CheckoutSession, *, closed_note: str = "") -> Remote:
+    """The session as the payment kinds see it. `closed_note` reads it as closed whatever its
+    status (an event saying its asynchronous payment failed)."""
+    if closed_note:
+        state, note = RemoteState.CLOSED, closed_note
+    elif session.status == "open":
+        state, note = RemoteState.OPEN, ""
+    elif session.status == "complete" and session.payment_status in (
+        "paid",
+        "no_payment_required",
+    ):
+        state, note = RemoteState.PAID, ""
+    elif session.status == "complete":
+        # An asynchronous payment method (a bank debit) still processing.
+        state, note = RemoteState.MOVING, ""
+    else:
+        state, note = RemoteState.CLOSED, "session expired"
+    return Remote(
+        kind=PaymentAttempt.Kind.CHECKOUT_SESSION,
+        stripe_id=session.id,
+        state=state,
+        amount=session.amount_total,
+        currency=session.currency,
+        payment_intent_id=session.payment_intent,
+        claimed_order=session.order_id or session.client_reference_id,
+        buyer=session.buyer,
+        url=session.url if state is RemoteState.OPEN else "",
+        shipping=session.amount_shipping,
+        note=note,
+    )
+
+
+def _from_event(data: dict[str, Any]) -> Remote:
+    return remote_of(results.checkout_session(data))
+
+
+def _failed_from_event(data: dict[str, Any]) -> Remote:
+    return remote_of(results.checkout_session(data), closed_note="payment failed")
+
+
+class CheckoutSessionMethod(PaymentMethod):
+    kind = PaymentAttempt.Kind.CHECKOUT_SESSION
+    label = "checkout"
+    return_parameter = "session_id"
+    expires_itself = True
+    answers_again = True
+    events = {
+        # A completed session with an asynchronous payment method is not paid yet: `moving`.
+        "checkout.session.completed": _from_event,
+        "checkout.session.async_payment_succeeded": _from_event,
+        "checkout.session.async_payment_failed": _failed_from_event,
+        "checkout.session.expired": _from_event,
+    }
+
+    def create(
+        self, *, order: Order, attempt: int, lines: list[OrderLine], pages: ReturnPages
+    ) -> Made:
+        """The session of `order`'s attempt number `attempt` (one Stripe call once the order's
+        coupon, tax rate and shipping rates exist)."""
+        discount = discount_in_effect(order)
+        coupon_id = ensure_coupon(discount=discount, currency=order.currency) if discount else None
+        tax_rate_id = ensure_tax_rate(tax=order.tax, currency=order.currency) if order.tax else None
+        session = checkout_sessions.create_session(
+            currency=order.currency,
+            params=checkout_params(
+                order=order,
+                attempt=attempt,
+                lines=lines,
+                pages=pages,
+                coupon_id=coupon_id,
+                tax_rate_id=tax_rate_id,
+                shipping_rate_ids=shipping_rate_ids(order=order, lines=lines),
+            ),
+            idempotency_key=f"kassa-checkout-{order.pk}-{attempt}",
+        )
+        remote = remote_of(session)
+        # An open session is priced with its first shipping option until the customer chooses.
+        return Made(remote=remote, goods=remote.amount - remote.shipping)
+
+    def retrieve(self, *, currency: str, stripe_id: str) -> Remote:
+        return remote_of(
+            checkout_sessions.retrieve_session(currency=currency, session_id=stripe_id)
+        )
+
+    def close(self, *, currency: str, stripe_id: str) -> Remote:
+        """Expire the session if it is still open."""
+        remote = self.retrieve(currency=currency, stripe_id=stripe_id)
+        if remote.state is RemoteState.OPEN:
+            expired = checkout_sessions.expire_session(currency=currency, session_id=stripe_id)
+            remote = remote_of(expired)
+        return remote
+
+    def resume(self, *, order: Order, attempt: PaymentAttempt) -> Remote | None:
+        """Answering the open session again makes the Buy link safe to repeat: a second tab, a
+        reload or a link from another site finds the session the customer may be paying
+        through, rather than expiring it under them. Its lines cannot have changed: an order
+        in payment is frozen."""
+        if attempt.kind != self.kind or not attempt.stripe_id:
+            return None
+        try:
+            return self.retrieve(currency=order.currency, stripe_id=attempt.stripe_id)
+        except StripeObjectMissing:
+            return None  # a new attempt closes it
+
+    def lost(self, attempt: PaymentAttempt, *, gap: float = 0.0) -> list[Remote]:
+        """The sessions naming the attempt's order, made while its request could have been
+        waiting on Stripe, that none of the order's attempts recorded. Only the lost answer
+        carried a session's address, so nobody can have paid through one unless it is found."""
+        order = attempt.order
+        known = set(
+            PaymentAttempt.objects.filter(order=order)
+            .exclude(stripe_id="")
+            .values_list("stripe_id", flat=True)
+        )
+        since = int(attempt.opened_at.timestamp()) - 5  # clocks a little apart
+        until = int((attempt.opened_at + longest_call()).timestamp())
+        found: list[Remote] = []
+        after = ""
+        for _page in range(LOST_SESSION_PAGES):
+            page = checkout_sessions.sessions_created(
+                currency=order.currency, since=since, until=until, starting_after=after
+            )
+            found += [
+                remote_of(session)
+                for session in page.sessions
+                if session.order_id == str(order.pk) and session.id not in known
+            ]
+            if not page.has_more or not page.sessions:
+                break
+            after = page.sessions[-1].id
+            time.sleep(gap)
+        return found
+
+
+METHOD = CheckoutSessionMethod()

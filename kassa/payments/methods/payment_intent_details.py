@@ -1,0 +1,137 @@
+"""What the customer tells the shop's own card page before paying: their e-mail, name, phone and,
+when goods are sent, the address and a shipping choice; sent to the order's PaymentIntent.
+
+Nothing here is written to our database: the PaymentIntent carries it, at the amount the shop
+works out for the chosen rate (never one from the browser), and the one fulfil function records
+it from Stripe's report of the payment, as for Checkout.
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from kassa.common.errors import Invalid
+from kassa.orders.models import Order, OrderLine
+from kassa.orders.pricing import order_totals
+from kassa.orders.shipping import ShippingOption, needs_shipping
+from kassa.orders.terms import offered
+from kassa.payments import attempts
+from kassa.payments.errors import CheckoutConflict
+from kassa.payments.methods.payment_intent import shipping_metadata
+from kassa.payments.models import PaymentAttempt
+from kassa.stripe_api import payment_intents
+from kassa.stripe_api.params import PaymentIntentUpdateParams
+from kassa.stripe_api.results import PaymentIntent
+
+
+class DetailsInvalid(Invalid):
+    code = "invalid_details"
+
+
+@dataclass(frozen=True)
+class Address:
+    line1: str
+    line2: str
+    postal_code: str
+    city: str
+    state: str
+    country: str  # ISO 3166-1 alpha-2, upper case
+
+
+@dataclass(frozen=True)
+class Details:
+    email: str
+    name: str
+    phone: str
+    address: Address | None
+    shipping_rate_id: int | None
+
+
+def payable_intent(order: Order) -> PaymentAttempt:
+    """The order's current attempt, if it is a PaymentIntent the customer can still pay."""
+    attempt = (
+        attempts.current_attempt(order=order) if order.status == Order.Status.PENDING else None
+    )
+    if (
+        attempt is None
+        or attempt.kind != PaymentAttempt.Kind.PAYMENT_INTENT
+        or not attempt.stripe_id
+    ):
+        raise CheckoutConflict(
+            _("This order is not waiting for a card payment. Please reload the page.")
+        )
+    return attempt
+
+
+def _chosen(
+    details: Details, *, order: Order, lines: list[OrderLine], goods: int
+) -> tuple[ShippingOption | None, Address | None]:
+    if not needs_shipping(lines):
+        return None, None  # nothing is sent: an address or rate given is not asked for
+    address = details.address
+    if address is None:
+        raise DetailsInvalid(_("Please enter the address to send the order to."))
+    if address.country not in settings.SHOP_SHIPPING_COUNTRIES:
+        raise DetailsInvalid(_("The shop does not send orders to this country."))
+    options = offered(order=order, lines=lines, goods=goods)
+    if not options:
+        return None, address  # the shop offers no rates in this currency: shipping is free
+    if details.shipping_rate_id is None:
+        raise DetailsInvalid(_("Please choose a shipping method."))
+    option = next((o for o in options if o.rate.pk == details.shipping_rate_id), None)
+    if option is None:
+        raise DetailsInvalid(_("This shipping method is not offered for this order."))
+    return option, address
+
+
+def update_params(
+    details: Details,
+    *,
+    order: Order,
+    goods: int,
+    option: ShippingOption | None,
+    address: Address | None,
+) -> PaymentIntentUpdateParams:
+    metadata = shipping_metadata(order, option)
+    # Where a PaymentIntent has no field of its own for them (nothing is shipped).
+    metadata["customer_name"] = details.name
+    metadata["customer_phone"] = details.phone
+    params: PaymentIntentUpdateParams = {
+        "amount": goods + (option.amount if option else 0),
+        "receipt_email": details.email,
+        "metadata": metadata,
+    }
+    if address is not None:
+        params["shipping"] = {
+            "name": details.name,
+            "phone": details.phone,
+            "address": {
+                "line1": address.line1,
+                "line2": address.line2,
+                "postal_code": address.postal_code,
+                "city": address.city,
+                "state": address.state,
+                "country": address.country,
+            },
+        }
+    return params
+
+
+def payment_intent_details(*, order: Order, details: Details) -> PaymentIntent:
+    """Send the customer's details and shipping choice to the order's PaymentIntent, its amount
+    the goods plus that shipping. Raises DetailsInvalid (nothing sent) for a choice the order
+    is not offered, CheckoutConflict if the order is no longer being paid on this page."""
+    attempt = payable_intent(order)
+    lines = list(order.lines.select_related("item"))
+    goods = order_totals(order, lines, shipping=0).total
+    option, address = _chosen(details, order=order, lines=lines, goods=goods)
+    if attempt.amount is not None and attempt.amount != goods:
+        # The attempt froze the order: its goods cannot have changed. Should they have, paying
+        # now would be recorded as an unmatched payment; a reload starts afresh.
+        raise CheckoutConflict(_("This order changed. Please reload the page."))
+    return payment_intents.update_intent(
+        currency=order.currency,
+        payment_intent_id=attempt.stripe_id,
+        params=update_params(details, order=order, goods=goods, option=option, address=address),
+    )

@@ -1,0 +1,20 @@
+"""Middleware of the shop's web requests."""
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from kassa.stripe_api.deadline import deadline
+
+
+class StripeDeadlineMiddleware:
+    """Each request's Stripe calls end within STRIPE_TOTAL_DEADLINE_SECONDS of its start, well
+    under a reverse proxy's timeout: the customer gets the shop's answer, never the proxy's."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with deadline(float(settings.STRIPE_TOTAL_DEADLINE_SECONDS)):
+            return self.get_response(request)

@@ -1,0 +1,25 @@
+"""Refunds at Stripe."""
+
+from stripe.params import RefundCreateParams
+
+from kassa.stripe_api import results
+from kassa.stripe_api.client import client_for, create
+from kassa.stripe_api.results import Refund
+
+
+def create_refund(
+    *, currency: str, payment_intent_id: str, idempotency_key: str, amount: int | None = None
+) -> Refund:
+    """A refund of the payment: of `amount` (minor units), or of all that is left without it.
+    A repeated key returns the same refund, never a second."""
+    client = client_for(currency)
+    params: RefundCreateParams = {"payment_intent": payment_intent_id}
+    if amount is not None:
+        params["amount"] = amount
+    refund = create(
+        "Refund.create",
+        lambda: client.v1.refunds.create(
+            params=params, options={"idempotency_key": idempotency_key}
+        ),
+    )
+    return results.refund(refund)

@@ -1,0 +1,183 @@
+"""Stripe's objects as the shop reads them: typed, checked values made from Stripe's JSON (an
+API answer or a webhook event's object), so nothing past the transport reads Stripe's dicts.
+
+Every field is read defensively: a signed event's object is Stripe's, but its shape is checked
+all the same, and an event may be rendered in another API version than the one we pin.
+"""
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+# A Stripe id as Stripe writes them; anything else is not an object of Stripe's.
+_STRIPE_ID = re.compile(r"[A-Za-z0-9_]{1,255}")
+
+
+def is_stripe_id(value: str) -> bool:
+    """Whether `value` could be an id Stripe made (what a return URL or a form may carry)."""
+    return bool(_STRIPE_ID.fullmatch(value))
+
+
+@dataclass(frozen=True)
+class Buyer:
+    """Who paid and where the goods go, as Stripe collected them (the pinned API version puts
+    the buyer under `customer_details`, the address under
+    `collected_information.shipping_details`, the chosen rate under `shipping_cost`)."""
+
+    email: str = ""
+    name: str = ""
+    phone: str = ""
+    shipping_name: str = ""
+    line1: str = ""
+    line2: str = ""
+    postal_code: str = ""
+    city: str = ""
+    state: str = ""
+    country: str = ""
+    shipping_rate: str = ""  # Stripe's shr_ id (Checkout)
+    shipping_amount: int = 0
+    # Our ShippingRate and its name, as the shop put them in a PaymentIntent's metadata (only the
+    # secret key writes metadata: the browser cannot).
+    shipping_rate_id: int | None = None
+    shipping_method: str = ""
+
+
+@dataclass(frozen=True)
+class CheckoutSession:
+    id: str
+    url: str
+    status: str  # open, complete, expired
+    payment_status: str  # paid, unpaid, no_payment_required
+    amount_total: int
+    currency: str  # lower case, as Stripe writes it
+    payment_intent: str
+    order_id: str  # our metadata
+    client_reference_id: str  # for people: what it says of itself, never what pays an order
+    amount_shipping: int = 0  # part of amount_total
+    buyer: Buyer = Buyer()
+
+
+@dataclass(frozen=True)
+class PaymentIntent:
+    id: str
+    status: str  # requires_payment_method, ..., processing, succeeded, canceled
+    amount: int
+    amount_received: int
+    currency: str  # lower case, as Stripe writes it
+    client_secret: str
+    order_id: str  # our metadata
+    buyer: Buyer = Buyer()
+
+
+@dataclass(frozen=True)
+class Refund:
+    id: str
+    status: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class SessionPage:
+    sessions: list[CheckoutSession]
+    has_more: bool
+
+
+def _order_id(obj: dict[str, Any]) -> str:
+    metadata = obj.get("metadata")
+    return str(metadata.get("order_id") or "") if isinstance(metadata, dict) else ""
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _digits(value: object) -> int | None:
+    text = _text(value)
+    return int(text) if text.isdigit() and len(text) < 16 else None
+
+
+def _address(place: dict[str, Any]) -> dict[str, Any]:
+    address = _dict(place.get("address"))
+    return {
+        "shipping_name": _text(place.get("name")),
+        "line1": _text(address.get("line1")),
+        "line2": _text(address.get("line2")),
+        "postal_code": _text(address.get("postal_code")),
+        "city": _text(address.get("city")),
+        "state": _text(address.get("state")),
+        "country": _text(address.get("country")),
+    }
+
+
+def _session_buyer(session: dict[str, Any]) -> Buyer:
+    customer = _dict(session.get("customer_details"))
+    shipping = _dict(_dict(session.get("collected_information")).get("shipping_details"))
+    cost = _dict(session.get("shipping_cost"))
+    rate = cost.get("shipping_rate")
+    return Buyer(
+        email=_text(customer.get("email")),
+        name=_text(customer.get("name")),
+        phone=_text(customer.get("phone")),
+        **(_address(shipping) if shipping else {}),
+        shipping_rate=_text(rate) or _text(_dict(rate).get("id")),
+        shipping_amount=int(cost.get("amount_total") or 0),
+    )
+
+
+def _intent_buyer(intent: dict[str, Any]) -> Buyer:
+    """Who paid through our own page: the e-mail, address and shipping choice the shop sent
+    with the PaymentIntent, server-side."""
+    shipping = _dict(intent.get("shipping"))
+    metadata = _dict(intent.get("metadata"))
+    return Buyer(
+        email=_text(intent.get("receipt_email")),
+        name=_text(shipping.get("name")) or _text(metadata.get("customer_name")),
+        phone=_text(shipping.get("phone")) or _text(metadata.get("customer_phone")),
+        **(_address(shipping) if shipping else {}),
+        shipping_rate="",
+        shipping_amount=_digits(metadata.get("shipping_amount")) or 0,
+        shipping_rate_id=_digits(metadata.get("shipping_rate_id")),
+        shipping_method=_text(metadata.get("shipping_method")),
+    )
+
+
+def checkout_session(session: dict[str, Any]) -> CheckoutSession:
+    """A Checkout Session from Stripe's JSON (an answer, or a webhook event's object)."""
+    payment_intent = session.get("payment_intent") or ""
+    if isinstance(payment_intent, dict):
+        payment_intent = payment_intent.get("id") or ""
+    return CheckoutSession(
+        id=str(session.get("id") or ""),
+        url=session.get("url") or "",
+        status=session.get("status") or "",
+        payment_status=session.get("payment_status") or "",
+        amount_total=int(session.get("amount_total") or 0),
+        currency=str(session.get("currency") or "").lower(),
+        payment_intent=str(payment_intent),
+        order_id=_order_id(session),
+        client_reference_id=str(session.get("client_reference_id") or ""),
+        amount_shipping=int(_dict(session.get("total_details")).get("amount_shipping") or 0),
+        buyer=_session_buyer(session),
+    )
+
+
+def payment_intent(intent: dict[str, Any]) -> PaymentIntent:
+    """A PaymentIntent from Stripe's JSON (an answer, or a webhook event's object)."""
+    return PaymentIntent(
+        id=str(intent.get("id") or ""),
+        status=intent.get("status") or "",
+        amount=int(intent.get("amount") or 0),
+        amount_received=int(intent.get("amount_received") or 0),
+        currency=str(intent.get("currency") or "").lower(),
+        client_secret=intent.get("client_secret") or "",
+        order_id=_order_id(intent),
+        buyer=_intent_buyer(intent),
+    )
+
+
+def refund(obj: dict[str, Any]) -> Refund:
+    return Refund(id=str(obj["id"]), status=obj.get("status") or "", amount=int(obj["amount"]))
