@@ -11,7 +11,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from kassa.orders import lifecycle
 from kassa.orders.errors import OrderNotEditable
 from kassa.orders.models import Order
-from kassa.payments.checkout import cancel_token
+from kassa.payments.methods.checkout_session import cancel_token
 from kassa.stripe_api.client import API_VERSION
 from tests.attempts import session_of
 from tests.conftest import SECRET_KEY

@@ -14,7 +14,7 @@ from kassa.orders.forms import (
     RemoveLineForm,
 )
 from kassa.orders.models import Order
-from kassa.payments.checkout import cancel_token
+from kassa.payments.methods.checkout_session import cancel_token
 from kassa.payments.views import CancelReturnForm
 from tests.factories import DiscountFactory, ItemFactory
 from tests.fake_stripe import FakeStripe

@@ -67,7 +67,7 @@ def test_a_lost_session_is_expired_and_the_order_reopened_within_minutes(
     assert the_session(fake_stripe)["status"] == "expired"
     attempt = PaymentAttempt.objects.get(order=order)
     assert attempt.state == State.FAILED
-    assert "1 lost session" in attempt.note
+    assert "1 lost checkout(s) closed" in attempt.note
 
 
 def test_a_lost_session_paid_after_all_is_recorded(

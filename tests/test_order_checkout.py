@@ -7,7 +7,7 @@ from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from kassa.orders.models import Order
-from kassa.payments.checkout import cancel_token
+from kassa.payments.methods.checkout_session import cancel_token
 from kassa.payments.models import StripeCoupon, StripeTaxRate
 from tests.attempts import session_of
 from tests.factories import DiscountFactory, ItemFactory, TaxFactory

@@ -14,6 +14,7 @@ from kassa.orders.pricing import order_totals
 
 Kind = Mail.Kind
 _STAFF = {Kind.STAFF_NEW_ORDER, Kind.STAFF_NOTICE}
+_SAYS_WHAT_WAS_REFUNDED = {Kind.REFUND}
 
 
 class NoRecipient(Exception):
@@ -66,7 +67,7 @@ def build(mail: Mail) -> EmailMultiAlternatives:
         context: dict[str, object] = {"mail": mail, **mail.context}
         if mail.order is not None:
             context.update(_order_context(mail.order, language))
-            if mail.kind == Kind.REFUND:
+            if mail.kind in _SAYS_WHAT_WAS_REFUNDED:
                 refunded = int(mail.context.get("amount_refunded", 0))
                 context["refunded"] = format_amount(
                     from_minor(refunded, mail.order.currency), mail.order.currency, language

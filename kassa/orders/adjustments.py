@@ -60,16 +60,21 @@ class Discount(models.Model):
         ]
 
     def __str__(self) -> str:
-        if self.kind == self.Kind.PERCENT and self.percent_off is not None:
+        if self.is_percent and self.percent_off is not None:
             return f"{self.name} ({percent(self.percent_off)}% off)"
-        if self.kind == self.Kind.AMOUNT and self.amount_off is not None and self.currency:
+        if not self.is_percent and self.amount_off is not None and self.currency:
             return f"{self.name} ({format_amount(Decimal(self.amount_off), self.currency)} off)"
         return self.name  # terms not filled in yet (a form with errors)
+
+    @property
+    def is_percent(self) -> bool:
+        """A percentage off, rather than a fixed amount in one currency."""
+        return self.Kind(self.kind) is self.Kind.PERCENT
 
     def clean(self) -> None:
         super().clean()
         self.code = self.code.strip()
-        if self.kind == self.Kind.PERCENT:
+        if self.is_percent:
             if self.percent_off is None:
                 raise ValidationError(
                     {"percent_off": _("A percentage discount needs a percentage.")}
@@ -90,7 +95,7 @@ class Discount(models.Model):
 
     def fits(self, currency: str) -> bool:
         """Whether it can discount an amount in `currency` at all (active or not)."""
-        return self.kind == self.Kind.PERCENT or self.currency == currency
+        return self.is_percent or self.currency == currency
 
 
 class Tax(models.Model):

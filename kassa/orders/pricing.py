@@ -84,7 +84,7 @@ def discount_amount(discount: Discount | None, *, subtotal: int, currency: str) 
     """What `discount` takes off `subtotal` (see discount_in_effect for whether it counts)."""
     if discount is None or subtotal == 0:
         return 0
-    if discount.kind == Discount.Kind.PERCENT:
+    if discount.is_percent:
         assert discount.percent_off is not None
         exact = Fraction(subtotal) * Fraction(discount.percent_off) / 100
         return min(subtotal, _round_half_up(exact, _step(currency)))

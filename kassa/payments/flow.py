@@ -1,9 +1,10 @@
-"""The one way a payment attempt starts, for Checkout and for the Payment Element, for a cart and
-for Buy now:
+"""The one way a payment attempt starts, whatever its kind (kassa.payments.methods), for a cart
+and for Buy now:
 
     begin (a new one-line order is created in its first attempt)
-    → make sure the order's earlier attempts can no longer be paid
-    → create the Checkout Session or PaymentIntent at Stripe
+    → make sure the order's earlier attempts can no longer be paid (or keep the newest one's
+      object, if the kind takes it over)
+    → create the kind's Stripe object
     → attach it to the attempt, or close it if a newer attempt won meanwhile
     → on failure, the attempt fails: the order reopens (a Buy click's order goes)
 
@@ -24,22 +25,24 @@ from kassa.orders import services as order_services
 from kassa.orders.models import Order, OrderLine
 from kassa.orders.pricing import order_totals
 from kassa.orders.visitors import Visitor
-from kassa.payments import attempts, checkout, intents
-from kassa.payments.checkout import ReturnPages
+from kassa.payments import attempts
 from kassa.payments.errors import CheckoutConflict, CheckoutSuperseded
-from kassa.payments.fulfilment import fulfil_checkout_session, fulfil_payment_intent
+from kassa.payments.fulfilment import fulfil
+from kassa.payments.methods import method_for
+from kassa.payments.methods.base import (
+    Made,
+    PaymentMethod,
+    Remote,
+    RemoteState,
+    ReturnPages,
+    refuse_while_moving,
+)
 from kassa.payments.models import PaymentAttempt
-from kassa.stripe_api import checkout_sessions, client, payment_intents, results
+from kassa.stripe_api.client import ensure_configured
 from kassa.stripe_api.errors import PaymentError, StripeObjectMissing
 
 logger = logging.getLogger(__name__)
 Kind = PaymentAttempt.Kind
-
-
-def _already_paid() -> CheckoutConflict:
-    return CheckoutConflict(
-        _("This order has already been paid. It will show as paid in a moment.")
-    )
 
 
 @dataclass(frozen=True)
@@ -54,58 +57,53 @@ class Started:
     client_secret: str = ""
 
 
-@dataclass(frozen=True)
-class _Made:
-    stripe_id: str
-    amount: int
-    url: str = ""
-    client_secret: str = ""
-    payment_intent_id: str = ""
-    charged: int = 0  # what Stripe will charge, when more than the goods the attempt asks
+def start(*, order: Order, kind: str, pages: ReturnPages) -> Started:
+    """The order's payment through `kind`: the one it is being paid through, if the kind can go
+    on with it as it is, else a new attempt; no earlier attempt of it can be paid after this."""
+    method = method_for(kind)
+    method.check_payable(order)
+    current = (
+        attempts.current_attempt(order=order)
+        if method.answers_again and order.status == Order.Status.PENDING
+        else None
+    )
+    if current is not None:
+        again = _resumed(method, order=order, attempt=current)
+        if again is not None:
+            return again
+    return _start(order=order, method=method, pages=pages)
 
 
 def checkout_start(*, order: Order, pages: ReturnPages) -> Started:
-    """The order's Checkout Session: the one it is being paid through, if Stripe still has it
-    open, else a new one; no earlier attempt of it can be paid after this.
-
-    Answering the open session again makes the Buy link safe to repeat: a second tab, a reload
-    or a link from another site finds the session the customer may be paying through, rather than
-    expiring it under them. Its lines cannot have changed: an order in payment is frozen.
-    """
-    current = (
-        attempts.current_attempt(order=order) if order.status == Order.Status.PENDING else None
-    )
-    if current is not None and current.kind == Kind.CHECKOUT_SESSION and current.stripe_id:
-        session = _still_open(order=order, attempt=current)
-        if session is not None:
-            return Started(
-                order=order, attempt=current, amount=session.amount_total, url=session.url
-            )
-    return _start(order=order, kind=Kind.CHECKOUT_SESSION, pages=pages)
+    """The order's Checkout Session."""
+    return start(order=order, kind=Kind.CHECKOUT_SESSION, pages=pages)
 
 
 def payment_intent_start(*, order: Order, pages: ReturnPages) -> Started:
-    """The order's PaymentIntent for exactly the total we show: the one it has, if it can still
-    be paid, or a new one; no Checkout Session of the order can be paid after this."""
-    if order_totals(order).is_free:
-        # Stripe cannot charge nothing; Checkout handles a free order, the Payment Element not.
-        raise CheckoutConflict(_("This order costs nothing, so there is no card payment to make."))
-    return _start(order=order, kind=Kind.PAYMENT_INTENT, pages=pages)
+    """The order's PaymentIntent for exactly the total we show."""
+    return start(order=order, kind=Kind.PAYMENT_INTENT, pages=pages)
+
+
+def buy(
+    *, item: Item, visitor: Visitor, kind: str, pages: ReturnPages, quantity: int = 1
+) -> Started:
+    """Buy an item now: a one-line order paid through `kind`, or nothing if Stripe fails (or
+    the stock is short: its units are held as the order is made).
+
+    Safe to repeat where the kind allows: while the visitor's earlier Buy now of the item is
+    still being paid at the item's price today, a click again (a reload, a second tab, a link
+    from another site) answers that payment rather than making another order beside it.
+    """
+    method = method_for(kind)
+    again = _buy_now_still_open(method, item=item, visitor=visitor, quantity=quantity)
+    if again is not None:
+        return again
+    return _buy(item=item, visitor=visitor, method=method, pages=pages, quantity=quantity)
 
 
 def checkout_buy(*, item: Item, visitor: Visitor, pages: ReturnPages, quantity: int = 1) -> Started:
-    """Buy an item now through Stripe Checkout: a one-line order, or nothing if Stripe fails
-    (or the stock is short: its units are held as the order is made).
-
-    Safe to repeat: while the visitor's earlier Buy now of the item is still being paid through
-    an open Checkout Session, at the item's price today, a click again (a reload, a second tab,
-    a link from another site) answers that session rather than making another order and
-    session beside it.
-    """
-    again = _buy_now_still_open(item=item, visitor=visitor, quantity=quantity)
-    if again is not None:
-        return again
-    return _buy(
+    """Buy an item now through Stripe Checkout."""
+    return buy(
         item=item, visitor=visitor, kind=Kind.CHECKOUT_SESSION, pages=pages, quantity=quantity
     )
 
@@ -114,9 +112,7 @@ def payment_intent_buy(
     *, item: Item, visitor: Visitor, pages: ReturnPages, quantity: int = 1
 ) -> Started:
     """Buy an item now on our own page: a one-line order and its PaymentIntent."""
-    return _buy(
-        item=item, visitor=visitor, kind=Kind.PAYMENT_INTENT, pages=pages, quantity=quantity
-    )
+    return buy(item=item, visitor=visitor, kind=Kind.PAYMENT_INTENT, pages=pages, quantity=quantity)
 
 
 def checkout_cancel(*, order: Order, source: str, attempt: int | None = None) -> None:
@@ -139,16 +135,18 @@ def checkout_cancel(*, order: Order, source: str, attempt: int | None = None) ->
         lifecycle.order_reopen(order_id=order.pk, source=source)
 
 
-def _start(*, order: Order, kind: str, pages: ReturnPages) -> Started:
-    account = client.ensure_configured(order.currency).account
-    begun = attempts.attempt_begin(order=order, kind=kind, account=account)
+def _start(*, order: Order, method: PaymentMethod, pages: ReturnPages) -> Started:
+    account = ensure_configured(order.currency).account
+    begun = attempts.attempt_begin(order=order, kind=method.kind, account=account)
     attempt = begun.attempt
-    kept: tuple[PaymentAttempt, results.PaymentIntent] | None = None
+    kept: tuple[PaymentAttempt, Remote] | None = None
     try:
         for earlier in begun.earlier:
-            if kind == Kind.PAYMENT_INTENT and earlier is begun.earlier[-1]:
-                kept = _keepable_intent(order=order, earlier=earlier)
-                if kept is not None:
+            if earlier is begun.earlier[-1]:
+                remote = method.keep(order=order, earlier=earlier)
+                if remote is not None:
+                    _refuse_if_settled(remote)
+                    kept = earlier, remote
                     continue
             _close(order=order, attempt=earlier)
             attempts.attempt_close(attempt=earlier, source="superseded", note="superseded")
@@ -159,19 +157,21 @@ def _start(*, order: Order, kind: str, pages: ReturnPages) -> Started:
     # The lines are frozen now that the attempt has begun.
     lines = list(order.lines.select_related("item"))
     if kept is not None:
-        return _keep_intent(order=order, attempt=attempt, lines=lines, kept=kept)
+        return _keep(order=order, method=method, attempt=attempt, lines=lines, kept=kept)
     try:
-        made = _create(order=order, attempt=attempt, lines=lines, pages=pages)
+        made = method.create(order=order, attempt=attempt.number, lines=lines, pages=pages)
     except PaymentError as exc:
         # No payable attempt is left for the order: give the customer their cart back.
-        attempts.attempt_fail(attempt=attempt, source=f"{_label(kind)} failed")
-        metrics.checkout_failed(currency=order.currency, kind=kind, error=exc)
+        attempts.attempt_fail(attempt=attempt, source=f"{method.label} failed")
+        metrics.checkout_failed(currency=order.currency, kind=method.kind, error=exc)
         raise
     return _attach(order=order, attempt=attempt, made=made)
 
 
-def _buy_now_still_open(*, item: Item, visitor: Visitor, quantity: int) -> Started | None:
-    if visitor.is_new:
+def _buy_now_still_open(
+    method: PaymentMethod, *, item: Item, visitor: Visitor, quantity: int
+) -> Started | None:
+    if visitor.is_new or not method.answers_again:
         return None  # a first click: nothing to find, and no query for the busiest write
     order = order_selectors.buy_now_order_in_payment(
         visitor=visitor,
@@ -182,75 +182,51 @@ def _buy_now_still_open(*, item: Item, visitor: Visitor, quantity: int) -> Start
     if order is None:
         return None
     current = attempts.current_attempt(order=order)
-    if current is None or current.kind != Kind.CHECKOUT_SESSION or not current.stripe_id:
-        return None  # still being made (another tab's click), or paid on our own page
+    if current is None:
+        return None  # still being made (another tab's click)
     try:
-        session = _still_open(order=order, attempt=current)
+        return _resumed(method, order=order, attempt=current)
     except CheckoutConflict:
         return None  # that one was paid (and is recorded now): this is a new purchase
-    if session is None:
-        return None
-    return Started(order=order, attempt=current, amount=session.amount_total, url=session.url)
 
 
-def _buy(*, item: Item, visitor: Visitor, kind: str, pages: ReturnPages, quantity: int) -> Started:
-    account = client.ensure_configured(item.currency).account
+def _buy(
+    *, item: Item, visitor: Visitor, method: PaymentMethod, pages: ReturnPages, quantity: int
+) -> Started:
+    account = ensure_configured(item.currency).account
     # Created already pending, in its first attempt, in one transaction, and its lines handed on
     # rather than read back: the Buy click is the shop's busiest write.
     with transaction.atomic():
         order, lines = order_services.order_create_for_item(
             item=item, visitor=visitor, quantity=quantity
         )
-        attempt = attempts.attempt_begin_new_order(order=order, kind=kind, account=account)
+        attempt = attempts.attempt_begin_new_order(order=order, kind=method.kind, account=account)
         # Last before the commit: from here the item's row is locked, and a flash sale's
         # buyers all wait for it, so nothing else is written while it is held.
         stock.reserve(order=order, lines=lines)
     try:
-        made = _create(order=order, attempt=attempt, lines=lines, pages=pages)
+        made = method.create(order=order, attempt=attempt.number, lines=lines, pages=pages)
     except PaymentError as exc:
         # The order existed only for this payment; leave nothing half-written behind.
-        attempts.attempt_discard_new_order(attempt=attempt, source=f"{_label(kind)} failed")
-        metrics.checkout_failed(currency=order.currency, kind=kind, error=exc)
+        attempts.attempt_discard_new_order(attempt=attempt, source=f"{method.label} failed")
+        metrics.checkout_failed(currency=order.currency, kind=method.kind, error=exc)
         raise
     return _attach(order=order, attempt=attempt, made=made)
 
 
-def _create(
-    *, order: Order, attempt: PaymentAttempt, lines: list[OrderLine], pages: ReturnPages
-) -> _Made:
-    if attempt.kind == Kind.CHECKOUT_SESSION:
-        session = checkout.create_session(
-            order=order, attempt=attempt.number, lines=lines, pages=pages
-        )
-        # The attempt asks for the goods: the customer picks the shipping in Checkout, and
-        # fulfilment checks what was paid against the goods plus the shipping Stripe reports.
-        return _Made(
-            stripe_id=session.id,
-            amount=session.amount_total - session.amount_shipping,
-            url=session.url,
-        )
-    # As for Checkout, the attempt asks for the goods; the intent adds the shipping chosen.
-    goods = order_totals(order, lines, shipping=0).total
-    intent = intents.create_intent(order=order, attempt=attempt.number, lines=lines, goods=goods)
-    return _Made(
-        stripe_id=intent.id,
-        amount=goods,
-        client_secret=intent.client_secret,
-        payment_intent_id=intent.id,
-        charged=intent.amount,
-    )
-
-
-def _attach(*, order: Order, attempt: PaymentAttempt, made: _Made) -> Started:
+def _attach(*, order: Order, attempt: PaymentAttempt, made: Made) -> Started:
+    remote = made.remote
     if not attempts.attempt_attach(
         attempt=attempt,
-        stripe_id=made.stripe_id,
-        amount=made.amount,
-        payment_intent_id=made.payment_intent_id,
+        stripe_id=remote.stripe_id,
+        amount=made.goods,
+        payment_intent_id=remote.payment_intent_id,
     ):
         # A newer attempt for this order began while ours was being made: ours must not stay
         # payable next to it.
-        logger.info("order %s attempt %s superseded; closing %s", order.pk, attempt.number, made)
+        logger.info(
+            "order %s attempt %s superseded; closing %s", order.pk, attempt.number, remote.stripe_id
+        )
         _close(order=order, attempt=attempt)
         raise CheckoutSuperseded(
             _("A newer checkout for this order was started in another window.")
@@ -259,75 +235,68 @@ def _attach(*, order: Order, attempt: PaymentAttempt, made: _Made) -> Started:
     return Started(
         order=order,
         attempt=attempt,
-        amount=made.charged or made.amount,
-        url=made.url,
-        client_secret=made.client_secret,
+        amount=remote.amount,
+        url=remote.url,
+        client_secret=remote.client_secret,
     )
 
 
-def _still_open(*, order: Order, attempt: PaymentAttempt) -> results.CheckoutSession | None:
-    """The attempt's session if a customer can still pay through it. Raises CheckoutConflict if
-    they already did (the order is marked paid here, in case the webhook is late)."""
-    try:
-        session = checkout_sessions.retrieve_session(
-            currency=order.currency, session_id=attempt.stripe_id
-        )
-    except StripeObjectMissing:
-        return None  # a new attempt closes it
-    if session.status == "complete":
-        fulfil_checkout_session(session, source=f"checkout {session.id} found paid")
-        raise _already_paid()
-    return session if session.status == "open" and session.url else None
-
-
-def _keepable_intent(
-    *, order: Order, earlier: PaymentAttempt
-) -> tuple[PaymentAttempt, results.PaymentIntent] | None:
-    """The order's newest earlier attempt, if it is a PaymentIntent that can still be paid.
-    Raises CheckoutConflict if money moved or is moving through it."""
-    if earlier.kind != Kind.PAYMENT_INTENT:
+def _resumed(method: PaymentMethod, *, order: Order, attempt: PaymentAttempt) -> Started | None:
+    """The attempt, answered again, if its kind can go on with its object as it is. Raises
+    CheckoutConflict if the customer paid through it already (the order is marked paid here, in
+    case the webhook is late) or a payment through it is being processed."""
+    remote = method.resume(order=order, attempt=attempt)
+    if remote is None:
         return None
-    intent = payment_intents.retrieve_intent(
-        currency=order.currency, payment_intent_id=earlier.stripe_id
+    _refuse_if_settled(remote)
+    if remote.state is not RemoteState.OPEN or not (remote.url or remote.client_secret):
+        return None
+    return Started(
+        order=order,
+        attempt=attempt,
+        amount=remote.amount,
+        url=remote.url,
+        client_secret=remote.client_secret,
     )
-    intents.refuse_if_moving(intent)
-    if intent.status == intents.SETTLED:
-        fulfil_payment_intent(intent, source=f"payment intent {intent.id} found paid")
-        raise _already_paid()
-    if intent.status == intents.CANCELED:
-        return None
-    return earlier, intent
 
 
-def _keep_intent(
+def _keep(
     *,
     order: Order,
+    method: PaymentMethod,
     attempt: PaymentAttempt,
     lines: list[OrderLine],
-    kept: tuple[PaymentAttempt, results.PaymentIntent],
+    kept: tuple[PaymentAttempt, Remote],
 ) -> Started:
-    earlier, intent = kept
-    amount = order_totals(order, lines, shipping=0).total
+    earlier, remote = kept
+    goods = order_totals(order, lines, shipping=0).total
     # Recorded before the amount changes at Stripe, so a payment of the new amount finds its
     # attempt however soon it arrives.
     if not attempts.attempt_attach(
-        attempt=attempt, stripe_id=intent.id, amount=amount, payment_intent_id=intent.id
+        attempt=attempt,
+        stripe_id=remote.stripe_id,
+        amount=goods,
+        payment_intent_id=remote.payment_intent_id,
     ):
-        # The newer attempt found this same intent on the order and decides what becomes of it.
+        # The newer attempt found this same object on the order and decides what becomes of it.
         raise CheckoutSuperseded(_("A newer payment for this order was started in another window."))
     try:
-        intent = intents.update_amount(
-            order=order, attempt=attempt.number, intent=intent, amount=amount, lines=lines
+        remote = method.bring_up_to_date(
+            order=order, attempt=attempt.number, remote=remote, goods=goods, lines=lines
         )
     except PaymentError:
-        # The order keeps the intent it had, at its amount: still its one payable attempt.
-        attempts.attempt_fail(attempt=attempt, source="payment intent amount not updated")
+        # The order keeps the object it had, at its amount: still its one payable attempt.
+        attempts.attempt_fail(attempt=attempt, source=f"{method.label} amount not updated")
         raise
     attempts.attempt_close(
-        attempt=earlier, source="payment intent kept", note=f"kept as attempt {attempt.number}"
+        attempt=earlier, source=f"{method.label} kept", note=f"kept as attempt {attempt.number}"
     )
     return Started(
-        order=order, attempt=attempt, amount=intent.amount, client_secret=intent.client_secret
+        order=order,
+        attempt=attempt,
+        amount=remote.amount,
+        url=remote.url,
+        client_secret=remote.client_secret,
     )
 
 
@@ -336,7 +305,9 @@ def _close(*, order: Order, attempt: PaymentAttempt) -> None:
     customer paid through it (the order is marked paid here, in case the webhook is late) or a
     payment through it is being processed."""
     try:
-        _close_at_stripe(order=order, attempt=attempt)
+        remote = method_for(attempt.kind).close(
+            currency=order.currency, stripe_id=attempt.stripe_id
+        )
     except StripeObjectMissing:
         # Stripe no longer knows it (made in an account whose keys changed since): nobody can
         # pay through it, which is all closing asks.
@@ -346,20 +317,17 @@ def _close(*, order: Order, attempt: PaymentAttempt) -> None:
             attempt.number,
             attempt.stripe_id,
         )
-
-
-def _close_at_stripe(*, order: Order, attempt: PaymentAttempt) -> None:
-    if attempt.kind == Kind.CHECKOUT_SESSION:
-        session = checkout.close_session(currency=order.currency, session_id=attempt.stripe_id)
-        if session.status == "complete":
-            fulfil_checkout_session(session, source=f"checkout {session.id} found paid")
-            raise _already_paid()
         return
-    intent = intents.close_intent(currency=order.currency, payment_intent_id=attempt.stripe_id)
-    if intent.status == intents.SETTLED:
-        fulfil_payment_intent(intent, source=f"payment intent {intent.id} found paid")
-        raise _already_paid()
+    _refuse_if_settled(remote)
 
 
-def _label(kind: str) -> str:
-    return "checkout" if kind == Kind.CHECKOUT_SESSION else "payment intent"
+def _refuse_if_settled(remote: Remote) -> None:
+    """Money moved through `remote` (recorded now, in case the webhook is late) or is moving:
+    the order cannot be paid again, so the customer is told (CheckoutConflict)."""
+    refuse_while_moving(remote)
+    if remote.state is RemoteState.PAID:
+        label = method_for(remote.kind).label
+        fulfil(remote, source=f"{label} {remote.stripe_id} found paid")
+        raise CheckoutConflict(
+            _("This order has already been paid. It will show as paid in a moment.")
+        )

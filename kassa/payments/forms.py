@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kassa.common.errors import Invalid
 from kassa.common.forms import IdField, cleaned
-from kassa.payments.intent_details import Address, Details, DetailsInvalid
+from kassa.payments.methods.payment_intent_details import Address, Details, DetailsInvalid
 
 
 class PaymentDetailsForm(forms.Form):

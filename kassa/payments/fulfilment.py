@@ -18,68 +18,46 @@ from kassa.metrics import instruments as metrics
 from kassa.orders import lifecycle
 from kassa.orders.models import ShippingRate
 from kassa.payments import attempts
+from kassa.payments.methods import method_for
+from kassa.payments.methods.base import Remote, RemoteState
 from kassa.payments.models import PaymentAttempt, UnmatchedPayment
 from kassa.payments.stripe_objects import shipping_rate_for
-from kassa.stripe_api import checkout_sessions, results
-from kassa.stripe_api.results import Buyer, CheckoutSession, PaymentIntent
+from kassa.stripe_api.results import Buyer, is_stripe_id
 
 logger = logging.getLogger(__name__)
-Kind = PaymentAttempt.Kind
 
 
-def fulfil_checkout_session(session: CheckoutSession, *, source: str) -> bool:
-    """Mark the session's order paid if Stripe says the session is paid. True if it changed."""
-    if session.status != "complete" or session.payment_status not in (
-        "paid",
-        "no_payment_required",
-    ):
-        return False  # e.g. an async payment method still processing
-    return _fulfil(
-        kind=Kind.CHECKOUT_SESSION,
-        stripe_id=session.id,
-        amount=session.amount_total,
-        currency=session.currency,
-        payment_intent_id=session.payment_intent,
-        claimed_order=session.order_id or session.client_reference_id,
-        source=source,
-        buyer=session.buyer,
-    )
-
-
-def fulfil_payment_intent(intent: PaymentIntent, *, source: str) -> bool:
-    """Mark the PaymentIntent's order paid if it succeeded. True if it changed."""
-    if intent.status != "succeeded":
+def fulfil(remote: Remote, *, source: str) -> bool:
+    """Mark the order paid if `remote` says money moved through it. True if the order changed."""
+    if remote.state is not RemoteState.PAID:
+        return False  # e.g. an asynchronous payment method still processing
+    if not is_stripe_id(remote.stripe_id):
+        logger.warning("a %s report names no object of Stripe's form; ignored", remote.kind)
         return False
-    if not results.is_stripe_id(intent.id):
-        logger.warning("a payment intent report names no object of Stripe's form; ignored")
+    recorded = method_for(remote.kind).recorded_as(remote)
+    if recorded is None:
         return False
-    if not PaymentAttempt.objects.filter(kind=Kind.PAYMENT_INTENT, stripe_id=intent.id).exists():
-        # Checkout pays through a PaymentIntent of its own: the session is the attempt, and its
-        # payment is recorded through it (Stripe reports the two in either order).
-        if PaymentAttempt.objects.filter(
-            kind=Kind.CHECKOUT_SESSION, payment_intent_id=intent.id
-        ).exists():
-            return False
-        session = checkout_sessions.session_paid_by(
-            currency=intent.currency, payment_intent_id=intent.id
-        )
-        if (
-            session is not None
-            and PaymentAttempt.objects.filter(
-                kind=Kind.CHECKOUT_SESSION, stripe_id=session.id
-            ).exists()
-        ):
-            return fulfil_checkout_session(session, source=source)
-    return _fulfil(
-        kind=Kind.PAYMENT_INTENT,
-        stripe_id=intent.id,
-        amount=intent.amount_received or intent.amount,
-        currency=intent.currency,
-        payment_intent_id=intent.id,
-        claimed_order=intent.order_id,
-        source=source,
-        buyer=intent.buyer,
+    return _fulfil(recorded, source=source)
+
+
+def closed(remote: Remote, *, source: str) -> bool:
+    """Stripe closed the object without money (expired, failed, cancelled): its attempt
+    closes, and the order reopens if it was the last one open. True if the attempt was open."""
+    if remote.state is not RemoteState.CLOSED or not is_stripe_id(remote.stripe_id):
+        return False
+    attempt = (
+        PaymentAttempt.objects.filter(kind=remote.kind, stripe_id=remote.stripe_id)
+        .order_by("-number")
+        .first()
     )
+    if attempt is None:
+        return False
+    return attempts.attempt_close(attempt=attempt, source=source, note=remote.note)
+
+
+def applied(remote: Remote, *, source: str) -> bool:
+    """What Stripe reports of an object (a webhook event), applied: paid or closed."""
+    return fulfil(remote, source=source) or closed(remote, source=source)
 
 
 def _customer(buyer: Buyer) -> lifecycle.Customer:
@@ -107,27 +85,21 @@ def _customer(buyer: Buyer) -> lifecycle.Customer:
 
 
 @transaction.atomic
-def _fulfil(
-    *,
-    kind: str,
-    stripe_id: str,
-    amount: int,
-    currency: str,
-    payment_intent_id: str,
-    claimed_order: str,
-    source: str,
-    buyer: Buyer,
-) -> bool:
-    if not results.is_stripe_id(stripe_id):
-        logger.warning("a %s report names no object of Stripe's form; ignored", kind)
-        return False
+def _fulfil(remote: Remote, *, source: str) -> bool:
+    kind, stripe_id, amount, currency = (
+        remote.kind,
+        remote.stripe_id,
+        remote.amount,
+        remote.currency,
+    )
+    buyer, payment_intent_id = remote.buyer, remote.payment_intent_id
     unmatched = {
         "kind": kind,
         "stripe_id": stripe_id,
         "payment_intent_id": payment_intent_id,
         "amount": amount,
         "currency": currency,
-        "claimed_order": claimed_order,
+        "claimed_order": remote.claimed_order,
         "source": source,
     }
     # A kept PaymentIntent belongs to several attempts of one order, each asking its amount.
@@ -202,25 +174,9 @@ def _unmatched(reason: str, **fields: object) -> bool:
     return created
 
 
-def checkout_session_closed(session: CheckoutSession, *, source: str) -> bool:
-    """An expired or failed session: its attempt closes, and the order reopens if it was the
-    last one open. True if the attempt was open."""
-    if not results.is_stripe_id(session.id):
-        return False
-    attempt = (
-        PaymentAttempt.objects.filter(kind=Kind.CHECKOUT_SESSION, stripe_id=session.id)
-        .order_by("-number")
-        .first()
-    )
-    if attempt is None:
-        return False
-    note = "session expired" if session.status == "expired" else "payment failed"
-    return attempts.attempt_close(attempt=attempt, source=source, note=note)
-
-
 def record_refund(*, payment_intent_id: str, amount_refunded: int, source: str) -> bool:
     """Stripe's running total refunded for a payment, applied to the order it paid."""
-    if not results.is_stripe_id(payment_intent_id):
+    if not is_stripe_id(payment_intent_id):
         return False  # a charge with no payment intent: nothing of ours to refund
     attempt = PaymentAttempt.objects.filter(
         payment_intent_id=payment_intent_id, state=PaymentAttempt.State.PAID

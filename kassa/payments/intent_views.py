@@ -21,10 +21,10 @@ from kassa.orders.pricing import order_totals
 from kassa.orders.shipping import ShippingOption, needs_shipping
 from kassa.orders.terms import offered
 from kassa.orders.visitors import visitor_from_request
-from kassa.payments import intent_details
-from kassa.payments.checkout import known_email
 from kassa.payments.flow import Started, payment_intent_buy, payment_intent_start
 from kassa.payments.forms import details_from
+from kassa.payments.methods import payment_intent_details
+from kassa.payments.methods.checkout_session import known_email
 from kassa.payments.presenters import payment_intent_json
 from kassa.payments.views import return_pages
 
@@ -95,7 +95,7 @@ def order_payment_details(request: HttpRequest, order_id: int) -> JsonResponse:
     amount the intent now asks; a detail that cannot be used is a 400 and changes nothing."""
     order = order_selectors.order_for_request(request, order_id)
     details = details_from(request.POST)
-    intent = intent_details.payment_intent_details(order=order, details=details)
+    intent = payment_intent_details.payment_intent_details(order=order, details=details)
     return JsonResponse(
         {
             "order_id": order.pk,

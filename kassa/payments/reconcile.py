@@ -5,30 +5,21 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
 from kassa.orders import lifecycle
 from kassa.orders.models import Order, Reservation
-from kassa.payments import attempts, checkout, intents
-from kassa.payments.fulfilment import fulfil_checkout_session, fulfil_payment_intent
+from kassa.payments import attempts
+from kassa.payments.fulfilment import fulfil
+from kassa.payments.methods import method_for
+from kassa.payments.methods.base import RemoteState
 from kassa.payments.models import PaymentAttempt
-from kassa.stripe_api import checkout_sessions, payment_intents, results
+from kassa.stripe_api.client import longest_call
 from kassa.stripe_api.errors import PaymentError, StripeObjectMissing
 
 logger = logging.getLogger(__name__)
-Kind = PaymentAttempt.Kind
 SOURCE = "reconciliation"
-# Pages of Stripe's session list read to find one lost answer (100 sessions each).
-LOST_SESSION_PAGES = 5
-
-
-def longest_stripe_call() -> timedelta:
-    """How long the shop can wait on one Stripe call, retries included: an attempt still without
-    its Stripe object after this (and a margin) was abandoned by the request making it."""
-    calls = settings.STRIPE_MAX_NETWORK_RETRIES + 1
-    return timedelta(seconds=settings.STRIPE_TIMEOUT_SECONDS * calls + 60)
 
 
 @dataclass
@@ -67,7 +58,7 @@ def reconcile_pending(
     """
     report = Report()
     now = timezone.now()
-    unmade_after = unmade_after if unmade_after is not None else longest_stripe_call()
+    unmade_after = unmade_after if unmade_after is not None else longest_call()
     stale = PaymentAttempt.objects.filter(state=PaymentAttempt.State.OPEN).filter(
         Q(opened_at__lt=now - older_than) | Q(stripe_id="", opened_at__lt=now - unmade_after)
     )
@@ -112,8 +103,9 @@ def reconcile_pending(
 
 
 def _reservation_lapsed(attempt: PaymentAttempt, *, now: datetime) -> bool:
-    """A PaymentIntent's order holds stock past its time (Checkout expires its own sessions)."""
-    if attempt.kind != PaymentAttempt.Kind.PAYMENT_INTENT:
+    """The attempt's order holds stock past its time, and Stripe will not close the object by
+    itself (a Checkout Session expires when its reservation does)."""
+    if method_for(attempt.kind).expires_itself:
         return False
     return Reservation.objects.filter(
         order_id=attempt.order_id,
@@ -124,72 +116,35 @@ def _reservation_lapsed(attempt: PaymentAttempt, *, now: datetime) -> bool:
 
 def _close_unmade(attempt: PaymentAttempt, *, gap: float) -> str:
     """Close an attempt whose Stripe object never reached us, long after any Stripe call would
-    have ended. Stripe may have made the Checkout Session all the same (its answer was lost):
-    nobody can pay it, since only the lost answer carried its address, but it is found among
-    the sessions the account made in those seconds and expired, so none stays open at Stripe;
-    should one be paid after all, it is recorded through this attempt. A PaymentIntent needs its
-    client secret, which only the lost answer carried, to be paid: nothing to look for."""
-    found = _lost_sessions(attempt, gap=gap) if attempt.kind == Kind.CHECKOUT_SESSION else []
-    for session in found:
-        if session.status == "complete":
+    have ended. Stripe may have made the object all the same (its answer was lost): the kind
+    looks for such objects, which are closed so none stays payable at Stripe; should one be
+    paid after all, it is recorded through this attempt."""
+    method = method_for(attempt.kind)
+    found = method.lost(attempt, gap=gap)
+    for remote in found:
+        if remote.state is RemoteState.PAID:
             attempts.attempt_attach(
-                attempt=attempt, stripe_id=session.id, amount=session.amount_total
+                attempt=attempt, stripe_id=remote.stripe_id, amount=remote.amount - remote.shipping
             )
-            if fulfil_checkout_session(session, source=f"{SOURCE}: lost answer found paid"):
+            if fulfil(remote, source=f"{SOURCE}: lost answer found paid"):
                 return "paid"
-        elif session.status == "open":
-            checkout.close_session(currency=attempt.order.currency, session_id=session.id)
-    note = f"never made; {len(found)} lost session(s) expired" if found else "never made"
+        elif remote.state is RemoteState.OPEN:
+            method.close(currency=attempt.order.currency, stripe_id=remote.stripe_id)
+    note = f"never made; {len(found)} lost {method.label}(s) closed" if found else "never made"
     attempts.attempt_fail(attempt=attempt, source=f"{SOURCE}: {note}")
     return "closed"
 
 
-def _lost_sessions(attempt: PaymentAttempt, *, gap: float) -> list[results.CheckoutSession]:
-    """The Checkout Sessions naming the attempt's order, made while its request could have been
-    waiting on Stripe, that none of the order's attempts recorded."""
-    order = attempt.order
-    known = set(
-        PaymentAttempt.objects.filter(order=order)
-        .exclude(stripe_id="")
-        .values_list("stripe_id", flat=True)
-    )
-    since = int(attempt.opened_at.timestamp()) - 5  # clocks a little apart
-    until = int((attempt.opened_at + longest_stripe_call()).timestamp())
-    found, after = [], ""
-    for _page in range(LOST_SESSION_PAGES):
-        page = checkout_sessions.sessions_created(
-            currency=order.currency, since=since, until=until, starting_after=after
-        )
-        found += [s for s in page.sessions if s.order_id == str(order.pk) and s.id not in known]
-        if not page.has_more or not page.sessions:
-            break
-        after = page.sessions[-1].id
-        time.sleep(gap)
-    return found
-
-
 def _reconcile(attempt: PaymentAttempt, *, abandoned: bool) -> str:
-    order = attempt.order
-    if attempt.kind == PaymentAttempt.Kind.CHECKOUT_SESSION:
-        session = checkout_sessions.retrieve_session(
-            currency=order.currency, session_id=attempt.stripe_id
-        )
-        if fulfil_checkout_session(session, source=SOURCE):
-            return "paid"
-        if session.status == "expired":
-            attempts.attempt_close(attempt=attempt, source=SOURCE, note="session expired")
-            return "closed"
-        return ""
-    intent = payment_intents.retrieve_intent(
-        currency=order.currency, payment_intent_id=attempt.stripe_id
-    )
-    if fulfil_payment_intent(intent, source=SOURCE):
+    method = method_for(attempt.kind)
+    remote = method.retrieve(currency=attempt.order.currency, stripe_id=attempt.stripe_id)
+    if fulfil(remote, source=SOURCE):
         return "paid"
-    if intent.status == intents.CANCELED:
-        attempts.attempt_close(attempt=attempt, source=SOURCE, note="intent canceled")
+    if remote.state is RemoteState.CLOSED:
+        attempts.attempt_close(attempt=attempt, source=SOURCE, note=remote.note)
         return "closed"
-    if abandoned and intent.status.startswith("requires_"):
-        intents.close_intent(currency=order.currency, payment_intent_id=intent.id)
+    if abandoned and remote.state is RemoteState.OPEN and not method.expires_itself:
+        method.close(currency=attempt.order.currency, stripe_id=remote.stripe_id)
         attempts.attempt_close(attempt=attempt, source=f"{SOURCE}: abandoned", note="abandoned")
         return "closed"
     return ""

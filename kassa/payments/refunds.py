@@ -56,7 +56,7 @@ def refund_order(
         raise RefundFailed(
             _("Stripe refused the refund, so nothing was refunded. The log has Stripe's reason.")
         ) from exc
-    if refund.status in ("failed", "canceled"):
+    if refund.failed:
         # Nothing went back to the customer: the order stays paid, and staff are told.
         raise RefundFailed(
             _("Stripe did not make the refund (%(status)s); see %(refund)s in the Dashboard.")

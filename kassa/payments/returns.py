@@ -1,13 +1,15 @@
 """A customer back from Stripe: confirm with Stripe what the return URL only claims."""
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from kassa.orders.models import Order
-from kassa.payments.fulfilment import fulfil_checkout_session, fulfil_payment_intent
+from kassa.payments.fulfilment import fulfil
+from kassa.payments.methods import all_methods
 from kassa.payments.models import PaymentAttempt
-from kassa.stripe_api import checkout_sessions, payment_intents, results
 from kassa.stripe_api.errors import PaymentError
+from kassa.stripe_api.results import is_stripe_id
 
 logger = logging.getLogger(__name__)
 
@@ -19,20 +21,24 @@ class Return:
     failed: bool = False
 
 
-def confirm_return(*, session_id: str, payment_intent_id: str) -> Return:
-    """The order the return is about, fulfilled if Stripe says it is paid (webhook or not)."""
-    if session_id and not results.is_stripe_id(session_id):
+def confirm_return(*, query: Mapping[str, str]) -> Return:
+    """The order the return is about, fulfilled if Stripe says it is paid (webhook or not).
+    `query` is the return URL's: each kind names its object in a parameter of its own."""
+    found = next(
+        (
+            (method, query[method.return_parameter])
+            for method in all_methods()
+            if query.get(method.return_parameter)
+        ),
+        None,
+    )
+    if found is None:
+        return Return(order=None)
+    method, stripe_id = found
+    if not is_stripe_id(stripe_id):
         return Return(order=None)  # not an id Stripe makes (a typo, or a NUL for the database)
-    if payment_intent_id and not results.is_stripe_id(payment_intent_id):
-        return Return(order=None)
-    if session_id:
-        kind, stripe_id = PaymentAttempt.Kind.CHECKOUT_SESSION, session_id
-    elif payment_intent_id:
-        kind, stripe_id = PaymentAttempt.Kind.PAYMENT_INTENT, payment_intent_id
-    else:
-        return Return(order=None)
     attempt = (
-        PaymentAttempt.objects.filter(kind=kind, stripe_id=stripe_id)
+        PaymentAttempt.objects.filter(kind=method.kind, stripe_id=stripe_id)
         .select_related("order")
         .order_by("-number")
         .first()
@@ -43,17 +49,9 @@ def confirm_return(*, session_id: str, payment_intent_id: str) -> Return:
     failed = False
     if not order.is_paid:
         try:
-            if session_id:
-                session = checkout_sessions.retrieve_session(
-                    currency=order.currency, session_id=session_id
-                )
-                fulfil_checkout_session(session, source=f"return from checkout {session_id}")
-            else:
-                intent = payment_intents.retrieve_intent(
-                    currency=order.currency, payment_intent_id=payment_intent_id
-                )
-                fulfil_payment_intent(intent, source=f"return from payment {payment_intent_id}")
-                failed = intent.status in ("requires_payment_method", "canceled")
+            remote = method.retrieve(currency=order.currency, stripe_id=stripe_id)
+            fulfil(remote, source=f"return from {method.label} {stripe_id}")
+            failed = remote.declined
         except PaymentError as exc:
             # The webhook will still arrive; the page says the payment is being confirmed.
             logger.warning("could not confirm return for order %s: %s", order.pk, exc.message)

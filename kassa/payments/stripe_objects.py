@@ -29,7 +29,7 @@ def _version(params: _Params) -> str:
 
 def coupon_params(discount: Discount) -> CouponCreateParams:
     params: CouponCreateParams = {"name": discount.name[:40], "duration": "once"}
-    if discount.kind == Discount.Kind.PERCENT:
+    if discount.is_percent:
         assert discount.percent_off is not None
         params["percent_off"] = float(discount.percent_off)
     else:

@@ -19,8 +19,9 @@ from kassa.orders import selectors as order_selectors
 from kassa.orders.forms import BuyNowForm
 from kassa.orders.visitors import visitor_from_request
 from kassa.payments import webhooks
-from kassa.payments.checkout import ReturnPages, is_cancel_token
 from kassa.payments.flow import Started, checkout_buy, checkout_cancel, checkout_start
+from kassa.payments.methods.base import ReturnPages
+from kassa.payments.methods.checkout_session import is_cancel_token
 from kassa.payments.models import WebhookEvent
 from kassa.payments.presenters import checkout_session_json
 from kassa.payments.returns import confirm_return
@@ -87,10 +88,7 @@ def reopen_order_view(request: HttpRequest, order_id: int) -> HttpResponse:
 @never_cache
 def success(request: HttpRequest) -> HttpResponse:
     """Where Stripe returns a customer who paid. The URL proves nothing: ask Stripe, then show."""
-    returned = confirm_return(
-        session_id=request.GET.get("session_id", ""),
-        payment_intent_id=request.GET.get("payment_intent", ""),
-    )
+    returned = confirm_return(query=request.GET)
     order = returned.order
     visitor = visitor_from_request(request, create=False)
     if (

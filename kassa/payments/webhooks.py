@@ -11,33 +11,22 @@ from django.utils import timezone
 
 from kassa.metrics import instruments as metrics
 from kassa.payments import fulfilment
+from kassa.payments.methods import all_methods
+from kassa.payments.methods.base import EventReader
 from kassa.payments.models import WebhookEvent
-from kassa.stripe_api.results import checkout_session as checkout_session_from_event
-from kassa.stripe_api.results import payment_intent as payment_intent_from_event
 
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any], str], bool]
 
 
-def _session_completed(data: dict[str, Any], source: str) -> bool:
-    # A completed session with an async payment method is not paid yet: fulfil only if paid.
-    return fulfilment.fulfil_checkout_session(checkout_session_from_event(data), source=source)
+def _applied(read: EventReader) -> Handler:
+    """A handler for one kind's event: its object read as that kind's, then applied."""
 
+    def handle(data: dict[str, Any], source: str) -> bool:
+        return fulfilment.applied(read(data), source=source)
 
-def _session_closed(data: dict[str, Any], source: str) -> bool:
-    return fulfilment.checkout_session_closed(checkout_session_from_event(data), source=source)
-
-
-def _intent_succeeded(data: dict[str, Any], source: str) -> bool:
-    return fulfilment.fulfil_payment_intent(payment_intent_from_event(data), source=source)
-
-
-def _intent_failed(data: dict[str, Any], source: str) -> bool:
-    # The customer can try another card on the same PaymentIntent; the order stays as it is.
-    error = (data.get("last_payment_error") or {}).get("code", "unknown")
-    logger.info("payment intent %s failed: %s", data.get("id"), error)
-    return False
+    return handle
 
 
 def _charge_refunded(data: dict[str, Any], source: str) -> bool:
@@ -49,12 +38,7 @@ def _charge_refunded(data: dict[str, Any], source: str) -> bool:
 
 
 HANDLERS: dict[str, Handler] = {
-    "checkout.session.completed": _session_completed,
-    "checkout.session.async_payment_succeeded": _session_completed,
-    "checkout.session.async_payment_failed": _session_closed,
-    "checkout.session.expired": _session_closed,
-    "payment_intent.succeeded": _intent_succeeded,
-    "payment_intent.payment_failed": _intent_failed,
+    **{type_: _applied(read) for method in all_methods() for type_, read in method.events.items()},
     "charge.refunded": _charge_refunded,
 }
 

@@ -8,6 +8,7 @@ which turns stripe-python's failures into kassa.stripe_api.errors.
 import functools
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import stripe
@@ -78,6 +79,13 @@ def ensure_configured(currency: str) -> Keypair:
     if keypair is None:
         raise PaymentsNotConfigured(_("Payments are not configured for this shop yet."))
     return keypair
+
+
+def longest_call() -> timedelta:
+    """How long the shop can wait on one Stripe call, retries included, and a margin: an object
+    whose answer has not come by then never will."""
+    calls = int(settings.STRIPE_MAX_NETWORK_RETRIES) + 1
+    return timedelta(seconds=float(settings.STRIPE_TIMEOUT_SECONDS) * calls + 60)
 
 
 def call(label: str, request: Callable[[], _StripeObject], /) -> _StripeObject:

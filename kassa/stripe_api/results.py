@@ -72,8 +72,13 @@ class PaymentIntent:
 @dataclass(frozen=True)
 class Refund:
     id: str
-    status: str
+    status: str  # pending, requires_action, succeeded, failed, canceled
     amount: int
+
+    @property
+    def failed(self) -> bool:
+        """Nothing went back to the customer, and nothing will."""
+        return self.status in ("failed", "canceled")
 
 
 @dataclass(frozen=True)
