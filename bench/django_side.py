@@ -30,7 +30,7 @@ from django.utils.crypto import get_random_string  # noqa: E402
 from kassa.catalog import revision  # noqa: E402
 from kassa.catalog.models import Item  # noqa: E402
 from kassa.orders.models import Discount, Order, OrderLine, Tax  # noqa: E402
-from kassa.orders.visitors import SESSION_KEY  # noqa: E402
+from kassa.storefront.visitors import SESSION_KEY  # noqa: E402
 
 CATALOG_SIZE = 50
 # What wrk sends: the production settings expect the TLS proxy's header.

@@ -94,8 +94,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "kassa.common.context_processors.page_path",
-                "kassa.orders.context_processors.cart",
+                "kassa.storefront.context_processors.page_path",
+                "kassa.storefront.context_processors.cart",
             ],
         },
     },
@@ -139,13 +139,9 @@ USE_I18N = True
 USE_TZ = True
 
 # The catalog and item pages are rendered once per language and kept in each process's memory
-# (kassa.common.shared_pages); an item edit shows on them within this many seconds
+# (kassa.storefront.shared_pages); an item edit shows on them within this many seconds
 # (kassa.catalog.revision).
 CATALOG_PAGE_REFRESH_SECONDS = env.float("CATALOG_PAGE_REFRESH_SECONDS", default=1.0)
-# What a shared page shows of one visitor's own, besides the CSRF token and the page's address:
-# the context processors kassa.common.shared_pages puts in per request (they depend on the
-# session alone).
-SHARED_PAGES_VISITOR_CONTEXT = ["kassa.orders.context_processors.cart"]
 # REDIS_URL: the cache every process and replica shares (the throttles' counts); without it each
 # process keeps its own.
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -163,7 +159,7 @@ CACHES = {
         # used go first.
         "OPTIONS": {"MAX_ENTRIES": 1000},
     },
-    # Shared copies of search results (kassa.catalog.views.catalog): anyone can ask for new
+    # Shared copies of search results (kassa.storefront.views.catalog): anyone can ask for new
     # ones, so they have a cache of their own, smaller, and cannot push the pages above out.
     "searches": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
@@ -177,8 +173,8 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Uploaded files (item images): on local disk under MEDIA_ROOT, served by the app
-# (kassa.common.media), or in an S3-compatible bucket when MEDIA_STORAGE_URL / AWS_* say so
-# (config/media.py), so several replicas share one set of images.
+# (kassa.storefront.views.media), or in an S3-compatible bucket when MEDIA_STORAGE_URL / AWS_*
+# say so (config/media.py), so several replicas share one set of images.
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 MEDIA_STORAGE = media_storage(env.ENVIRON)
@@ -286,9 +282,6 @@ WEB_CONCURRENCY = env.int("WEB_CONCURRENCY", default=4)
 STRIPE_CONCURRENCY = env.int(
     "STRIPE_CONCURRENCY", default=max(1, env.int("GUNICORN_THREADS", default=16) * 3 // 4)
 )
-# Whether a currency can be paid in, for the layers below payments (an item's JSON says whether
-# it can be bought): payments' function of the currency, truthy when a keypair is set up for it.
-PAYMENT_ACCOUNT_FOR_CURRENCY = "kassa.stripe_api.keys.keypair_for"
 # Where Stripe.js comes from; the item page falls back to the session URL if it lacks
 # redirectToCheckout.
 STRIPE_JS_URL = env.str("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
@@ -304,7 +297,7 @@ SESSION_COOKIE_SECURE = HTTPS_ONLY
 CSRF_COOKIE_SECURE = HTTPS_ONLY
 CSRF_COOKIE_HTTPONLY = True  # pages read the token from the form, never from the cookie
 # A refused JSON request is told so in JSON; a page's form gets Django's page.
-CSRF_FAILURE_VIEW = "kassa.common.views.csrf_failure"
+CSRF_FAILURE_VIEW = "kassa.storefront.errors.csrf_failure"
 SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=31_536_000 if HTTPS_ONLY else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=False)

@@ -105,7 +105,7 @@ def test_buy_unknown_or_malformed_id_is_a_json_404(
     response = client.get(f"/buy/{raw_id}")
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
-    assert response.json() == {"error": "There is no such item."}
+    assert response.json() == {"error": "There is no such item.", "code": "not_found"}
     assert fake_stripe.requests == []
     assert not Order.objects.exists()
 
@@ -169,7 +169,7 @@ def test_stripe_failing_every_time_is_a_clear_503_and_leaves_nothing(
     assert response.status_code == 503
     assert response["Content-Type"] == "application/json"
     body = response.json()
-    assert set(body) == {"error"}
+    assert set(body) == {"error", "code"}
     assert "try again" in body["error"]
     assert "Traceback" not in response.text
     assert SECRET_KEY not in response.text
@@ -215,7 +215,10 @@ def test_buy_without_payments_configured_is_a_503(
     response = client.get(f"/buy/{item.pk}")
 
     assert response.status_code == 503
-    assert response.json() == {"error": "Payments are not configured for this shop yet."}
+    assert response.json() == {
+        "error": "Payments are not configured for this shop yet.",
+        "code": "payments_not_configured",
+    }
     assert fake_stripe.requests == []
     assert not Order.objects.exists()
 
@@ -255,12 +258,13 @@ def test_checkout_speaks_the_customers_language(client: Client, fake_stripe: Fak
 
 def test_errors_speak_the_customers_language(client: Client, fake_stripe: FakeStripe) -> None:
     response = client.get("/buy/999999", headers={"Accept-Language": "ru"})
-    assert response.json() == {"error": "Такого товара нет."}
+    assert response.json() == {"error": "Такого товара нет.", "code": "not_found"}
     fake_stripe.fail_next(status=503, times=10)
     item = ItemFactory.create()
     failed = client.get(f"/buy/{item.pk}", headers={"Accept-Language": "ru"})
     assert failed.json() == {
-        "error": "У платёжной системы сейчас сбой. Попробуйте ещё раз через минуту."
+        "error": "У платёжной системы сейчас сбой. Попробуйте ещё раз через минуту.",
+        "code": "payment_provider_unavailable",
     }
 
 

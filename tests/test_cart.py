@@ -158,7 +158,7 @@ def test_a_cart_made_before_login_becomes_the_accounts(client: Client) -> None:
 def test_adding_an_unknown_item_is_a_404(client: Client) -> None:
     response = add(client, 424242)
     assert response.status_code == 404
-    assert response.json() == {"error": "There is no such item."}
+    assert response.json() == {"error": "There is no such item.", "code": "not_found"}
     assert not Order.objects.exists()
 
 
@@ -226,7 +226,7 @@ def test_a_stranger_gets_a_404_for_someone_elses_order(client: Client) -> None:
     assert stranger.get(f"/orders/{order['id']}/").status_code == 404
     json_answer = stranger.get(f"/orders/{order['id']}/", headers=JSON)
     assert json_answer.status_code == 404
-    assert json_answer.json() == {"error": "There is no such order."}
+    assert json_answer.json() == {"error": "There is no such order.", "code": "not_found"}
     assert stranger.get(f"/orders/{order['id']}/buy/").status_code == 404
     assert stranger.post(f"/orders/{order['id']}/discount/", {"code": "X"}).status_code == 404
     line = order["lines"][0]["id"]
@@ -272,7 +272,8 @@ def test_a_cart_follows_the_items_current_price(client: Client) -> None:
 def test_unknown_order_is_a_404(client: Client, raw_id: str) -> None:
     assert client.get(f"/orders/{raw_id}/").status_code == 404
     assert client.get(f"/orders/{raw_id}", headers=JSON).json() == {
-        "error": "There is no such order."
+        "error": "There is no such order.",
+        "code": "not_found",
     }
 
 
@@ -305,7 +306,10 @@ def test_an_invalid_discount_code_is_refused(client: Client, code: str) -> None:
     order = add(client, item.pk).json()
     response = client.post(f"/orders/{order['id']}/discount/", {"code": code}, headers=JSON)
     assert response.status_code == 400
-    assert response.json() == {"error": "That discount code is not valid for this order."}
+    assert response.json() == {
+        "error": "That discount code is not valid for this order.",
+        "code": "invalid_discount_code",
+    }
 
 
 def test_a_code_switched_off_in_the_cart_says_so_instead_of_applied(client: Client) -> None:

@@ -89,7 +89,10 @@ def test_a_json_endpoint_answers_a_wrong_method_in_json_with_allow(
     assert response.status_code == 405
     assert response["Content-Type"] == "application/json"
     assert response["Allow"] == allowed
-    assert response.json() == {"error": f"This address answers only {allowed}."}
+    assert response.json() == {
+        "error": f"This address answers only {allowed}.",
+        "code": "method_not_allowed",
+    }
     assert fake_stripe.requests == []
 
 
@@ -104,7 +107,10 @@ def test_a_page_answers_a_wrong_method_in_json_only_to_a_json_client(client: Cli
     json_client = client.get(f"/item/{item.pk}/add-to-order/", headers=JSON)
     assert json_client.status_code == 405
     assert json_client["Allow"] == "POST"
-    assert json_client.json() == {"error": "This address answers only POST."}
+    assert json_client.json() == {
+        "error": "This address answers only POST.",
+        "code": "method_not_allowed",
+    }
 
 
 @pytest.mark.django_db
@@ -132,7 +138,7 @@ def test_a_post_without_a_csrf_token_is_refused_in_json(
     assert response.status_code == 403
     assert response["Content-Type"] == "application/json"
     assert "CSRF token" in response.json()["error"]
-    assert set(response.json()) == {"error"}
+    assert response.json()["code"] == "csrf_failed"
     assert fake_stripe.requests == []
     assert Order.objects.count() == 1
 
@@ -163,7 +169,8 @@ def test_an_unknown_address_is_json_to_a_json_client_and_a_page_to_a_browser(
     client: Client,
 ) -> None:
     assert client.get("/no/such/page/", headers=JSON).json() == {
-        "error": "There is nothing at this address."
+        "error": "There is nothing at this address.",
+        "code": "not_found",
     }
     page = client.get("/no/such/page/")
     assert page.status_code == 404
@@ -177,13 +184,14 @@ def test_an_unexpected_failure_is_json_on_a_json_endpoint(
     def broken(**kwargs: object) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("kassa.payments.views.checkout_buy", broken)
+    monkeypatch.setattr("kassa.storefront.views.checkout.checkout_buy", broken)
     item = ItemFactory.create()
     response = Client(raise_request_exception=False).get(f"/buy/{item.pk}")
     assert response.status_code == 500
     assert response.json() == {
         "error": "The shop hit an unexpected error. Nothing was charged. "
-        "Please try again in a minute."
+        "Please try again in a minute.",
+        "code": "server_error",
     }
 
 
@@ -228,7 +236,8 @@ def test_the_json_errors_speak_the_visitors_language(client: Client) -> None:
     russian = {"Accept-Language": "ru"}
     item = ItemFactory.create()
     assert client.post(f"/buy/{item.pk}", headers=russian).json() == {
-        "error": "Этот адрес отвечает только на GET."
+        "error": "Этот адрес отвечает только на GET.",
+        "code": "method_not_allowed",
     }
     refused = Client(enforce_csrf_checks=True).post(
         f"/item/{item.pk}/payment-intent/", headers=russian

@@ -6,16 +6,16 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
-from kassa.orders.forms import (
+from kassa.orders.models import Order
+from kassa.payments.methods.checkout_session import cancel_token
+from kassa.storefront.forms import (
     AddToCartForm,
+    CancelReturnForm,
     DiscountCodeForm,
     LineQuantityForm,
     RemoveDiscountForm,
     RemoveLineForm,
 )
-from kassa.orders.models import Order
-from kassa.payments.methods.checkout_session import cancel_token
-from kassa.payments.views import CancelReturnForm
 from tests.factories import DiscountFactory, ItemFactory
 from tests.fake_stripe import FakeStripe
 from tests.test_order_checkout import JSON, cart
@@ -94,7 +94,7 @@ def test_a_bad_quantity_is_a_400_in_json(client: Client, quantity: str, message:
     item = ItemFactory.create()
     response = client.post(f"/item/{item.pk}/add-to-order/", {"quantity": quantity}, headers=JSON)
     assert response.status_code == 400
-    assert response.json() == {"error": message}
+    assert response.json() == {"error": message, "code": "invalid"}
     assert not Order.objects.exists()
 
 
@@ -118,7 +118,10 @@ def test_a_bad_line_quantity_is_refused_and_remove_wins_over_it(client: Client) 
 
     for quantity, message in (("abc", NOT_A_NUMBER), ("١", NOT_A_NUMBER), ("100", TO_SET)):
         refused = client.post(line, {"quantity": quantity}, headers=JSON)
-        assert (refused.status_code, refused.json()) == (400, {"error": message})
+        assert (refused.status_code, refused.json()) == (
+            400,
+            {"error": message, "code": "invalid"},
+        )
     page = client.post(line, {"quantity": "1000000"})
     assert page["Location"] == f"/orders/{order.pk}/"
     assert NOT_A_NUMBER in client.get(page["Location"]).text

@@ -86,7 +86,7 @@ def test_a_signed_but_malformed_event_is_a_400_and_stops_the_retries(
     response = post_signed(payload)
 
     assert response.status_code == 400
-    assert set(response.json()) == {"error"}
+    assert set(response.json()) == {"error", "code"}
     assert not WebhookEvent.objects.exists()
 
 

@@ -80,7 +80,7 @@ def test_json_bypasses_the_shared_copies_and_both_vary_on_accept(client: Client)
 def test_an_unknown_item_is_a_json_404_to_a_json_client(client: Client, raw_id: str) -> None:
     response = client.get(f"/item/{raw_id}/", headers=JSON)
     assert response.status_code == 404
-    assert response.json() == {"error": "There is no such item."}
+    assert response.json() == {"error": "There is no such item.", "code": "not_found"}
 
 
 def test_the_catalog_imports_neither_orders_nor_payments() -> None:

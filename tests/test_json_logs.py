@@ -45,7 +45,7 @@ def test_a_requests_lines_carry_its_request_id(json_log: io.StringIO) -> None:
     rejected = [line for line in logged if "rejected a Stripe webhook" in str(line["message"])]
     assert rejected[0]["request_id"] == "r-42"
     assert rejected[0]["level"] == "WARNING"
-    assert rejected[0]["logger"] == "kassa.payments.views"
+    assert rejected[0]["logger"] == "kassa.storefront.views.stripe_webhook"
 
 
 def test_a_traceback_and_odd_characters_stay_on_one_line(json_log: io.StringIO) -> None:

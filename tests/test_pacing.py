@@ -102,7 +102,8 @@ def test_past_the_wait_bound_buy_is_a_503_with_retry_after_and_nothing_written(
 
     assert response.status_code == 503
     assert response.json() == {
-        "error": "Many customers are paying right now. Please try again in a moment."
+        "error": "Many customers are paying right now. Please try again in a moment.",
+        "code": "payment_provider_busy",
     }
     assert int(response["Retry-After"]) >= 1
     assert took < 1.5 + 1.0
@@ -329,7 +330,8 @@ def test_a_buy_past_its_deadline_is_a_clear_503_and_nothing_written(
 
     assert response.status_code == 503
     assert response.json() == {
-        "error": "The payment provider is taking too long to answer. Please try again."
+        "error": "The payment provider is taking too long to answer. Please try again.",
+        "code": "payment_provider_busy",
     }
     assert response["Retry-After"] == "5"
     assert took < 2.0  # the deadline, not the 20 s timeout nor stripe-python's retries

@@ -266,8 +266,11 @@ def test_a_stranger_gets_404(client: Client, fake_stripe: FakeStripe) -> None:
 
     for answer in answers:
         assert answer.status_code == 404
-        assert answer.json() == {"error": "There is no such order."}
-    assert client.post("/item/999999/payment-intent/").json() == {"error": "There is no such item."}
+        assert answer.json() == {"error": "There is no such order.", "code": "not_found"}
+    assert client.post("/item/999999/payment-intent/").json() == {
+        "error": "There is no such item.",
+        "code": "not_found",
+    }
     assert stranger.get(f"/orders/{order.pk}/pay/").status_code == 404
     assert fake_stripe.requests == []
     order.refresh_from_db()
@@ -310,7 +313,8 @@ def test_stripe_failing_gives_503_json_and_reopens_the_order(
 
     assert response.status_code == 503
     assert response.json() == {
-        "error": "The payment provider is having trouble right now. Please try again in a minute."
+        "error": "The payment provider is having trouble right now. Please try again in a minute.",
+        "code": "payment_provider_unavailable",
     }
     order.refresh_from_db()
     assert order.status == Order.Status.OPEN
@@ -356,7 +360,10 @@ def test_without_keys_nothing_is_asked_of_stripe(
     response = start(client, order)
 
     assert response.status_code == 503
-    assert response.json() == {"error": "Payments are not configured for this shop yet."}
+    assert response.json() == {
+        "error": "Payments are not configured for this shop yet.",
+        "code": "payments_not_configured",
+    }
     assert fake_stripe.requests == []
     order.refresh_from_db()
     assert order.status == Order.Status.OPEN

@@ -18,7 +18,7 @@ from django.test.utils import CaptureQueriesContext
 
 from kassa.catalog.models import Item
 from kassa.orders.models import Discount, Order, OrderLine, ShippingRate, Tax
-from kassa.orders.visitors import SESSION_KEY
+from kassa.storefront.visitors import SESSION_KEY
 from kassa.stripe_api import client as stripe_client
 from tests.factories import DiscountFactory, ItemFactory, TaxFactory
 from tests.fake_stripe import FakeStripe

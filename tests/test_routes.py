@@ -9,8 +9,8 @@ from tests.factories import ItemFactory
 from tests.test_order_checkout import JSON, cart
 
 pytestmark = pytest.mark.django_db
-NO_ITEM = {"error": "There is no such item."}
-NO_ORDER = {"error": "There is no such order."}
+NO_ITEM = {"error": "There is no such item.", "code": "not_found"}
+NO_ORDER = {"error": "There is no such order.", "code": "not_found"}
 
 
 def test_views_receive_ids_as_ints() -> None:

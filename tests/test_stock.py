@@ -125,7 +125,7 @@ def test_a_sold_out_item_is_a_clean_409_and_writes_nothing(fake_stripe: FakeStri
     refused = buy(Client(), item)
 
     assert refused.status_code == 409
-    assert refused.json() == {"error": f"{item.name} is sold out."}
+    assert refused.json() == {"error": f"{item.name} is sold out.", "code": "out_of_stock"}
     assert Order.objects.count() == 1
     assert len(fake_stripe.requests_to("POST", "/v1/checkout/sessions")) == 1
     assert levels(item) == (1, 1)
@@ -468,7 +468,7 @@ def test_an_item_off_sale_leaves_the_catalog_and_cannot_be_bought(
     as_json = client.get(f"/item/{item.pk}/", headers=JSON)
     assert (as_json.status_code, as_json.json()) == (
         404,
-        {"error": "Old mug is no longer available."},
+        {"error": "Old mug is no longer available.", "code": "off_sale"},
     )
     assert buy(client, item).status_code == 409
     assert add(client, item).status_code == 409

@@ -1,6 +1,7 @@
-"""The API's one error shape, `{"error": message, "code": code}`, for everything that can go
-wrong under /api/: the shop's errors (their kind's status from kassa.common.http, their class's
-code), a 404, invalid input, a missing CSRF token, a wrong method, a body too large, a bug."""
+"""The shop's one error shape, `{"error": message, "code": code}` (kassa.common.http), for
+everything that can go wrong in an API operation: the shop's errors (their kind's status and
+their class's code), a 404, invalid input, a missing CSRF token, a wrong method, a body too
+large, a bug. What goes wrong before an operation runs is kassa.storefront.errors' to answer."""
 
 import logging
 from collections.abc import Callable
@@ -11,29 +12,26 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
-from django_stubs_ext import StrOrPromise
 from ninja import NinjaAPI
 from ninja.errors import HttpError, ValidationError
 
-from kassa.common import views
-from kassa.common.charset import UnreadableBody
 from kassa.common.errors import ShopError
-from kassa.common.http import NOTHING_HERE, status_of
-from kassa.common.views import BAD_REQUEST, CSRF_REFUSED, FORBIDDEN, SERVER_ERROR
+from kassa.common.http import (
+    CSRF_FAILED,
+    CSRF_REFUSED_MESSAGE,
+    METHOD_NOT_ALLOWED,
+    NOT_FOUND,
+    NOTHING_HERE,
+    SERVER_ERROR,
+    SERVER_ERROR_MESSAGE,
+    json_error,
+    shop_error_answer,
+)
 
 logger = logging.getLogger(__name__)
 
-API_PREFIX = "/api/"
-
-NOT_FOUND = "not_found"
 VALIDATION_ERROR = "validation_error"
-CSRF_FAILED = "csrf_failed"
-METHOD_NOT_ALLOWED = "method_not_allowed"
 TOO_LARGE = "payload_too_large"
-SERVER_ERROR_CODE = "server_error"
-BAD_REQUEST_CODE = "bad_request"
-FORBIDDEN_CODE = "forbidden"
-
 INVALID_JSON = "invalid_json"
 
 TOO_LARGE_MESSAGE = gettext_lazy("The request body is too large.")
@@ -59,15 +57,11 @@ class CsrfRefused(Exception):
     """An unsafe request without a valid CSRF token (kassa.api.csrf)."""
 
 
-def error(message: StrOrPromise, *, code: str, status: int) -> JsonResponse:
-    return JsonResponse({"error": str(message), "code": code}, status=status)
+error = json_error
 
 
 def shop_error(request: HttpRequest, exc: ShopError) -> HttpResponse:
-    answer = error(exc.message, code=exc.code, status=status_of(exc))
-    if exc.retry_after is not None:
-        answer["Retry-After"] = str(exc.retry_after)
-    return answer
+    return shop_error_answer(exc)
 
 
 def not_found(request: HttpRequest, exc: Exception | None = None) -> HttpResponse:
@@ -108,7 +102,7 @@ def not_json(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 def csrf_refused(request: HttpRequest, exc: CsrfRefused) -> HttpResponse:
-    return error(CSRF_REFUSED, code=CSRF_FAILED, status=403)
+    return error(CSRF_REFUSED_MESSAGE, code=CSRF_FAILED, status=403)
 
 
 def too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
@@ -117,7 +111,7 @@ def too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
 
 def server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     logger.exception("API error on %s %s", request.method, request.path)
-    return error(SERVER_ERROR, code=SERVER_ERROR_CODE, status=500)
+    return error(SERVER_ERROR_MESSAGE, code=SERVER_ERROR, status=500)
 
 
 def method_not_allowed(allowed: list[str]) -> JsonResponse:
@@ -154,32 +148,3 @@ def install(api: NinjaAPI) -> None:
 def unknown_route(request: HttpRequest) -> HttpResponse:
     """Any path under /api/ that no operation has: 404, in the API's shape."""
     return not_found(request)
-
-
-def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """handler404: the API's shape under /api/, the shop's own answer elsewhere."""
-    if request.path_info.startswith(API_PREFIX):
-        return not_found(request)
-    return views.page_not_found(request, exception)
-
-
-def handler400(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """handler400: a request refused before any view (a body the shop cannot read, a bad Host)."""
-    if request.path_info.startswith(API_PREFIX):
-        message = exception.message if isinstance(exception, UnreadableBody) else BAD_REQUEST
-        return error(message, code=BAD_REQUEST_CODE, status=400)
-    return views.bad_request(request, exception)
-
-
-def handler403(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """handler403: a PermissionDenied outside the API's operations."""
-    if request.path_info.startswith(API_PREFIX):
-        return error(FORBIDDEN, code=FORBIDDEN_CODE, status=403)
-    return views.permission_denied(request, exception)
-
-
-def handler500(request: HttpRequest) -> HttpResponse:
-    """handler500: the API's shape under /api/ (a failure outside an operation's handlers)."""
-    if request.path_info.startswith(API_PREFIX):
-        return error(SERVER_ERROR, code=SERVER_ERROR_CODE, status=500)
-    return views.server_error(request)

@@ -39,10 +39,10 @@ from kassa.common.throttle import buy_limited, code_limited
 from kassa.orders import selectors as order_selectors
 from kassa.orders import services
 from kassa.orders.models import Order
-from kassa.orders.visitors import visitor_from_request
 from kassa.payments.flow import checkout_buy, checkout_start, payment_intent_start
 from kassa.payments.presenters import checkout_session_json, payment_intent_json
-from kassa.payments.views import return_pages
+from kassa.storefront.return_pages import return_pages
+from kassa.storefront.visitors import order_for_request, visitor_from_request
 from kassa.stripe_api.keys import keypair_for
 
 NO_SUCH_ITEM = gettext_lazy("There is no such item.")
@@ -162,7 +162,7 @@ def _item(item_id: int) -> Item:
 
 
 def _order(request: HttpRequest, order_id: int) -> Order:
-    return _found(lambda: order_selectors.order_for_request(request, order_id), NO_SUCH_ORDER)
+    return _found(lambda: order_for_request(request, order_id), NO_SUCH_ORDER)
 
 
 def _found(get: Callable[[], T], message: StrOrPromise) -> T:

@@ -9,12 +9,11 @@ from ninja import Schema
 from pydantic import BeforeValidator, ConfigDict, Field, StrictStr
 
 from kassa.catalog.models import Item
-from kassa.catalog.views import can_pay_in
 from kassa.common.converters import ID_MAX_DIGITS
 from kassa.common.money import format_amount, from_minor, to_minor
-from kassa.orders.models import Order
+from kassa.orders.models import MAX_QUANTITY, Order
 from kassa.orders.pricing import Totals, order_totals
-from kassa.orders.services import MAX_QUANTITY
+from kassa.stripe_api.keys import can_pay_in
 
 
 class Error(Schema):

@@ -1,6 +1,6 @@
 """The catalog's revision: a token that changes in the same transaction as any item.
 
-The catalog's shared pages (kassa.common.shared_pages) are kept under the revision they were
+The catalog's shared pages (kassa.storefront.shared_pages) are kept under the revision they were
 rendered at, so an item saved or deleted through the ORM retires every page that showed it.
 `QuerySet.update()` sends no signals: code that changes items in bulk calls `bump()` itself.
 """

@@ -1,13 +1,12 @@
 """How views answer what went wrong: the one mapping of shop errors to HTTP, as JSON or a page.
 
-A view states how it answers with one decorator: `@json_endpoint(...)` for views that speak
-only JSON, `@page_or_json(...)` for pages that answer JSON to `Accept: application/json`. Both
-take the methods the view answers (none named: any) and the message its 404 gives. Then a
-`ShopError` raised in the view becomes `{"error": message}` with its kind's status (or, for a
-page's form post, a message on the page the view names as `back`), a wrong method a 405 with
-`Allow`, and a 404 the view's message. The decorators leave their `Answers` on the view, so the
-404 of a malformed id (which reaches no view) and a CSRF refusal (kassa.common.views) answer as
-the view would.
+A view states how it answers with one decorator: `@json_endpoint(...)` for views that speak only
+JSON, `@page_or_json(...)` for pages that answer JSON to `Accept: application/json`. Both take the
+methods the view answers (none named: any) and the message its 404 gives. Then a `ShopError` raised
+in the view becomes `{"error": message, "code": code}` with its kind's status (or, for a page's form
+post, a message on the page the view names as `back`), a wrong method a 405 with `Allow`, and a 404
+the view's message. The decorators leave their `Answers` on the view, so the 404 of a malformed id
+(which reaches no view) and a CSRF refusal (kassa.storefront.errors) answer as the view would.
 """
 
 from collections.abc import Callable, Sequence
@@ -44,7 +43,24 @@ STATUS_OF_KIND: dict[type[ShopError], int] = {
     Unavailable: 503,
 }
 
+# What every JSON error says for a program (`code`), where it is not a ShopError's own code.
+NOT_FOUND = "not_found"
+METHOD_NOT_ALLOWED = "method_not_allowed"
+BAD_REQUEST = "bad_request"
+FORBIDDEN = "forbidden"
+CSRF_FAILED = "csrf_failed"
+SERVER_ERROR = "server_error"
+
+# ... and for a person (`error`).
 NOTHING_HERE = gettext_lazy("There is nothing at this address.")
+BAD_REQUEST_MESSAGE = gettext_lazy("The request is malformed, so the shop cannot use it.")
+FORBIDDEN_MESSAGE = gettext_lazy("You may not do this.")
+CSRF_REFUSED_MESSAGE = gettext_lazy(
+    "The request was refused because it carried no valid CSRF token. Reload the page and try again."
+)
+SERVER_ERROR_MESSAGE = gettext_lazy(
+    "The shop hit an unexpected error. Nothing was charged. Please try again in a minute."
+)
 
 _ANSWERS = "kassa_answers"
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -58,8 +74,17 @@ def status_of(error: ShopError) -> int:
     return 500
 
 
-def json_error(message: StrOrPromise, *, status: int) -> JsonResponse:
-    return JsonResponse({"error": str(message)}, status=status)
+def json_error(message: StrOrPromise, *, code: str, status: int) -> JsonResponse:
+    """Every JSON error the shop answers, pages' and the API's alike: `{"error", "code"}`."""
+    return JsonResponse({"error": str(message), "code": code}, status=status)
+
+
+def shop_error_answer(error: ShopError) -> JsonResponse:
+    """A ShopError as JSON: its message, its class's code, its kind's status, its Retry-After."""
+    answer = json_error(error.message, code=error.code, status=status_of(error))
+    if error.retry_after is not None:
+        answer["Retry-After"] = str(error.retry_after)
+    return answer
 
 
 def wants_json(request: HttpRequest) -> bool:
@@ -89,9 +114,9 @@ def answers_of(view: Callable[..., Any] | None) -> Answers | None:
 def not_found_answer(request: HttpRequest, answers: Answers | None) -> HttpResponse | None:
     """The JSON 404 for a JSON client of a view (None: the HTML 404 page answers)."""
     if answers is not None and answers.in_json(request):
-        return json_error(answers.not_found, status=404)
+        return json_error(answers.not_found, code=NOT_FOUND, status=404)
     if wants_json(request):
-        return json_error(NOTHING_HERE, status=404)
+        return json_error(NOTHING_HERE, code=NOT_FOUND, status=404)
     return None
 
 
@@ -102,6 +127,7 @@ def method_not_allowed(
     if as_json:
         response = json_error(
             gettext("This address answers only %(methods)s.") % {"methods": ", ".join(allowed)},
+            code=METHOD_NOT_ALLOWED,
             status=405,
         )
         response["Allow"] = ", ".join(allowed)
@@ -118,7 +144,7 @@ def method_not_allowed(
 
 
 def json_endpoint(*methods: str, not_found: StrOrPromise = NOTHING_HERE) -> Callable[[View], View]:
-    """A view that speaks only JSON: every error it answers is `{"error": ...}`."""
+    """A view that speaks only JSON: every error it answers is `{"error", "code"}`."""
     return _answering(methods, Answers(json_only=True, not_found=not_found))
 
 
@@ -166,12 +192,10 @@ def _answer(
     try:
         return view(request, *args, **kwargs)
     except ShopError as error:
-        refused: HttpResponse
         if as_json or answers.back is None:
-            refused = json_error(error.message, status=status_of(error))
-        else:
-            messages.error(request, error.message)
-            refused = redirect(answers.back(**kwargs))
+            return shop_error_answer(error)
+        messages.error(request, error.message)
+        refused = redirect(answers.back(**kwargs))
         if error.retry_after is not None:
             refused["Retry-After"] = str(error.retry_after)
         return refused

@@ -23,7 +23,7 @@ import logging
 from django.db import transaction
 from django.db.models import ProtectedError
 
-from kassa.orders.models import Order, OrderLine
+from kassa.orders.models import MAX_QUANTITY, Order, OrderLine
 
 logger = logging.getLogger(__name__)
 
@@ -31,9 +31,6 @@ logger = logging.getLogger(__name__)
 def cart_merge_newer_into(*, order: Order) -> list[int]:
     """Fold the visitor's other open orders into `order` (locked by the caller, about to be
     open again). Returns the ids of the orders folded in."""
-    # services imports lifecycle, which imports this module: the line limit is read at run time.
-    from kassa.orders.services import MAX_QUANTITY
-
     if not order.visitor_token:
         return []
     others = list(

@@ -193,6 +193,11 @@ class Order(models.Model):
         )
 
 
+# The most of one item a line may hold: far above any real basket, low enough that a typo
+# (1000 for 10) is refused rather than reserved.
+MAX_QUANTITY = 99
+
+
 class OrderLine(models.Model):
     order = models.ForeignKey(
         Order, verbose_name=_("order"), related_name="lines", on_delete=models.CASCADE

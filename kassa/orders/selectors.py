@@ -1,12 +1,11 @@
 """Reads of orders, always scoped to the visitor who owns them."""
 
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Sum
-from django.http import Http404, HttpRequest
-from django.urls import reverse
+from django.http import Http404
 
 from kassa.catalog.models import Item
 from kassa.orders.models import Order, OrderLine, Tax
-from kassa.orders.visitors import Visitor, visitor_from_request
+from kassa.orders.visitors import Visitor
 
 
 def _with_everything(orders: QuerySet[Order]) -> QuerySet[Order]:
@@ -36,12 +35,6 @@ def order_by_link(*, order_id: int) -> Order:
     return order
 
 
-def order_for_request(request: HttpRequest, order_id: int) -> Order:
-    """The order a path names, if it is the asking visitor's; a 404 otherwise."""
-    visitor = visitor_from_request(request, create=False)
-    return order_get(visitor=visitor, order_id=order_id)
-
-
 def _carts(visitor: Visitor) -> QuerySet[Order]:
     """The visitor's open orders, newest first: the first is their cart."""
     return Order.objects.filter(visitor.owns(), status=Order.Status.OPEN).order_by(
@@ -54,15 +47,15 @@ def cart_get(*, visitor: Visitor) -> Order | None:
     return _carts(visitor).first()
 
 
-def cart_summary(*, visitor: Visitor) -> tuple[str, int] | None:
-    """The cart's address and how many items it holds, in one query; None without a cart."""
+def cart_summary(*, visitor: Visitor) -> tuple[int, int] | None:
+    """The cart's id and how many items it holds, in one query; None without a cart."""
     cart = (
         _carts(visitor).annotate(item_count=Sum("lines__quantity")).values_list("pk", "item_count")
     ).first()
     if cart is None:
         return None
     pk, count = cart
-    return reverse("orders:detail", args=[pk]), count or 0
+    return pk, count or 0
 
 
 def buy_now_order_in_payment(

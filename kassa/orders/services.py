@@ -15,12 +15,10 @@ from kassa.orders.errors import (
     ItemOffSale,
     OrderNotEditable,
 )
-from kassa.orders.models import Discount, Order, OrderLine
+from kassa.orders.models import MAX_QUANTITY, Discount, Order, OrderLine
 from kassa.orders.pricing import order_totals
 from kassa.orders.selectors import cart_get
 from kassa.orders.visitors import Visitor
-
-MAX_QUANTITY = 99
 
 
 def _check_quantity(quantity: int, *, allow_zero: bool = False) -> None:

@@ -34,6 +34,11 @@ def keypair_for(currency: str) -> Keypair | None:
     return Keypair(secret=secret, publishable=publishable)
 
 
+def can_pay_in(currency: str) -> bool:
+    """Whether payments in `currency` are set up."""
+    return keypair_for(currency) is not None
+
+
 def any_payable_account() -> bool:
     """Whether any configured account has both keys (a page can pay in some currency)."""
     accounts = [

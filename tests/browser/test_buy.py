@@ -299,5 +299,8 @@ def test_without_stripe_keys_the_item_page_says_so_and_offers_no_buy_button(
     # And the JSON endpoint the button would have called refuses plainly, asking Stripe nothing.
     answer = page.request.get(browser_run.url(f"/buy/{item.pk}"))
     assert answer.status == 503
-    assert answer.json() == {"error": "Payments are not configured for this shop yet."}
+    assert answer.json() == {
+        "error": "Payments are not configured for this shop yet.",
+        "code": "payments_not_configured",
+    }
     assert fake_stripe.requests == []

@@ -1,5 +1,6 @@
-"""The shop's own answers to what Django refuses before (or instead of) a view: a 400, a 403, a
-404, a CSRF failure, a 500, each JSON for JSON endpoints and JSON clients; and /healthz.
+"""The site-wide answers to what Django refuses before (or instead of) a view: a 400, a 403, a
+404, a CSRF failure, a 500, each JSON for JSON endpoints and JSON clients, and in the API's
+shape under /api/ (kassa.api.errors).
 
 An error page must never fail itself: it is what answers a request that is already broken.
 Django's own pages run the CSRF check again (`requires_csrf_token`), which reads the body and
@@ -12,28 +13,34 @@ from functools import wraps
 from typing import Any
 
 from django.core.exceptions import BadRequest, DisallowedHost, SuspiciousOperation
-from django.db import DatabaseError, connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404
-from django.utils.translation import gettext_lazy
 from django.views import csrf, defaults
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_safe
 
 from kassa.common.charset import UnreadableBody
-from kassa.common.http import Answers, answers_of, json_error, not_found_answer, wants_json
+from kassa.common.http import (
+    BAD_REQUEST,
+    BAD_REQUEST_MESSAGE,
+    CSRF_FAILED,
+    CSRF_REFUSED_MESSAGE,
+    FORBIDDEN,
+    FORBIDDEN_MESSAGE,
+    NOT_FOUND,
+    NOTHING_HERE,
+    SERVER_ERROR,
+    SERVER_ERROR_MESSAGE,
+    Answers,
+    answers_of,
+    json_error,
+    not_found_answer,
+    wants_json,
+)
 from kassa.common.routes import view_for_malformed_id
 
 logger = logging.getLogger(__name__)
 
-CSRF_REFUSED = gettext_lazy(
-    "The request was refused because it carried no valid CSRF token. Reload the page and try again."
-)
-SERVER_ERROR = gettext_lazy(
-    "The shop hit an unexpected error. Nothing was charged. Please try again in a minute."
-)
-BAD_REQUEST = gettext_lazy("The request is malformed, so the shop cannot use it.")
-FORBIDDEN = gettext_lazy("You may not do this.")
+# Everything under it is the API's, which answers only JSON, whatever the client accepts.
+API_PREFIX = "/api/"
 
 # What a handler answers when it cannot answer otherwise: no template, no translation.
 _PLAIN = {
@@ -90,8 +97,8 @@ def _disarm_body(request: HttpRequest) -> None:
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     """handler400: a malformed request (a body in a charset the shop cannot read, a bad Host)."""
     if _in_json(request, _answers_of_resolved(request)):
-        message = exception.message if isinstance(exception, UnreadableBody) else BAD_REQUEST
-        return json_error(message, status=400)
+        message = exception.message if isinstance(exception, UnreadableBody) else None
+        return json_error(message or BAD_REQUEST_MESSAGE, code=BAD_REQUEST, status=400)
     return defaults.bad_request(request, exception)
 
 
@@ -99,7 +106,7 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
     """handler403: a view's PermissionDenied."""
     if _in_json(request, _answers_of_resolved(request)):
-        return json_error(FORBIDDEN, status=403)
+        return json_error(FORBIDDEN_MESSAGE, code=FORBIDDEN, status=403)
     return defaults.permission_denied(request, exception)
 
 
@@ -107,6 +114,9 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """handler404: a path that matched no route, or a view's Http404 it did not answer itself.
     A path shaped like a route but for its id ("/buy/abc") is that route's 404."""
+    if _in_api(request):
+        # An Http404's words are a developer's ("No such order."); the customer's are the shop's.
+        return json_error(NOTHING_HERE, code=NOT_FOUND, status=404)
     if isinstance(exception, Resolver404):
         answers = answers_of(view_for_malformed_id(request.path_info))
     else:
@@ -121,7 +131,7 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """CSRF_FAILURE_VIEW: the view that was refused says whether to answer JSON."""
     if _in_json(request, _answers_of_resolved(request)):
-        return json_error(CSRF_REFUSED, status=403)
+        return json_error(CSRF_REFUSED_MESSAGE, code=CSRF_FAILED, status=403)
     return csrf.csrf_failure(request, reason)
 
 
@@ -129,7 +139,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 def server_error(request: HttpRequest) -> HttpResponse:
     """handler500: JSON for JSON endpoints and clients, templates/500.html otherwise."""
     if _in_json(request, _answers_of_resolved(request)):
-        return json_error(SERVER_ERROR, status=500)
+        return json_error(SERVER_ERROR_MESSAGE, code=SERVER_ERROR, status=500)
     return defaults.server_error(request)
 
 
@@ -138,19 +148,11 @@ def _answers_of_resolved(request: HttpRequest) -> Answers | None:
     return answers_of(match.func) if match else None
 
 
+def _in_api(request: HttpRequest) -> bool:
+    return request.path_info.startswith(API_PREFIX)
+
+
 def _in_json(request: HttpRequest, answers: Answers | None) -> bool:
+    if _in_api(request):
+        return True
     return answers.in_json(request) if answers else wants_json(request)
-
-
-@never_cache
-@require_safe
-def healthz(request: HttpRequest) -> JsonResponse:
-    """200 when the app answers and the database takes a query, 503 otherwise. It names no hosts,
-    versions or errors: anyone who can reach the port can read it."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-    except DatabaseError:
-        return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
-    return JsonResponse({"status": "ok", "database": "ok"})

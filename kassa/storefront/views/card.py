@@ -15,18 +15,17 @@ from kassa.catalog import selectors as catalog_selectors
 from kassa.common.http import json_endpoint
 from kassa.common.money import format_amount, from_minor
 from kassa.common.throttle import buy_limited
-from kassa.orders import selectors as order_selectors
 from kassa.orders.models import Order
 from kassa.orders.pricing import order_totals
 from kassa.orders.shipping import ShippingOption, needs_shipping
 from kassa.orders.terms import offered
-from kassa.orders.visitors import visitor_from_request
 from kassa.payments.flow import Started, payment_intent_buy, payment_intent_start
-from kassa.payments.forms import details_from
 from kassa.payments.methods import payment_intent_details
 from kassa.payments.methods.checkout_session import known_email
 from kassa.payments.presenters import payment_intent_json
-from kassa.payments.views import return_pages
+from kassa.storefront.forms import details_from
+from kassa.storefront.return_pages import return_pages
+from kassa.storefront.visitors import order_for_request, visitor_from_request
 
 
 def _shown(minor: int, currency: str) -> str:
@@ -93,7 +92,7 @@ def order_payment_details(request: HttpRequest, order_id: int) -> JsonResponse:
     """POST /orders/<id>/payment-details/: the customer's e-mail, name, phone, address and
     shipping choice for the order's PaymentIntent, before the page confirms it. Answers the
     amount the intent now asks; a detail that cannot be used is a 400 and changes nothing."""
-    order = order_selectors.order_for_request(request, order_id)
+    order = order_for_request(request, order_id)
     details = details_from(request.POST)
     intent = payment_intent_details.payment_intent_details(order=order, details=details)
     return JsonResponse(
@@ -112,7 +111,7 @@ def order_payment_details(request: HttpRequest, order_id: int) -> JsonResponse:
 @buy_limited
 def order_payment_intent(request: HttpRequest, order_id: int) -> JsonResponse:
     """POST /orders/<id>/payment-intent/: the order's one PaymentIntent and its client secret."""
-    order = order_selectors.order_for_request(request, order_id)
+    order = order_for_request(request, order_id)
     started = payment_intent_start(order=order, pages=return_pages(request))
     return _intent_json(request, started)
 
@@ -151,7 +150,7 @@ def item_pay_page(request: HttpRequest, item_id: int) -> HttpResponse:
 @require_GET
 def order_pay_page(request: HttpRequest, order_id: int) -> HttpResponse:
     """/orders/<id>/pay/: pay for the visitor's order by card on this page."""
-    order = order_selectors.order_for_request(request, order_id)
+    order = order_for_request(request, order_id)
     totals = order_totals(order)
     free = totals.is_free  # Stripe cannot charge nothing
     payable = order.status in (Order.Status.OPEN, Order.Status.PENDING) and bool(totals.lines)

@@ -1,3 +1,6 @@
+"""The cart and the visitor's orders: adding an item, changing a line, a discount code, the
+order pages and the signed link from the confirmation mail."""
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -12,18 +15,18 @@ from kassa.common.forms import cleaned
 from kassa.common.http import page_or_json, wants_json
 from kassa.common.throttle import code_limited
 from kassa.orders import selectors, services
-from kassa.orders.forms import (
+from kassa.orders.links import order_from_token
+from kassa.orders.models import Order
+from kassa.orders.presenters import cart_review, order_json
+from kassa.orders.pricing import order_totals
+from kassa.storefront.forms import (
     AddToCartForm,
     DiscountCodeForm,
     LineQuantityForm,
     RemoveDiscountForm,
     RemoveLineForm,
 )
-from kassa.orders.links import order_from_token
-from kassa.orders.models import Order
-from kassa.orders.presenters import cart_review, order_json
-from kassa.orders.pricing import order_totals
-from kassa.orders.visitors import visitor_from_request
+from kassa.storefront.visitors import order_for_request, visitor_from_request
 
 NO_SUCH_ITEM = gettext_lazy("There is no such item.")
 NO_SUCH_ORDER = gettext_lazy("There is no such order.")
@@ -80,7 +83,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
 @never_cache
 @page_or_json("GET", not_found=NO_SUCH_ORDER)
 def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
-    order = selectors.order_for_request(request, order_id)
+    order = order_for_request(request, order_id)
     totals = order_totals(order)
     if wants_json(request):
         return JsonResponse(order_json(order, totals))
@@ -95,7 +98,7 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
 @page_or_json("POST", not_found=NO_SUCH_ORDER, back=_order_page)
 def order_line_update(request: HttpRequest, order_id: int, line_id: int) -> HttpResponse:
     """Change a line's quantity; 0, or the line's Remove button, takes the line out."""
-    order = selectors.order_for_request(request, order_id)
+    order = order_for_request(request, order_id)
     if RemoveLineForm(request.POST).is_valid():
         quantity = 0
     else:
@@ -109,7 +112,7 @@ def order_line_update(request: HttpRequest, order_id: int, line_id: int) -> Http
 @code_limited
 def order_discount(request: HttpRequest, order_id: int) -> HttpResponse:
     """Apply a discount code typed in the cart, or (its Remove button) remove the discount."""
-    order = selectors.order_for_request(request, order_id)
+    order = order_for_request(request, order_id)
     if RemoveDiscountForm(request.POST).is_valid():
         services.order_remove_discount(order=order)
         return _changed(request, order)

@@ -1,22 +1,32 @@
+"""What every page's header shows of the visitor: where they are, and their cart."""
+
 from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import ngettext
 
 from kassa.orders.selectors import cart_summary
-from kassa.orders.visitors import visitor_from_request
+from kassa.storefront.visitors import visitor_from_request
+
+
+def page_path(request: HttpRequest) -> dict[str, object]:
+    """This page's address with its query, for the header's language switch to return to."""
+    return {"page_path": request.get_full_path()}
 
 
 def cart(request: HttpRequest) -> dict[str, object]:
     """The cart link, item count and its label for every page's header (creates no session).
 
-    Shared pages put these in per visitor (settings.SHARED_PAGES_VISITOR_CONTEXT)."""
+    Shared pages put these in per visitor (kassa.storefront.shared_pages)."""
     summary = None
     # Without a session cookie there is neither a visitor token nor a logged-in user.
     if settings.SESSION_COOKIE_NAME in request.COOKIES:
         visitor = visitor_from_request(request, create=False)
         if visitor.token or visitor.user_id:
             summary = cart_summary(visitor=visitor)
-    url, count = summary or (reverse("orders:list"), 0)
+    if summary is None:
+        url, count = reverse("orders:list"), 0
+    else:
+        url, count = reverse("orders:detail", args=[summary[0]]), summary[1]
     label = ngettext("%(counter)s item", "%(counter)s items", count) % {"counter": count}
     return {"cart_count": count, "cart_url": url, "cart_label": label}

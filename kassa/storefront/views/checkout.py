@@ -1,44 +1,31 @@
-import logging
-from typing import Any
+"""Stripe Checkout from the shop's pages: Buy now (the spec's GET /buy/<id>), an order's
+Checkout, leaving a checkout to edit the order, and the pages Stripe sends the customer back to."""
 
-from django import forms
-from django.conf import settings
+import logging
+
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt
 
 from kassa.catalog import selectors as catalog_selectors
-from kassa.common.forms import IdField, cleaned
-from kassa.common.http import json_endpoint, json_error, page_or_json
+from kassa.common.forms import cleaned
+from kassa.common.http import json_endpoint, page_or_json
 from kassa.common.throttle import buy_limited
-from kassa.metrics import instruments as metrics
 from kassa.orders import selectors as order_selectors
-from kassa.orders.forms import BuyNowForm
-from kassa.orders.visitors import visitor_from_request
-from kassa.payments import webhooks
 from kassa.payments.flow import Started, checkout_buy, checkout_cancel, checkout_start
-from kassa.payments.methods.base import ReturnPages
-from kassa.payments.methods.checkout_session import is_cancel_token
-from kassa.payments.models import WebhookEvent
 from kassa.payments.presenters import checkout_session_json
 from kassa.payments.returns import confirm_return
+from kassa.storefront.forms import BuyNowForm, CancelReturnForm
+from kassa.storefront.return_pages import return_pages
+from kassa.storefront.visitors import order_for_request, visitor_from_request
 from kassa.stripe_api.errors import PaymentError
-from kassa.stripe_api.webhooks import InvalidWebhook, verify_webhook
 
 logger = logging.getLogger(__name__)
 
 NO_SUCH_ITEM = gettext_lazy("There is no such item.")
 NO_SUCH_ORDER = gettext_lazy("There is no such order.")
-
-
-def return_pages(request: HttpRequest) -> ReturnPages:
-    return ReturnPages(
-        success=request.build_absolute_uri(reverse("payments:success")),
-        cancel=request.build_absolute_uri(reverse("payments:cancel")),
-    )
 
 
 def _session_json(started: Started) -> JsonResponse:
@@ -67,7 +54,7 @@ def buy_item_view(request: HttpRequest, item_id: int) -> JsonResponse:
 @buy_limited
 def buy_order_view(request: HttpRequest, order_id: int) -> JsonResponse:
     """GET /orders/<id>/buy/: one Checkout Session for the whole order."""
-    order = order_selectors.order_for_request(request, order_id)
+    order = order_for_request(request, order_id)
     started = checkout_start(order=order, pages=return_pages(request))
     return _session_json(started)
 
@@ -80,7 +67,7 @@ def _order_page(order_id: int) -> str:
 @page_or_json("POST", not_found=NO_SUCH_ORDER, back=_order_page)
 def reopen_order_view(request: HttpRequest, order_id: int) -> HttpResponse:
     """Leave a started checkout to edit the order again (the session can no longer be paid)."""
-    order = order_selectors.order_for_request(request, order_id)
+    order = order_for_request(request, order_id)
     checkout_cancel(order=order, source="customer edits the order")
     return redirect(order.get_absolute_url())
 
@@ -99,50 +86,6 @@ def success(request: HttpRequest) -> HttpResponse:
     return render(
         request, "kassa/success.html", {"order": order, "failed": order and returned.failed}
     )
-
-
-@csrf_exempt  # Stripe has no CSRF token to send: the signature check below authenticates it
-@json_endpoint("POST")
-def stripe_webhook(request: HttpRequest) -> JsonResponse:
-    """POST /stripe/webhook/: a signed Stripe event, handled once however often it arrives."""
-    secrets = settings.STRIPE_WEBHOOK_SECRETS
-    if not secrets:
-        logger.error("a Stripe webhook arrived but STRIPE_WEBHOOK_SECRET is not set")
-    try:
-        event = verify_webhook(
-            payload=request.body,
-            signature=request.headers.get("Stripe-Signature", ""),
-            secrets=secrets,
-        )
-    except InvalidWebhook as exc:
-        logger.warning("rejected a Stripe webhook: %s", exc)
-        metrics.webhook_event(type_="unknown", outcome="invalid")
-        return json_error(str(exc), status=400)
-    record = webhooks.receive(event)
-    if record.outcome == WebhookEvent.Outcome.FAILED:
-        # Stripe retries a non-2xx delivery; the error is kept on the record for staff.
-        return json_error("The event could not be handled; it will be retried.", status=500)
-    return JsonResponse({"received": True, "outcome": record.outcome})
-
-
-class CancelReturnForm(forms.Form):
-    """The query Stripe's cancel_url carries: which order, which of its attempts, and the token
-    that shows the shop made the link."""
-
-    order = IdField()
-    attempt = IdField()
-    token = forms.CharField(max_length=100)
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        order, attempt = cleaned.get("order"), cleaned.get("attempt")
-        if (
-            order is not None
-            and attempt is not None
-            and not is_cancel_token(cleaned.get("token", ""), order_id=order, attempt=attempt)
-        ):
-            raise forms.ValidationError("The cancel link was not made for this checkout.")
-        return cleaned
 
 
 @never_cache

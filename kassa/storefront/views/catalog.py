@@ -1,3 +1,5 @@
+"""The catalog (a page at a time, and search) and the item pages."""
+
 import hashlib
 from math import ceil
 from typing import Any
@@ -7,16 +9,16 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kassa.catalog import revision, selectors
-from kassa.catalog.forms import CatalogQueryForm
 from kassa.catalog.models import Item
-from kassa.common import shared_pages
 from kassa.common.http import json_error, page_or_json, wants_json
 from kassa.common.money import format_amount, quantize
+from kassa.storefront import shared_pages
+from kassa.storefront.forms import CatalogQueryForm
+from kassa.stripe_api.keys import can_pay_in
 
 
 def catalog(request: HttpRequest) -> HttpResponse:
@@ -84,7 +86,7 @@ def item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
         # Read fresh, never from the shared copies: those are HTML.
         item = selectors.item_get(item_id=item_id)
         if not item.is_active:
-            return json_error(_off_sale(item), status=404)
+            return json_error(_off_sale(item), code="off_sale", status=404)
         return JsonResponse(item_json(item))
     version = revision.recent()
     on_sale = shared_pages.kept(
@@ -126,10 +128,3 @@ def item_json(item: Item) -> dict[str, Any]:
         "available": item.available,
         "sold_out": item.sold_out,
     }
-
-
-def can_pay_in(currency: str) -> bool:
-    """Whether payments in `currency` are set up. Payments knows (the catalog does not import
-    it): settings.PAYMENT_ACCOUNT_FOR_CURRENCY names its function, truthy for such a currency."""
-    account_for = import_string(settings.PAYMENT_ACCOUNT_FOR_CURRENCY)
-    return bool(account_for(currency))

@@ -2,12 +2,11 @@
 
 A shared copy is rendered without a request, so nothing of one visitor's can end up in it. What
 belongs to a visitor is a marker in the copy, replaced for each response: the CSRF token of the
-page's forms, the page's own address (the language switch returns to it) and the values of the
-context processors in settings.SHARED_PAGES_VISITOR_CONTEXT (the header's cart link), which
-depend on the session alone: visitors without a session cookie share a copy with those values
-in already. Markers hold a NUL, which no form accepts and no escaping adds or removes. A visitor
-with a message waiting (messages framework) gets the whole page rendered for them, as does
-everyone when DEBUG is on (templates being edited).
+page's forms, the page's own address (the language switch returns to it) and the header's cart link
+(kassa.storefront.context_processors.cart), which depends on the session alone: visitors without a
+session cookie share a copy with those values in already. Markers hold a NUL, which no form accepts
+and no escaping adds or removes. A visitor with a message waiting (messages framework) gets the
+whole page rendered for them, as does everyone when DEBUG is on (templates being edited).
 
 Copies live in this process's memory (the "pages" cache) under the caller's key and version; the
 caller changes the version when what its pages show changes (kassa.catalog.revision).
@@ -24,10 +23,9 @@ from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.html import escape
-from django.utils.module_loading import import_string
 from django.utils.translation import get_language
 
-from kassa.common.context_processors import page_path
+from kassa.storefront.context_processors import cart, page_path
 
 T = TypeVar("T")
 
@@ -47,7 +45,7 @@ def page(
     if settings.DEBUG or len(get_messages(request)) > 0:  # len() leaves the messages unshown
         return render(request, template, context())
     # Without a session cookie a visitor has no cart and no account, so the header shows the
-    # same for all of them: their copy has it in already (SHARED_PAGES_VISITOR_CONTEXT).
+    # same for all of them: their copy has it in already.
     first_visit = settings.SESSION_COOKIE_NAME not in request.COOKIES
     pages = caches[cache]
     cache_key = f"{version}:{get_language()}:{'first' if first_visit else 'session'}:{key}"
@@ -69,10 +67,7 @@ def page(
 
 
 def _header_values(request: HttpRequest) -> dict[str, object]:
-    values: dict[str, object] = {}
-    for path in settings.SHARED_PAGES_VISITOR_CONTEXT:
-        values.update(import_string(path)(request))
-    return values
+    return cart(request)
 
 
 def _marker(name: str) -> str:

@@ -1,0 +1,192 @@
+"""What the shop's pages and JSON endpoints accept: the catalog's query, the cart's posts, Buy
+now's quantity, the card page's details and Stripe's cancel link. Each form turns what was sent
+into typed values (or `Invalid`, kassa.common.forms.cleaned); what they mean is for the domain."""
+
+import re
+import unicodedata
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext_lazy as _
+
+from kassa.common.errors import Invalid
+from kassa.common.forms import ButtonInput, DigitsField, IdField, cleaned
+from kassa.orders.models import MAX_QUANTITY
+from kassa.payments.methods.checkout_session import is_cancel_token
+from kassa.payments.methods.payment_intent_details import Address, Details, DetailsInvalid
+
+# --- The catalog ---------------------------------------------------------------------------------
+
+# Longer searches are cut here: no product name needs more, and a query's cost grows with it.
+QUERY_MAX_LENGTH = 200
+_SPACES = re.compile(r"\s+")
+
+
+class SearchQueryField(forms.CharField):
+    """What the visitor typed, made searchable: Unicode compatibility forms folded (a
+    full-width "ｍｕｇ" is "mug"), control and format characters (NUL among them, which
+    PostgreSQL refuses in text) dropped, spaces collapsed, and cut at QUERY_MAX_LENGTH. So any
+    query is either words to look for or nothing, never an error."""
+
+    def to_python(self, value: Any) -> str:
+        text = unicodedata.normalize("NFKC", str(value or ""))
+        text = "".join(" " if unicodedata.category(c)[0] in "CZ" else c for c in text)
+        return _SPACES.sub(" ", text).strip()[:QUERY_MAX_LENGTH].strip()
+
+
+class CatalogQueryForm(forms.Form):
+    page = DigitsField(max_digits=9, message=_("There is no such page."), required=False)
+    q = SearchQueryField(required=False)
+
+    def clean_page(self) -> int:
+        number = self.cleaned_data.get("page")
+        if number is None:
+            return 1
+        if number < 1:
+            raise forms.ValidationError(_("There is no such page."), code="invalid")
+        return int(number)
+
+
+# --- The cart and Buy now ------------------------------------------------------------------------
+
+# Six digits are more than any quantity needs and few enough to make an int of.
+_QUANTITY_DIGITS = 6
+
+
+class _QuantityForm(forms.Form):
+    low = 1
+
+    quantity = DigitsField(
+        max_digits=_QUANTITY_DIGITS,
+        message=gettext_lazy("The quantity must be a whole number."),
+        required=False,
+    )
+
+    def clean_quantity(self) -> int:
+        quantity: int | None = self.cleaned_data["quantity"]
+        if quantity is None:
+            return 1  # the item page's form without a number in it adds one
+        if not self.low <= quantity <= MAX_QUANTITY:
+            # The services refuse it too (they are called from more than forms), in these words.
+            raise forms.ValidationError(
+                gettext("The quantity must be a whole number from %(low)s to %(high)s.")
+                % {"low": self.low, "high": MAX_QUANTITY}
+            )
+        return quantity
+
+
+class AddToCartForm(_QuantityForm):
+    """The item page's "Add to cart": how many (one when the field is left out)."""
+
+
+class BuyNowForm(_QuantityForm):
+    """Buy now's quantity (`?quantity=N` on the Buy address): the item page's box beside it."""
+
+
+class LineQuantityForm(_QuantityForm):
+    """A cart line's new quantity; 0 takes the line out."""
+
+    low = 0
+
+
+class RemoveLineForm(forms.Form):
+    """A cart line's Remove button, posted to the line's address beside its quantity."""
+
+    remove = forms.BooleanField(widget=ButtonInput)
+
+
+class DiscountCodeForm(forms.Form):
+    """A discount code typed in the cart; whether it is valid is for the order to say."""
+
+    code = forms.CharField(required=False)
+
+
+class RemoveDiscountForm(forms.Form):
+    """The cart's Remove button beside its discount."""
+
+    remove = forms.BooleanField(widget=ButtonInput)
+
+
+# --- The card page's details ---------------------------------------------------------------------
+
+
+class PaymentDetailsForm(forms.Form):
+    # The lengths are the order's fields' (kassa.orders.models.Order), and within what Stripe's
+    # metadata values take (500 characters).
+    email = forms.EmailField(
+        max_length=254, error_messages={"required": _("Please enter your e-mail address.")}
+    )
+    name = forms.CharField(
+        max_length=500, error_messages={"required": _("Please enter your name.")}
+    )
+    phone = forms.CharField(max_length=40, required=False)
+    line1 = forms.CharField(max_length=500, required=False)
+    line2 = forms.CharField(max_length=500, required=False)
+    postal_code = forms.CharField(max_length=40, required=False)
+    city = forms.CharField(max_length=200, required=False)
+    state = forms.CharField(max_length=200, required=False)
+    country = forms.RegexField(
+        regex=r"\A[A-Za-z]{2}\Z",
+        required=False,
+        error_messages={"invalid": _("The country must be a two-letter code.")},
+    )
+    shipping_rate = IdField(required=False)
+
+    def clean_phone(self) -> str:
+        phone: str = self.cleaned_data["phone"]
+        if settings.SHOP_COLLECT_PHONE and not phone:
+            raise forms.ValidationError(_("Please enter your phone number."))
+        return phone
+
+
+def details_from(data: Any) -> Details:
+    """The posted details, or DetailsInvalid naming the first problem."""
+    form = PaymentDetailsForm(data)
+    try:
+        fields = cleaned(form)
+    except Invalid as exc:  # the same kind, with the code of these details
+        raise DetailsInvalid(str(exc)) from exc
+    address = None
+    if fields["line1"] or fields["city"] or fields["country"]:
+        if not (fields["line1"] and fields["city"] and fields["country"]):
+            raise DetailsInvalid(_("Please enter the street, city and country."))
+        address = Address(
+            line1=fields["line1"],
+            line2=fields["line2"],
+            postal_code=fields["postal_code"],
+            city=fields["city"],
+            state=fields["state"],
+            country=fields["country"].upper(),
+        )
+    return Details(
+        email=fields["email"],
+        name=fields["name"],
+        phone=fields["phone"],
+        address=address,
+        shipping_rate_id=fields["shipping_rate"],
+    )
+
+
+# --- Back from Stripe ----------------------------------------------------------------------------
+
+
+class CancelReturnForm(forms.Form):
+    """The query Stripe's cancel_url carries: which order, which of its attempts, and the token
+    that shows the shop made the link."""
+
+    order = IdField()
+    attempt = IdField()
+    token = forms.CharField(max_length=100)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        order, attempt = cleaned.get("order"), cleaned.get("attempt")
+        if (
+            order is not None
+            and attempt is not None
+            and not is_cancel_token(cleaned.get("token", ""), order_id=order, attempt=attempt)
+        ):
+            raise forms.ValidationError("The cancel link was not made for this checkout.")
+        return cleaned

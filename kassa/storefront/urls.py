@@ -1,0 +1,60 @@
+"""Every address of the shop's pages and their JSON endpoints. Each group keeps the URL
+namespace its pages are known by (`catalog:item`, `orders:detail`, `payments:buy`); every path
+answers with and without its trailing slash (kassa.common.routes)."""
+
+from django.conf import settings
+from django.urls import include, path, re_path
+
+from kassa.common.routes import route
+from kassa.storefront.views import card, catalog, checkout, health, media, orders, stripe_webhook
+
+catalog_urls = [
+    path("", catalog.catalog, name="catalog"),
+    *route("item/<id:item_id>", catalog.item_detail, "item"),
+]
+
+order_urls = [
+    *route("item/<id:item_id>/add-to-order", orders.add_to_order, "add"),
+    *route("orders", orders.order_list, "list"),
+    *route("orders/<id:order_id>", orders.order_detail, "detail"),
+    *route("orders/<id:order_id>/lines/<id:line_id>", orders.order_line_update, "line"),
+    *route("orders/<id:order_id>/discount", orders.order_discount, "discount"),
+    # The customer's signed link from their mail: the order from any device.
+    *route("orders/view/<signed:token>", orders.order_signed, "signed"),
+]
+
+payment_urls = [
+    # GET /buy/<id> is the spec's own address; /item/<id>/buy/ says the same in the shop's terms.
+    *route("buy/<id:item_id>", checkout.buy_item_view, "buy"),
+    *route("item/<id:item_id>/buy", checkout.buy_item_view, "item-buy"),
+    *route("orders/<id:order_id>/buy", checkout.buy_order_view, "order-buy"),
+    *route("orders/<id:order_id>/reopen", checkout.reopen_order_view, "reopen"),
+    # The PaymentIntent flow: a page with Stripe's Payment Element, and the JSON it calls.
+    *route("item/<id:item_id>/pay", card.item_pay_page, "item-pay"),
+    *route("orders/<id:order_id>/pay", card.order_pay_page, "order-pay"),
+    *route("item/<id:item_id>/payment-intent", card.item_payment_intent, "item-payment-intent"),
+    *route(
+        "orders/<id:order_id>/payment-intent", card.order_payment_intent, "order-payment-intent"
+    ),
+    *route(
+        "orders/<id:order_id>/payment-details", card.order_payment_details, "order-payment-details"
+    ),
+    *route("checkout/success", checkout.success, "success"),
+    *route("checkout/cancel", checkout.cancel, "cancel"),
+    *route("stripe/webhook", stripe_webhook.stripe_webhook, "webhook"),
+]
+
+common_urls = [re_path(r"^healthz/?$", health.healthz, name="healthz")]
+# Uploaded images on local disk are served by the app; from a bucket, browsers fetch them there.
+if settings.STORAGES["default"]["BACKEND"] == "django.core.files.storage.FileSystemStorage":
+    common_urls.append(
+        re_path(rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>.+)$", media.serve, name="media")
+    )
+
+# Tried in order: the catalog's pages, the most visited, come first.
+urlpatterns = [
+    path("", include((catalog_urls, "catalog"))),
+    path("", include((common_urls, "common"))),
+    path("", include((payment_urls, "payments"))),
+    path("", include((order_urls, "orders"))),
+]
