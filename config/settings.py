@@ -50,7 +50,7 @@ INSTALLED_APPS = [
     "kassa.storefront",
     "kassa.api",
     "ninja",  # its static files: Swagger UI for /api/v1/docs, served by WhiteNoise
-    "kassa.dashboard",
+    "kassa.backoffice",
     "axes",  # the admin's lockout after repeated failed logins (kassa/common/lockout.py)
     "kassa.notifications",
     "django_tasks",

@@ -4,7 +4,7 @@ from django.urls import include, path
 # Tried in order: the storefront's pages, the most visited, come first.
 urlpatterns = [
     path("", include("kassa.storefront.urls")),
-    path("admin/sales/", include("kassa.dashboard.urls")),
+    path("admin/sales/", include("kassa.backoffice.urls")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("kassa.api.urls")),

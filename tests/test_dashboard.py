@@ -15,9 +15,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from pytest_django.fixtures import Settings as SettingsWrapper
 
+from kassa.backoffice.charts import nice_step, sales_chart
+from kassa.backoffice.selectors import sales_overview
 from kassa.catalog.models import Item
-from kassa.dashboard.charts import nice_step, sales_chart
-from kassa.dashboard.selectors import sales_overview
 from kassa.orders.models import Order, OrderLine
 from kassa.payments.models import PaymentAttempt
 from tests.factories import ItemFactory, TaxFactory

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from kassa.dashboard.demo import seed_demo_sales
+from kassa.backoffice.demo import seed_demo_sales
 from kassa.orders.models import Order
 from kassa.orders.pricing import order_totals
 from kassa.payments.models import PaymentAttempt

@@ -1,3 +1,6 @@
+"""The catalog's admin parts: items with their stock and picture (registered by
+kassa.backoffice.admin)."""
+
 from typing import Any
 
 from django import forms
@@ -130,7 +133,6 @@ class StockFilter(admin.SimpleListFilter):
         return queryset
 
 
-@admin.register(Item)
 class ItemAdmin(admin.ModelAdmin[Item]):
     form = ItemAdminForm
     list_display = [

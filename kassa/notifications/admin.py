@@ -1,4 +1,5 @@
-"""The mail queue for staff: what is unsent and why, and a way to send it again."""
+"""The mail queue for staff: what is unsent and why, and a way to send it again (registered by
+kassa.backoffice.admin)."""
 
 from django.contrib import admin
 from django.db.models import QuerySet
@@ -37,7 +38,6 @@ def send_again(
     )
 
 
-@admin.register(Mail)
 class MailAdmin(admin.ModelAdmin[Mail]):
     list_display = [
         "__str__",

@@ -1,4 +1,4 @@
-"""The orders' admin classes. kassa.payments.admin registers them, adding each one's payment
+"""The orders' admin classes. kassa.backoffice.admin registers them, adding each one's payment
 parts (orders cannot import payments); nothing here is registered or changed at import."""
 
 from collections.abc import Iterator
@@ -97,7 +97,7 @@ class ReservationInline(admin.TabularInline[Reservation, Order]):
 
 class PaidOrBeingPaidFilter(admin.SimpleListFilter):
     """The Orders list opens on orders that were paid or are being paid; carts and abandoned
-    checkouts (open orders) are listed on their own (kassa.dashboard's admin)."""
+    checkouts (open orders) are listed on their own (kassa.backoffice's admin)."""
 
     title = _("orders shown")
     parameter_name = "shown"

@@ -1,3 +1,7 @@
+"""The admin parts of payments: payment attempts, refunds, the Stripe objects the shop made and
+the payments nobody matched. kassa.backoffice.admin registers them and adds them to the
+orders' admin."""
+
 from decimal import Decimal
 from typing import Any
 
@@ -11,15 +15,13 @@ from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
 from kassa.common.money import MoneyError, format_amount, from_minor, to_minor, validate_amount
-from kassa.orders.admin import DiscountAdmin, OrderAdmin, ShippingRateAdmin, TaxAdmin
-from kassa.orders.models import Discount, Order, ShippingRate, Tax
+from kassa.orders.models import Order
 from kassa.payments.models import (
     PaymentAttempt,
     StripeCoupon,
     StripeShippingRate,
     StripeTaxRate,
     UnmatchedPayment,
-    WebhookEvent,
 )
 from kassa.payments.refunds import refund_order
 from kassa.stripe_api.errors import PaymentError
@@ -179,37 +181,10 @@ class PaidTwiceFilter(admin.SimpleListFilter):
         return queryset.filter(pk__in=twice.values("attempt__order_id"))
 
 
-@admin.register(Order)
-class OrderWithPaymentsAdmin(OrderAdmin):
-    inlines = [*OrderAdmin.inlines, PaymentAttemptInline]
-    actions = [*OrderAdmin.actions, refund_in_stripe]
-    search_fields = [*OrderAdmin.search_fields, "payment_attempts__stripe_id"]
-    list_filter = [PaidTwiceFilter, *OrderAdmin.list_filter]
-    list_display = [*OrderAdmin.list_display, "paid_twice"]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
-        unsettled = _paid_twice().filter(resolved=False, attempt__order_id=OuterRef("pk"))
-        return super().get_queryset(request).annotate(paid_twice_flag=Exists(unsettled))
-
-    @admin.display(description=_("paid twice"), boolean=True, ordering="paid_twice_flag")
-    def paid_twice(self, obj: Order) -> bool:
-        # A second payment of the order waits in Unmatched payments for a refund.
-        return bool(getattr(obj, "paid_twice_flag", False))
-
-
-@admin.register(Discount)
-class DiscountWithStripeAdmin(DiscountAdmin):
-    inlines = [StripeCouponInline]
-
-
-@admin.register(Tax)
-class TaxWithStripeAdmin(TaxAdmin):
-    inlines = [StripeTaxRateInline]
-
-
-@admin.register(ShippingRate)
-class ShippingRateWithStripeAdmin(ShippingRateAdmin):
-    inlines = [StripeShippingRateInline]
+def with_paid_twice_flag(queryset: QuerySet[Order]) -> QuerySet[Order]:
+    """Orders annotated `paid_twice_flag`: a second payment waits in Unmatched payments."""
+    unsettled = _paid_twice().filter(resolved=False, attempt__order_id=OuterRef("pk"))
+    return queryset.annotate(paid_twice_flag=Exists(unsettled))
 
 
 class ReadOnlyAdmin(admin.ModelAdmin[Any]):
@@ -222,21 +197,18 @@ class ReadOnlyAdmin(admin.ModelAdmin[Any]):
         return False
 
 
-@admin.register(StripeCoupon)
 class StripeCouponAdmin(ReadOnlyAdmin):
     list_display = ["stripe_id", "discount", "version", "account", "created_at"]
     list_filter = ["discount"]
     search_fields = ["stripe_id", "discount__name"]
 
 
-@admin.register(StripeTaxRate)
 class StripeTaxRateAdmin(ReadOnlyAdmin):
     list_display = ["stripe_id", "tax", "version", "account", "created_at"]
     list_filter = ["tax"]
     search_fields = ["stripe_id", "tax__name"]
 
 
-@admin.register(PaymentAttempt)
 class PaymentAttemptAdmin(ReadOnlyAdmin):
     list_display = ["__str__", "kind", "state", "stripe_id", "opened_at", "closed_at"]
     list_filter = ["state", "kind"]
@@ -244,7 +216,6 @@ class PaymentAttemptAdmin(ReadOnlyAdmin):
     list_select_related = ["order"]
 
 
-@admin.register(WebhookEvent)
 class WebhookEventAdmin(ReadOnlyAdmin):
     list_display = ["event_id", "type", "outcome", "attempts", "received_at", "handled_at"]
     list_filter = ["outcome", "type", "livemode"]
@@ -262,7 +233,6 @@ class WebhookEventAdmin(ReadOnlyAdmin):
     ]
 
 
-@admin.register(UnmatchedPayment)
 class UnmatchedPaymentAdmin(admin.ModelAdmin[UnmatchedPayment]):
     """Money Stripe reported that pays no order: staff refund or settle it, then mark it."""
 

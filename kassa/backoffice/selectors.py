@@ -154,7 +154,7 @@ def sales_overview(*, now: datetime | None = None) -> Overview:
 def cached_sales_overview() -> Overview:
     """The figures as of at most CACHE_SECONDS ago (kept per time zone, so a changed TIME_ZONE
     never shows another zone's days)."""
-    key = f"kassa.dashboard.overview:{timezone.get_default_timezone_name()}"
+    key = f"kassa.backoffice.overview:{timezone.get_default_timezone_name()}"
     overview = cache.get_or_set(key, sales_overview, CACHE_SECONDS)
     assert isinstance(overview, Overview)
     return overview

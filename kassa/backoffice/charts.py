@@ -9,8 +9,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from kassa.backoffice.selectors import CurrencySales
 from kassa.common.money import exponent, format_amount, from_minor
-from kassa.dashboard.selectors import CurrencySales
 
 WIDTH, HEIGHT = 640, 220
 LEFT, RIGHT, TOP, BOTTOM = 88, 8, 12, 28  # room for the amounts and the days

@@ -10,11 +10,11 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from kassa.backoffice.models import Cart
+from kassa.backoffice.orders_admin import OrderAdmin
+from kassa.backoffice.selectors import carts
 from kassa.common.admin_money import CURRENCIES_IN_USE
-from kassa.dashboard.models import Cart
-from kassa.dashboard.selectors import carts
 from kassa.orders.models import Order
-from kassa.payments.admin import OrderWithPaymentsAdmin
 from kassa.payments.models import PaymentAttempt
 
 
@@ -60,8 +60,7 @@ class IdleFilter(admin.SimpleListFilter):
         return queryset.filter(updated_at__lt=timezone.now() - timedelta(days=int(value)))
 
 
-@admin.register(Cart)
-class CartAdmin(OrderWithPaymentsAdmin):
+class CartAdmin(OrderAdmin):
     """The same order pages as the Orders admin, listing only what was never paid."""
 
     list_display = [

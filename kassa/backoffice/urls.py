@@ -1,7 +1,7 @@
 from django.contrib import admin
 
+from kassa.backoffice import views
 from kassa.common.routes import route
-from kassa.dashboard import views
 
 app_name = "dashboard"
 

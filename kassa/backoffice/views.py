@@ -11,9 +11,9 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kassa.dashboard.exports import write_csv
-from kassa.dashboard.forms import ExportForm
-from kassa.dashboard.templatetags.dashboard import PERMISSION
+from kassa.backoffice.exports import write_csv
+from kassa.backoffice.forms import ExportForm
+from kassa.backoffice.templatetags.dashboard import PERMISSION
 
 # Up to this much of the file is kept in memory, the rest in a temporary file.
 IN_MEMORY_BYTES = 1 << 20

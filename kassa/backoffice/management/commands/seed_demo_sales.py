@@ -10,7 +10,7 @@ from typing import Any
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from kassa.dashboard.demo import ShopNotEmpty, seed_demo_sales
+from kassa.backoffice.demo import ShopNotEmpty, seed_demo_sales
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from kassa.dashboard.selectors import DAYS
+from kassa.backoffice.selectors import DAYS
 
 # A year and a day: enough for any year's accounts, leap or not.
 MAX_EXPORT_DAYS = 367

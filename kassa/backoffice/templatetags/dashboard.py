@@ -6,10 +6,10 @@ from urllib.parse import urlencode
 from django import template
 from django.http import HttpRequest
 
+from kassa.backoffice.charts import sales_chart
+from kassa.backoffice.forms import ExportForm
+from kassa.backoffice.selectors import TO_SHIP, cached_sales_overview
 from kassa.common.money import format_amount, from_minor
-from kassa.dashboard.charts import sales_chart
-from kassa.dashboard.forms import ExportForm
-from kassa.dashboard.selectors import TO_SHIP, cached_sales_overview
 from kassa.orders.models import Order
 
 register = template.Library()

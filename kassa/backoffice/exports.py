@@ -8,8 +8,8 @@ from typing import IO
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from kassa.backoffice.selectors import PAID
 from kassa.common.money import from_minor
-from kassa.dashboard.selectors import PAID
 from kassa.orders.models import Order, OrderLine
 from kassa.orders.pricing import order_totals
 

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class BackofficeConfig(AppConfig):
+    name = "kassa.backoffice"
+    # The label the app's tables, migrations and permissions were made under ("dashboard"):
+    # kept, so nothing in the database changes with the package's name.
+    label = "dashboard"
+    verbose_name = _("Sales")
