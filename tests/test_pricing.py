@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 
 from kassa.catalog.models import Item
 from kassa.common.money import from_minor, price_decimals, to_minor
-from kassa.orders.models import Discount, Order, OrderLine, Tax
+from kassa.orders.models import Discount, Order, OrderLine, ShippingRate, Tax
 from kassa.orders.pricing import order_totals, spread
-from kassa.orders.shipping import ShippingOption, ShippingRate, option_amount
+from kassa.orders.shipping import ShippingOption, option_amount
 from kassa.payments.stripe_objects import coupon_params, shipping_rate_params, tax_rate_params
 from tests.fake_stripe.resources import Resources
 

@@ -14,7 +14,6 @@ from django.utils.translation import gettext_lazy as _
 
 from kassa.common.admin_money import CURRENCIES_IN_USE
 from kassa.common.money import format_amount, from_minor
-from kassa.orders.adjustments import percent
 from kassa.orders.admin_forms import DiscountAdminForm, OrderLineAdminForm
 from kassa.orders.admin_fulfilment import export_csv, mark_delivered, mark_shipped
 from kassa.orders.models import (
@@ -26,6 +25,7 @@ from kassa.orders.models import (
     ShippingRate,
     Tax,
 )
+from kassa.orders.models.adjustments import percent
 from kassa.orders.pricing import order_totals
 
 if TYPE_CHECKING:

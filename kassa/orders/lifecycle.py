@@ -13,7 +13,6 @@ sells them.
 """
 
 import logging
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -21,11 +20,12 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from kassa.common.address import Address, Contact
 from kassa.orders import signals, stock
 from kassa.orders.carts import cart_merge_newer_into
 from kassa.orders.errors import CartNeedsChanges, EmptyOrder, OrderNotEditable
-from kassa.orders.models import Order, OrderLine, OrderStatusChange
-from kassa.orders.shipping import ShippingRate
+from kassa.orders.models import Order, OrderLine, OrderStatusChange, ShippingRate
+from kassa.orders.shipping import ShippingCharge
 
 logger = logging.getLogger(__name__)
 S = Order.Status
@@ -37,25 +37,6 @@ _ALLOWED = {
     S.PARTIALLY_REFUNDED: {S.PARTIALLY_REFUNDED, S.REFUNDED},
     S.REFUNDED: set(),
 }
-
-
-@dataclass(frozen=True)
-class Customer:
-    """Who paid and where the goods go, as the payment provider collected them."""
-
-    email: str = ""
-    name: str = ""
-    phone: str = ""
-    shipping_name: str = ""
-    line1: str = ""
-    line2: str = ""
-    postal_code: str = ""
-    city: str = ""
-    state: str = ""
-    country: str = ""
-    shipping_rate_id: int | None = None
-    shipping_method: str = ""
-    shipping_amount: int = 0
 
 
 def _shopping_language() -> str:
@@ -183,52 +164,45 @@ def order_reopen(*, order_id: int, source: str) -> bool:
     return False  # not reached: the last try returns or raises
 
 
-_CUSTOMER_FIELDS = {
-    "email": "email",
-    "customer_name": "name",
-    "phone": "phone",
-    "shipping_name": "shipping_name",
-    "shipping_line1": "line1",
-    "shipping_line2": "line2",
-    "shipping_postal_code": "postal_code",
-    "shipping_city": "city",
-    "shipping_state": "state",
-    "shipping_country": "country",
-    "shipping_method": "shipping_method",
-    "shipping_amount": "shipping_amount",
-}
-
-
-def _record_customer(order: Order, customer: Customer) -> list[str]:
-    """Copy what was collected onto the order, cut to its columns; the fields changed."""
-    for field, attribute in _CUSTOMER_FIELDS.items():
-        value = getattr(customer, attribute)
-        limit = getattr(Order._meta.get_field(field), "max_length", None)
-        setattr(order, field, value[:limit] if isinstance(value, str) and limit else value)
-    rate = customer.shipping_rate_id
+def _record_buyer(
+    order: Order, contact: Contact, address: Address | None, shipping: ShippingCharge
+) -> list[str]:
+    """Copy what was collected onto the order; the fields changed."""
+    fields = [*order.record_contact(contact), *order.record_shipping_address(address)]
+    order.shipping_method = shipping.method[:200]
+    order.shipping_amount = shipping.amount
+    rate = shipping.rate_id
     order.shipping_rate = ShippingRate.objects.filter(pk=rate).first() if rate else None
-    return [*_CUSTOMER_FIELDS, "shipping_rate"]
+    return [*fields, "shipping_method", "shipping_amount", "shipping_rate"]
 
 
 @transaction.atomic
 def order_mark_paid(
-    *, order_id: int, amount: int, source: str, customer: Customer | None = None
+    *,
+    order_id: int,
+    amount: int,
+    source: str,
+    contact: Contact | None = None,
+    address: Address | None = None,
+    shipping: ShippingCharge | None = None,
 ) -> bool:
-    """Record a payment Stripe confirmed, with who paid and where it goes. Returns False if the
-    order was already paid. The order's confirmation mails are queued with it (signals)."""
+    """Record a payment Stripe confirmed, with who paid (`contact`), where it goes (`address`)
+    and the shipping chosen. Returns False if the order was already paid. The order's
+    confirmation mails are queued with it (signals)."""
     locked = _lock(order_id)
+    shipping = shipping or ShippingCharge()
     if locked.is_paid:
-        if customer is not None and not locked.email and customer.email:
+        if contact is not None and not locked.email and contact.email:
             # Paid through a report that carried no details (an old event): fill them in.
-            fields = _record_customer(locked, customer)
+            fields = _record_buyer(locked, contact, address, shipping)
             locked.save(update_fields=[*fields, "updated_at"])
         return False
     locked.amount_paid = amount
     locked.paid_at = timezone.now()
     stock.sell(order=locked)
     fields = ["amount_paid", "paid_at", "fulfilment_status"]
-    if customer is not None:
-        fields += _record_customer(locked, customer)
+    if contact is not None:
+        fields += _record_buyer(locked, contact, address, shipping)
     if not locked.language:
         locked.language = settings.LANGUAGE_CODE
         fields.append("language")

@@ -17,14 +17,8 @@ from types import MappingProxyType
 from django.db.models.signals import post_delete, post_save
 
 from kassa.catalog import revision
-from kassa.orders.models import Order, OrderLine, Tax
-from kassa.orders.shipping import (
-    MAX_OPTIONS,
-    ShippingOption,
-    ShippingRate,
-    needs_shipping,
-    option_amount,
-)
+from kassa.orders.models import Order, OrderLine, ShippingRate, Tax
+from kassa.orders.shipping import MAX_OPTIONS, ShippingOption, needs_shipping, option_amount
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from kassa.common.notices import notify_staff
 from kassa.metrics import instruments as metrics
 from kassa.orders import lifecycle
 from kassa.orders.models import ShippingRate
+from kassa.orders.shipping import ShippingCharge
 from kassa.payments import attempts
 from kassa.payments.methods import method_for
 from kassa.payments.methods.base import Remote, RemoteState
@@ -60,27 +61,18 @@ def applied(remote: Remote, *, source: str) -> bool:
     return fulfil(remote, source=source) or closed(remote, source=source)
 
 
-def _customer(buyer: Buyer) -> lifecycle.Customer:
-    """What Stripe collected, as the order records it: the shipping rate the shop offered."""
+def _shipping(buyer: Buyer) -> ShippingCharge:
+    """The shipping Stripe reports was chosen, as the order records it: the rate the shop
+    offered."""
     rate: ShippingRate | None = None
     if buyer.shipping_rate:
         rate = shipping_rate_for(stripe_id=buyer.shipping_rate)
     elif buyer.shipping_rate_id is not None:
         rate = ShippingRate.objects.filter(pk=buyer.shipping_rate_id).first()
-    return lifecycle.Customer(
-        email=buyer.email,
-        name=buyer.name,
-        phone=buyer.phone,
-        shipping_name=buyer.shipping_name,
-        line1=buyer.line1,
-        line2=buyer.line2,
-        postal_code=buyer.postal_code,
-        city=buyer.city,
-        state=buyer.state,
-        country=buyer.country,
-        shipping_rate_id=rate.pk if rate else None,
-        shipping_method=rate.name if rate else buyer.shipping_method[:200],
-        shipping_amount=buyer.shipping_amount,
+    return ShippingCharge(
+        rate_id=rate.pk if rate else None,
+        method=rate.name if rate else buyer.shipping_method[:200],
+        amount=buyer.shipping_amount,
     )
 
 
@@ -122,7 +114,12 @@ def _fulfil(remote: Remote, *, source: str) -> bool:
         _unmatched(UnmatchedPayment.Reason.AMOUNT_DIFFERS, attempt=made[0], **unmatched)
         return False
     paid = lifecycle.order_mark_paid(
-        order_id=attempt.order_id, amount=amount, source=source, customer=_customer(buyer)
+        order_id=attempt.order_id,
+        amount=amount,
+        source=source,
+        contact=buyer.contact,
+        address=buyer.address,
+        shipping=_shipping(buyer),
     )
     if paid:
         metrics.checkout_paid(currency=attempt.currency, kind=kind)

@@ -11,11 +11,12 @@ from django.conf import settings
 from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from kassa.common.address import Address, Contact
 from kassa.common.errors import Invalid
 from kassa.common.forms import ButtonInput, DigitsField, IdField, cleaned
 from kassa.orders.models import MAX_QUANTITY
 from kassa.payments.methods.checkout_session import is_cancel_token
-from kassa.payments.methods.payment_intent_details import Address, Details, DetailsInvalid
+from kassa.payments.methods.payment_intent_details import Details, DetailsInvalid
 
 # --- The catalog ---------------------------------------------------------------------------------
 
@@ -148,11 +149,10 @@ def details_from(data: Any) -> Details:
         fields = cleaned(form)
     except Invalid as exc:  # the same kind, with the code of these details
         raise DetailsInvalid(str(exc)) from exc
-    address = None
+    address = None  # none given: for goods that are not sent
     if fields["line1"] or fields["city"] or fields["country"]:
-        if not (fields["line1"] and fields["city"] and fields["country"]):
-            raise DetailsInvalid(_("Please enter the street, city and country."))
         address = Address(
+            name=fields["name"],
             line1=fields["line1"],
             line2=fields["line2"],
             postal_code=fields["postal_code"],
@@ -160,10 +160,10 @@ def details_from(data: Any) -> Details:
             state=fields["state"],
             country=fields["country"].upper(),
         )
+        if not address.is_complete:
+            raise DetailsInvalid(_("Please enter the street, city and country."))
     return Details(
-        email=fields["email"],
-        name=fields["name"],
-        phone=fields["phone"],
+        contact=Contact(email=fields["email"], name=fields["name"], phone=fields["phone"]),
         address=address,
         shipping_rate_id=fields["shipping_rate"],
     )

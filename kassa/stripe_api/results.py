@@ -6,8 +6,10 @@ all the same, and an event may be rendered in another API version than the one w
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from kassa.common.address import Address, Contact
 
 # A Stripe id as Stripe writes them; anything else is not an object of Stripe's.
 _STRIPE_ID = re.compile(r"[A-Za-z0-9_]{1,255}")
@@ -20,20 +22,12 @@ def is_stripe_id(value: str) -> bool:
 
 @dataclass(frozen=True)
 class Buyer:
-    """Who paid and where the goods go, as Stripe collected them (the pinned API version puts
-    the buyer under `customer_details`, the address under
+    """Who paid, where the goods go and the shipping chosen, as Stripe collected them (the
+    pinned API version puts the buyer under `customer_details`, the address under
     `collected_information.shipping_details`, the chosen rate under `shipping_cost`)."""
 
-    email: str = ""
-    name: str = ""
-    phone: str = ""
-    shipping_name: str = ""
-    line1: str = ""
-    line2: str = ""
-    postal_code: str = ""
-    city: str = ""
-    state: str = ""
-    country: str = ""
+    contact: Contact = field(default_factory=Contact)
+    address: Address | None = None
     shipping_rate: str = ""  # Stripe's shr_ id (Checkout)
     shipping_amount: int = 0
     # Our ShippingRate and its name, as the shop put them in a PaymentIntent's metadata (only the
@@ -54,7 +48,7 @@ class CheckoutSession:
     order_id: str  # our metadata
     client_reference_id: str  # for people: what it says of itself, never what pays an order
     amount_shipping: int = 0  # part of amount_total
-    buyer: Buyer = Buyer()
+    buyer: Buyer = field(default_factory=Buyer)
 
 
 @dataclass(frozen=True)
@@ -66,7 +60,7 @@ class PaymentIntent:
     currency: str  # lower case, as Stripe writes it
     client_secret: str
     order_id: str  # our metadata
-    buyer: Buyer = Buyer()
+    buyer: Buyer = field(default_factory=Buyer)
 
 
 @dataclass(frozen=True)
@@ -105,17 +99,19 @@ def _digits(value: object) -> int | None:
     return int(text) if text.isdigit() and len(text) < 16 else None
 
 
-def _address(place: dict[str, Any]) -> dict[str, Any]:
+def _address(place: dict[str, Any]) -> Address | None:
+    """A place Stripe collected (`{"name", "phone", "address": {...}}`), or None without one."""
     address = _dict(place.get("address"))
-    return {
-        "shipping_name": _text(place.get("name")),
-        "line1": _text(address.get("line1")),
-        "line2": _text(address.get("line2")),
-        "postal_code": _text(address.get("postal_code")),
-        "city": _text(address.get("city")),
-        "state": _text(address.get("state")),
-        "country": _text(address.get("country")),
-    }
+    found = Address(
+        name=_text(place.get("name")),
+        line1=_text(address.get("line1")),
+        line2=_text(address.get("line2")),
+        postal_code=_text(address.get("postal_code")),
+        city=_text(address.get("city")),
+        state=_text(address.get("state")),
+        country=_text(address.get("country")).upper(),
+    )
+    return None if found.is_empty else found
 
 
 def _session_buyer(session: dict[str, Any]) -> Buyer:
@@ -124,10 +120,12 @@ def _session_buyer(session: dict[str, Any]) -> Buyer:
     cost = _dict(session.get("shipping_cost"))
     rate = cost.get("shipping_rate")
     return Buyer(
-        email=_text(customer.get("email")),
-        name=_text(customer.get("name")),
-        phone=_text(customer.get("phone")),
-        **(_address(shipping) if shipping else {}),
+        contact=Contact(
+            email=_text(customer.get("email")),
+            name=_text(customer.get("name")),
+            phone=_text(customer.get("phone")),
+        ),
+        address=_address(shipping),
         shipping_rate=_text(rate) or _text(_dict(rate).get("id")),
         shipping_amount=int(cost.get("amount_total") or 0),
     )
@@ -139,10 +137,12 @@ def _intent_buyer(intent: dict[str, Any]) -> Buyer:
     shipping = _dict(intent.get("shipping"))
     metadata = _dict(intent.get("metadata"))
     return Buyer(
-        email=_text(intent.get("receipt_email")),
-        name=_text(shipping.get("name")) or _text(metadata.get("customer_name")),
-        phone=_text(shipping.get("phone")) or _text(metadata.get("customer_phone")),
-        **(_address(shipping) if shipping else {}),
+        contact=Contact(
+            email=_text(intent.get("receipt_email")),
+            name=_text(shipping.get("name")) or _text(metadata.get("customer_name")),
+            phone=_text(shipping.get("phone")) or _text(metadata.get("customer_phone")),
+        ),
+        address=_address(shipping),
         shipping_rate="",
         shipping_amount=_digits(metadata.get("shipping_amount")) or 0,
         shipping_rate_id=_digits(metadata.get("shipping_rate_id")),

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from kassa.common.address import Address, Contact
 from kassa.common.errors import Invalid
 from kassa.orders.models import Order, OrderLine
 from kassa.orders.pricing import order_totals
@@ -20,6 +21,7 @@ from kassa.payments import attempts
 from kassa.payments.errors import CheckoutConflict
 from kassa.payments.methods.payment_intent import shipping_metadata
 from kassa.payments.models import PaymentAttempt
+from kassa.stripe_api import params as stripe_params
 from kassa.stripe_api import payment_intents
 from kassa.stripe_api.params import PaymentIntentUpdateParams
 from kassa.stripe_api.results import PaymentIntent
@@ -30,21 +32,9 @@ class DetailsInvalid(Invalid):
 
 
 @dataclass(frozen=True)
-class Address:
-    line1: str
-    line2: str
-    postal_code: str
-    city: str
-    state: str
-    country: str  # ISO 3166-1 alpha-2, upper case
-
-
-@dataclass(frozen=True)
 class Details:
-    email: str
-    name: str
-    phone: str
-    address: Address | None
+    contact: Contact
+    address: Address | None  # where the goods go, for the customer's name
     shipping_rate_id: int | None
 
 
@@ -95,26 +85,15 @@ def update_params(
 ) -> PaymentIntentUpdateParams:
     metadata = shipping_metadata(order, option)
     # Where a PaymentIntent has no field of its own for them (nothing is shipped).
-    metadata["customer_name"] = details.name
-    metadata["customer_phone"] = details.phone
+    metadata["customer_name"] = details.contact.name
+    metadata["customer_phone"] = details.contact.phone
     params: PaymentIntentUpdateParams = {
         "amount": goods + (option.amount if option else 0),
-        "receipt_email": details.email,
+        "receipt_email": details.contact.email,
         "metadata": metadata,
     }
     if address is not None:
-        params["shipping"] = {
-            "name": details.name,
-            "phone": details.phone,
-            "address": {
-                "line1": address.line1,
-                "line2": address.line2,
-                "postal_code": address.postal_code,
-                "city": address.city,
-                "state": address.state,
-                "country": address.country,
-            },
-        }
+        params["shipping"] = stripe_params.shipping(address, phone=details.contact.phone)
     return params
 
 

@@ -1,23 +1,14 @@
+"""An order (a cart, then a payment) and the history of its status."""
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from kassa.catalog.models import Item
+from kassa.common.address import Address, Contact
 from kassa.common.money import CURRENCY_CHOICES
-from kassa.orders.adjustments import Discount, Tax
-from kassa.orders.reservations import Reservation
-from kassa.orders.shipping import ShippingRate
-
-__all__ = [
-    "Discount",
-    "Order",
-    "OrderLine",
-    "OrderStatusChange",
-    "Reservation",
-    "ShippingRate",
-    "Tax",
-]
+from kassa.orders.models.adjustments import Discount, Tax
+from kassa.orders.models.shipping import ShippingRate
 
 
 class Order(models.Model):
@@ -171,18 +162,56 @@ class Order(models.Model):
         return self.status == self.Status.OPEN
 
     @property
+    def contact(self) -> Contact:
+        """Who paid, as Stripe reported them."""
+        return Contact(email=self.email, name=self.customer_name, phone=self.phone)
+
+    @property
+    def shipping_address(self) -> Address | None:
+        """Where the goods go; None when no address was given (digital goods)."""
+        address = Address(
+            name=self.shipping_name,
+            line1=self.shipping_line1,
+            line2=self.shipping_line2,
+            postal_code=self.shipping_postal_code,
+            city=self.shipping_city,
+            state=self.shipping_state,
+            country=self.shipping_country,
+        )
+        return None if address.is_empty else address
+
+    def record_contact(self, contact: Contact) -> list[str]:
+        """Set the contact's columns (cut to their lengths); the fields set."""
+        return self._set(email=contact.email, customer_name=contact.name, phone=contact.phone)
+
+    def record_shipping_address(self, address: Address | None) -> list[str]:
+        """Set the address's columns (cut to their lengths), or clear them; the fields set."""
+        address = address or Address()
+        return self._set(
+            shipping_name=address.name,
+            shipping_line1=address.line1,
+            shipping_line2=address.line2,
+            shipping_postal_code=address.postal_code,
+            shipping_city=address.city,
+            shipping_state=address.state,
+            shipping_country=address.country,
+        )
+
+    def _set(self, **values: str) -> list[str]:
+        for field, value in values.items():
+            limit = getattr(self._meta.get_field(field), "max_length", None)
+            setattr(self, field, value[:limit] if limit else value)
+        return list(values)
+
+    @property
     def shipping_address_lines(self) -> list[str]:
         """The address as a label reads, top to bottom; empty when none was given."""
-        city = " ".join(part for part in (self.shipping_postal_code, self.shipping_city) if part)
-        lines = [
-            self.shipping_name,
-            self.shipping_line1,
-            self.shipping_line2,
-            city,
-            self.shipping_state,
-            self.shipping_country,
-        ]
-        return [line for line in lines if line] if self.shipping_line1 else []
+        address = self.shipping_address
+        if address is None or not address.line1:
+            return []
+        city = " ".join(part for part in (address.postal_code, address.city) if part)
+        lines = [address.name, address.line1, address.line2, city, address.state, address.country]
+        return [line for line in lines if line]
 
     @property
     def is_paid(self) -> bool:
@@ -191,37 +220,6 @@ class Order(models.Model):
             self.Status.PARTIALLY_REFUNDED,
             self.Status.REFUNDED,
         )
-
-
-# The most of one item a line may hold: far above any real basket, low enough that a typo
-# (1000 for 10) is refused rather than reserved.
-MAX_QUANTITY = 99
-
-
-class OrderLine(models.Model):
-    order = models.ForeignKey(
-        Order, verbose_name=_("order"), related_name="lines", on_delete=models.CASCADE
-    )
-    item = models.ForeignKey(
-        Item, verbose_name=_("item"), related_name="order_lines", on_delete=models.PROTECT
-    )
-    quantity = models.PositiveIntegerField(_("quantity"), default=1)
-    # While the order is open its lines charge the item's current price (kassa.orders.pricing);
-    # this is the price when the item was added, or when a payment last began: the cart says
-    # which prices changed since, and a payment freezes the lines at the price of that moment.
-    unit_price = models.DecimalField(_("unit price"), max_digits=12, decimal_places=3)
-
-    class Meta:
-        ordering = ["id"]
-        verbose_name = _("order line")
-        verbose_name_plural = _("order lines")
-        constraints = [
-            models.UniqueConstraint(fields=["order", "item"], name="orderline_unique_item"),
-            models.CheckConstraint(condition=models.Q(quantity__gte=1), name="orderline_qty_pos"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.quantity} × {self.item.name}"
 
 
 class OrderStatusChange(models.Model):
