@@ -54,7 +54,9 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 WRK_SCRIPT = ROOT / "bench" / "wrk_report.lua"
 DEFAULT_SERVER = "postgres://127.0.0.1:5432/postgres"
-DATABASE = "kassa_bench"
+# Dropped and made again by each run: a clone sharing the PostgreSQL server with others names
+# a database of its own, so two benches never drop each other's.
+DATABASE = os.environ.get("BENCH_DATABASE_NAME", "kassa_bench")
 PAGE_CLIENTS = 16
 BUY_CLIENTS = (16, 32, 64)
 LARGE_CATALOG = 10_000
@@ -963,8 +965,8 @@ def main() -> None:
     parser.add_argument(
         "--database",
         default=os.environ.get("BENCH_DATABASE_URL", ""),
-        help=f"PostgreSQL server to make {DATABASE} on (default $BENCH_DATABASE_URL or "
-        f"{DEFAULT_SERVER})",
+        help=f"PostgreSQL server to make {DATABASE} on ($BENCH_DATABASE_NAME) (default "
+        f"$BENCH_DATABASE_URL or {DEFAULT_SERVER})",
     )
     parser.add_argument("--only", choices=["pages", "buy", "flash"], help="one part (experiments)")
     parser.add_argument(
