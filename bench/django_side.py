@@ -6,7 +6,8 @@
     python -m bench.django_side flash_item        # a new item for one flash sale
     python -m bench.django_side flash_orders <id> # what that sale left in the database
 
-Both print JSON for bench/run.py; DJANGO_SETTINGS_MODULE and DATABASE_URL come from the caller.
+Each prints JSON for the bench (bench/processes.py runs them); DJANGO_SETTINGS_MODULE and
+DATABASE_URL come from the caller.
 """
 
 import json
@@ -38,7 +39,7 @@ REQUEST = {"HTTP_HOST": "127.0.0.1", "HTTP_X_FORWARDED_PROTO": "https"}
 
 
 # What the items are called, in turn: one in twenty is a "Кружка", which the bench's search
-# ("кружки", bench/run.py) finds by its stem.
+# ("кружки", bench/drive.py) finds by its stem.
 PRODUCTS = [
     "Кружка", "Mug", "Teapot", "Towel", "Notebook", "Pencil", "Apron", "Bowl", "Candle", "Basket",
     "Чайник", "Полотенце", "Блокнот", "Карандаш", "Фартук", "Миска", "Свеча", "Корзина", "Plate",

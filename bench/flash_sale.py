@@ -8,7 +8,6 @@ and ask again, up to 8 times. What a buyer ends with is a Checkout Session (200)
 8 tries. Their wait is the time from the first press to that answer.
 """
 
-import json
 import threading
 import time
 import urllib.error
@@ -104,7 +103,12 @@ def set_limit(fake_url: str, per_second: int) -> None:
         pass
 
 
-def fake_counts(fake_url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{fake_url}/_bench/counts", timeout=5) as response:
-        counts: dict[str, Any] = json.load(response)
-        return counts
+def line(row: dict[str, Any]) -> str:
+    """One sale's row as the run prints it when the sale is over."""
+    return (
+        f"{row['label']}: {row['started']} checkouts started, {row['sold_out']} sold out, "
+        f"{row['errors']} errors {row['error_statuses']}, {row['busy_followed']} busy answers "
+        f"followed, Stripe {row['stripe_429s']} 429s / {row['stripe_sessions']} sessions, "
+        f"busiest second {row['stripe_busiest_second']}, wait p50 {row['wait_p50_s']} s "
+        f"p99 {row['wait_p99_s']} s max {row['wait_max_s']} s; orders {row['orders']}"
+    )

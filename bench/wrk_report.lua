@@ -1,7 +1,7 @@
--- wrk reporter for bench/run.py: every request carries the proxy's https header (the shop runs
+-- wrk reporter for bench/load.py: every request carries the proxy's https header (the shop runs
 -- in production mode), and the summary is printed as one JSON line.
 wrk.headers["X-Forwarded-Proto"] = "https"
--- bench/run.py sets BENCH_COOKIE to load a page as a returning visitor.
+-- bench/load.py sets BENCH_COOKIE to load a page as a returning visitor.
 local cookie = os.getenv("BENCH_COOKIE")
 if cookie and cookie ~= "" then
   wrk.headers["Cookie"] = cookie

@@ -4,7 +4,7 @@ Threads carry the concurrency: a Buy click spends most of its time waiting on St
 waiting thread costs little memory. Processes carry the CPU work: Python runs one thread of a
 process at a time, so only processes put every core to work on a Buy click's own code (its
 queries, the Stripe client). Four processes of 16 threads measured best on two cores
-(`make bench`, README "Performance").
+(`make bench`, docs/performance.md).
 """
 
 import glob

@@ -24,7 +24,8 @@ pytestmark = pytest.mark.django_db
 def test_buy_creates_a_checkout_session_and_answers_its_id(
     client: Client, fake_stripe: FakeStripe
 ) -> None:
-    # Nothing to ship: what Checkout asks for an address is tests/test_fulfilment_checkout.py's.
+    # Nothing to ship: what Checkout asks for an address is test_fulfilment.py's
+    # test_checkout_asks_for_an_address_and_offers_the_shops_rates.
     item = ItemFactory.create(
         name="Ceramic mug", price=Decimal("14.50"), currency="usd", requires_shipping=False
     )

@@ -36,7 +36,8 @@ def cart(client: Client, *items: tuple[int, int]) -> Order:
 def test_an_order_becomes_one_session_with_a_line_per_item(
     client: Client, fake_stripe: FakeStripe
 ) -> None:
-    # Digital goods: what Checkout asks of a shipped order is tests/test_fulfilment_checkout.py's.
+    # Digital goods: what Checkout asks of a shipped order is test_fulfilment.py's
+    # test_checkout_asks_for_an_address_and_offers_the_shops_rates.
     mug = ItemFactory.create(name="Mug", price=Decimal("14.50"), requires_shipping=False)
     towel = ItemFactory.create(name="Towel", price=Decimal("9.90"), requires_shipping=False)
     order = cart(client, (mug.pk, 2), (towel.pk, 1))

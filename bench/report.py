@@ -1,0 +1,254 @@
+"""The report of a run: its tables in Markdown (printed, and kept in the results' "table") and
+the results as JSON in bench/results/<UTC time>.json."""
+
+import json
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bench import flash_sale
+from bench.drive import LARGE_CATALOG, PAGE_CLIENTS, SEARCH_WORDS
+from bench.load import Load
+from bench.machine import machine_line
+from bench.processes import ROOT, gunicorn_line
+
+RESULTS = ROOT / "bench" / "results"
+TARGETS = {"item_page": 0.7, "buy_32_of_ideal": 0.8, "buy_64_of_ceiling": 0.7}
+
+
+def _others_line(loads: list[Load]) -> str:
+    shares = [float(load.other_cpu_percent) for load in loads]
+    return (
+        f"CPU taken by other jobs during the runs: {_median(shares):.0f}% of the "
+        f"machine (median), {max(shares):.0f}% at most"
+    )
+
+
+def _errors_line(loads: list[Load]) -> str:
+    """Failed requests (connection errors, timeouts, non-2xx answers) count in wrk's req/s."""
+    failed = [f"{load.errors} in {load.path} at {load.clients}" for load in loads if load.errors]
+    return "failed requests: " + ("; ".join(failed) if failed else "none")
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def _listed(ratios: list[float]) -> str:
+    return ", ".join(f"{r:.2f}" for r in ratios)
+
+
+def _mark(ok: bool) -> str:
+    return "✓" if ok else "✗"
+
+
+def _page_rows(pages: dict[str, list[Load]], rows: list[tuple[str, str, str]]) -> list[str]:
+    out = []
+    for name, label, target in rows:
+        runs = pages.get(name)
+        if not runs:
+            continue
+        ratios = [
+            run.per_second / t.per_second for run, t in zip(runs, pages["trivial"], strict=True)
+        ]
+        ratio = _median(ratios)
+        check = f"{target} {_mark(ratio >= TARGETS['item_page'])}" if target else ""
+        out.append(
+            f"| {label} | {_median([r.per_second for r in runs]):.0f} "
+            f"| {_median([r.p50_ms for r in runs]):.1f} ms "
+            f"| {_median([r.p99_ms for r in runs]):.1f} ms "
+            f"| {ratio:.2f} ({_listed(ratios)}) | {check} |"
+        )
+    return out
+
+
+def tables(results: dict[str, Any]) -> str:
+    """The results as Markdown tables (docs/performance.md shows one run's)."""
+    pages, buy = results["pages"], results["buy"]
+    out = [
+        machine_line(results["machine"]),
+        gunicorn_line(results["gunicorn"])
+        + f"; fake Stripe latency {results['latency_s'] * 1000:.0f} ms",
+        _others_line(
+            loads := [
+                *(load for runs in pages.values() for load in runs),
+                *(load for runs in (results.get("pages_large") or {}).values() for load in runs),
+                *(
+                    load
+                    for row in [*buy, results.get("pacer") or {}]
+                    for k in ("buy", "one_call", "buy_unpaced")
+                    for load in row.get(k, [])
+                ),
+            ]
+        ),
+        _errors_line(loads),
+        "",
+        f"| page ({PAGE_CLIENTS} clients; medians of {len(pages['trivial'])} rounds) | req/s "
+        "| p50 | p99 | × trivial view: median of the rounds' ratios (each round's) | target |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    rows = [
+        ("trivial", "trivial view (no DB, no template)", ""),
+        ("catalog", "catalog `/`, first visit", ""),
+        ("item", "item page `/item/<id>/`, first visit", f"≥ {TARGETS['item_page']}"),
+        ("returning", "item page, returning visitor with a cart", ""),
+        ("search", f"search `/?q={SEARCH_WORDS}`, first visit", ""),
+    ]
+    out += _page_rows(pages, rows)
+    large = results.get("pages_large") or {}
+    if large:
+        out += [
+            "",
+            f"| at {LARGE_CATALOG} items ({PAGE_CLIENTS} clients; medians of "
+            f"{len(large['trivial'])} rounds) | req/s | p50 | p99 | × trivial view: median of "
+            "the rounds' ratios (each round's) | target |",
+            "|---|---:|---:|---:|---:|---|",
+        ]
+        out += _page_rows(
+            large,
+            [
+                ("trivial", "trivial view (no DB, no template)", ""),
+                ("catalog", "catalog `/`, first visit", ""),
+                ("deep", "catalog page 200 `/?page=200`, first visit", ""),
+                ("search", f"search `/?q={SEARCH_WORDS}`, first visit", ""),
+                ("item", "item page `/item/<id>/`, first visit", f"≥ {TARGETS['item_page']}"),
+            ],
+        )
+    rounds = len(buy[0]["buy"]) if buy else 0
+    out += [
+        "",
+        f"| clients (medians of {rounds} rounds) | ideal (clients / latency) "
+        "| `/buy/<id>` checkouts/s | p50 | p99 | × ideal (each round's) "
+        "| one-call view/s | p50 | p99 | `/buy` × one-call: median of the rounds' ratios "
+        "(each round's) | target |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for row in buy:
+        b, c = row["buy"], row["one_call"]
+        of_ideals = [run.per_second / row["ideal_per_second"] for run in b]
+        of_ceilings = [run.per_second / one.per_second for run, one in zip(b, c, strict=True)]
+        of_ideal, of_ceiling = _median(of_ideals), _median(of_ceilings)
+        target = ""
+        ideal_target, ceiling_target = TARGETS["buy_32_of_ideal"], TARGETS["buy_64_of_ceiling"]
+        if row["clients"] == 32:
+            target = f"× ideal ≥ {ideal_target} {_mark(of_ideal >= ideal_target)}"
+        if row["clients"] == 64:
+            target = f"× one-call ≥ {ceiling_target} {_mark(of_ceiling >= ceiling_target)}"
+        out.append(
+            f"| {row['clients']} | {row['ideal_per_second']:.0f}/s "
+            f"| {_median([r.per_second for r in b]):.1f} "
+            f"| {_median([r.p50_ms for r in b]):.0f} ms | {_median([r.p99_ms for r in b]):.0f} ms "
+            f"| {of_ideal:.2f} ({_listed(of_ideals)}) | {_median([r.per_second for r in c]):.1f} "
+            f"| {_median([r.p50_ms for r in c]):.0f} ms | {_median([r.p99_ms for r in c]):.0f} ms "
+            f"| {of_ceiling:.2f} ({_listed(of_ceilings)}) | {target} |"
+        )
+    out += _pacer_rows([results["pacer"]] if results.get("pacer") else [])
+    out += ["", *flash_table(results.get("flash_sale") or [])]
+    queries = results["queries"]
+    out += ["", "| SQL queries per request | small | large | constant |", "|---|---:|---:|---|"]
+    for page, sizes in queries.items():
+        counts = {count for _label, count in sizes}
+        out.append(
+            f"| {page} | {sizes[0][1]} ({sizes[0][0]}) "
+            f"| {' / '.join(f'{count} ({label})' for label, count in sizes[1:])} "
+            f"| {_mark(len(counts) == 1)} |"
+        )
+    first, *later = results["stripe_calls"]
+    later_total = [sum(calls.values()) for calls in later]
+    out += [
+        "",
+        "| Stripe API calls per checkout (order with a discount and a tax) | calls |",
+        "|---|---:|",
+        f"| first checkout (makes the coupon and the tax rate once) | {sum(first.values())} |",
+        f"| every later checkout | {', '.join(map(str, later_total))} "
+        f"{_mark(all(n == 1 for n in later_total))} |",
+    ]
+    memory = results["memory_mib"]
+    out += [
+        "",
+        "| memory | peak RSS |",
+        "|---|---:|",
+        *(
+            f"| gunicorn worker {n + 1} | {rss:.0f} MiB |"
+            for n, rss in enumerate(memory["workers_peak_rss"])
+        ),
+        f"| gunicorn master | {memory['master_peak_rss']:.0f} MiB |",
+    ]
+    return "\n".join(out)
+
+
+def _pacer_rows(buy: list[dict[str, Any]]) -> list[str]:
+    """The /buy rows with the pacer in the path (through Redis, far above the load) beside the
+    same shop without it, round by round."""
+    rows = [row for row in buy if row.get("buy_unpaced")]
+    if not rows:
+        return []
+    out = [
+        "",
+        f"| clients (medians of {len(rows[0]['buy'])} rounds) | `/buy` with the pacer "
+        "(Redis) /s | p50 | p99 | without it /s | p50 | p99 | with ÷ without: median "
+        "(each round's) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        on, off = row["buy"], row["buy_unpaced"]
+        ratios = [a.per_second / b.per_second for a, b in zip(on, off, strict=True)]
+        out.append(
+            f"| {row['clients']} | {_median([r.per_second for r in on]):.1f} "
+            f"| {_median([r.p50_ms for r in on]):.0f} ms "
+            f"| {_median([r.p99_ms for r in on]):.0f} ms "
+            f"| {_median([r.per_second for r in off]):.1f} "
+            f"| {_median([r.p50_ms for r in off]):.0f} ms "
+            f"| {_median([r.p99_ms for r in off]):.0f} ms "
+            f"| {_median(ratios):.2f} ({_listed(ratios)}) |"
+        )
+    return out
+
+
+def flash_table(rows: list[dict[str, Any]]) -> list[str]:
+    if not rows:
+        return []
+    stock = rows[0]["orders"].get("oversold")
+    out = [
+        f"| flash sale: {rows[0]['buyers']} buyers at once, Stripe limited to "
+        f"{flash_sale.STRIPE_LIMIT}/s | checkouts started | sold out (409) | customer errors "
+        "| busy answers followed | Stripe's 429s | Stripe's busiest second | wait p50 | p99 "
+        "| oversold |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        oversold = row["orders"].get("oversold")
+        out.append(
+            f"| {row['label']} | {row['started']} | {row['sold_out']} "
+            f"| {row['errors']}{' ' + str(row['error_statuses']) if row['errors'] else ''} "
+            f"| {row['busy_followed']} | {row['stripe_429s']} | {row['stripe_busiest_second']} "
+            f"| {row['wait_p50_s']:.1f} s | {row['wait_p99_s']:.1f} s "
+            f"| {'no stock yet' if stock is None and oversold is None else oversold} |"
+        )
+    return out
+
+
+def _json_ready(results: dict[str, Any]) -> dict[str, Any]:
+    def convert(value: Any) -> Any:
+        if isinstance(value, Load):
+            return asdict(value)
+        if isinstance(value, dict):
+            return {key: convert(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [convert(item) for item in value]
+        return value
+
+    converted: dict[str, Any] = convert(results)
+    return converted
+
+
+def write(results: dict[str, Any], text: str, started_at: datetime, only: str | None) -> Path:
+    """The results and their table as JSON in RESULTS, named by the run's start (and part)."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    suffix = f"-only-{only}" if only else ""
+    path = RESULTS / f"{started_at.strftime('%Y%m%dT%H%M%SZ')}{suffix}.json"
+    path.write_text(json.dumps({**_json_ready(results), "table": text}, indent=2) + "\n")
+    return path
