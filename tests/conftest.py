@@ -7,7 +7,7 @@ from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from kassa.catalog import revision
-from kassa.orders import terms
+from kassa.orders import checkout_defaults
 from tests.fake_stripe import FakeStripe
 
 SECRET_KEY = "sk_test_default_account_secret"
@@ -34,7 +34,7 @@ def _no_shared_pages_from_other_tests() -> Iterator[None]:
         for name in ("pages", "searches"):
             caches[name].clear()
         revision._seen = ("", float("-inf"))
-        terms._kept = None
+        checkout_defaults._kept = None
 
     forget()
     yield

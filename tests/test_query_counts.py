@@ -202,7 +202,7 @@ def test_a_first_buy_click_writes_its_order_once_and_reads_nothing_back(
     item = ItemFactory.create()
     assert _statements(_first_click(f"/buy/{item.pk}")) == [
         "SELECT catalog_item",
-        # No tax or shipping rates read: the process keeps them (kassa.orders.terms).
+        # No tax or shipping rates read: the process keeps them (kassa.orders.checkout_defaults).
         "INSERT orders_order",  # created pending, in its first attempt
         "INSERT orders_orderstatuschange",
         "INSERT orders_orderline",

@@ -110,9 +110,9 @@ def test_an_item_edit_shows_on_every_replicas_pages(replicas: tuple[Server, Serv
 def test_a_new_default_tax_reaches_buy_now_on_every_replica(
     replicas: tuple[Server, Server],
 ) -> None:
-    """Each replica keeps the default taxes (kassa.orders.terms); a Tax saved on one retires
-    what both keep within CATALOG_PAGE_REFRESH_SECONDS (1 s here). Four Buy clicks in all: the
-    abuse limit's per-address count above."""
+    """Each replica keeps the default taxes (kassa.orders.checkout_defaults); a Tax saved on one
+    retires what both keep within CATALOG_PAGE_REFRESH_SECONDS (1 s here). Four Buy clicks in
+    all: the abuse limit's per-address count above."""
     a, b = replicas
     item_id = _item(a, "Mug")
 

@@ -27,7 +27,7 @@ from hypothesis.stateful import (
 )
 
 from kassa.catalog.models import Item
-from kassa.orders import lifecycle, services, stock
+from kassa.orders import cart, lifecycle, stock
 from kassa.orders.models import Order, OrderLine, Reservation
 from kassa.orders.stock import OutOfStock
 from kassa.orders.visitors import Visitor
@@ -68,7 +68,7 @@ class StockMachine(RuleBasedStateMachine):
         self.stale = {item.pk: Item.objects.get(pk=item.pk) for item in self.items}
         # Every cart and Buy now is its own customer's: a visitor keeps one open cart, and an
         # order reopened beside another cart of theirs would take that cart's lines in
-        # (kassa.orders.carts), which is not what this machine counts.
+        # (kassa.orders.cart_merge), which is not what this machine counts.
         self.customers = 0
 
     def _customer(self) -> Visitor:
@@ -122,7 +122,7 @@ class StockMachine(RuleBasedStateMachine):
         available = self._available(item.pk)
         try:
             with transaction.atomic():
-                order, lines = services.order_create_for_item(
+                order, lines = cart.order_create_for_item(
                     item=item, visitor=self._customer(), quantity=quantity
                 )
                 stock.reserve(order=order, lines=lines)  # as the Buy click does, last

@@ -37,7 +37,12 @@ from kassa.catalog.models import Item
 from kassa.common.errors import NotFound
 from kassa.common.throttle import buy_limited, code_limited
 from kassa.orders import selectors as order_selectors
-from kassa.orders import services
+from kassa.orders.cart import (
+    cart_add_item,
+    order_apply_discount_code,
+    order_remove_discount,
+    order_set_quantity,
+)
 from kassa.orders.models import Order
 from kassa.payments.flow import checkout_buy, checkout_start, payment_intent_start
 from kassa.payments.presenters import checkout_session_json, payment_intent_json
@@ -278,7 +283,7 @@ def get_cart(request: HttpRequest) -> OrderOut:
 )
 def add_line(request: HttpRequest, payload: LineIn) -> Status[OrderOut]:
     """Add an item to the cart (201 when this makes the cart). A cart holds one currency."""
-    cart, created = services.cart_add_item(
+    cart, created = cart_add_item(
         visitor=visitor_from_request(request),
         item=_item(payload.item_id),
         quantity=payload.quantity,
@@ -301,9 +306,7 @@ def _line_of(cart: Order, item_id: int) -> int:
 def set_quantity(request: HttpRequest, item_id: int, payload: QuantityIn) -> OrderOut:
     """Set the quantity of the item's line; 0 takes the line out."""
     cart = _cart(request)
-    services.order_set_quantity(
-        order=cart, line_id=_line_of(cart, item_id), quantity=payload.quantity
-    )
+    order_set_quantity(order=cart, line_id=_line_of(cart, item_id), quantity=payload.quantity)
     return _as_now(request, cart)
 
 
@@ -314,7 +317,7 @@ def set_quantity(request: HttpRequest, item_id: int, payload: QuantityIn) -> Ord
 )
 def remove_line(request: HttpRequest, item_id: int) -> OrderOut:
     cart = _cart(request)
-    services.order_set_quantity(order=cart, line_id=_line_of(cart, item_id), quantity=0)
+    order_set_quantity(order=cart, line_id=_line_of(cart, item_id), quantity=0)
     return _as_now(request, cart)
 
 
@@ -327,7 +330,7 @@ def remove_line(request: HttpRequest, item_id: int) -> OrderOut:
 def apply_discount(request: HttpRequest, payload: DiscountIn) -> OrderOut:
     """Apply a discount code (400 `invalid_discount_code` when it is not valid for the cart)."""
     cart = _cart(request)
-    services.order_apply_discount_code(order=cart, code=payload.code)
+    order_apply_discount_code(order=cart, code=payload.code)
     return _as_now(request, cart)
 
 
@@ -338,7 +341,7 @@ def apply_discount(request: HttpRequest, payload: DiscountIn) -> OrderOut:
 )
 def remove_discount(request: HttpRequest) -> OrderOut:
     cart = _cart(request)
-    services.order_remove_discount(order=cart)
+    order_remove_discount(order=cart)
     return _as_now(request, cart)
 
 

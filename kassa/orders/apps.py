@@ -8,6 +8,6 @@ class OrdersConfig(AppConfig):
     verbose_name = _("Orders")
 
     def ready(self) -> None:
-        from kassa.orders import terms
+        from kassa.orders import checkout_defaults
 
-        terms.connect()
+        checkout_defaults.connect()

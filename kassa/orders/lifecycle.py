@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from kassa.common.address import Address, Contact
 from kassa.orders import signals, stock
-from kassa.orders.carts import cart_merge_newer_into
+from kassa.orders.cart_merge import cart_merge_newer_into
 from kassa.orders.errors import CartNeedsChanges, EmptyOrder, OrderNotEditable
 from kassa.orders.models import Order, OrderLine, OrderStatusChange, ShippingRate
 from kassa.orders.shipping import ShippingCharge
@@ -144,7 +144,7 @@ def order_reopen(*, order_id: int, source: str) -> bool:
     The payments app calls it once the order has no payable attempt left.
 
     It becomes its visitor's cart again: a cart they started meanwhile is merged into it
-    (kassa.orders.carts says why and how). One started concurrently, not yet committed when we
+    (kassa.orders.cart_merge says why and how). One started concurrently, not yet committed when we
     looked, makes the move fail on the one-cart constraint: then we look again and merge it.
     """
     locked = _lock(order_id)

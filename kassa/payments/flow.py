@@ -19,9 +19,9 @@ from django.utils.translation import gettext as _
 
 from kassa.catalog.models import Item
 from kassa.metrics import instruments as metrics
-from kassa.orders import lifecycle, stock, terms
+from kassa.orders import cart as order_cart
+from kassa.orders import checkout_defaults, lifecycle, stock
 from kassa.orders import selectors as order_selectors
-from kassa.orders import services as order_services
 from kassa.orders.models import Order, OrderLine
 from kassa.orders.pricing import order_totals
 from kassa.orders.visitors import Visitor
@@ -177,7 +177,7 @@ def _buy_now_still_open(
         visitor=visitor,
         item=item,
         quantity=quantity,
-        tax=terms.default_tax(item.currency),
+        tax=checkout_defaults.default_tax(item.currency),
     )
     if order is None:
         return None
@@ -197,7 +197,7 @@ def _buy(
     # Created already pending, in its first attempt, in one transaction, and its lines handed on
     # rather than read back: the Buy click is the shop's busiest write.
     with transaction.atomic():
-        order, lines = order_services.order_create_for_item(
+        order, lines = order_cart.order_create_for_item(
             item=item, visitor=visitor, quantity=quantity
         )
         attempt = attempts.attempt_begin_new_order(order=order, kind=method.kind, account=account)

@@ -1,4 +1,4 @@
-"""One open order per visitor token, enforced by the database (kassa/orders/carts.py).
+"""One open order per visitor token, enforced by the database (kassa/orders/cart_merge.py).
 
 Before the constraint, a visitor's older open orders beside their newest (made by double-clicks
 and concurrent adds, before this) stop being carts: they keep their user, if any, and lose the

@@ -143,7 +143,7 @@ class Order(models.Model):
         verbose_name = _("order")
         verbose_name_plural = _("orders")
         constraints = [
-            # One cart per visitor (kassa.orders.carts): a double-click cannot make two.
+            # One cart per visitor (kassa.orders.cart_merge): a double-click cannot make two.
             models.UniqueConstraint(
                 fields=["visitor_token"],
                 condition=models.Q(status="open") & ~models.Q(visitor_token=""),

@@ -15,10 +15,10 @@ from django.utils.translation import get_language
 
 from kassa.catalog import images
 from kassa.common.money import to_minor
+from kassa.orders.checkout_defaults import offered
 from kassa.orders.models import Order, OrderLine
 from kassa.orders.pricing import discount_in_effect, order_totals
 from kassa.orders.shipping import needs_shipping
-from kassa.orders.terms import offered
 from kassa.payments.methods.base import (
     Made,
     PaymentMethod,

@@ -12,10 +12,10 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from kassa.orders.checkout_defaults import offered
 from kassa.orders.models import Order, OrderLine
 from kassa.orders.pricing import order_totals
 from kassa.orders.shipping import ShippingOption
-from kassa.orders.terms import offered
 from kassa.payments.errors import CheckoutConflict
 from kassa.payments.methods.base import (
     Made,

@@ -13,10 +13,10 @@ from django.utils.translation import gettext as _
 
 from kassa.common.address import Address, Contact
 from kassa.common.errors import Invalid
+from kassa.orders.checkout_defaults import offered
 from kassa.orders.models import Order, OrderLine
 from kassa.orders.pricing import order_totals
 from kassa.orders.shipping import ShippingOption, needs_shipping
-from kassa.orders.terms import offered
 from kassa.payments import attempts
 from kassa.payments.errors import CheckoutConflict
 from kassa.payments.methods.payment_intent import shipping_metadata

@@ -15,10 +15,10 @@ from kassa.catalog import selectors as catalog_selectors
 from kassa.common.http import json_endpoint
 from kassa.common.money import format_amount, from_minor
 from kassa.common.throttle import buy_limited
+from kassa.orders.checkout_defaults import offered
 from kassa.orders.models import Order
 from kassa.orders.pricing import order_totals
 from kassa.orders.shipping import ShippingOption, needs_shipping
-from kassa.orders.terms import offered
 from kassa.payments.flow import Started, payment_intent_buy, payment_intent_start
 from kassa.payments.methods import payment_intent_details
 from kassa.payments.methods.checkout_session import known_email

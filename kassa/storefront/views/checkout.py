@@ -14,9 +14,9 @@ from kassa.common.forms import cleaned
 from kassa.common.http import json_endpoint, page_or_json
 from kassa.common.throttle import buy_limited
 from kassa.orders import selectors as order_selectors
+from kassa.payments.back_from_stripe import confirm_return
 from kassa.payments.flow import Started, checkout_buy, checkout_cancel, checkout_start
 from kassa.payments.presenters import checkout_session_json
-from kassa.payments.returns import confirm_return
 from kassa.storefront.forms import BuyNowForm, CancelReturnForm
 from kassa.storefront.return_pages import return_pages
 from kassa.storefront.visitors import order_for_request, visitor_from_request

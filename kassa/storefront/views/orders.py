@@ -14,7 +14,13 @@ from kassa.catalog import selectors as catalog_selectors
 from kassa.common.forms import cleaned
 from kassa.common.http import page_or_json, wants_json
 from kassa.common.throttle import code_limited
-from kassa.orders import selectors, services
+from kassa.orders import selectors
+from kassa.orders.cart import (
+    cart_add_item,
+    order_apply_discount_code,
+    order_remove_discount,
+    order_set_quantity,
+)
 from kassa.orders.links import order_from_token
 from kassa.orders.models import Order
 from kassa.orders.presenters import cart_review, order_json
@@ -61,7 +67,7 @@ def add_to_order(request: HttpRequest, item_id: int) -> HttpResponse:
     """POST /item/<id>/add-to-order/: put the item in the visitor's cart (made on first add)."""
     item = catalog_selectors.item_get(item_id=item_id)
     quantity: int = cleaned(AddToCartForm(request.POST))["quantity"]
-    cart, created = services.cart_add_item(
+    cart, created = cart_add_item(
         visitor=visitor_from_request(request), item=item, quantity=quantity
     )
     if wants_json(request):
@@ -103,7 +109,7 @@ def order_line_update(request: HttpRequest, order_id: int, line_id: int) -> Http
         quantity = 0
     else:
         quantity = cleaned(LineQuantityForm(request.POST))["quantity"]
-    services.order_set_quantity(order=order, line_id=line_id, quantity=quantity)
+    order_set_quantity(order=order, line_id=line_id, quantity=quantity)
     return _changed(request, order)
 
 
@@ -114,10 +120,10 @@ def order_discount(request: HttpRequest, order_id: int) -> HttpResponse:
     """Apply a discount code typed in the cart, or (its Remove button) remove the discount."""
     order = order_for_request(request, order_id)
     if RemoveDiscountForm(request.POST).is_valid():
-        services.order_remove_discount(order=order)
+        order_remove_discount(order=order)
         return _changed(request, order)
     code: str = cleaned(DiscountCodeForm(request.POST))["code"]
-    discount = services.order_apply_discount_code(order=order, code=code)
+    discount = order_apply_discount_code(order=order, code=code)
     if not wants_json(request):
         messages.success(request, _("Discount “%(name)s” applied.") % {"name": discount.name})
     return _changed(request, order)

@@ -8,7 +8,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from kassa.notifications.models import Mail
-from kassa.notifications.services import deliver
+from kassa.notifications.sending import send
+from kassa.notifications.tasks import retry
 
 
 class Command(BaseCommand):
@@ -22,7 +23,7 @@ class Command(BaseCommand):
         ).order_by("pk")
         outcomes: dict[str, int] = {}
         for pk in due.values_list("pk", flat=True):
-            outcome = deliver(mail_id=pk)
+            outcome = send(mail_id=pk, retry=retry)
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
         summary = ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items()))
         self.stdout.write(summary or "nothing due")

@@ -1,5 +1,5 @@
-"""The default taxes and shipping rates a process keeps (kassa.orders.terms): an edit in the
-admin reaches new orders once the process reads the catalog revision again, never later."""
+"""The default taxes and shipping rates a process keeps (kassa.orders.checkout_defaults): an edit in
+the admin reaches new orders once the process reads the catalog revision again, never later."""
 
 from decimal import Decimal
 from typing import Any
@@ -10,7 +10,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from kassa.catalog import revision
-from kassa.orders import terms
+from kassa.orders import checkout_defaults
 from kassa.orders.models import Order, ShippingRate, Tax
 from tests.factories import ItemFactory
 from tests.fake_stripe import FakeStripe
@@ -65,7 +65,9 @@ def test_a_new_default_tax_reaches_buy_now_once_the_revision_is_read_again(
 
 def test_a_rate_switched_off_leaves_the_options_and_a_new_one_joins() -> None:
     post, courier = _rate(name="Post"), _rate(name="Courier", amount=Decimal("9.00"))
-    assert [o.rate.name for o in terms.options_for(currency="usd", goods_total=100)] == [
+    assert [
+        o.rate.name for o in checkout_defaults.options_for(currency="usd", goods_total=100)
+    ] == [
         "Post",
         "Courier",
     ]
@@ -73,7 +75,7 @@ def test_a_rate_switched_off_leaves_the_options_and_a_new_one_joins() -> None:
     post.save()
     _rate(name="Free pickup", amount=Decimal("0"))
     _rate(name="Euro post", currency="eur")
-    options = terms.options_for(currency="usd", goods_total=100)
+    options = checkout_defaults.options_for(currency="usd", goods_total=100)
     assert [(o.rate.name, o.amount) for o in options] == [("Free pickup", 0), ("Courier", 900)]
     assert courier.pk in {o.rate.pk for o in options}
 
@@ -82,20 +84,20 @@ def test_the_kept_terms_are_read_once_per_revision(settings: Any) -> None:
     settings.CATALOG_PAGE_REFRESH_SECONDS = 60
     Tax.objects.create(name="VAT", percentage=Decimal("20"), applies_to_every_order=True)
     _rate()
-    terms.default_tax("usd")  # reads the revision and the terms
+    checkout_defaults.default_tax("usd")  # reads the revision and the terms
     with CaptureQueriesContext(connection) as captured:
         for _ in range(5):
-            assert terms.default_tax("usd") is not None
-            assert len(terms.options_for(currency="usd", goods_total=0)) == 1
+            assert checkout_defaults.default_tax("usd") is not None
+            assert len(checkout_defaults.options_for(currency="usd", goods_total=0)) == 1
     assert len(captured) == 0
 
 
 def test_callers_get_copies_so_no_thread_changes_another_ones_tax() -> None:
     Tax.objects.create(name="VAT", percentage=Decimal("20"), applies_to_every_order=True)
-    first = terms.default_tax("usd")
+    first = checkout_defaults.default_tax("usd")
     assert first is not None
     first.percentage = Decimal("99")
-    again = terms.default_tax("usd")
+    again = checkout_defaults.default_tax("usd")
     assert again is not None
     assert again is not first
     assert again.percentage == Decimal("20")
@@ -106,7 +108,7 @@ def test_a_currency_s_own_default_tax_wins_over_the_one_for_every_currency() -> 
     euro = Tax.objects.create(
         name="EU VAT", percentage=Decimal("21"), applies_to_every_order=True, currency="eur"
     )
-    assert (terms.default_tax("eur") or Tax()).pk == euro.pk
-    assert (terms.default_tax("usd") or Tax()).pk == every.pk
+    assert (checkout_defaults.default_tax("eur") or Tax()).pk == euro.pk
+    assert (checkout_defaults.default_tax("usd") or Tax()).pk == every.pk
     euro.delete()
-    assert (terms.default_tax("eur") or Tax()).pk == every.pk
+    assert (checkout_defaults.default_tax("eur") or Tax()).pk == every.pk

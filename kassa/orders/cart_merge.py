@@ -1,7 +1,7 @@
 """One open cart per visitor: what happens when a second one would appear.
 
 The database holds at most one open order per visitor token (the `order_one_cart_per_visitor`
-constraint). A cart is taken with get-or-create under it (services.cart_add_item), so a
+constraint). A cart is taken with get-or-create under it (kassa.orders.cart.cart_add_item), so a
 double-click or ten tabs adding at once make one cart. The other way a second open order could
 appear is an order going back to open (lifecycle.order_reopen: its payment was cancelled,
 expired or failed) while its visitor has started a newer cart meanwhile — a Buy now cancelled

@@ -1,5 +1,6 @@
-"""Writes to orders. Every function is keyword-only and atomic (order_create_for_item runs in
-the transaction of the payment attempt it is created for)."""
+"""The cart: what a customer changes in their open order (items, quantities, a discount code),
+and Buy now's one-line order. Every function is keyword-only and atomic (order_create_for_item
+runs in the transaction of the payment attempt it is created for)."""
 
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Upper
@@ -7,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from kassa.catalog.models import Item
 from kassa.common.money import MAX_MINOR_AMOUNT
-from kassa.orders import lifecycle, stock, terms
+from kassa.orders import checkout_defaults, lifecycle, stock
 from kassa.orders.errors import (
     CurrencyMismatch,
     InvalidDiscountCode,
@@ -66,7 +67,7 @@ def order_create_for_item(
         currency=item.currency,
         visitor_token=visitor.token,
         user_id=visitor.user_id,
-        tax=terms.default_tax(item.currency),
+        tax=checkout_defaults.default_tax(item.currency),
     )
     lifecycle.order_create_pending(order=order)
     line = OrderLine.objects.create(
@@ -103,7 +104,9 @@ def cart_add_item(*, visitor: Visitor, item: Item, quantity: int = 1) -> tuple[O
         if cart.discount and not cart.discount.applies_to(cart.currency):
             cart.discount = None
         if cart.tax is None or cart.tax.applies_to_every_order:
-            cart.tax = terms.default_tax(cart.currency)  # the new currency's own default
+            cart.tax = checkout_defaults.default_tax(
+                cart.currency
+            )  # the new currency's own default
         cart.save(update_fields=["currency", "discount", "tax"])
     if cart.currency != item.currency:
         raise CurrencyMismatch(
@@ -140,7 +143,7 @@ def _cart_get_or_create(*, visitor: Visitor, currency: str) -> tuple[Order, bool
                 currency=currency,
                 visitor_token=visitor.token,
                 user_id=visitor.user_id,
-                tax=terms.default_tax(currency),
+                tax=checkout_defaults.default_tax(currency),
             )
         return cart, True
     except IntegrityError:
