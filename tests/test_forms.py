@@ -1,10 +1,12 @@
 """The cart's forms: a bad value is a message on the page, or a 400 in JSON, in the same words
 as before the forms existed."""
 
+from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from kassa.orders.models import Order
 from kassa.payments.methods.checkout_session import cancel_token
@@ -19,6 +21,15 @@ from kassa.storefront.forms import (
 from tests.factories import DiscountFactory, ItemFactory
 from tests.fake_stripe import FakeStripe
 from tests.test_order_checkout import JSON, cart
+
+
+@pytest.fixture(autouse=True)
+def _in_english() -> Iterator[None]:
+    """The forms here are checked outside a request: in the language their messages are
+    written in, whatever an earlier test's request left active."""
+    with translation.override("en"):
+        yield
+
 
 NOT_A_NUMBER = "The quantity must be a whole number."
 TO_ADD = "The quantity must be a whole number from 1 to 99."

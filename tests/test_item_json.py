@@ -28,12 +28,10 @@ def test_the_item_as_json(client: Client, fake_stripe: FakeStripe) -> None:
         "id": item.pk,
         "name": "Mug",
         "description": "Blue.",
-        "price": "14.50",
-        "currency": "usd",
-        "price_formatted": "$14.50",
+        "price": {"amount": 1450, "currency": "usd", "formatted": "$14.50"},
         "url": f"/item/{item.pk}/",
         "buy_url": f"/buy/{item.pk}/",
-        "add_to_order_url": f"/item/{item.pk}/add-to-order/",
+        "add_to_cart_url": f"/item/{item.pk}/add-to-order/",
         "payable": True,
         "available": None,  # stock not tracked
         "sold_out": False,
@@ -42,13 +40,14 @@ def test_the_item_as_json(client: Client, fake_stripe: FakeStripe) -> None:
 
 @pytest.mark.parametrize(
     ("price", "currency", "shown"),
-    [("1500", "jpy", "1500"), ("1.23", "kwd", "1.230"), ("7", "eur", "7.00")],
+    [("1500", "jpy", 1500), ("1.23", "kwd", 1230), ("7", "eur", 700)],
 )
 def test_the_price_has_its_currencys_decimals(
-    client: Client, price: str, currency: str, shown: str
+    client: Client, price: str, currency: str, shown: int
 ) -> None:
+    """In the currency's minor unit, as Stripe charges it: yen whole, dinars in thousandths."""
     item = ItemFactory.create(price=Decimal(price), currency=currency)
-    assert client.get(f"/item/{item.pk}/", headers=JSON).json()["price"] == shown
+    assert client.get(f"/item/{item.pk}/", headers=JSON).json()["price"]["amount"] == shown
 
 
 def test_payable_says_whether_the_items_currency_has_an_account(

@@ -29,8 +29,10 @@ from kassa.api.schemas import (
     OrderOut,
     PaymentIntent,
     QuantityIn,
+    checkout_session_out,
     item_out,
     order_out,
+    payment_intent_out,
 )
 from kassa.catalog import selectors as catalog_selectors
 from kassa.catalog.models import Item
@@ -45,10 +47,8 @@ from kassa.orders.cart import (
 )
 from kassa.orders.models import Order
 from kassa.payments.flow import checkout_buy, checkout_start, payment_intent_start
-from kassa.payments.presenters import checkout_session_json, payment_intent_json
 from kassa.storefront.return_pages import return_pages
 from kassa.storefront.visitors import order_for_request, visitor_from_request
-from kassa.stripe_api.keys import keypair_for
 
 NO_SUCH_ITEM = gettext_lazy("There is no such item.")
 NO_SUCH_ORDER = gettext_lazy("There is no such order.")
@@ -252,12 +252,12 @@ def get_item(request: HttpRequest, item_id: int) -> ItemOut:
     tags=["payment"],
 )
 @buy_limited
-def buy_item(request: HttpRequest, item_id: int) -> dict[str, object]:
+def buy_item(request: HttpRequest, item_id: int) -> CheckoutSession:
     """Buy one item now: a one-line order and its Stripe Checkout Session (as `GET /buy/<id>`)."""
     started = checkout_buy(
         item=_item(item_id), visitor=visitor_from_request(request), pages=return_pages(request)
     )
-    return checkout_session_json(started)
+    return checkout_session_out(started)
 
 
 # --- The cart ---------------------------------------------------------------------------------
@@ -369,11 +369,11 @@ def get_order(request: HttpRequest, order_id: int) -> OrderOut:
     tags=["payment"],
 )
 @buy_limited
-def start_checkout(request: HttpRequest, order_id: int) -> dict[str, object]:
+def start_checkout(request: HttpRequest, order_id: int) -> CheckoutSession:
     """A Stripe Checkout Session for the whole order (as `GET /orders/<id>/buy/`); no earlier
     session or intent of the order can be paid after this."""
     started = checkout_start(order=_order(request, order_id), pages=return_pages(request))
-    return checkout_session_json(started)
+    return checkout_session_out(started)
 
 
 @api.post(
@@ -382,11 +382,7 @@ def start_checkout(request: HttpRequest, order_id: int) -> dict[str, object]:
     tags=["payment"],
 )
 @buy_limited
-def start_payment_intent(request: HttpRequest, order_id: int) -> dict[str, object]:
+def start_payment_intent(request: HttpRequest, order_id: int) -> PaymentIntent:
     """The order's PaymentIntent, for Stripe's Payment Element on your own page."""
     started = payment_intent_start(order=_order(request, order_id), pages=return_pages(request))
-    keypair = keypair_for(started.order.currency)
-    return {
-        **payment_intent_json(started, return_url=return_pages(request).success),
-        "publishable_key": keypair.publishable if keypair else "",
-    }
+    return payment_intent_out(started, return_url=return_pages(request).success)

@@ -1,19 +1,24 @@
-"""The API's shapes (Pydantic, so the OpenAPI schema is written from them) and the presenters
-that fill them from the shop's own objects: money as minor units, currency and the formatted
-amount the pages show."""
+"""The one JSON shape of each resource (Pydantic, so the OpenAPI schema is written from them) and
+the presenters that fill them from the shop's own objects: the API answers them, and the pages
+answer the same to `Accept: application/json` (kassa.storefront). Money is minor units, the
+currency and the amount formatted as the pages show it."""
 
 from datetime import datetime
 from typing import Annotated
 
+from django.urls import reverse
 from ninja import Schema
 from pydantic import BeforeValidator, ConfigDict, Field, StrictStr
 
 from kassa.catalog.models import Item
+from kassa.common.address import Address, Contact
 from kassa.common.converters import ID_MAX_DIGITS
 from kassa.common.money import format_amount, from_minor, to_minor
 from kassa.orders.models import MAX_QUANTITY, Order
 from kassa.orders.pricing import Totals, order_totals
-from kassa.stripe_api.keys import can_pay_in
+from kassa.orders.review import cart_review
+from kassa.payments.flow import Started
+from kassa.stripe_api.keys import can_pay_in, keypair_for
 
 
 class Error(Schema):
@@ -61,6 +66,10 @@ class ItemOut(Schema):
     price: Money
     payable: bool = Field(description="Whether payments in the item's currency are set up.")
     url: str = Field(description="The item's page.")
+    buy_url: str = Field(
+        description="GET it to buy one now through Stripe Checkout (`?quantity=N` for more)."
+    )
+    add_to_cart_url: str = Field(description="The page's form posts here to add it to the cart.")
     available: int | None = Field(
         None, description="Units that can be bought now; null when the stock is not counted."
     )
@@ -75,6 +84,8 @@ def item_out(item: Item) -> ItemOut:
         price=money(to_minor(item.price, item.currency), item.currency),
         payable=can_pay_in(item.currency),
         url=item.get_absolute_url(),
+        buy_url=reverse("payments:buy", args=[item.pk]),
+        add_to_cart_url=reverse("orders:add", args=[item.pk]),
         available=item.available,
         sold_out=item.sold_out,
     )
@@ -88,11 +99,51 @@ class ItemPage(Schema):
 
 
 class LineOut(Schema):
+    id: int
     item_id: int
     name: str
     quantity: int
     unit_price: Money
     amount: Money = Field(description="Unit price × quantity, before discount and tax.")
+
+
+class PriceChangeOut(Schema):
+    item_id: int
+    name: str
+    was: str = Field(description="The price when it was added, formatted.")
+    now: str = Field(description="The price the cart charges now, formatted.")
+
+
+class ContactOut(Schema):
+    email: str
+    name: str
+    phone: str
+
+
+def contact_out(contact: Contact) -> ContactOut:
+    return ContactOut(email=contact.email, name=contact.name, phone=contact.phone)
+
+
+class AddressOut(Schema):
+    name: str
+    line1: str
+    line2: str
+    postal_code: str
+    city: str
+    state: str
+    country: str = Field(description="ISO 3166-1 alpha-2.")
+
+
+def address_out(address: Address) -> AddressOut:
+    return AddressOut(
+        name=address.name,
+        line1=address.line1,
+        line2=address.line2,
+        postal_code=address.postal_code,
+        city=address.city,
+        state=address.state,
+        country=address.country,
+    )
 
 
 class OrderOut(Schema):
@@ -110,17 +161,31 @@ class OrderOut(Schema):
     total: Money = Field(description="What Stripe charges.")
     created_at: datetime
     url: str = Field(description="The order's page.")
+    price_changes: list[PriceChangeOut] = Field(
+        description="A cart's items whose price changed since they were added."
+    )
+    problems: list[str] = Field(
+        description="What stops a cart's payment until the customer changes it (sold out, off "
+        "sale): a payment begun before then is refused."
+    )
+    customer: ContactOut | None = Field(description="Who paid, once the order is paid.")
+    shipping_address: AddressOut | None = Field(
+        description="Where the goods go, once the order is paid (none for digital goods)."
+    )
 
 
 def order_out(order: Order, totals: Totals | None = None) -> OrderOut:
     totals = totals or order_totals(order)
     currency = order.currency
+    review = cart_review(order, totals)
+    address = order.shipping_address
     return OrderOut(
         id=order.pk,
         status=Order.Status(order.status),
         currency=currency,
         lines=[
             LineOut(
+                id=line.line.pk,
                 item_id=line.line.item_id,
                 name=line.line.item.name,
                 quantity=line.line.quantity,
@@ -139,6 +204,13 @@ def order_out(order: Order, totals: Totals | None = None) -> OrderOut:
         total=money(totals.total, currency),
         created_at=order.created_at,
         url=order.get_absolute_url(),
+        price_changes=[
+            PriceChangeOut(item_id=c.item_id, name=c.name, was=c.was, now=c.now)
+            for c in review.price_changes
+        ],
+        problems=review.problems,
+        customer=contact_out(order.contact) if order.is_paid else None,
+        shipping_address=address_out(address) if order.is_paid and address else None,
     )
 
 
@@ -183,6 +255,12 @@ class CheckoutSession(Schema):
     order_id: int
 
 
+def checkout_session_out(started: Started) -> CheckoutSession:
+    """Where to send the customer: the session's id and URL, and the order it pays (the spec's
+    `/buy/<id>` answer, and the API's)."""
+    return CheckoutSession(id=started.attempt.stripe_id, url=started.url, order_id=started.order.pk)
+
+
 class PaymentIntent(Schema):
     client_secret: str = Field(description="For Stripe.js's Payment Element.")
     publishable_key: str = Field(description="The Stripe account's publishable key (pk_…).")
@@ -190,6 +268,20 @@ class PaymentIntent(Schema):
     currency: str
     order_id: int
     return_url: str = Field(description="Stripe.js's confirmPayment return_url.")
+
+
+def payment_intent_out(started: Started, *, return_url: str) -> PaymentIntent:
+    """What the Payment Element needs to pay the order's PaymentIntent. Stripe sends the
+    customer back to `return_url` with ?payment_intent=<id>&redirect_status=…"""
+    keypair = keypair_for(started.order.currency)
+    return PaymentIntent(
+        client_secret=started.client_secret,
+        publishable_key=keypair.publishable if keypair else "",
+        amount=started.amount,
+        currency=started.order.currency,
+        order_id=started.order.pk,
+        return_url=return_url,
+    )
 
 
 class CsrfToken(Schema):

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from kassa.api.schemas import payment_intent_out
 from kassa.catalog import selectors as catalog_selectors
 from kassa.common.http import json_endpoint
 from kassa.common.money import format_amount, from_minor
@@ -22,7 +23,6 @@ from kassa.orders.shipping import ShippingOption, needs_shipping
 from kassa.payments.flow import Started, payment_intent_buy, payment_intent_start
 from kassa.payments.methods import payment_intent_details
 from kassa.payments.methods.checkout_session import known_email
-from kassa.payments.presenters import payment_intent_json
 from kassa.storefront.forms import details_from
 from kassa.storefront.return_pages import return_pages
 from kassa.storefront.visitors import order_for_request, visitor_from_request
@@ -76,7 +76,7 @@ def _estimate(option: ShippingOption) -> str:
 def _intent_json(request: HttpRequest, started: Started) -> JsonResponse:
     order = started.order
     body: dict[str, Any] = {
-        **payment_intent_json(started, return_url=return_pages(request).success),
+        **payment_intent_out(started, return_url=return_pages(request).success).model_dump(),
         # The order's own page and endpoint: reloading pays the same intent, makes no new one.
         "pay_url": reverse("payments:order-pay", args=[order.pk]),
         "intent_url": reverse("payments:order-payment-intent", args=[order.pk]),

@@ -2,23 +2,22 @@
 
 import hashlib
 from math import ceil
-from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from kassa.api.schemas import item_out
 from kassa.catalog import revision, selectors
 from kassa.catalog.models import Item
 from kassa.common.http import json_error, page_or_json, wants_json
-from kassa.common.money import format_amount, quantize
 from kassa.storefront import shared_pages
 from kassa.storefront.forms import CatalogQueryForm
-from kassa.stripe_api.keys import can_pay_in
+from kassa.storefront.json import shape
 
 
 def catalog(request: HttpRequest) -> HttpResponse:
@@ -87,7 +86,7 @@ def item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
         item = selectors.item_get(item_id=item_id)
         if not item.is_active:
             return json_error(_off_sale(item), code="off_sale", status=404)
-        return JsonResponse(item_json(item))
+        return shape(item_out(item))
     version = revision.recent()
     on_sale = shared_pages.kept(
         key=f"item:{item_id}:on_sale",
@@ -109,22 +108,3 @@ def item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
 
 def _off_sale(item: Item) -> str:
     return _("%(item)s is no longer available.") % {"item": item.name}
-
-
-def item_json(item: Item) -> dict[str, Any]:
-    """An item as a JSON client sees it, with the addresses that buy it."""
-    return {
-        "id": item.pk,
-        "name": item.name,
-        "description": item.description,
-        "price": str(quantize(item.price, item.currency)),
-        "currency": item.currency,
-        "price_formatted": format_amount(item.price, item.currency),
-        "url": item.get_absolute_url(),
-        "buy_url": reverse("payments:buy", args=[item.pk]),
-        "add_to_order_url": reverse("orders:add", args=[item.pk]),
-        "payable": can_pay_in(item.currency),
-        # Blank when the shop does not count the item's stock (it never sells out).
-        "available": item.available,
-        "sold_out": item.sold_out,
-    }

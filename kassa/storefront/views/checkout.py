@@ -9,15 +9,16 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 
+from kassa.api.schemas import checkout_session_out
 from kassa.catalog import selectors as catalog_selectors
 from kassa.common.forms import cleaned
 from kassa.common.http import json_endpoint, page_or_json
 from kassa.common.throttle import buy_limited
 from kassa.orders import selectors as order_selectors
 from kassa.payments.back_from_stripe import confirm_return
-from kassa.payments.flow import Started, checkout_buy, checkout_cancel, checkout_start
-from kassa.payments.presenters import checkout_session_json
+from kassa.payments.flow import checkout_buy, checkout_cancel, checkout_start
 from kassa.storefront.forms import BuyNowForm, CancelReturnForm
+from kassa.storefront.json import shape
 from kassa.storefront.return_pages import return_pages
 from kassa.storefront.visitors import order_for_request, visitor_from_request
 from kassa.stripe_api.errors import PaymentError
@@ -26,10 +27,6 @@ logger = logging.getLogger(__name__)
 
 NO_SUCH_ITEM = gettext_lazy("There is no such item.")
 NO_SUCH_ORDER = gettext_lazy("There is no such order.")
-
-
-def _session_json(started: Started) -> JsonResponse:
-    return JsonResponse(checkout_session_json(started))
 
 
 @never_cache
@@ -46,7 +43,7 @@ def buy_item_view(request: HttpRequest, item_id: int) -> JsonResponse:
         pages=return_pages(request),
         quantity=quantity,
     )
-    return _session_json(started)
+    return shape(checkout_session_out(started))
 
 
 @never_cache
@@ -56,7 +53,7 @@ def buy_order_view(request: HttpRequest, order_id: int) -> JsonResponse:
     """GET /orders/<id>/buy/: one Checkout Session for the whole order."""
     order = order_for_request(request, order_id)
     started = checkout_start(order=order, pages=return_pages(request))
-    return _session_json(started)
+    return shape(checkout_session_out(started))
 
 
 def _order_page(order_id: int) -> str:

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from kassa.api.schemas import OrderList, order_out
 from kassa.catalog import selectors as catalog_selectors
 from kassa.common.forms import cleaned
 from kassa.common.http import page_or_json, wants_json
@@ -23,8 +24,8 @@ from kassa.orders.cart import (
 )
 from kassa.orders.links import order_from_token
 from kassa.orders.models import Order
-from kassa.orders.presenters import cart_review, order_json
 from kassa.orders.pricing import order_totals
+from kassa.orders.review import cart_review
 from kassa.storefront.forms import (
     AddToCartForm,
     DiscountCodeForm,
@@ -32,6 +33,7 @@ from kassa.storefront.forms import (
     RemoveDiscountForm,
     RemoveLineForm,
 )
+from kassa.storefront.json import shape
 from kassa.storefront.visitors import order_for_request, visitor_from_request
 
 NO_SUCH_ITEM = gettext_lazy("There is no such item.")
@@ -49,9 +51,7 @@ def _order_page(order_id: int, **_line: int) -> str:
 def _as_json(request: HttpRequest, order: Order, *, status: int = 200) -> JsonResponse:
     """The order as it is now in the database, lines and all, as its owner sees it."""
     visitor = visitor_from_request(request, create=False)
-    return JsonResponse(
-        order_json(selectors.order_get(visitor=visitor, order_id=order.pk)), status=status
-    )
+    return shape(order_out(selectors.order_get(visitor=visitor, order_id=order.pk)), status=status)
 
 
 def _changed(request: HttpRequest, order: Order) -> HttpResponse:
@@ -82,7 +82,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
     visitor = visitor_from_request(request, create=False)
     orders = [(order, order_totals(order)) for order in selectors.order_list(visitor=visitor)]
     if wants_json(request):
-        return JsonResponse({"orders": [order_json(order, totals) for order, totals in orders]})
+        return shape(OrderList(orders=[order_out(order, totals) for order, totals in orders]))
     return render(request, "kassa/order_list.html", {"orders": orders})
 
 
@@ -92,7 +92,7 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     order = order_for_request(request, order_id)
     totals = order_totals(order)
     if wants_json(request):
-        return JsonResponse(order_json(order, totals))
+        return shape(order_out(order, totals))
     return render(
         request,
         "kassa/order_detail.html",

@@ -1,11 +1,11 @@
-"""An order as the customer sees it: the JSON answer and the numbers the pages show."""
+"""What a cart must tell its customer before they pay: prices that changed since the items were
+added, and what stops the payment until fixed."""
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.utils.translation import gettext as _
 
-from kassa.common.money import format_amount, from_minor
+from kassa.common.money import format_amount
 from kassa.orders.models import Order
 from kassa.orders.pricing import Totals, order_totals
 
@@ -58,48 +58,3 @@ def cart_review(order: Order, totals: Totals | None = None) -> CartReview:
                 problem = _("Only %(count)s of %(item)s left: lower the quantity to pay.")
             review.problems.append(problem % {"item": item.name, "count": available})
     return review
-
-
-def _amount(minor: int, currency: str) -> str:
-    return str(from_minor(minor, currency))
-
-
-def order_json(order: Order, totals: Totals | None = None) -> dict[str, Any]:
-    totals = totals or order_totals(order)
-    currency = order.currency
-    return {
-        "id": order.pk,
-        "status": order.status,
-        "currency": currency,
-        "lines": [
-            {
-                "id": line.line.pk,
-                "item_id": line.line.item_id,
-                "name": line.line.item.name,
-                "quantity": line.line.quantity,
-                "unit_price": _amount(line.unit_amount, currency),
-                "amount": _amount(line.amount, currency),
-            }
-            for line in totals.lines
-        ],
-        "item_count": totals.item_count,
-        "subtotal": _amount(totals.subtotal, currency),
-        "discount": _amount(totals.discount, currency),
-        "discount_name": order.discount.name if totals.discount and order.discount else None,
-        "tax": _amount(totals.tax, currency),
-        "tax_name": order.tax.name if order.tax else None,
-        "tax_inclusive": totals.tax_inclusive,
-        "total": _amount(totals.total, currency),
-        "url": order.get_absolute_url(),
-        **_review_json(cart_review(order, totals)),
-    }
-
-
-def _review_json(review: CartReview) -> dict[str, Any]:
-    return {
-        "price_changes": [
-            {"item_id": c.item_id, "name": c.name, "was": c.was, "now": c.now}
-            for c in review.price_changes
-        ],
-        "problems": review.problems,
-    }
