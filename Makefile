@@ -8,11 +8,12 @@ MANAGE := $(PY) manage.py
 PORT ?= 8000
 export PORT
 
-.PHONY: help install run serve test test-postgres lint format typecheck check-browser clean lint-deploy check-deploy bench
+.PHONY: help install run serve test test-fast test-postgres lint format typecheck check-browser clean lint-deploy check-deploy bench
 
 help:
 	@echo "make run            set up and serve the shop on http://127.0.0.1:$(PORT)/"
 	@echo "make test           lint, type-check and run the whole test suite (SQLite)"
+	@echo "make test-fast      the suite without tests/system/ (no real servers or browser): the quick loop"
 	@echo "make test-postgres  the test suite against PostgreSQL (DATABASE_URL or 127.0.0.1:5432/test)"
 	@echo "make format         format the code"
 	@echo "make lint-deploy    lint the Dockerfile (hadolint) and validate compose.yaml"
@@ -65,6 +66,9 @@ check-browser:
 
 test: install lint typecheck check-browser
 	$(BIN)/pytest -p no:cacheprovider
+
+test-fast: install
+	$(BIN)/pytest -p no:cacheprovider -m "not system"
 
 test-postgres: install check-browser
 	DATABASE_URL=$${DATABASE_URL:-postgres://127.0.0.1:5432/test} $(BIN)/pytest -p no:cacheprovider

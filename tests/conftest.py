@@ -1,5 +1,6 @@
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from django.core.cache import caches
@@ -10,7 +11,20 @@ from kassa.catalog import revision
 from kassa.orders import checkout_defaults
 from tests.fake_stripe import FakeStripe
 
+SYSTEM = Path(__file__).resolve().parent / "system"
+
 SECRET_KEY = "sk_test_default_account_secret"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything under tests/system/ runs the shop as it runs for real (gunicorn, replicas,
+    worker processes, Chromium, the container's start script): `-m "not system"` leaves it out,
+    for a fast loop."""
+    for item in items:
+        if SYSTEM in item.path.parents:
+            item.add_marker(pytest.mark.system)
+
+
 PUBLISHABLE_KEY = "pk_test_default_account"
 
 
