@@ -51,10 +51,14 @@ def backwards(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     for attempt in PaymentAttempt.objects.exclude(state__in=["closed", "failed"]).order_by(
         "order_id", "number"
     ):
-        checkout = attempt.kind == "checkout_session"
+        match attempt.kind:
+            case "checkout_session":
+                session_id = attempt.stripe_id
+            case _:
+                session_id = ""
         Order.objects.filter(pk=attempt.order_id).update(
             checkout_attempt=attempt.number,
-            stripe_checkout_session_id=attempt.stripe_id if checkout else "",
+            stripe_checkout_session_id=session_id,
             stripe_payment_intent_id=attempt.payment_intent_id,
         )
     PaymentAttempt.objects.all().delete()
