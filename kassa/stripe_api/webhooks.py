@@ -37,8 +37,9 @@ def verify_webhook(*, payload: bytes, signature: str, secrets: list[str]) -> dic
             )
         except stripe.SignatureVerificationError:
             continue
-        except (ValueError, RecursionError) as exc:
-            # RecursionError: JSON nested deeper than the parser goes.
+        except (ValueError, RecursionError, AttributeError) as exc:
+            # RecursionError: JSON nested deeper than the parser goes. AttributeError: JSON that
+            # is not an object (a list, a string), which stripe-python reads as one.
             raise InvalidWebhook("The payload is not JSON an event can be read from.") from exc
         return _well_formed(dict(event.to_dict()))
     raise InvalidWebhook("The signature does not match any webhook secret, or is too old.")

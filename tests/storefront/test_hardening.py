@@ -77,8 +77,23 @@ def _deep(levels: int) -> str:
             '{"id": "evt_deep", "type": "checkout.session.completed", "data": ' + _deep(100_000)
         ).encode()
         + b"}",
+        b"[1, 2]",
+        b'"evt_a_string"',
+        b"42",
+        b"null",
     ],
-    ids=["long type", "long id", "no id", "nul in id", "object not an object", "deep json"],
+    ids=[
+        "long type",
+        "long id",
+        "no id",
+        "nul in id",
+        "object not an object",
+        "deep json",
+        "a list",
+        "a string",
+        "a number",
+        "null",
+    ],
 )
 def test_a_signed_but_malformed_event_is_a_400_and_stops_the_retries(
     webhooks: FakeStripe, payload: bytes
