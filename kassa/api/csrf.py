@@ -32,6 +32,9 @@ class CsrfTokenHeader(APIKeyHeader):
     )
 
     def __call__(self, request: HttpRequest) -> Any:
+        # Read the body first: Django's check reads a multipart form's token from the request's
+        # stream, after which the operation could not read the body at all (it answers 400).
+        request.body  # noqa: B018
         if _middleware.process_view(request, _checked, (), {}) is not None:
             raise CsrfRefused
         return True

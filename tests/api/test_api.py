@@ -327,6 +327,28 @@ def test_a_body_that_does_not_fit_the_schema_is_a_422(api: Api, body: str) -> No
     assert not Order.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "content_type",
+    ["multipart/form-data; boundary=BoUnDaRy", "application/x-www-form-urlencoded"],
+)
+def test_a_form_body_is_a_4xx_in_the_api_shape(api: Api, content_type: str) -> None:
+    """The CSRF check reads a form's fields from the request's stream; the body must still be
+    there for the operation to read (it was a 500)."""
+    item = ItemFactory.create()
+    body = (
+        f'--BoUnDaRy\r\nContent-Disposition: form-data; name="item_id"\r\n\r\n{item.pk}\r\n'
+        "--BoUnDaRy--\r\n"
+        if content_type.startswith("multipart")
+        else f"item_id={item.pk}&quantity=1"
+    )
+    response = api.client.generic(
+        "POST", f"{API}/cart/lines", body, content_type=content_type, headers=api.headers
+    )
+    assert 400 <= response.status_code < 500, response.content
+    assert set(response.json()) == {"error", "code"}
+    assert not Order.objects.exists()
+
+
 def test_unknown_paths_wrong_methods_and_big_bodies_answer_in_the_api_shape(
     api: Api, settings: SettingsWrapper
 ) -> None:
