@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminFileWidget
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.core.validators import MaxValueValidator
 from django.db.models import F, QuerySet
 from django.db.models.fields.files import FieldFile
 from django.http import HttpRequest
@@ -18,7 +19,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kassa.catalog import images, services
-from kassa.catalog.models import Item
+from kassa.catalog.models import MAX_STOCK, Item
 from kassa.common.admin_money import CURRENCIES_IN_USE, show_in_currency
 from kassa.common.money import format_amount
 
@@ -60,36 +61,68 @@ class ItemAdminForm(forms.ModelForm[Item]):
             "image_alt",
         ]
 
+    stock_moved: int | None = None
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["stock_seen"].initial = (
+            "" if self.instance.stock is None else self.instance.stock
+        )
         show_in_currency(self, self.instance.currency, "price")
         self.fields["image"].help_text = _(
             "A JPEG, PNG or WebP picture of at most %(limit)s MB. The pages show it resized."
         ) % {"limit": images.max_upload_mb()}
 
-    def clean_stock(self) -> int | None:
-        """Stock below what checkouts hold now would take units from customers paying for
-        them. The row stays locked until the save commits (the admin saves in one
-        transaction), so no checkout can take more in between."""
-        stock: int | None = self.cleaned_data.get("stock")
-        if stock is None or self.instance.pk is None:
-            return stock
-        reserved = (
+    # The stock the page showed when staff opened it. Units sell while the page is open, so
+    # the save writes the change staff made to that figure, not the figure itself: putting
+    # back units sold meanwhile would sell them twice.
+    stock_seen = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.instance.pk is not None and "stock" not in self.errors:
+            self._stock_to_write(cleaned)
+        return cleaned
+
+    def _stock_to_write(self, cleaned: dict[str, Any]) -> None:
+        """Stock as what is on hand now plus the change staff made on the page. The row stays
+        locked until the save commits (the admin saves in one transaction), so no checkout
+        takes a unit in between."""
+        if "stock_seen" not in self.data:
+            self.add_error(None, STALE_FORM)
+            return
+        try:
+            seen = _stock_or_none(cleaned.get("stock_seen", ""))
+        except ValueError:
+            self.add_error(None, STALE_FORM)
+            return
+        posted: int | None = cleaned.get("stock")
+        now, reserved = (
             Item.objects.select_for_update()
             .filter(pk=self.instance.pk)
-            .values_list("reserved", flat=True)
-            .first()
-        ) or 0
-        if stock < reserved:
-            raise ValidationError(
-                _(
-                    "%(reserved)s units are held by checkouts in progress: the stock cannot be "
-                    "less than that. Wait for them to finish, or set at least %(reserved)s."
-                )
-                % {"reserved": reserved},
-                code="below_reserved",
+            .values_list("stock", "reserved")
+            .get()
+        )
+        if posted is not None and seen is not None and now is not None:
+            stock = now + (posted - seen)
+        elif posted == seen:
+            stock = now  # tracking neither started nor stopped on the page
+        else:
+            stock = posted
+        if stock is not None and stock < reserved:
+            self.add_error(
+                "stock", _below_reserved(reserved, least=reserved - (stock - (posted or 0)))
             )
-        return stock
+            return
+        if stock is not None:
+            try:
+                MaxValueValidator(MAX_STOCK)(stock)
+            except ValidationError as exc:
+                self.add_error("stock", exc)
+                return
+        cleaned["stock"] = self.instance.stock = stock
+        if now != seen and stock is not None:
+            self.stock_moved = stock
 
     def checked_image(self) -> images.CheckedImage | None:
         """The image uploaded with this form, if one was."""
@@ -98,6 +131,35 @@ class ItemAdminForm(forms.ModelForm[Item]):
             return None
         checked: images.CheckedImage = upload.checked_image  # type: ignore[attr-defined]
         return checked
+
+
+STALE_FORM = _(
+    "This page is out of date: reload it to see the item as it is now, then make your change again."
+)
+
+
+def _below_reserved(reserved: int, *, least: int) -> ValidationError:
+    if least == reserved:
+        message = _(
+            "%(reserved)s units are held by checkouts in progress: the stock cannot be less "
+            "than that. Wait for them to finish, or set at least %(reserved)s."
+        ) % {"reserved": reserved}
+    else:
+        message = _(
+            "Units were sold or taken into checkouts since this page was opened: %(reserved)s "
+            "are held by checkouts in progress now, and your change would leave less than that "
+            "on hand. Set at least %(least)s."
+        ) % {"reserved": reserved, "least": least}
+    return ValidationError(message, code="below_reserved")
+
+
+def _stock_or_none(text: str) -> int | None:
+    text = text.strip()
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit() and len(text) <= 9):
+        raise ValueError(text)
+    return int(text)
 
 
 def _picture(file: FieldFile, width: int, height: int, alt: str) -> SafeString:
@@ -157,6 +219,7 @@ class ItemAdmin(admin.ModelAdmin[Item]):
         "currency",
         "is_active",
         "stock",
+        "stock_seen",
         "reserved",
         "image",
         "image_preview",
@@ -197,3 +260,12 @@ class ItemAdmin(admin.ModelAdmin[Item]):
 
     def save_model(self, request: HttpRequest, obj: Item, form: Any, change: bool) -> None:
         services.item_save(item=obj, new_image=form.checked_image())
+        if form.stock_moved is not None:
+            messages.info(
+                request,
+                gettext(
+                    "Units were sold or returned while this page was open: your change was made "
+                    "to the stock as it was at saving, which is now %(stock)s."
+                )
+                % {"stock": form.stock_moved},
+            )

@@ -40,6 +40,8 @@ def admin_form(item: Item | None = None, **changes: object) -> dict[str, object]
         "currency": "usd",
         "is_active": "on",
         "image_alt": "",
+        # The stock the change page showed (blank: not tracked).
+        "stock_seen": "" if item is None or item.stock is None else str(item.stock),
     }
     data.update(changes)
     return data

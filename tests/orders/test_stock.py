@@ -3,6 +3,7 @@ and the cart saying what is left; off sale; carts at current prices; the default
 that restock. Through the real stripe-python against the fake Stripe, and signed webhooks."""
 
 import logging
+import re
 import time
 from datetime import timedelta
 from decimal import Decimal
@@ -566,6 +567,7 @@ def _item_form(item: Item, **changes: str) -> dict[str, str]:
         "currency": item.currency,
         "is_active": "on",
         "stock": "" if item.stock is None else str(item.stock),
+        "stock_seen": "" if item.stock is None else str(item.stock),
         "image_alt": "",
         **changes,
     }
@@ -659,3 +661,93 @@ def test_the_currency_filters_list_only_the_currencies_in_use(staff: Client) -> 
         assert offered == present, path
         shown = {code for code in ("usd", "eur") if f">{code.upper()}</a>" in page}
         assert shown == present, path  # written as prices are, not as stored
+
+
+def _opened(staff: Client, item: Item) -> dict[str, str]:
+    """The item's change page as staff opened it: the fields it would post back."""
+    page = staff.get(f"/admin/catalog/item/{item.pk}/change/").text
+    seen = re.search(r'<input type="hidden" name="stock_seen"[^>]*>', page)
+    assert seen, "the change page carries the stock it showed"
+    value = re.search(r'value="(\d*)"', seen.group(0))
+    return _item_form(item, stock_seen=value.group(1) if value else "")
+
+
+def test_a_stale_admin_save_keeps_the_units_sold_meanwhile(
+    webhooks: FakeStripe, staff: Client
+) -> None:
+    """Staff open the page at 20, 5 units sell, staff fix a typo and save: 15 are left, not 20
+    again (which would let 25 be paid for with 20 on hand)."""
+    item = ItemFactory.create(name="Teapto", stock=20)
+    form = _opened(staff, item)
+    sold = _paid(webhooks, item, 5)
+    assert sold.status == Order.Status.PAID
+    assert levels(item) == (15, 0)
+
+    saved = staff.post(
+        f"/admin/catalog/item/{item.pk}/change/", {**form, "name": "Teapot"}, follow=True
+    )
+
+    item.refresh_from_db()
+    assert (item.name, item.stock, item.reserved) == ("Teapot", 15, 0)
+    assert saved.status_code == 200
+    assert "which is now 15" in saved.text
+
+
+def test_a_stale_admin_save_applies_the_change_staff_made(
+    webhooks: FakeStripe, staff: Client
+) -> None:
+    item = ItemFactory.create(stock=20)
+    form = _opened(staff, item)
+    _paid(webhooks, item, 5)  # sold while the page was open
+    buy(Client(), item, 3)  # and 3 held by a checkout
+
+    restocked = staff.post(f"/admin/catalog/item/{item.pk}/change/", {**form, "stock": "30"})
+
+    assert restocked.status_code == 302
+    assert levels(item) == (25, 3)  # 20 → 30 on the page: ten more than are on hand now
+
+
+def test_a_stale_admin_save_cannot_take_units_checkouts_hold(
+    webhooks: FakeStripe, staff: Client
+) -> None:
+    item = ItemFactory.create(stock=10)
+    form = _opened(staff, item)
+    _paid(webhooks, item, 4)
+    buy(Client(), item, 5)  # 6 on hand, 5 of them held
+
+    # Staff took 3 off the 10 the page showed: 3 on hand would be fewer than the 5 held.
+    refused = staff.post(f"/admin/catalog/item/{item.pk}/change/", {**form, "stock": "7"})
+
+    assert levels(item) == (6, 5)
+    assert refused.status_code == 200
+    assert "5 are held by checkouts in progress now" in refused.text
+    assert "Set at least 9" in refused.text
+
+
+def test_an_admin_save_without_the_stock_it_showed_is_refused(staff: Client) -> None:
+    """A page opened before the shop sent the figure (or a hand-made post) cannot say what
+    changed, so it changes nothing."""
+    item = ItemFactory.create(name="Kettle", stock=20)
+    form = {k: v for k, v in _item_form(item, name="Renamed").items() if k != "stock_seen"}
+
+    refused = staff.post(f"/admin/catalog/item/{item.pk}/change/", form)
+
+    item.refresh_from_db()
+    assert (item.name, item.stock) == ("Kettle", 20)
+    assert refused.status_code == 200
+    assert "This page is out of date" in refused.text
+
+
+def test_the_admin_starts_and_stops_counting_stock(staff: Client) -> None:
+    item = ItemFactory.create()  # not counted
+    started = staff.post(
+        f"/admin/catalog/item/{item.pk}/change/", {**_opened(staff, item), "stock": "12"}
+    )
+    assert started.status_code == 302
+    assert levels(item) == (12, 0)
+
+    stopped = staff.post(
+        f"/admin/catalog/item/{item.pk}/change/", {**_opened(staff, item), "stock": ""}
+    )
+    assert stopped.status_code == 302
+    assert levels(item) == (None, 0)
