@@ -78,9 +78,9 @@ class ItemAdminForm(forms.ModelForm[Item]):
     # back units sold meanwhile would sell them twice.
     stock_seen = forms.CharField(required=False, widget=forms.HiddenInput)
 
-    def clean(self) -> dict[str, Any]:
+    def clean(self) -> dict[str, Any] | None:
         cleaned = super().clean()
-        if self.instance.pk is not None and "stock" not in self.errors:
+        if cleaned is not None and self.instance.pk is not None and "stock" not in self.errors:
             self._stock_to_write(cleaned)
         return cleaned
 
@@ -103,6 +103,7 @@ class ItemAdminForm(forms.ModelForm[Item]):
             .values_list("stock", "reserved")
             .get()
         )
+        stock: int | None
         if posted is not None and seen is not None and now is not None:
             stock = now + (posted - seen)
         elif posted == seen:
