@@ -142,14 +142,25 @@ USE_TZ = True
 # (kassa.storefront.shared_pages); an item edit shows on them within this many seconds
 # (kassa.catalog.revision).
 CATALOG_PAGE_REFRESH_SECONDS = env.float("CATALOG_PAGE_REFRESH_SECONDS", default=1.0)
-# REDIS_URL: the cache every process and replica shares (the throttles' counts); without it each
-# process keeps its own.
+# REDIS_URL: the cache every process and replica shares (the throttles' counts). Without it, a
+# table in the database, which every process of the replica shares (kassa.common.cache): never
+# one count per process, which would multiply each limit by the number of gunicorn's workers.
 REDIS_URL = env.str("REDIS_URL", default="")
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        {
+            "BACKEND": "kassa.common.cache.FailSoftRedisCache",
+            "LOCATION": REDIS_URL,
+            # Every call gives up after this long: the throttles run on every Buy click.
+            "OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
+        }
         if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        else {
+            "BACKEND": "kassa.common.cache.CountingDatabaseCache",
+            "LOCATION": "kassa_cache",
+            # Expired counts go once the table holds this many rows (Django culls on writes).
+            "OPTIONS": {"MAX_ENTRIES": 20_000},
+        }
     ),
     "pages": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
@@ -345,6 +356,22 @@ SHOP_THROTTLE = env.bool("SHOP_THROTTLE", default=True)
 SHOP_THROTTLE_BUY_PER_VISITOR = env.str("SHOP_THROTTLE_BUY_PER_VISITOR", default="10/m")
 SHOP_THROTTLE_BUY_PER_ADDRESS = env.str("SHOP_THROTTLE_BUY_PER_ADDRESS", default="60/m")
 SHOP_THROTTLE_CODES_PER_VISITOR = env.str("SHOP_THROTTLE_CODES_PER_VISITOR", default="10/m")
+# A guesser changes visitor (a new session is free) but not address so easily.
+SHOP_THROTTLE_CODES_PER_ADDRESS = env.str("SHOP_THROTTLE_CODES_PER_ADDRESS", default="30/h")
+# Searches are the catalog's one query a visitor writes; pages of the catalog are not limited.
+SHOP_THROTTLE_SEARCH_PER_ADDRESS = env.str("SHOP_THROTTLE_SEARCH_PER_ADDRESS", default="60/m")
+# The reverse proxies in front of the shop, by address or range ("10.0.0.0/8"): a request from
+# one of them is from the address it names last in X-Forwarded-For, checked the same way, hop
+# by hop. Empty: the connection's own address, whatever X-Forwarded-For says. Independent of
+# DJANGO_BEHIND_HTTPS_PROXY, which is about the scheme.
+try:
+    SHOP_TRUSTED_PROXIES = [
+        ipaddress.ip_network(entry.strip(), strict=False)
+        for entry in env.list("SHOP_TRUSTED_PROXIES", default=[])
+        if entry.strip()
+    ]
+except ValueError as _error:
+    raise ImproperlyConfigured(f"SHOP_TRUSTED_PROXIES: {_error}") from None
 # Should the cache (Redis) be down, customers are served unthrottled rather than all refused.
 RATELIMIT_FAIL_OPEN = True
 

@@ -3,6 +3,7 @@ logins, even with the right password, for a while; other users and addresses log
 
 from dataclasses import dataclass
 from datetime import timedelta
+from ipaddress import ip_network
 from typing import Any
 
 import pytest
@@ -112,7 +113,7 @@ def test_a_login_before_the_limit_starts_the_count_again(staff: User) -> None:
 def test_behind_the_proxy_the_address_is_the_one_the_proxy_added(
     staff: User, settings: SettingsWrapper
 ) -> None:
-    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.SHOP_TRUSTED_PROXIES = [ip_network("10.0.0.0/8")]
 
     def through_proxy(password: str, client_claims: str, real: str) -> Client:
         client = Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=f"{client_claims}, {real}")
@@ -125,3 +126,24 @@ def test_behind_the_proxy_the_address_is_the_one_the_proxy_added(
 
     assert not logged_in(through_proxy(PASSWORD, "192.0.2.99", HOME))
     assert logged_in(through_proxy(PASSWORD, "192.0.2.99", ELSEWHERE))
+
+
+def test_a_made_up_forwarded_address_neither_escapes_nor_locks_out(
+    staff: User, settings: SettingsWrapper
+) -> None:
+    """Straight from a client (no trusted proxy), X-Forwarded-For names nobody: guesses under
+    new made-up addresses all count to the guesser's own, and naming the real admin's address
+    locks only the guesser out."""
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.SHOP_TRUSTED_PROXIES = [ip_network("10.0.0.0/8")]
+
+    def direct(password: str, claims: str) -> Client:
+        client = Client(REMOTE_ADDR=ELSEWHERE, HTTP_X_FORWARDED_FOR=claims)
+        client.post("/admin/login/?next=/admin/", {"username": "boss", "password": password})
+        return client
+
+    for n in range(LIMIT):
+        direct("wrong", HOME if n % 2 else f"192.0.2.{n}")
+
+    assert not logged_in(direct(PASSWORD, "192.0.2.99"))
+    assert logged_in(log_in("boss", PASSWORD, address=HOME))

@@ -2,14 +2,16 @@
 visitor and per address, in the cache every process shares (Redis when REDIS_URL is set)."""
 
 from collections.abc import Iterator
+from ipaddress import ip_network
 from typing import Any
 
 import pytest
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
-from django.test import Client
+from django.test import Client, RequestFactory
 from pytest_django.fixtures import Settings as SettingsWrapper
 
+from kassa.common.throttle import client_address
 from kassa.orders.models import Order
 from tests.factories import DiscountFactory, ItemFactory
 from tests.fake_stripe import FakeStripe
@@ -68,7 +70,7 @@ def test_behind_the_proxy_the_address_is_the_one_the_proxy_saw(
 ) -> None:
     """A flash sale's buyers all reach the app from the proxy's address: the proxy's
     X-Forwarded-For tells them apart, and what a client writes before it counts for nothing."""
-    limits.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    limits.SHOP_TRUSTED_PROXIES = [ip_network("127.0.0.1/32")]
     item = ItemFactory.create()
 
     def buy(forwarded: str) -> int:
@@ -79,6 +81,81 @@ def test_behind_the_proxy_the_address_is_the_one_the_proxy_saw(
 
     assert many == [200] * 8
     assert forged == [200] * 5 + [429]
+
+
+def test_without_trusted_proxies_a_forwarded_address_is_never_believed(
+    fake_stripe: FakeStripe, limits: SettingsWrapper
+) -> None:
+    """Saying the shop is behind an HTTPS proxy is about the scheme: it does not make
+    X-Forwarded-For true, so a client cannot escape its count by naming a new address."""
+    limits.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    limits.SHOP_TRUSTED_PROXIES = []
+    item = ItemFactory.create()
+
+    def buy(forwarded: str) -> int:
+        return Client().get(f"/buy/{item.pk}", headers={"X-Forwarded-For": forwarded}).status_code
+
+    assert [buy(f"203.0.113.{n}") for n in range(6)] == [200] * 5 + [429]
+
+
+@pytest.mark.parametrize(
+    ("remote", "forwarded", "seen"),
+    [
+        ("127.0.0.1", "", "127.0.0.1"),  # a trusted proxy that names nobody speaks for itself
+        ("127.0.0.1", "203.0.113.5", "203.0.113.5"),
+        ("127.0.0.1", "198.51.100.1, 203.0.113.5", "203.0.113.5"),  # the first is made up
+        ("127.0.0.1", "203.0.113.5, 10.0.0.2", "203.0.113.5"),  # two proxies, hop by hop
+        ("127.0.0.1", "198.51.100.1, 203.0.113.5, 10.0.0.2", "203.0.113.5"),
+        ("127.0.0.1", "10.0.0.9, 10.0.0.2", "10.0.0.9"),  # every hop a proxy: the farthest
+        ("127.0.0.1", "not-an-address", "127.0.0.1"),
+        ("127.0.0.1", "203.0.113.5, not-an-address", "127.0.0.1"),
+        ("127.0.0.1", "2001:db8::7", "2001:db8::7"),
+        ("203.0.113.9", "10.0.0.2", "203.0.113.9"),  # not a proxy: its own address
+        ("10.0.0.2", "198.51.100.1", "198.51.100.1"),
+    ],
+)
+def test_the_client_address_is_read_back_through_trusted_proxies_only(
+    settings: SettingsWrapper, remote: str, forwarded: str, seen: str
+) -> None:
+    settings.SHOP_TRUSTED_PROXIES = [ip_network("127.0.0.1/32"), ip_network("10.0.0.0/8")]
+    headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+    request = RequestFactory().get("/", REMOTE_ADDR=remote, headers=headers)
+    assert client_address(request) == seen
+
+
+def test_discount_code_guesses_from_new_visitors_at_one_address_are_refused(
+    limits: SettingsWrapper,
+) -> None:
+    """A guesser who starts a new session every few tries is still one address."""
+    limits.SHOP_THROTTLE_CODES_PER_ADDRESS = "4/h"
+    DiscountFactory.create(code="REAL", percent_off=10)
+    item = ItemFactory.create()
+    answers = []
+    for n in range(3):
+        visitor = Client()
+        order = cart(visitor, (item.pk, 1))
+        url = f"/orders/{order.pk}/discount/"
+        answers += [visitor.post(url, {"code": f"G{n}{m}"}, headers=JSON) for m in range(2)]
+
+    assert [a.status_code for a in answers] == [400] * 4 + [429] * 2
+    assert not Order.objects.filter(discount__isnull=False).exists()
+    elsewhere = Client(REMOTE_ADDR="198.51.100.4")
+    order = cart(elsewhere, (item.pk, 1))
+    applied = elsewhere.post(f"/orders/{order.pk}/discount/", {"code": "REAL"}, headers=JSON)
+    assert applied.status_code == 200
+
+
+def test_searches_past_the_address_rate_are_refused(limits: SettingsWrapper) -> None:
+    limits.SHOP_THROTTLE_SEARCH_PER_ADDRESS = "3/h"
+    ItemFactory.create(name="Mug")
+    searches = [Client().get("/", {"q": f"mug{n}"}) for n in range(4)]
+    catalog = Client().get("/")  # browsing the catalog is not searching
+
+    assert [s.status_code for s in searches] == [200, 200, 200, 429]
+    assert "Too many attempts" in searches[-1].text
+    assert int(searches[-1]["Retry-After"]) >= 1
+    assert catalog.status_code == 200
+    assert Client(REMOTE_ADDR="198.51.100.4").get("/", {"q": "mug"}).status_code == 200
 
 
 def test_discount_code_guesses_past_the_rate_are_refused(limits: SettingsWrapper) -> None:
