@@ -2,8 +2,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.contrib.postgres.indexes import GinIndex
-from django.contrib.postgres.search import SearchVector
+from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinLengthValidator
 from django.db import models
@@ -20,8 +19,8 @@ MAX_STOCK = 10_000_000
 
 def search_document() -> CombinedExpression:
     """An item's words for full-text search, stemmed as Russian and as English (so "кружки"
-    finds "Кружка" and "mugs" finds "Mug"). The GIN index is built on exactly this expression,
-    which is what lets PostgreSQL use it."""
+    finds "Кружка" and "mugs" finds "Mug"): what `search_vector` keeps (migration 0006's
+    trigger writes the same in SQL)."""
     words = ("name", "description")
     russian = SearchVector(*words, config="russian")
     english = SearchVector(*words, config="english")
@@ -97,6 +96,10 @@ class Item(models.Model):
             "keep it. Take an item with orders off sale instead of deleting it."
         ),
     )
+    # The words search matches (search_document(), stored): on PostgreSQL a trigger writes it
+    # whenever the name or the description is written, bulk writes included, so no search
+    # computes an item's words again. Empty elsewhere (SQLite searches without it).
+    search_vector = SearchVectorField(null=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -116,9 +119,8 @@ class Item(models.Model):
             # A catalog page is a slice in this order: the index makes it a short index scan
             # rather than a sort of every item, whatever the catalog's size.
             models.Index(fields=["name", "id"], name="catalog_item_order"),
-            # Full-text search (kassa.catalog.selectors.item_search): only PostgreSQL builds it
-            # (migration 0003); the expression is the one the search matches against.
-            GinIndex(search_document(), name="catalog_item_search"),
+            # Full-text search's GIN index on `search_vector` exists on PostgreSQL only, made by
+            # migration 0006 with the trigger that keeps the column in step.
         ]
 
     def __str__(self) -> str:

@@ -22,19 +22,23 @@ from kassa.payments.methods.payment_intent_details import Details, DetailsInvali
 
 # Longer searches are cut here: no product name needs more, and a query's cost grows with it.
 QUERY_MAX_LENGTH = 200
+# And past this many words: each is another condition on every item a search looks at.
+QUERY_MAX_WORDS = 8
 _SPACES = re.compile(r"\s+")
 
 
 class SearchQueryField(forms.CharField):
     """What the visitor typed, made searchable: Unicode compatibility forms folded (a
     full-width "ｍｕｇ" is "mug"), control and format characters (NUL among them, which
-    PostgreSQL refuses in text) dropped, spaces collapsed, and cut at QUERY_MAX_LENGTH. So any
-    query is either words to look for or nothing, never an error."""
+    PostgreSQL refuses in text) dropped, spaces collapsed, and cut at QUERY_MAX_LENGTH
+    characters and QUERY_MAX_WORDS words. So any query is either words to look for or nothing,
+    never an error."""
 
     def to_python(self, value: Any) -> str:
         text = unicodedata.normalize("NFKC", str(value or ""))
         text = "".join(" " if unicodedata.category(c)[0] in "CZ" else c for c in text)
-        return _SPACES.sub(" ", text).strip()[:QUERY_MAX_LENGTH].strip()
+        text = _SPACES.sub(" ", text).strip()[:QUERY_MAX_LENGTH].strip()
+        return " ".join(text.split(" ")[:QUERY_MAX_WORDS])
 
 
 class CatalogQueryForm(forms.Form):

@@ -14,7 +14,9 @@ from django.utils.translation import gettext_lazy
 from kassa.api.schemas import item_out
 from kassa.catalog import revision, selectors
 from kassa.catalog.models import Item
+from kassa.common.errors import TooMany
 from kassa.common.http import json_error, page_or_json, wants_json
+from kassa.common.throttle import search_limited
 from kassa.storefront import shared_pages
 from kassa.storefront.forms import CatalogQueryForm
 from kassa.storefront.json import shape
@@ -31,6 +33,11 @@ def catalog(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         raise Http404(form.errors.get("page", [""])[0])
     number, query = form.cleaned_data["page"], form.cleaned_data["q"]
+    if query:
+        try:
+            search_limited(request)
+        except TooMany as refused:
+            return _too_many_searches(request, query, refused)
     version = revision.recent()
     if query:
         items = selectors.item_search(query=query)
@@ -39,6 +46,9 @@ def catalog(request: HttpRequest) -> HttpResponse:
     else:
         items, key, cache = selectors.item_list(), "catalog", "pages"
     count = shared_pages.kept(key=f"{key}:count", version=version, value=items.count, cache=cache)
+    # A search pages through at most SEARCH_RESULTS_LIMIT items, and says when it found more.
+    more = count > selectors.SEARCH_RESULTS_LIMIT
+    count = min(count, selectors.SEARCH_RESULTS_LIMIT)
     # A number past the last page is the last page, under the last page's key: the numbers
     # anyone may type cannot make more copies than there are pages.
     number = min(number, max(1, ceil(count / settings.SHOP_PAGE_SIZE)))
@@ -47,7 +57,7 @@ def catalog(request: HttpRequest) -> HttpResponse:
         listing = selectors.item_page(
             items=items, number=number, count=count, size=settings.SHOP_PAGE_SIZE
         )
-        return _listing_context(listing, query)
+        return {**_listing_context(listing, query), "more_found": more}
 
     return shared_pages.page(
         request,
@@ -57,6 +67,18 @@ def catalog(request: HttpRequest) -> HttpResponse:
         context=context,
         cache=cache,
     )
+
+
+def _too_many_searches(request: HttpRequest, query: str, refused: TooMany) -> HttpResponse:
+    response = render(
+        request,
+        "kassa/too_many_searches.html",
+        {"search_query": query, "message": refused.message},
+        status=429,
+    )
+    if refused.retry_after is not None:
+        response["Retry-After"] = str(refused.retry_after)
+    return response
 
 
 def _listing_context(listing: selectors.ItemPage, query: str) -> dict[str, object]:
