@@ -78,6 +78,9 @@ def test_compose_runs_web_on_a_healthy_postgres_and_redis() -> None:
     }
     assert re.fullmatch(r"postgres://kassa:\S+@db:5432/kassa", web["environment"]["DATABASE_URL"])
     assert web["environment"]["REDIS_URL"] == "redis://redis:6379/0"
+    # The customer's address is the one the proxy names, from wherever Docker puts the proxy.
+    trusted = web["environment"]["SHOP_TRUSTED_PROXIES"]
+    assert all(r in trusted for r in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
     # Longer than gunicorn's graceful_timeout, so in-flight requests finish on `docker stop`.
     assert int(web["stop_grace_period"].rstrip("s")) > 20
 

@@ -23,6 +23,7 @@ from tests.production_env import ROOT
 WORKERS, THREADS = 2, 4
 HALF_A_REQUEST = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: slow"
 TOKEN = "metrics-token-for-the-proxy-test"
+CLICKS = 3  # a client address's Buy clicks an hour, in this shop
 
 
 def _nginx() -> str:
@@ -69,6 +70,8 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         METRICS_TOKEN=TOKEN,
         # As behind the compose proxy: X-Forwarded-* come from it.
         DJANGO_BEHIND_HTTPS_PROXY="true",
+        SHOP_TRUSTED_PROXIES="127.0.0.1",
+        SHOP_THROTTLE_BUY_PER_ADDRESS=f"{CLICKS}/h",
     ) as server:
         # Every worker up (each has loaded the app before it takes a connection).
         deadline = time.monotonic() + 60
@@ -210,3 +213,25 @@ def test_the_proxy_passes_what_the_shop_needs_and_keeps_metrics_inside(
         assert "kassa_" not in refused.text
     assert requests.get(f"{shop.base}/metrics", headers=bearer, timeout=5).status_code == 200
     assert answer.headers.get("Server") == "nginx"  # server_tokens off: no version told
+
+
+def test_behind_the_proxy_each_customer_is_their_own_address(shop: Server, proxy: Proxy) -> None:
+    """The TLS proxy in front (a peer nginx believes) names each customer; nginx passes that
+    address on alone, and the shop, trusting nginx, counts each customer apart: one customer's
+    Buy clicks past the limit do not refuse another's. (No item: each click is counted, then
+    answered 404.)"""
+
+    def buy(customer: str, claims: str = "") -> int:
+        forwarded = f"{claims}, {customer}" if claims else customer
+        return requests.get(
+            f"{proxy.base}/buy/999999", headers={"X-Forwarded-For": forwarded}, timeout=10
+        ).status_code
+
+    first = [buy("203.0.113.10") for _ in range(CLICKS + 1)]
+    # Addresses the customer makes up before the one the TLS proxy added count for nothing.
+    made_up = [buy("203.0.113.10", claims=f"192.0.2.{n}") for n in range(2)]
+    other = buy("203.0.113.11")
+
+    assert first == [404] * CLICKS + [429]
+    assert made_up == [429, 429]
+    assert other == 404
