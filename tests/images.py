@@ -35,6 +35,29 @@ def png_claiming(width: int, height: int) -> bytes:
     )
 
 
+def png_strip(width: int, height: int) -> bytes:
+    """A whole, valid greyscale PNG of `width` × `height` black pixels: a few kilobytes for
+    millions of rows, each of which a decoder must still go through."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    compressor = zlib.compressobj(9)
+    row = b"\x00" * (width + 1)
+    chunk = row * max(1, 1_000_000 // len(row))
+    rows_per_chunk = len(chunk) // len(row)
+    data = []
+    left = height
+    while left > 0:
+        n = min(left, rows_per_chunk)
+        data.append(compressor.compress(row * n if n < rows_per_chunk else chunk))
+        left -= n
+    data.append(compressor.flush())
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", b"".join(data))
+        + _chunk(b"IEND", b"")
+    )
+
+
 SVG = (
     b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
     b'<script>alert(1)</script><rect width="10" height="10"/></svg>'

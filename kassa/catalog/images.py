@@ -28,8 +28,16 @@ LARGE_SIZE = (960, 960)
 # Pictures the renditions are made from. Others (TIFF, BMP, PSD, ICO, ...) Pillow may open, but
 # a browser would not show the original, and each format is code that reads untrusted bytes.
 ACCEPTED_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif"}
-# A 50-megapixel photo decodes to 150 MB; a small file claiming more is a decompression bomb.
+# A 50-megapixel photo decodes to 150 MB (200 MB with transparency); a small file claiming more
+# is a decompression bomb.
 MAX_PIXELS = 50_000_000
+# And no side longer than this: a 1 × 50,000,000 strip is within the pixels, yet a PNG decodes
+# it row by row (50 million rows) and the sizes the pages show are made from it.
+MAX_SIDE = 12_000
+# What an original keeps of its file's metadata: how to show its colours and transparency.
+# The rest goes (EXIF with a phone's GPS position and the camera's serial, XMP, comments, text).
+KEPT_INFO = ("icc_profile", "transparency")
+ORIGINAL_QUALITY = 95
 # JPEG for every rendition: Stripe Checkout (product images), every browser and mail client
 # show it; the sizes are small enough that WebP's saving is a few kilobytes a card.
 JPEG_QUALITY = 82
@@ -94,6 +102,11 @@ def check_upload(upload: File[bytes]) -> CheckedImage:
             width, height = probe.size
             if width * height > MAX_PIXELS:
                 raise _too_many_pixels()
+            if max(width, height) > MAX_SIDE:
+                raise ImageRejected(
+                    _("The image is more than %(pixels)s pixels wide or high.")
+                    % {"pixels": MAX_SIDE}
+                )
             probe.verify()  # the file's structure and checksums
         with Image.open(io.BytesIO(content)) as image:
             image.load()  # every pixel: a truncated or corrupt file fails here
@@ -126,8 +139,28 @@ def renditions(checked: CheckedImage) -> tuple[Rendition, Rendition]:
 
 
 def store_original(checked: CheckedImage) -> str:
+    """Store the upload to make new sizes from, without its metadata: the media folder (or
+    bucket) serves every stored file to whoever has its address."""
+    content = _without_metadata(checked)
     suffix = ACCEPTED_FORMATS[checked.format]
-    return _store(content_name("items/", checked.content, suffix), checked.content)
+    return _store(content_name("items/", content, suffix), content)
+
+
+def _without_metadata(checked: CheckedImage) -> bytes:
+    """The picture saved again from its pixels, upright, in its format (an animated GIF as its
+    first frame, which is what the pages show), with nothing but KEPT_INFO."""
+    with Image.open(io.BytesIO(checked.content)) as opened:
+        opened.seek(0)
+        picture = ImageOps.exif_transpose(opened)
+    picture.info = {key: value for key, value in picture.info.items() if key in KEPT_INFO}
+    options: dict[str, object] = {}
+    if "icc_profile" in picture.info:
+        options["icc_profile"] = picture.info["icc_profile"]
+    if checked.format in ("JPEG", "WEBP"):
+        options["quality"] = ORIGINAL_QUALITY
+    out = io.BytesIO()
+    picture.save(out, checked.format, **options)
+    return out.getvalue()
 
 
 def public_url(name: str) -> str | None:

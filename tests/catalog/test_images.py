@@ -2,7 +2,10 @@
 shown on the catalog, the item page and the cart; a refused upload stores nothing."""
 
 import io
+import os
 import re
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,13 +14,15 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from kassa.catalog import images, services
 from kassa.catalog.models import Item
 from kassa.common.media import is_content_addressed
 from tests.factories import ItemFactory
-from tests.images import SVG, picture, png_claiming
+from tests.images import SVG, picture, png_claiming, png_strip
+from tests.production_env import ROOT
 
 pytestmark = pytest.mark.django_db
 
@@ -75,6 +80,55 @@ def test_files_that_are_not_pictures_the_shop_shows_are_refused(content: bytes, 
         images.check_upload(ContentFile(content))
 
 
+def _peak_memory_of_checking(content: bytes, folder: Path) -> tuple[str, int]:
+    """check_upload(content) in a fresh process: its answer, and the process's peak memory."""
+    upload = folder / "upload.bin"
+    upload.write_bytes(content)
+    script = (
+        "import resource, django; django.setup()\n"
+        "from django.core.files.base import ContentFile\n"
+        "from kassa.catalog import images\n"
+        f"content = open({str(upload)!r}, 'rb').read()\n"
+        "try:\n"
+        "    answer = images.check_upload(ContentFile(content)).format\n"
+        "except images.ImageRejected as refused:\n"
+        "    answer = str(refused)\n"
+        "print(answer); print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings_test"},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    answer, peak_kb = ran.stdout.strip().splitlines()[-2:]
+    return answer, int(peak_kb)
+
+
+def test_a_strip_of_fifty_million_pixels_is_refused_from_its_header(tmp_path: Path) -> None:
+    """97 KB of PNG, 1 × 50,000,000 pixels: within the pixel count, yet decoding it and making
+    the pages' sizes from it took half a minute and a gigabyte. Refused before any pixel is
+    decoded: the checking process grows no more than when it takes a small picture."""
+    strip = png_strip(1, 50_000_000)
+    assert len(strip) < 200_000
+
+    refused, peak_refusing = _peak_memory_of_checking(strip, tmp_path)
+    taken, peak_taking = _peak_memory_of_checking(picture("PNG", (640, 480)), tmp_path)
+
+    assert refused == "The image is more than 12000 pixels wide or high."
+    assert taken == "PNG"
+    assert peak_refusing < peak_taking + 20_000  # kilobytes: the upload's own bytes, no more
+
+
+@pytest.mark.parametrize("size", [(12_001, 10), (10, 12_001)])
+def test_a_side_longer_than_the_limit_is_refused(size: tuple[int, int]) -> None:
+    with pytest.raises(images.ImageRejected, match="more than 12000 pixels wide or high"):
+        images.check_upload(ContentFile(png_claiming(*size)))
+
+
 def test_a_file_over_the_limit_is_refused_before_it_is_read(settings: SettingsWrapper) -> None:
     settings.SHOP_MAX_IMAGE_MB = 1
     big = ContentFile(picture("PNG", (2000, 2000)) + b"\x00" * (1024 * 1024))
@@ -125,6 +179,53 @@ def test_a_photo_keeps_no_metadata_and_stands_upright() -> None:
     assert (item.large_width, item.large_height) == (200, 400)
     with Image.open(item.large_image.path) as large:
         assert not large.getexif()
+
+
+def _tagged_photo() -> bytes:
+    """A phone photo as it comes: turned, with its GPS position, maker, XMP and a comment."""
+    photo = Image.new("RGB", (400, 200), "#884422")
+    exif = photo.getexif()
+    exif[0x0112] = 6  # Orientation: shown rotated 90°
+    exif[0x010F] = "A phone maker"
+    gps = exif.get_ifd(0x8825)
+    gps[2] = (52.0, 31.0, 12.0)  # GPSLatitude
+    gps[1] = "N"
+    buffer = io.BytesIO()
+    photo.save(
+        buffer, "JPEG", exif=exif, comment=b"shot at home", xmp=b"<x:xmpmeta>home</x:xmpmeta>"
+    )
+    return buffer.getvalue()
+
+
+def _tagged_png() -> bytes:
+    info = PngInfo()
+    info.add_text("Location", "52.52N 13.40E")
+    image = Image.new("RGBA", (300, 200), (10, 20, 30, 128))
+    exif = image.getexif()
+    exif[0x010F] = "A phone maker"
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", pnginfo=info, exif=exif)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("content", [_tagged_photo(), _tagged_png()], ids=["jpeg", "png"])
+def test_the_stored_original_keeps_no_metadata(client: Client, content: bytes) -> None:
+    """Every stored file is served to whoever has its address, the original too: it is kept
+    upright, in its format, without EXIF (GPS), XMP, comments or text."""
+    checked = images.check_upload(ContentFile(content))
+    item = services.item_save(item=ItemFactory.build(), new_image=checked)
+
+    served = client.get(item.image.url)
+    stored = b"".join(served.streaming_content)  # type: ignore[attr-defined]
+    assert served.status_code == 200
+    with Image.open(io.BytesIO(stored)) as original:
+        assert original.format == checked.format
+        assert not original.getexif()
+        assert not {"exif", "xmp", "comment", "Location"} & set(original.info)
+        upright = (200, 400) if checked.format == "JPEG" else (300, 200)
+        assert original.size == upright
+    for secret in (b"A phone maker", b"shot at home", b"home</x:xmpmeta>", b"52.52N"):
+        assert secret not in stored
 
 
 # --- the admin --------------------------------------------------------------------------------
