@@ -95,6 +95,25 @@ def test_compose_runs_web_on_a_healthy_postgres_and_redis() -> None:
     assert "ports" not in redis  # reached by the replicas only
 
 
+def _default(value: str) -> int:
+    """The number in a compose value `${NAME:-N}`."""
+    found = re.fullmatch(r"\$\{\w+:-(\d+)\}", value)
+    assert found, value
+    return int(found.group(1))
+
+
+def test_three_replicas_fit_postgresqls_default_connections() -> None:
+    """Each thread of each process of each replica holds a connection (CONN_MAX_AGE keeps it),
+    and PostgreSQL allows 100, 3 of them kept for superusers: `--scale web=3` must leave room
+    for the mail worker, the cron jobs and a shell."""
+    web = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]["web"]
+    per_replica = _default(web["environment"]["WEB_CONCURRENCY"]) * _default(
+        web["environment"]["GUNICORN_THREADS"]
+    )
+    worker, cron_and_shell = 1, 5
+    assert 3 * per_replica + worker + cron_and_shell <= 100 - 3
+
+
 def test_compose_scales_web_behind_the_proxy() -> None:
     """`docker compose up --scale web=3`: nothing in `web` may be one per host (a published
     port, a container name), and only the proxy is published, to gunicorn's port inside."""
