@@ -116,13 +116,11 @@ def test_debug_mode_starts_without_secret_key_or_allowed_hosts(
 
 
 def test_gives_up_on_an_unreachable_database_with_a_clear_message(image_tree: Path) -> None:
-    started = time.monotonic()
     result = run_start_script(image_tree, DATABASE_URL=UNREACHABLE_DB, DATABASE_WAIT_SECONDS="2")
     assert result.returncode != 0
     assert "The database is unreachable after 2s" in result.stderr
     assert "Waiting for the database..." in result.stdout
     assert "Traceback" not in result.stderr
-    assert time.monotonic() - started < 60
 
 
 # --- Migrate, admin, then the app server -------------------------------------------------------
