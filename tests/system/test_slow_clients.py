@@ -170,11 +170,13 @@ def test_the_proxy_config_is_valid_for_nginx(tmp_path: Path) -> None:
     assert "syntax is ok" in result.stderr
 
 
-def logs_once(shop: Server, done: Callable[[str], bool], *, seconds: float = 3) -> str:
-    """gunicorn's log once `done(log)` holds, or after `seconds`: it writes a request's access
-    line just after sending the answer, so a test reading the log at once can miss the last."""
+def logs_once(shop: Server | Proxy, done: Callable[[str], bool], *, seconds: float = 3) -> str:
+    """gunicorn's (or nginx's) log once `done(log)` holds, or after `seconds`: each writes a
+    request's access line just after sending the answer, so a test reading the log at once can
+    miss the last."""
+    read = shop.logs if isinstance(shop, Server) else shop.log.read_text
     deadline = time.monotonic() + seconds
-    while not done(text := shop.logs()) and time.monotonic() < deadline:
+    while not done(text := read()) and time.monotonic() < deadline:
         time.sleep(0.1)
     return text
 
@@ -203,7 +205,8 @@ def test_the_proxy_passes_what_the_shop_needs_and_keeps_metrics_inside(
     )
     assert answer.status_code == 200
     assert answer.headers["X-Request-ID"] == "through-the-proxy-1"
-    assert "request_id=through-the-proxy-1" in proxy.log.read_text()
+    proxied = logs_once(proxy, lambda text: "request_id=through-the-proxy-1" in text)
+    assert "request_id=through-the-proxy-1" in proxied
     logs = logs_once(shop, lambda text: "request_id=through-the-proxy-1" in text)
     assert "request_id=through-the-proxy-1" in logs  # one id across both logs
     made_up = requests.get(f"{proxy.base}/healthz", timeout=5).headers["X-Request-ID"]
