@@ -14,9 +14,9 @@ from django.test.utils import CaptureQueriesContext
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from kassa.catalog import selectors
-from kassa.catalog.forms import CatalogQueryForm
 from kassa.catalog.models import Item, search_document
 from kassa.catalog.selectors import item_search
+from kassa.storefront.forms import CatalogQueryForm
 from tests.factories import ItemFactory
 
 pytestmark = pytest.mark.django_db

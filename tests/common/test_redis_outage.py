@@ -19,7 +19,7 @@ from kassa.common import cache
 from kassa.orders.models import Order
 from tests.factories import ItemFactory
 from tests.fake_stripe import FakeStripe
-from tests.test_replicas import own_redis
+from tests.system.test_replicas import own_redis
 
 pytestmark = pytest.mark.django_db
 
