@@ -11,9 +11,11 @@ command -v debootstrap >/dev/null \
     || "$(dirname "$0")/../../scripts/apt_install.sh" debootstrap "to build the stand-in base images"
 
 root=$(mktemp -d /var/tmp/kassa-standin-root.XXXXXX)
+# The image's / is this folder: readable by every user, not only by root as mktemp made it.
+chmod 755 "$root"
 # debootstrap mounts /proc and /sys inside the new root while it works: never remove through them.
 cleanup() {
-    findmnt --list --noheadings --output TARGET | grep "^$root/" | sort -r | xargs -r umount -l
+    findmnt --list --noheadings --output TARGET | { grep "^$root/" || true; } | sort -r | xargs -r umount -l
     rm -rf --one-file-system "$root"
 }
 trap cleanup EXIT

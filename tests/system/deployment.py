@@ -142,7 +142,9 @@ class Deployment:
 
     def levels(self, item_id: int) -> tuple[int, int, int]:
         """(stock, reserved, units held by reservations) of the item."""
-        stock, reserved = self.sql(f"SELECT stock, reserved FROM catalog_item WHERE id = {item_id}")[0]
+        stock, reserved = self.sql(
+            f"SELECT stock, reserved FROM catalog_item WHERE id = {item_id}"
+        )[0]
         held = self.value(
             "SELECT coalesce(sum(quantity), 0) FROM orders_reservation"
             f" WHERE item_id = {item_id} AND state = 'held'"
@@ -217,6 +219,8 @@ def deployed(work: Path) -> Iterator[Deployment]:
     shutil.copy(ROOT / "compose.yaml", work / "compose.yaml")
     (work / "docker").mkdir()
     shutil.copy(ROOT / "docker" / "nginx.conf", work / "docker" / "nginx.conf")
+    (work / "scripts").mkdir()
+    shutil.copy(ROOT / "scripts" / "backup.sh", work / "scripts" / "backup.sh")
     shutil.copy(HERE / "compose.test.yaml", work / "compose.test.yaml")
     relay_folder = work / "relay"
     relay_folder.mkdir(mode=0o755)

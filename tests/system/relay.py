@@ -56,7 +56,7 @@ class HostSide:
         async def start() -> None:
             opener = lambda: asyncio.open_connection("127.0.0.1", port)  # noqa: E731
             await asyncio.start_unix_server(_relay_to(opener), path=str(path))
-            os.chmod(path, 0o666)  # the shop's image runs as an unprivileged user
+            os.chmod(path, 0o666)  # noqa: S103 (the shop's image runs as an unprivileged user)
 
         asyncio.run_coroutine_threadsafe(start(), self._loop).result(timeout=10)
         return path
@@ -70,7 +70,9 @@ async def _container_side(routes: dict[int, str]) -> None:
     servers = []
     for port, path in routes.items():
 
-        def opener(path: str = path) -> Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+        def opener(
+            path: str = path,
+        ) -> Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
             return asyncio.open_unix_connection(path)
 
         servers.append(await asyncio.start_server(_relay_to(opener), "0.0.0.0", port))  # noqa: S104

@@ -40,7 +40,10 @@ class Seen:
                     body = None
                 if not (isinstance(body, dict) and isinstance(body.get("error"), str)):
                     self.unclean.append(f"{answer.status_code}: {answer.text[:200]}")
-                if answer.status_code == 503 and not answer.headers.get("Retry-After", "").isdigit():
+                if (
+                    answer.status_code == 503
+                    and not answer.headers.get("Retry-After", "").isdigit()
+                ):
                     self.unclean.append(f"503 without Retry-After: {answer.text[:200]}")
 
 

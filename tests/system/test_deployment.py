@@ -4,6 +4,7 @@ mail worker (tests/system/deployment.py). `make test-deploy` runs these; `make t
 """
 
 import re
+import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -18,15 +19,14 @@ from tests.system.shoppers import Seen, buy_now
 
 pytestmark = pytest.mark.deploy
 
-SERVICES = ("web", "worker", "db", "redis", "proxy", "relay")
+SERVICES = ("web", "worker", "db", "redis", "proxy", "backup", "relay")
 
 
 def paid(deployment: Deployment, order_ids: list[int]) -> set[int]:
     if not order_ids:
         return set()
-    rows = deployment.sql(
-        f"SELECT id FROM orders_order WHERE status = 'paid' AND id IN ({','.join(map(str, order_ids))})"
-    )
+    listed = ",".join(map(str, order_ids))
+    rows = deployment.sql(f"SELECT id FROM orders_order WHERE status = 'paid' AND id IN ({listed})")
     return {int(row[0]) for row in rows}
 
 
@@ -48,7 +48,8 @@ def test_only_the_proxy_is_published_and_only_on_127_0_0_1(deployment: Deploymen
     assert all(bindings == [] for bindings in published.values()), published
 
     answer = requests.get(f"{deployment.base}/healthz", timeout=10)
-    assert answer.status_code == 200 and answer.json()["status"] == "ok"
+    assert answer.status_code == 200
+    assert answer.json()["status"] == "ok"
     assert answer.headers["Server"] == "nginx"  # what answered is the proxy
     # The proxy keeps /metrics inside the network.
     assert requests.get(f"{deployment.base}/metrics", timeout=10).status_code == 404
@@ -73,7 +74,8 @@ def test_the_shop_runs_as_an_unprivileged_user(deployment: Deployment) -> None:
     for container in deployment.containers("web") + deployment.containers("worker"):
         status = deployment.exec(container, "cat", "/proc/1/status")
         uids = re.search(r"^Uid:\s+(.*)$", status, re.MULTILINE)
-        assert uids is not None and set(uids.group(1).split()) == {"10001"}, container
+        assert uids is not None, container
+        assert set(uids.group(1).split()) == {"10001"}, container
         assert deployment.inspect(container)["Config"]["User"] == "10001:10001"
 
 
@@ -139,7 +141,8 @@ def test_an_image_uploaded_through_one_replica_is_served_by_every_replica(
         files={"image": ("jug.jpg", picture(), "image/jpeg")},
         timeout=60,
     )
-    assert answer.status_code == 200 and "/admin/catalog/item/" in answer.url, answer.text[:500]
+    assert answer.status_code == 200
+    assert "/admin/catalog/item/" in answer.url, answer.text[:500]
     image = deployment.value("SELECT card_image FROM catalog_item WHERE name = 'Pictured jug'")
     assert image
 
@@ -156,7 +159,8 @@ def test_an_image_uploaded_through_one_replica_is_served_by_every_replica(
     )
     for web in deployment.containers("web"):
         status, size = deployment.exec(web, "python", "-c", fetch).split()
-        assert status == "200" and int(size) > 1000, web
+        assert status == "200", web
+        assert int(size) > 1000, web
     through_proxy = requests.get(f"{deployment.base}/media/{image}", timeout=30)
     assert through_proxy.status_code == 200
     assert through_proxy.headers["Content-Type"] == "image/jpeg"
@@ -284,3 +288,57 @@ def test_the_shop_recovers_from_a_database_restart_with_nothing_half_written(
     ids = [int(str(checkout["order_id"])) for checkout in checkouts[-2:]]
     wait_for(lambda: paid(deployment, ids) == set(ids), seconds=60)
 
+
+def test_the_backup_service_dumps_a_shop_that_restores_whole(deployment: Deployment) -> None:
+    [backup] = deployment.containers("backup")
+    deployment.exec(backup, "bash", "/kassa/backup.sh", "/backups")
+    dumps = sorted((deployment.folder / "backups").glob("kassa-*.dump"))
+    assert len(dumps) >= 2  # the one made at start, and this one
+    images = sorted((deployment.folder / "backups").glob("media-*.tar.gz"))
+    assert images
+    assert (deployment.folder / "backups" / f"env-{dumps[-1].name[6:-5]}").exists()
+
+    [db] = deployment.containers("db")
+    deployment.exec(db, "createdb", "-U", "kassa", "restored")
+    restore = subprocess.run(
+        [
+            "docker",
+            "exec",
+            "-i",
+            db,
+            "pg_restore",
+            "-U",
+            "kassa",
+            "-d",
+            "restored",
+            "--exit-on-error",
+            "--single-transaction",
+            "--no-owner",
+        ],
+        stdin=dumps[-1].open("rb"),
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+    assert restore.returncode == 0, restore.stderr
+    compare = "SELECT t::text FROM {} t ORDER BY 1"
+    for table in ("orders_order", "payments_paymentattempt", "catalog_item"):
+        shop = deployment.exec(
+            db, "psql", "-U", "kassa", "-d", "kassa", "-X", "-A", "-t", "-c", compare.format(table)
+        )
+        copy = deployment.exec(
+            db,
+            "psql",
+            "-U",
+            "kassa",
+            "-d",
+            "restored",
+            "-X",
+            "-A",
+            "-t",
+            "-c",
+            compare.format(table),
+        )
+        assert shop.strip(), table
+        assert copy == shop, table
+    deployment.exec(db, "dropdb", "-U", "kassa", "restored")

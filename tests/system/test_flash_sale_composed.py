@@ -26,7 +26,7 @@ def test_a_flash_sale_sells_exactly_the_stock_while_redis_dies(deployment: Deplo
     fake = deployment.fake
     fake.set_latency(0.05)
     fake.set_rate_limit(STRIPE_LIMIT)
-    refused_before = fake.rate_limited_count()
+    refused_before = fake.rate_limited_count
     seen = Seen()
     start = threading.Barrier(BUYERS + 1)
     killed_at: list[float] = []
@@ -64,17 +64,19 @@ def test_a_flash_sale_sells_exactly_the_stock_while_redis_dies(deployment: Deplo
     # Only checkouts, clean refusals and waits the Buy button follows: no Stripe 429 (nor any
     # other error) reached a customer, although Stripe refused calls.
     assert set(seen.statuses) <= {200, 409, 503}, seen.statuses
-    assert fake.rate_limited_count() > refused_before
+    assert fake.rate_limited_count > refused_before
     assert deployment.levels(item) == (STOCK, STOCK, STOCK)
 
     for checkout in won:
         deployment.pay(str(checkout["id"]))
     orders = ",".join(str(checkout["order_id"]) for checkout in won)
     wait_for(
-        lambda: deployment.value(
-            f"SELECT count(*) FROM orders_order WHERE status = 'paid' AND id IN ({orders})"
-        )
-        == str(STOCK),
+        lambda: (
+            deployment.value(
+                f"SELECT count(*) FROM orders_order WHERE status = 'paid' AND id IN ({orders})"
+            )
+            == str(STOCK)
+        ),
         seconds=120,
     )
     assert deployment.levels(item) == (0, 0, 0)
@@ -88,7 +90,7 @@ def test_a_flash_sale_sells_exactly_the_stock_while_redis_dies(deployment: Deplo
         "refused_409": seen.statuses[409],
         "asked_to_wait_503": seen.statuses[503],
         "errors": sum(n for status, n in seen.statuses.items() if status not in (200, 409, 503)),
-        "stripe_429s_absorbed": fake.rate_limited_count() - refused_before,
+        "stripe_429s_absorbed": fake.rate_limited_count - refused_before,
         "checkouts_after_redis_killed": seen.statuses[200] - sold_before_kill,
         "redis_restarted_by_docker": restarted_by_docker,
         "request_p50_s": round(percentile(seen.latencies, 0.5), 3),
