@@ -32,6 +32,9 @@ if not SECRET_KEY:
             "(`make run` generates a local one for you)."
         )
     SECRET_KEY = "insecure-debug-only-key"  # noqa: S105 - only ever used with DEBUG on
+# Keys a new DJANGO_SECRET_KEY replaced, still accepted for what they signed (cancel links, reset
+# links, open forms) while they are listed: a rotation logs nobody out (docs/operations.md).
+SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

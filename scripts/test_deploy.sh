@@ -11,6 +11,7 @@ export DOCKER_BUILDKIT=0
 project=kassadeploy
 began=$(date +%s)
 started_engine=""
+work=$(mktemp -d)
 
 cleanup() {
     local status=$?
@@ -32,6 +33,7 @@ cleanup() {
         kill -KILL "$started_engine" 2>/dev/null || true
         echo "Stopped the Docker engine this run started."
     fi
+    rm -rf "$work"
     echo "make test-deploy: $(($(date +%s) - began)) s in all."
     exit "$status"
 }
@@ -43,12 +45,14 @@ case "$engine" in started*) started_engine=${engine#started } ;; esac
 docker/standins/build.sh
 
 step=$(date +%s)
-# The host's network for the build: pip reaches PyPI as the host does.
-docker build --quiet --network host --tag kassa-web . >/dev/null
+# The host's network for the build: pip reaches PyPI as the host does. Docker's own chatter (the
+# legacy builder's notice) is shown only when the build fails.
+if ! docker build --quiet --network host --tag kassa-web . >/dev/null 2>"$work/build.log"; then
+    cat "$work/build.log" >&2
+    exit 1
+fi
 echo "kassa-web: built from the Dockerfile ($(($(date +%s) - step)) s)."
 
-report=$(mktemp)
-KASSA_DEPLOY_REPORT=$report .venv/bin/pytest -p no:cacheprovider -m deploy tests/system "$@"
+KASSA_DEPLOY_REPORT=$work/report.json .venv/bin/pytest -p no:cacheprovider -m deploy tests/system "$@"
 echo "What the deployment tests measured:"
-cat "$report"
-rm -f "$report"
+cat "$work/report.json"

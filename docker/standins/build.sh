@@ -54,8 +54,12 @@ for pair in python:3.11-slim=python postgres:17=postgres redis:7.4=redis nginx:1
         ./base.sh "$base" "$base_recipe"
     fi
     started=$(date +%s)
-    "$docker" build --quiet --network host --label "org.kassa.standin=$recipe" \
-        --file "$context/$kind.Dockerfile" --tag "$image" "$context" >/dev/null
+    # Docker's own chatter (the legacy builder's notice) is shown only when a build fails.
+    if ! "$docker" build --quiet --network host --label "org.kassa.standin=$recipe" \
+        --file "$context/$kind.Dockerfile" --tag "$image" "$context" >/dev/null 2>"$context/log"; then
+        cat "$context/log" >&2
+        exit 1
+    fi
     echo "$image: built a stand-in ($(($(date +%s) - started)) s)."
 done
 # Layers of stand-ins replaced above.
