@@ -150,7 +150,13 @@ CATALOG_PAGE_REFRESH_SECONDS = env.float("CATALOG_PAGE_REFRESH_SECONDS", default
 REDIS_URL = env.str("REDIS_URL", default="")
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # A Redis that is slow to answer is treated as gone (kassa.common.throttle): the
+            # counts are on every Buy click's path.
+            "OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
+        }
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     ),

@@ -8,6 +8,8 @@ inside its `@json_endpoint` / `@page_or_json`, which answer the refusal: a 429 w
 Retry-After, or the message on the page.
 """
 
+import logging
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
@@ -16,8 +18,14 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django_ratelimit.core import get_usage  # type: ignore[import-untyped]
+from redis import RedisError
 
 from kassa.common.errors import TooMany
+
+logger = logging.getLogger(__name__)
+# One warning a minute while Redis is gone, not one a request.
+WARN_EVERY_SECONDS = 60.0
+_warned_at = float("-inf")
 
 # A page's view or an API operation (which returns what its schema says, not a response).
 View = TypeVar("View", bound=Callable[..., Any])
@@ -74,7 +82,16 @@ code_limited = throttled("discount-code", per_visitor="SHOP_THROTTLE_CODES_PER_V
 
 
 def _count(request: HttpRequest, *, group: str, key: Callable[..., str], rate: str) -> None:
-    usage = get_usage(request, group=group, key=key, rate=rate, increment=True)
+    global _warned_at
+    try:
+        usage = get_usage(request, group=group, key=key, rate=rate, increment=True)
+    except RedisError as exc:
+        if time.monotonic() - _warned_at > WARN_EVERY_SECONDS:
+            _warned_at = time.monotonic()
+            logger.warning(
+                "Redis does not answer (%s): the abuse limits are off until it does", exc
+            )
+        return
     if usage is not None and usage["should_limit"]:
         raise TooMany(
             _("Too many attempts in a short time. Please wait a minute and try again."),

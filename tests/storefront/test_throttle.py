@@ -10,6 +10,7 @@ from django.core.cache.backends.redis import RedisCache
 from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
+from kassa.common import throttle
 from kassa.orders.models import Order
 from tests.factories import DiscountFactory, ItemFactory
 from tests.fake_stripe import FakeStripe
@@ -153,3 +154,29 @@ def test_the_api_counts_payment_starts_with_the_pages(
     assert api[1].status_code == 429
     assert api[1].json()["code"] == "too_many_requests"
     assert "Retry-After" in api[1]
+
+
+def test_while_redis_is_gone_nobody_is_limited_and_buying_goes_on(
+    fake_stripe: FakeStripe,
+    settings: SettingsWrapper,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings.SHOP_THROTTLE = True
+    settings.SHOP_THROTTLE_BUY_PER_ADDRESS = "2/h"
+    # Nothing listens on port 1: every count fails as with a Redis that died.
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {
+            **settings.CACHES["default"],
+            "BACKEND": RedisCache.__module__ + ".RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        },
+    }
+    monkeypatch.setattr(throttle, "_warned_at", float("-inf"), raising=False)
+
+    answers = [Client().get(f"/buy/{ItemFactory.create().pk}") for _ in range(4)]
+
+    assert [a.status_code for a in answers] == [200, 200, 200, 200]
+    warnings = [r for r in caplog.records if "the abuse limits are off" in r.getMessage()]
+    assert len(warnings) == 1  # once, not once a click

@@ -108,9 +108,7 @@ class Deployment:
     def sql(self, query: str) -> list[list[str]]:
         """Rows of `query` in the shop's database (psql in the db container), as text."""
         [db] = self.containers("db")
-        out = self.exec(
-            db, "psql", "-U", "kassa", "-d", "kassa", "-X", "-A", "-t", "-F", "\t", "-c", query
-        )
+        out = self.exec(db, "psql", "-U", "kassa", "-d", "kassa", "-XqAt", "-F", "\t", "-c", query)
         return [line.split("\t") for line in out.splitlines() if line]
 
     def value(self, query: str) -> str:
@@ -256,6 +254,8 @@ def deployed(work: Path) -> Iterator[Deployment]:
         print(deployment.compose("logs", "--no-color", "--tail", "60", check=False)[-20000:])
         raise
     finally:
+        # Kept beside the run's other files (pytest keeps the last three runs' folders).
+        (work / "compose.log").write_text(deployment.compose("logs", "--no-color", check=False))
         deployment.compose(
             "down", "--volumes", "--remove-orphans", "--timeout", "10", timeout=300, check=False
         )
