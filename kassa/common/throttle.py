@@ -23,6 +23,11 @@ from redis import RedisError
 from kassa.common.errors import TooMany
 
 logger = logging.getLogger(__name__)
+# After Redis failed to answer, it is not asked again for this long: a Redis that is gone can
+# take seconds to fail (its name no longer resolving), which one request a process pays, not
+# every Buy click.
+REDIS_RETRY_SECONDS = 5.0
+_redis_down_until = float("-inf")
 # One warning a minute while Redis is gone, not one a request.
 WARN_EVERY_SECONDS = 60.0
 _warned_at = float("-inf")
@@ -82,10 +87,13 @@ code_limited = throttled("discount-code", per_visitor="SHOP_THROTTLE_CODES_PER_V
 
 
 def _count(request: HttpRequest, *, group: str, key: Callable[..., str], rate: str) -> None:
-    global _warned_at
+    global _redis_down_until, _warned_at
+    if time.monotonic() < _redis_down_until:
+        return
     try:
         usage = get_usage(request, group=group, key=key, rate=rate, increment=True)
     except RedisError as exc:
+        _redis_down_until = time.monotonic() + REDIS_RETRY_SECONDS
         if time.monotonic() - _warned_at > WARN_EVERY_SECONDS:
             _warned_at = time.monotonic()
             logger.warning(
