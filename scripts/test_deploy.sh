@@ -53,6 +53,8 @@ if ! docker build --quiet --network host --tag kassa-web . >/dev/null 2>"$work/b
 fi
 echo "kassa-web: built from the Dockerfile ($(($(date +%s) - step)) s)."
 
+# The containers' logs of the last run stay here after it, to read a failure by.
+export KASSA_DEPLOY_LOG=/var/tmp/kassa-deploy-compose.log
 KASSA_DEPLOY_REPORT=$work/report.json .venv/bin/pytest -p no:cacheprovider -m deploy tests/system "$@"
 echo "What the deployment tests measured:"
 cat "$work/report.json"

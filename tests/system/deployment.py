@@ -9,6 +9,7 @@ is never read or written.
 """
 
 import json
+import os
 import secrets
 import shutil
 import socket
@@ -254,8 +255,9 @@ def deployed(work: Path) -> Iterator[Deployment]:
         print(deployment.compose("logs", "--no-color", "--tail", "60", check=False)[-20000:])
         raise
     finally:
-        # Kept beside the run's other files (pytest keeps the last three runs' folders).
-        (work / "compose.log").write_text(deployment.compose("logs", "--no-color", check=False))
+        # What every container said, for a failure to be read after the containers are gone.
+        log = Path(os.environ.get("KASSA_DEPLOY_LOG", work / "compose.log"))
+        log.write_text(deployment.compose("logs", "--no-color", check=False))
         deployment.compose(
             "down", "--volumes", "--remove-orphans", "--timeout", "10", timeout=300, check=False
         )
