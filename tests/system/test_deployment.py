@@ -126,6 +126,9 @@ def _admin(deployment: Deployment) -> requests.Session:
 def test_an_image_uploaded_through_one_replica_is_served_by_every_replica(
     deployment: Deployment,
 ) -> None:
+    for web in deployment.containers("web"):
+        # The shared volume stays the app user's, whoever else mounts it (the backup service).
+        assert deployment.exec(web, "stat", "-c", "%u", "/app/media").strip() == "10001", web
     staff = _admin(deployment)
     staff.get(f"{deployment.base}/admin/catalog/item/add/", timeout=30)
     answer = staff.post(
