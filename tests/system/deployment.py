@@ -150,7 +150,7 @@ class Deployment:
         )
         return int(stock), int(reserved), int(held)
 
-    def webhook(self, evt: dict[str, Any], *, seconds: float = 120) -> None:
+    def webhook(self, evt: dict[str, Any], *, seconds: float = 600) -> None:
         """Deliver `evt` signed through the proxy, again and again as Stripe does until 2xx."""
         payload = encode(evt)
         deadline = time.monotonic() + seconds

@@ -58,7 +58,7 @@ def buy_now(
     seen: Seen,
     *,
     customer: requests.Session | None = None,
-    seconds: float = 180,
+    seconds: float = 600,
 ) -> dict[str, Any] | None:
     """The Buy button: GET /buy/<item>; a 503's Retry-After (or a moment after a 502/504 or a
     failed connection) and ask again. The checkout's JSON, or None when refused (409)."""
