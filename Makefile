@@ -8,7 +8,7 @@ MANAGE := $(PY) manage.py
 PORT ?= 8000
 export PORT
 
-.PHONY: help install run serve test test-fast test-postgres lint format typecheck check-browser clean lint-deploy check-deploy bench
+.PHONY: help install run serve test test-fast test-postgres lint format typecheck check-browser clean lint-deploy check-deploy test-deploy bench
 
 help:
 	@echo "make run            set up and serve the shop on http://127.0.0.1:$(PORT)/"
@@ -18,6 +18,7 @@ help:
 	@echo "make format         format the code"
 	@echo "make lint-deploy    lint the Dockerfile (hadolint) and validate compose.yaml"
 	@echo "make check-deploy   manage.py check --deploy with the production settings"
+	@echo "make test-deploy    build the image and run compose.yaml for real (root or Docker; minutes)"
 	@echo "make bench          load-test the shop as production runs it (PostgreSQL, fake Stripe)"
 
 $(PY):
@@ -77,6 +78,12 @@ test-postgres: install check-browser
 lint-deploy: install
 	$(BIN)/hadolint Dockerfile
 	bash scripts/check_compose.sh
+
+# The deployment run for real: Docker (started here if none answers), the base images (local
+# stand-ins where no registry answers), the image from the Dockerfile, compose.yaml with three
+# replicas, and tests/system's deploy tests against it; all of it removed again at the end.
+test-deploy: install
+	bash scripts/test_deploy.sh
 
 # Django's deployment checklist with the documented production settings (docker/production.env)
 # and a throwaway secret key; any warning fails.

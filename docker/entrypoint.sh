@@ -30,8 +30,9 @@ answers to in .env, comma-separated, e.g. ALLOWED_HOSTS=shop.example.com (or loc
 fi
 
 python manage.py wait_for_db --timeout "${DATABASE_WAIT_SECONDS:-60}"
-python manage.py migrate --noinput
-python manage.py ensure_superuser
+# Migrations, then the admin if missing, one replica at a time: replicas that start together
+# wait for each other, and the migrations are applied once.
+python manage.py migrate_locked
 
 if [ "$#" -gt 0 ]; then
     exec "$@"
