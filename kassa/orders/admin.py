@@ -40,7 +40,9 @@ class OrderLineInline(admin.TabularInline[OrderLine, Order]):
     fields = ("item", "quantity", "unit_price")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[OrderLine]:
-        return super().get_queryset(request).select_related("order")  # for the currency
+        # The order for the currency; the item for a paid order's read-only lines, one query
+        # for them all rather than one a line.
+        return super().get_queryset(request).select_related("order", "item")
 
     # Read-only lines show their price as money; the form's field shows it as a number.
     def get_fields(self, request: HttpRequest, obj: Order | None = None) -> tuple[str, ...]:
