@@ -16,7 +16,7 @@ import math
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis
 from django.conf import settings
@@ -131,6 +131,8 @@ class _SharedPace:
     script: "redis.commands.core.Script"
     down_until: float = 0.0
     down: bool = False
+    # The threads of a process meet an outage together: one of them says so.
+    _state_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def reserve(self, account: str, interval: float, max_wait: float) -> float | None:
         if self.down and time.monotonic() < self.down_until:
@@ -140,17 +142,21 @@ class _SharedPace:
                 keys=[f"kassa:stripe-pace:{account}"], args=[f"{interval:.9f}", max_wait]
             )
         except redis.RedisError as exc:
-            if not self.down:
+            with self._state_lock:
+                noticed_first, self.down = not self.down, True
+                self.down_until = time.monotonic() + REDIS_RETRY_SECONDS
+            if noticed_first:
                 logger.warning(
                     "Redis does not answer (%s): Stripe calls are paced per process until it "
                     "does again",
                     type(exc).__name__,
                 )
-            self.down, self.down_until = True, time.monotonic() + REDIS_RETRY_SECONDS
             return None
         if self.down:
-            logger.warning("Redis answers again: Stripe calls are paced together again")
-            self.down = False
+            with self._state_lock:
+                back_first, self.down = self.down, False
+            if back_first:
+                logger.warning("Redis answers again: Stripe calls are paced together again")
         if not granted:
             raise PaceExceeded(float(wait))
         return float(wait)

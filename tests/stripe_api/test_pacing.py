@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -367,3 +368,27 @@ def test_the_metrics_hook_hears_each_wait(
         checkout_sessions.retrieve_session(currency="usd", session_id=create_session().id)
     assert len(waits) == 6
     assert max(waits) > 0.05
+
+
+def test_threads_meeting_an_outage_together_say_so_once(
+    settings: SettingsWrapper, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A process's threads find Redis gone at the same moment (a replica's 16 Buy clicks): one
+    warning for the outage, not one per thread that was already calling."""
+    settings.REDIS_URL = f"redis://127.0.0.1:{_closed_port()}/0"
+    shared = pacing._shared()
+    assert shared is not None
+    start = threading.Barrier(16)
+
+    def reserve() -> float | None:
+        start.wait()
+        return shared.reserve("acct_outage", 0.05, 1.0)
+
+    with (
+        caplog.at_level(logging.WARNING, logger="kassa.stripe_api.pacing"),
+        ThreadPoolExecutor(16) as pool,
+    ):
+        answers = list(pool.map(lambda _: reserve(), range(16)))
+
+    assert answers == [None] * 16  # each falls back to the process's own pace
+    assert [r.getMessage()[:24] for r in caplog.records] == ["Redis does not answer (C"]
