@@ -13,6 +13,7 @@ from kassa.notifications.models import Mail
 from kassa.orders.models import Discount, Order, ShippingRate, Tax
 from kassa.payments.admin import (
     PaymentAttemptAdmin,
+    RefundAdmin,
     StripeCouponAdmin,
     StripeTaxRateAdmin,
     UnmatchedPaymentAdmin,
@@ -20,6 +21,7 @@ from kassa.payments.admin import (
 )
 from kassa.payments.models import (
     PaymentAttempt,
+    Refund,
     StripeCoupon,
     StripeTaxRate,
     UnmatchedPayment,
@@ -37,6 +39,7 @@ admin.site.register(Mail, MailAdmin)
 # What moved money, and the records of what the shop made in Stripe.
 admin.site.register(PaymentAttempt, PaymentAttemptAdmin)
 admin.site.register(UnmatchedPayment, UnmatchedPaymentAdmin)
+admin.site.register(Refund, RefundAdmin)
 admin.site.register(WebhookEvent, WebhookEventAdmin)
 admin.site.register(StripeCoupon, StripeCouponAdmin)
 admin.site.register(StripeTaxRate, StripeTaxRateAdmin)

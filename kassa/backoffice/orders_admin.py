@@ -10,6 +10,7 @@ from kassa.orders.models import Order
 from kassa.payments.admin import (
     PaidTwiceFilter,
     PaymentAttemptInline,
+    RefundInline,
     StripeCouponInline,
     StripeShippingRateInline,
     StripeTaxRateInline,
@@ -19,7 +20,7 @@ from kassa.payments.admin import (
 
 
 class OrderAdmin(orders_admin.OrderAdmin):
-    inlines = [*orders_admin.OrderAdmin.inlines, PaymentAttemptInline]
+    inlines = [*orders_admin.OrderAdmin.inlines, RefundInline, PaymentAttemptInline]
     actions = [*orders_admin.OrderAdmin.actions, refund_in_stripe]
     search_fields = [*orders_admin.OrderAdmin.search_fields, "payment_attempts__stripe_id"]
     list_filter = [PaidTwiceFilter, *orders_admin.OrderAdmin.list_filter]
@@ -27,6 +28,10 @@ class OrderAdmin(orders_admin.OrderAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
         return with_paid_twice_flag(super().get_queryset(request))
+
+    def has_refund_permission(self, request: HttpRequest) -> bool:
+        """Refunding is its own permission (adding a refund): the owner gives it to staff."""
+        return request.user.has_perm("payments.add_refund")
 
     @admin.display(description=_("paid twice"), boolean=True, ordering="paid_twice_flag")
     def paid_twice(self, obj: Order) -> bool:
