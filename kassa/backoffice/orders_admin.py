@@ -11,6 +11,7 @@ from kassa.payments.admin import (
     PaidTwiceFilter,
     PaymentAttemptInline,
     RefundInline,
+    RefundsFilter,
     StripeCouponInline,
     StripeShippingRateInline,
     StripeTaxRateInline,
@@ -23,7 +24,7 @@ class OrderAdmin(orders_admin.OrderAdmin):
     inlines = [*orders_admin.OrderAdmin.inlines, RefundInline, PaymentAttemptInline]
     actions = [*orders_admin.OrderAdmin.actions, refund_in_stripe]
     search_fields = [*orders_admin.OrderAdmin.search_fields, "payment_attempts__stripe_id"]
-    list_filter = [PaidTwiceFilter, *orders_admin.OrderAdmin.list_filter]
+    list_filter = [PaidTwiceFilter, RefundsFilter, *orders_admin.OrderAdmin.list_filter]
     list_display = [*orders_admin.OrderAdmin.list_display, "paid_twice"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:

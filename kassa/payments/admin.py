@@ -314,6 +314,27 @@ class RefundAdmin(admin.ModelAdmin[Refund]):
         return _money(obj.amount, obj.currency)
 
 
+class RefundsFilter(admin.SimpleListFilter):
+    """Orders with a refund Stripe has not made yet, or one that failed: staff follow them."""
+
+    title = _("refunds")
+    parameter_name = "refunds"
+
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, StrOrPromise]]:
+        return [("waiting", _("waiting at Stripe")), ("failed", _("failed"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        states = {
+            "waiting": [Refund.State.PENDING, Refund.State.REQUIRES_ACTION],
+            "failed": [Refund.State.FAILED],
+        }.get(self.value() or "")
+        if states is None:
+            return queryset
+        return queryset.filter(pk__in=Refund.objects.filter(state__in=states).values("order_id"))
+
+
 def _paid_twice() -> QuerySet[UnmatchedPayment]:
     return UnmatchedPayment.objects.filter(reason=UnmatchedPayment.Reason.ALREADY_PAID)
 
