@@ -3,6 +3,7 @@ refund followed through its states at Stripe (pending, requires_action, succeede
 later), by the real stripe-python against the fake Stripe and signed webhook events."""
 
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import pytest
@@ -151,23 +152,23 @@ def test_the_same_request_twice_makes_one_refund_and_a_stale_one_is_refused(
     soap = ItemFactory.create(price=Decimal("10.00"), stock=10)
     order = paid(webhooks, (soap, 2))
     line = line_of(order, soap)
-    seen = refunds_counted(order)
-    ask = {
-        "order_id": order.pk,
-        "requested_by": "test",
-        "returned": [ReturnedLine(line_id=line.pk, quantity=1)],
-        "refunded_before": seen,
-    }
+    ask = partial(
+        refund_order,
+        order_id=order.pk,
+        requested_by="test",
+        returned=[ReturnedLine(line_id=line.pk, quantity=1)],
+        refunded_before=refunds_counted(order),
+    )
 
-    first = refund_order(**ask)
-    double_click = refund_order(**ask)
+    first = ask()
+    double_click = ask()
 
     assert first.pk == double_click.pk
     assert len(webhooks.requests_to("POST", "/v1/refunds")) == 1
     assert stock_of(soap) == 9
     # Another refund asked from the page as it was before the first: refused, not doubled.
     with pytest.raises(RefundOutdated):
-        refund_order(**{**ask, "amount": 300})
+        ask(amount=300)
     assert len(webhooks.requests_to("POST", "/v1/refunds")) == 1
 
 
