@@ -256,9 +256,7 @@ class RefundInline(admin.TabularInline[Refund, Order]):
         "failure_reason",
         "returned",
         "requested_by",
-        "note",
         "created_at",
-        "updated_at",
     )
     readonly_fields = fields
     verbose_name_plural = _("refunds")
