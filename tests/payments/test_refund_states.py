@@ -2,12 +2,14 @@
 refund followed through its states at Stripe (pending, requires_action, succeeded, failed
 later), by the real stripe-python against the fake Stripe and signed webhook events."""
 
+import threading
 from decimal import Decimal
 from functools import partial
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import close_old_connections, connection
 from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
@@ -295,3 +297,43 @@ def test_staff_see_a_pending_refund_and_a_failed_one_on_the_order(webhooks: Fake
     assert "pending" in page
     assert "failed" in page
     assert f"/admin/orders/order/{order.pk}/change/" in listing
+
+
+# --- at once, on PostgreSQL ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_partial_refunds_add_up_at_stripe_and_on_the_order(
+    webhooks: FakeStripe,
+) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("row locking is checked in the PostgreSQL pass (make test-postgres)")
+    soap = ItemFactory.create(price=Decimal("10.00"), stock=10)
+    order = paid(webhooks, (soap, 2))
+    amounts = [100, 200, 300, 400, 500, 600]  # 21.00 asked of 20.00 paid: one must be refused
+    start = threading.Barrier(len(amounts))
+    outcomes: list[str] = []
+
+    def refund(amount: int) -> None:
+        try:
+            start.wait()
+            made = refund_order(order_id=order.pk, requested_by="test", amount=amount)
+            outcomes.append(str(made.state))
+        except RefundFailed:
+            outcomes.append("refused")
+        finally:
+            close_old_connections()
+            connection.close()
+
+    threads = [threading.Thread(target=refund, args=(amount,)) for amount in amounts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    at_stripe = sum(refund["amount"] for refund in webhooks.resources.refunds.values())
+    order.refresh_from_db()
+    assert outcomes.count("refused") >= 1
+    assert at_stripe == order.amount_refunded <= 2000
+    assert at_stripe == sum(Refund.objects.filter(order=order).values_list("amount", flat=True))
+    assert len(webhooks.resources.refunds) == outcomes.count("succeeded")
