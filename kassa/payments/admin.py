@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import Exists, OuterRef, QuerySet
@@ -14,7 +15,14 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
-from kassa.common.money import MoneyError, format_amount, from_minor, to_minor, validate_amount
+from kassa.common.money import (
+    MoneyError,
+    format_amount,
+    from_minor,
+    quantize,
+    to_minor,
+    validate_amount,
+)
 from kassa.orders.models import Order
 from kassa.payments.models import (
     PaymentAttempt,
@@ -193,12 +201,24 @@ def refund_in_stripe(
                 restock=form.cleaned_data["restock"],
                 refunded_before=form.cleaned_data["refunded_before"] if single else None,
                 note=form.cleaned_data["note"],
+                at_most=staff_refund_limit(request, order),
             )
         except PaymentError as exc:
             modeladmin.message_user(request, f"{order}: {exc.message}", messages.ERROR)
             continue
         _tell(modeladmin, request, order, refund)
     return None
+
+
+def staff_refund_limit(request: HttpRequest, order: Order) -> int | None:
+    """The most one refund by this user may be (minor units), or None: no limit. Staff without
+    "Can refund any amount" are held to SHOP_STAFF_REFUND_LIMIT in the order's currency."""
+    if request.user.has_perm("payments.refund_any_amount"):
+        return None
+    limit = settings.SHOP_STAFF_REFUND_LIMIT.get(order.currency.lower())
+    if limit is None:
+        return None
+    return to_minor(quantize(Decimal(limit), order.currency), order.currency)
 
 
 def _tell(

@@ -267,6 +267,8 @@ class Refund(models.Model):
         ordering = ["order", "created_at", "id"]
         verbose_name = _("refund")
         verbose_name_plural = _("refunds")
+        # Beyond SHOP_STAFF_REFUND_LIMIT: the owner's (kassa.backoffice.roles).
+        permissions = [("refund_any_amount", _("Can refund any amount"))]
         constraints = [
             models.UniqueConstraint(
                 fields=["idempotency_key"],

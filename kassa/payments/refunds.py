@@ -127,6 +127,7 @@ def refund_order(
     restock: bool = True,
     refunded_before: int | None = None,
     note: str = "",
+    at_most: int | None = None,
 ) -> Refund:
     """Refund a paid order in Stripe and record it, for the goods that came back.
 
@@ -140,6 +141,8 @@ def refund_order(
       than a second one by mistake. Left out, the present figure is taken.
     - `requested_by` names who asked (kept on the refund and in the order's history); `note`
       is free text for staff.
+    - `at_most` (minor units): refuse a bigger refund (a staff member's limit, see
+      SHOP_STAFF_REFUND_LIMIT), before Stripe is asked.
 
     Returns the refund as recorded. Its state may be pending (Stripe will say later, see
     `refund_reported`) or even failed at once: then nothing came back to stock and the order
@@ -162,6 +165,11 @@ def refund_order(
     if not 0 < amount <= left:
         raise RefundFailed(
             _("The amount to refund must be more than nothing and at most what is left.")
+        )
+    if at_most is not None and amount > at_most:
+        raise RefundFailed(
+            _("A refund of more than %(limit)s needs the owner's permission; nothing was refunded.")
+            % {"limit": format_amount(from_minor(at_most, order.currency), order.currency)}
         )
     key = _key(
         order,

@@ -188,3 +188,29 @@ def test_the_order_page_says_what_was_paid_refunded_and_is_left_to_ship(
     assert "Paid $20.00" in page
     assert "$3.00 waiting at Stripe" in page
     assert "To ship: 2 × " in page
+
+
+def test_staff_refund_at_most_the_owners_limit_and_the_owner_any_amount(
+    paid_order: Order, fake_stripe: FakeStripe, settings: SettingsWrapper
+) -> None:
+    settings.SHOP_STAFF_REFUND_LIMIT = {"usd": "5", "eur": "100"}
+    staff = member("Staff")
+    line = paid_order.lines.get()
+    url = f"/admin/orders/order/{paid_order.pk}/refund/"
+    form = {"confirm_refund": "1", "confirm": "on", "restock": "on", "refunded_before": "0"}
+
+    whole = staff.post(url, form, follow=True).text
+    one_unit = staff.post(url, {**form, f"returned_{line.pk}": "1"}, follow=True).text
+
+    assert "A refund of more than $5.00 needs the owner" in whole
+    assert "A refund of more than $5.00 needs the owner" in one_unit
+    assert fake_stripe.requests_to("POST", "/v1/refunds") == []
+    staff.post(url, {**form, "amount": "5.00"})
+    assert [r.amount for r in Refund.objects.all()] == [500]
+
+    owner = Client()
+    owner_user = User.objects.create_user("boss", "", PASSWORD, is_staff=True)
+    owner_user.groups.add(Group.objects.get(name="Owner"))
+    owner.force_login(owner_user)
+    owner.post(url, {**form, "refunded_before": "500"})
+    assert sorted(r.amount for r in Refund.objects.all()) == [500, 1500]

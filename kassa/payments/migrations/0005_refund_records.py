@@ -110,6 +110,7 @@ class Migration(migrations.Migration):
             options={
                 "verbose_name": "refund",
                 "verbose_name_plural": "refunds",
+                "permissions": [("refund_any_amount", "Can refund any amount")],
                 "ordering": ["order", "created_at", "id"],
             },
         ),
