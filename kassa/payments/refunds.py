@@ -112,9 +112,17 @@ def _checked_lines(order: Order, returned: Sequence[ReturnedLine]) -> dict[int, 
 def _key(order: Order, *, before: int, amount: int, lines: dict[int, int]) -> str:
     """The refund's idempotency key: the order, what its refunds took before, the amount and
     the units returned. The same request again (a double click, a lost answer, two staff at
-    once) names the same refund; a new one, made after it, counts it in `before`."""
+    once) names the same refund; a new one, made after it, counts it in `before`; one made
+    again after Stripe refused it at once counts the refunds that failed."""
     returned = ",".join(f"{line}x{units}" for line, units in sorted(lines.items()))
-    return f"kassa-refund-{order.pk}-{before}-{amount}" + (f"-{returned}" if returned else "")
+    failed = Refund.objects.filter(
+        order=order, state__in=[Refund.State.FAILED, Refund.State.CANCELED]
+    ).count()
+    return (
+        f"kassa-refund-{order.pk}-{before}-{amount}"
+        + (f"-{returned}" if returned else "")
+        + (f"-again{failed}" if failed else "")
+    )
 
 
 @transaction.atomic

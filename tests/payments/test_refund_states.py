@@ -337,3 +337,30 @@ def test_concurrent_partial_refunds_add_up_at_stripe_and_on_the_order(
     assert at_stripe == order.amount_refunded <= 2000
     assert at_stripe == sum(Refund.objects.filter(order=order).values_list("amount", flat=True))
     assert len(webhooks.resources.refunds) == outcomes.count("succeeded")
+
+
+def test_a_refund_stripe_refused_at_once_can_be_asked_again(webhooks: FakeStripe) -> None:
+    soap = ItemFactory.create(price=Decimal("10.00"), stock=10)
+    order = paid(webhooks, (soap, 2))
+    line = line_of(order, soap)
+    webhooks.resources.refund_status = "failed"
+    ask = partial(
+        refund_order,
+        order_id=order.pk,
+        requested_by="test",
+        returned=[ReturnedLine(line_id=line.pk, quantity=1)],
+        refunded_before=0,
+    )
+
+    refused = ask()
+    assert refused.state == Refund.State.FAILED
+    assert stock_of(soap) == 8  # nothing came back to stock for a refund not made
+
+    webhooks.resources.refund_status = "succeeded"
+    made = ask()
+
+    assert made.pk != refused.pk
+    assert made.state == Refund.State.SUCCEEDED
+    assert stock_of(soap) == 9
+    keys = [call.idempotency_key for call in webhooks.requests_to("POST", "/v1/refunds")]
+    assert len(set(keys)) == 2
