@@ -145,6 +145,8 @@ class RefundForm(forms.Form):
                 % {"bought": line.quantity, "back": line.quantity - left.get(line.pk, 0)},
             )
             self.line_fields.append(name)
+        # What came back first, the money next, the confirmation last.
+        self.order_fields([*self.line_fields, "amount", "restock", "note", "confirm"])
 
     def returned(self) -> list[ReturnedLine]:
         return [
