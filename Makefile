@@ -43,6 +43,7 @@ run: install
 	@$(PY) scripts/ensure_local_secret.py
 	$(MANAGE) migrate --noinput
 	$(MANAGE) ensure_superuser
+	$(MANAGE) ensure_groups
 	$(MANAGE) seed_demo
 	$(MANAGE) collectstatic --noinput --verbosity 0
 	@echo

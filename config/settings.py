@@ -476,3 +476,28 @@ MAIL_RETRY_MAX_SECONDS = 3600.0
 MAIL_MAX_ATTEMPTS = env.int("MAIL_MAX_ATTEMPTS", default=12)
 # A mail being sent by a worker that stopped (killed) is sent again after this long.
 MAIL_SEND_LEASE_SECONDS = env.float("MAIL_SEND_LEASE_SECONDS", default=300.0)
+
+
+# --- The admin: refunds by staff ----------------------------------------------------------------
+# SHOP_STAFF_REFUND_LIMIT caps one refund made by staff who lack the permission "Can refund any
+# amount" (the Staff group; the Owner group has it), per currency: "50 USD, 45 EUR, 7000 JPY".
+# A currency it does not name, or the setting left empty: no cap.
+def _refund_limits(value: str) -> dict[str, str]:
+    from decimal import Decimal, InvalidOperation
+
+    limits: dict[str, str] = {}
+    for part in filter(None, (piece.strip() for piece in value.split(","))):
+        amount, _, currency = part.partition(" ")
+        try:
+            valid = Decimal(amount) >= 0 and len(currency.strip()) == 3
+        except InvalidOperation:
+            valid = False
+        if not valid:
+            raise ImproperlyConfigured(
+                f"SHOP_STAFF_REFUND_LIMIT: {part!r} is not an amount and a currency, e.g. 50 USD."
+            )
+        limits[currency.strip().lower()] = amount
+    return limits
+
+
+SHOP_STAFF_REFUND_LIMIT = _refund_limits(env.str("SHOP_STAFF_REFUND_LIMIT", default=""))

@@ -33,6 +33,8 @@ python manage.py wait_for_db --timeout "${DATABASE_WAIT_SECONDS:-60}"
 # Migrations, then the admin if missing, one replica at a time: replicas that start together
 # wait for each other, and the migrations are applied once.
 python manage.py migrate_locked
+# The admin's "Owner" and "Staff" groups, if missing (the Staff group as the owner left it).
+python manage.py ensure_groups
 
 if [ "$#" -gt 0 ]; then
     exec "$@"

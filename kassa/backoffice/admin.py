@@ -1,11 +1,16 @@
 """The admin, composed: each model registered exactly once, here, from the admin parts the
-domain apps offer (their `admin` modules register nothing)."""
+domain apps offer (their `admin` modules register nothing). Developer internals (kassa.backoffice.
+roles.INTERNALS) are shown to superusers only, also those other packages register."""
+
+from typing import Any
 
 from django.contrib import admin
+from django.http import HttpRequest
 
 from kassa.backoffice.carts_admin import CartAdmin
 from kassa.backoffice.models import Cart
 from kassa.backoffice.orders_admin import DiscountAdmin, OrderAdmin, ShippingRateAdmin, TaxAdmin
+from kassa.backoffice.roles import is_internal
 from kassa.catalog.admin import ItemAdmin
 from kassa.catalog.models import Item
 from kassa.notifications.admin import MailAdmin
@@ -13,6 +18,7 @@ from kassa.notifications.models import Mail
 from kassa.orders.models import Discount, Order, ShippingRate, Tax
 from kassa.payments.admin import (
     PaymentAttemptAdmin,
+    RefundAdmin,
     StripeCouponAdmin,
     StripeTaxRateAdmin,
     UnmatchedPaymentAdmin,
@@ -20,6 +26,7 @@ from kassa.payments.admin import (
 )
 from kassa.payments.models import (
     PaymentAttempt,
+    Refund,
     StripeCoupon,
     StripeTaxRate,
     UnmatchedPayment,
@@ -37,6 +44,44 @@ admin.site.register(Mail, MailAdmin)
 # What moved money, and the records of what the shop made in Stripe.
 admin.site.register(PaymentAttempt, PaymentAttemptAdmin)
 admin.site.register(UnmatchedPayment, UnmatchedPaymentAdmin)
+admin.site.register(Refund, RefundAdmin)
 admin.site.register(WebhookEvent, WebhookEventAdmin)
 admin.site.register(StripeCoupon, StripeCouponAdmin)
 admin.site.register(StripeTaxRate, StripeTaxRateAdmin)
+
+
+class SuperusersOnly:
+    """An admin (or inline) nobody but a superuser sees or uses, whatever their permissions."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser and super().has_module_permission(request)  # type: ignore[misc]
+
+    def has_view_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return request.user.is_superuser and super().has_view_permission(request, *args)  # type: ignore[misc]
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return request.user.is_superuser and super().has_add_permission(request, *args)  # type: ignore[misc]
+
+    def has_change_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return request.user.is_superuser and super().has_change_permission(request, *args)  # type: ignore[misc]
+
+    def has_delete_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return request.user.is_superuser and super().has_delete_permission(request, *args)  # type: ignore[misc]
+
+
+def superusers_only_for_internals(site: admin.AdminSite) -> None:
+    """Every internal model's admin, whoever registered it, restricted to superusers. Called
+    from the app's ready(), once the admin's autodiscovery registered every app's admin (the
+    admin app's own ready() runs it, first in INSTALLED_APPS)."""
+    for model, model_admin in list(site._registry.items()):
+        if not is_internal(model._meta.app_label, model._meta.model_name or ""):
+            continue
+        if isinstance(model_admin, SuperusersOnly):
+            continue
+        site.unregister(model)
+        restricted = type(
+            f"SuperusersOnly{type(model_admin).__name__}",
+            (SuperusersOnly, type(model_admin)),
+            {},
+        )
+        site.register(model, restricted)

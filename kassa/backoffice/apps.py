@@ -8,3 +8,10 @@ class BackofficeConfig(AppConfig):
     # kept, so nothing in the database changes with the package's name.
     label = "dashboard"
     verbose_name = _("Sales")
+
+    def ready(self) -> None:
+        from django.contrib import admin
+
+        from kassa.backoffice.admin import superusers_only_for_internals
+
+        superusers_only_for_internals(admin.site)

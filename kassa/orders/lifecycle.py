@@ -1,8 +1,8 @@
 """An order's status, and the only code that changes it.
 
     open ──checkout started──▶ pending ──paid──▶ paid ──refund──▶ partially_refunded / refunded
-      ▲                           │
-      └──cancelled / expired / failed
+      ▲                           │                 ▲                         │
+      └──cancelled / expired / failed               └──a refund failed later──┘
 
 Each transition is one idempotent function: calling it again, or for an event that arrives late
 or out of order, changes nothing. Every change is logged as an OrderStatusChange.
@@ -13,6 +13,7 @@ sells them.
 """
 
 import logging
+from collections.abc import Mapping
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -34,8 +35,9 @@ _ALLOWED = {
     S.OPEN: {S.PENDING, S.PAID},  # paid from open: money moved, so it is recorded regardless
     S.PENDING: {S.OPEN, S.PAID},
     S.PAID: {S.PARTIALLY_REFUNDED, S.REFUNDED},
-    S.PARTIALLY_REFUNDED: {S.PARTIALLY_REFUNDED, S.REFUNDED},
-    S.REFUNDED: set(),
+    # Back down when a refund fails after it succeeded: the money came back to the shop.
+    S.PARTIALLY_REFUNDED: {S.PARTIALLY_REFUNDED, S.REFUNDED, S.PAID},
+    S.REFUNDED: {S.PARTIALLY_REFUNDED, S.PAID},
 }
 
 
@@ -258,30 +260,45 @@ def order_mark_delivered(*, order_id: int, source: str) -> bool:
 
 @transaction.atomic
 def order_mark_refunded(*, order_id: int, amount_refunded: int, source: str) -> bool:
-    """Record the total refunded so far (Stripe's running figure), full or partial."""
+    """Record the total refunded so far: what Stripe refunded and did not take back. It goes
+    down when a refund fails after it succeeded (the order is paid again, or partially
+    refunded). The customer's refund notice is queued when it goes up. False if unchanged."""
     locked = _lock(order_id)
-    if not locked.is_paid or amount_refunded <= locked.amount_refunded:
-        return False  # nothing new: a repeat, or an older event arriving late
-    full = locked.amount_paid is not None and amount_refunded >= locked.amount_paid
+    if not locked.is_paid or amount_refunded == locked.amount_refunded or amount_refunded < 0:
+        return False
+    paid = locked.amount_paid or 0
+    more = amount_refunded > locked.amount_refunded
+    if amount_refunded == 0:
+        to = S.PAID
+    else:
+        to = S.REFUNDED if amount_refunded >= paid else S.PARTIALLY_REFUNDED
     locked.amount_refunded = amount_refunded
-    locked.refunded_at = timezone.now()
-    _move(
-        locked,
-        S.REFUNDED if full else S.PARTIALLY_REFUNDED,
-        source=source,
-        fields=["amount_refunded", "refunded_at"],
-    )
-    signals.order_refunded.send(sender=Order, order_id=locked.pk, amount_refunded=amount_refunded)
+    fields = ["amount_refunded"]
+    if more:
+        locked.refunded_at = timezone.now()
+        fields.append("refunded_at")
+    if to == locked.status and to != S.PARTIALLY_REFUNDED:
+        # Refunded before and still (a failed refund among several that succeeded in full).
+        locked.save(update_fields=[*fields, "updated_at"])
+    else:
+        _move(locked, to, source=source, fields=fields)
+    if more:
+        signals.order_refunded.send(
+            sender=Order, order_id=locked.pk, amount_refunded=amount_refunded
+        )
     return True
 
 
 @transaction.atomic
-def order_return_stock(*, order_id: int, source: str) -> int:
-    """What a paid order took from stock goes back on sale (its goods came back: a refund
-    staff chose to restock). Once: a second call returns nothing. Returns the units."""
+def order_return_stock(
+    *, order_id: int, source: str, items: Mapping[int, int] | None = None
+) -> int:
+    """What came back of a paid order goes back on sale: `items` maps an item's id to its
+    units; None means all the order took. Never more than it took: returned units are not
+    returned again. Returns the units."""
     locked = _lock(order_id)
     if not locked.is_paid:
         return 0
-    units = stock.restock(order=locked)
+    units = stock.restock(order=locked, items=items)
     logger.info("order %s: %s units back in stock (%s)", order_id, units, source)
     return units

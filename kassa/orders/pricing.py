@@ -14,6 +14,7 @@ Stripe charges three-decimal currencies (KWD, BHD, ...) only in amounts ending i
 percentage discount and each line's tax are rounded to tens of the minor unit.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -162,3 +163,20 @@ def order_totals(
         shipping=shipping,
         total=subtotal - discount + (0 if inclusive else tax) + shipping,
     )
+
+
+def returned_amount(order: Order, returned: Mapping[int, int]) -> int:
+    """What the customer paid for units that came back: `returned` maps an order line's id to
+    its units. Each unit counts its line's share of the discount and of the tax (added on top
+    when the tax is exclusive); shipping is not part of it. Rounded per line to an amount
+    Stripe refunds in the currency."""
+    totals = order_totals(order)
+    amount = 0
+    for part in totals.lines:
+        units = returned.get(part.line.pk, 0)
+        if not units or not part.line.quantity:
+            continue
+        paid = part.amount - part.discount + (0 if totals.tax_inclusive else part.tax)
+        share = Fraction(paid * min(units, part.line.quantity), part.line.quantity)
+        amount += _round_half_up(share, _step(order.currency))
+    return amount

@@ -17,7 +17,7 @@ queued with the payment, and after the commit `notify_oversold` logs it and send
 """
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -265,28 +265,48 @@ def _take_late(*, order: Order, line: OrderLine, now: datetime) -> Shortage | No
     )
 
 
-def restock(*, order: Order) -> int:
-    """Return what `order` took from stock (a refund whose goods come back). Once: returned
-    rows are not returned again. Returns the units."""
+def restock(*, order: Order, items: Mapping[int, int] | None = None) -> int:
+    """Return what `order` took from stock (goods that came back): `items` maps an item's id
+    to the units that came back, None means everything not yet returned. Never more than the
+    order took and has not returned yet: a sold row is split, the returned part kept as a row
+    of its own. Returns the units."""
     units = 0
     now = timezone.now()
+    wanted = None if items is None else {item_id: n for item_id, n in items.items() if n > 0}
     sold = (
         Reservation.objects.select_for_update()
         .filter(order=order, state=State.SOLD)
-        .order_by("item_id")
+        .order_by("item_id", "id")
     )
     for reservation in sold:
-        if reservation.quantity:
+        left = reservation.quantity if wanted is None else wanted.get(reservation.item_id, 0)
+        back = min(left, reservation.quantity)
+        if wanted is not None:
+            if not back:
+                continue
+            wanted[reservation.item_id] -= back
+        if back:
             row = _update_returning(
                 "UPDATE {table} SET stock = stock + %s WHERE id = %s AND stock IS NOT NULL",
-                [reservation.quantity, reservation.item_id],
+                [back, reservation.item_id],
             )
             if row is not None and row[0] is not None:
                 after = row[0] - row[1]
-                _display_changed(after - reservation.quantity, after)
-                units += reservation.quantity
-        reservation.state, reservation.closed_at = State.RETURNED, now
-        reservation.save(update_fields=["state", "closed_at"])
+                _display_changed(after - back, after)
+                units += back
+        if back == reservation.quantity:
+            reservation.state, reservation.closed_at = State.RETURNED, now
+            reservation.save(update_fields=["state", "closed_at"])
+            continue
+        reservation.quantity -= back
+        reservation.save(update_fields=["quantity"])
+        Reservation.objects.create(
+            order=order,
+            item_id=reservation.item_id,
+            quantity=back,
+            state=State.RETURNED,
+            closed_at=now,
+        )
     return units
 
 

@@ -1,7 +1,8 @@
 """What Stripe says happened to a payment, applied to our orders: one function per transition.
 
-The webhook, the success page, reconciliation and refunds all come through here, and every
-function is idempotent: a repeated, late or out-of-order report changes nothing.
+The webhook, the success page and reconciliation all come through here (refunds have their
+own module, refunds.py), and every function is idempotent: a repeated, late or out-of-order
+report changes nothing.
 
 A payment marks an order paid only through the attempt that asked for it: Stripe's object id
 must be one the shop made, for the amount and currency it asked. Anything else (a session made
@@ -169,17 +170,3 @@ def _unmatched(reason: str, **fields: object) -> bool:
             record.claimed_order,
         )
     return created
-
-
-def record_refund(*, payment_intent_id: str, amount_refunded: int, source: str) -> bool:
-    """Stripe's running total refunded for a payment, applied to the order it paid."""
-    if not is_stripe_id(payment_intent_id):
-        return False  # a charge with no payment intent: nothing of ours to refund
-    attempt = PaymentAttempt.objects.filter(
-        payment_intent_id=payment_intent_id, state=PaymentAttempt.State.PAID
-    ).first()
-    if attempt is None:
-        raise LookupError(f"No order is paid by {payment_intent_id} (yet).")
-    return lifecycle.order_mark_refunded(
-        order_id=attempt.order_id, amount_refunded=amount_refunded, source=source
-    )

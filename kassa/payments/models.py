@@ -1,7 +1,7 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from kassa.orders.models import Discount, Order, ShippingRate, Tax
+from kassa.orders.models import Discount, Order, OrderLine, ShippingRate, Tax
 
 
 class StripeObjectRecord(models.Model):
@@ -223,3 +223,89 @@ class UnmatchedPayment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stripe_id} ({self.get_reason_display()})"
+
+
+class Refund(models.Model):
+    """Money sent back to a customer: one Stripe refund, whoever made it (the admin, the
+    returns of the accounts, Stripe's Dashboard), with where it stands at Stripe.
+
+    A refund is not done when Stripe accepts it: it may wait (pending, requires_action) and
+    fail later, even after it succeeded. The order counts only succeeded refunds as refunded
+    (kassa.payments.refunds keeps the two in step); pending ones are shown beside it, and
+    already count against what is left to refund, as they do at Stripe.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("pending")
+        REQUIRES_ACTION = "requires_action", _("waiting for the customer")
+        SUCCEEDED = "succeeded", _("succeeded")
+        FAILED = "failed", _("failed")
+        CANCELED = "canceled", _("canceled")
+
+    order = models.ForeignKey(
+        Order, verbose_name=_("order"), related_name="refunds", on_delete=models.PROTECT
+    )
+    stripe_id = models.CharField(_("Stripe id"), max_length=255, unique=True)
+    payment_intent_id = models.CharField(_("PaymentIntent id"), max_length=255, db_index=True)
+    amount = models.BigIntegerField(_("amount"), help_text=_("In minor units of the currency."))
+    currency = models.CharField(_("currency"), max_length=3)
+    state = models.CharField(
+        _("state"), max_length=20, choices=State.choices, default=State.PENDING, db_index=True
+    )
+    failure_reason = models.CharField(_("failure reason"), max_length=100, blank=True)
+    requested_by = models.CharField(
+        _("requested by"), max_length=150, help_text=_("Staff, a return, or Stripe's Dashboard.")
+    )
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    # Sent to Stripe with the refund: the same request again (a double click, two staff at
+    # once) finds this refund instead of making a second one. Blank for refunds made elsewhere.
+    idempotency_key = models.CharField(_("idempotency key"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["order", "created_at", "id"]
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        # Beyond SHOP_STAFF_REFUND_LIMIT: the owner's (kassa.backoffice.roles).
+        permissions = [("refund_any_amount", _("Can refund any amount"))]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="refund_one_per_request",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stripe_id} ({self.get_state_display()})"
+
+    @property
+    def counts_against_paid(self) -> bool:
+        """Pending or done: Stripe keeps it from what is left to refund."""
+        return self.state not in (self.State.FAILED, self.State.CANCELED)
+
+
+class RefundLine(models.Model):
+    """Units of an order's line that came back with a refund, and whether they went back on
+    sale (goods that came back damaged do not)."""
+
+    refund = models.ForeignKey(
+        Refund, verbose_name=_("refund"), related_name="lines", on_delete=models.CASCADE
+    )
+    line = models.ForeignKey(
+        OrderLine, verbose_name=_("order line"), related_name="returns", on_delete=models.PROTECT
+    )
+    quantity = models.PositiveIntegerField(_("quantity returned"))
+    restocked = models.BooleanField(_("back in stock"), default=False)
+
+    class Meta:
+        ordering = ["refund", "id"]
+        verbose_name = _("returned line")
+        verbose_name_plural = _("returned lines")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(quantity__gte=1), name="refundline_qty_pos"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.line.item.name}"

@@ -10,10 +10,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from kassa.metrics import instruments as metrics
-from kassa.payments import fulfilment
+from kassa.payments import fulfilment, refunds
 from kassa.payments.methods import all_methods
 from kassa.payments.methods.base import EventReader
 from kassa.payments.models import WebhookEvent
+from kassa.stripe_api import results
 
 logger = logging.getLogger(__name__)
 
@@ -30,16 +31,27 @@ def _applied(read: EventReader) -> Handler:
 
 
 def _charge_refunded(data: dict[str, Any], source: str) -> bool:
-    return fulfilment.record_refund(
-        payment_intent_id=str(data.get("payment_intent") or ""),
-        amount_refunded=int(data.get("amount_refunded") or 0),
-        source=source,
+    # The charge says how much was refunded, pending refunds included, not which refund did
+    # what: the payment's refunds are read from Stripe and recorded one by one.
+    return refunds.refunds_reported(
+        payment_intent_id=str(data.get("payment_intent") or ""), source=source
     )
+
+
+def _refund_event(data: dict[str, Any], source: str) -> bool:
+    if not isinstance(data.get("id"), str) or not isinstance(data.get("amount"), int):
+        return False  # not a refund of Stripe's shape: nothing to record
+    return refunds.refund_reported(results.refund(data), source=source)
 
 
 HANDLERS: dict[str, Handler] = {
     **{type_: _applied(read) for method in all_methods() for type_, read in method.events.items()},
     "charge.refunded": _charge_refunded,
+    # A refund's own events: made (also in the Dashboard), its state changed, failed.
+    "refund.created": _refund_event,
+    "refund.updated": _refund_event,
+    "refund.failed": _refund_event,
+    "charge.refund.updated": _refund_event,
 }
 
 

@@ -7,6 +7,7 @@ all the same, and an event may be rendered in another API version than the one w
 
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from kassa.common.address import Address, Contact
@@ -63,16 +64,46 @@ class PaymentIntent:
     buyer: Buyer = field(default_factory=Buyer)
 
 
+class RefundState(StrEnum):
+    """Where a refund stands at Stripe. Pending and requires_action may still succeed or fail;
+    a succeeded refund can still fail later (the customer's bank sends it back); failed and
+    canceled are final: nothing went back to the customer."""
+
+    PENDING = "pending"
+    REQUIRES_ACTION = "requires_action"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (RefundState.FAILED, RefundState.CANCELED)
+
+    @property
+    def rank(self) -> int:
+        """How far along: a report of an earlier step never undoes a later one."""
+        return 2 if self.is_final else 1 if self is RefundState.SUCCEEDED else 0
+
+
 @dataclass(frozen=True)
 class Refund:
     id: str
-    status: str  # pending, requires_action, succeeded, failed, canceled
+    state: RefundState
     amount: int
+    currency: str = ""
+    payment_intent_id: str = ""
+    failure_reason: str = ""  # Stripe's code when it failed, e.g. "expired_or_canceled_card"
+    order_id: str = ""  # our metadata
+    created: int = 0  # Unix seconds
 
     @property
     def failed(self) -> bool:
         """Nothing went back to the customer, and nothing will."""
-        return self.status in ("failed", "canceled")
+        return self.state.is_final
+
+    @property
+    def status(self) -> str:
+        return str(self.state)
 
 
 @dataclass(frozen=True)
@@ -184,5 +215,22 @@ def payment_intent(intent: dict[str, Any]) -> PaymentIntent:
     )
 
 
+def refund_state(status: object) -> RefundState:
+    """Stripe's refund status as ours; one we do not know is still waiting on Stripe."""
+    try:
+        return RefundState(str(status))
+    except ValueError:
+        return RefundState.PENDING
+
+
 def refund(obj: dict[str, Any]) -> Refund:
-    return Refund(id=str(obj["id"]), status=obj.get("status") or "", amount=int(obj["amount"]))
+    return Refund(
+        id=str(obj["id"]),
+        state=refund_state(obj.get("status")),
+        amount=int(obj["amount"]),
+        currency=_text(obj.get("currency")),
+        payment_intent_id=_text(obj.get("payment_intent")),
+        failure_reason=_text(obj.get("failure_reason")),
+        order_id=_order_id(obj),
+        created=_digits(obj.get("created")) or 0,
+    )

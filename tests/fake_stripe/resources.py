@@ -61,7 +61,8 @@ class Resources:
         self.payment_intents: dict[str, dict[str, Any]] = {}
         self.charges: dict[str, dict[str, Any]] = {}
         self.refunds: dict[str, dict[str, Any]] = {}
-        # What a new refund's status is: "failed" or "canceled" as Stripe reports a bank's no.
+        # What a new refund's status is: "pending" or "requires_action" as Stripe answers for
+        # methods that refund later, "failed" or "canceled" as it reports a bank's no at once.
         self.refund_status = "succeeded"
         self._routes: list[tuple[str, re.Pattern[str], Callable[..., dict[str, Any]]]] = [
             ("POST", re.compile(r"/v1/payment_intents"), self.create_payment_intent),
@@ -73,6 +74,8 @@ class Resources:
                 self.cancel_payment_intent,
             ),
             ("POST", re.compile(r"/v1/refunds"), self.create_refund),
+            ("GET", re.compile(r"/v1/refunds"), self.list_refunds),
+            ("GET", re.compile(r"/v1/refunds/(?P<id>[^/]+)"), self.get_refund),
             ("POST", re.compile(r"/v1/coupons"), self.create_coupon),
             ("POST", re.compile(r"/v1/tax_rates"), self.create_tax_rate),
             ("POST", re.compile(r"/v1/shipping_rates"), self.create_shipping_rate),
@@ -528,24 +531,87 @@ class Resources:
         return intent
 
     def create_refund(self, request: "RecordedRequest") -> dict[str, Any]:
-        intent = self._intent(_require(request.body, "payment_intent"))
+        body = request.body
+        amount = body.get("amount")
+        if amount is not None and not str(amount).isdigit():
+            raise StripeError(400, "Invalid integer.", param="amount")
+        metadata = dict(body.get("metadata") or {})
+        return self.refund(
+            _require(body, "payment_intent"),
+            amount=None if amount is None else int(amount),
+            status=self.refund_status,
+            metadata=metadata,
+        )
+
+    def refund(
+        self,
+        intent_id: str,
+        *,
+        amount: int | None = None,
+        status: str = "succeeded",
+        metadata: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """A refund of the payment, as Stripe makes one through the API or its Dashboard. The
+        charge's amount_refunded counts it unless it failed at once (as Stripe counts pending
+        refunds), and a refund that fails later gives it back (see `settle_refund`)."""
+        intent = self._intent(intent_id)
         if intent["status"] != "succeeded":
             raise StripeError(400, "This PaymentIntent has not succeeded.")
         charge = self.charges[intent["latest_charge"]]
         remaining = charge["amount"] - charge["amount_refunded"]
-        amount = int(request.body.get("amount", remaining))
+        amount = remaining if amount is None else amount
         if remaining <= 0 or not 0 < amount <= remaining:
             raise StripeError(400, "The charge has already been refunded.", param="amount")
-        if self.refund_status == "succeeded":
-            charge["amount_refunded"] += amount
-            charge["refunded"] = charge["amount_refunded"] == charge["amount"]
         refund = {
             "id": _new_id("re"),
             "object": "refund",
             "amount": amount,
-            "status": self.refund_status,
+            "currency": intent["currency"],
+            "status": status,
             "payment_intent": intent["id"],
             "charge": charge["id"],
+            "metadata": metadata or {},
+            "failure_reason": "unknown" if status == "failed" else None,
+            "created": int(time.time()),
         }
+        if status not in ("failed", "canceled"):
+            self._count_refund(charge, amount)
         self.refunds[refund["id"]] = refund
         return refund
+
+    def _count_refund(self, charge: dict[str, Any], amount: int) -> None:
+        charge["amount_refunded"] += amount
+        charge["refunded"] = charge["amount_refunded"] == charge["amount"]
+
+    def settle_refund(
+        self, refund_id: str, status: str, *, failure_reason: str = "expired_or_canceled_card"
+    ) -> dict[str, Any]:
+        """What the customer's bank does with a refund later: it succeeds, or fails (also
+        after it succeeded) or is canceled, and its amount goes back to the charge."""
+        refund = self.refunds[refund_id]
+        if status in ("failed", "canceled") and refund["status"] not in ("failed", "canceled"):
+            self._count_refund(self.charges[refund["charge"]], -refund["amount"])
+            refund["failure_reason"] = failure_reason if status == "failed" else None
+        refund["status"] = status
+        return refund
+
+    def get_refund(self, request: "RecordedRequest", id: str) -> dict[str, Any]:
+        if id not in self.refunds:
+            raise StripeError(404, f"No such refund: '{id}'", param="id")
+        return self.refunds[id]
+
+    def list_refunds(self, request: "RecordedRequest") -> dict[str, Any]:
+        """Stripe's list, newest first, filtered by `payment_intent`."""
+        wanted = request.params.get("payment_intent")
+        found = [
+            refund
+            for refund in reversed(self.refunds.values())
+            if wanted is None or refund["payment_intent"] == wanted
+        ]
+        limit = int(request.params.get("limit") or 10)
+        return {
+            "object": "list",
+            "url": "/v1/refunds",
+            "has_more": len(found) > limit,
+            "data": found[:limit],
+        }

@@ -363,41 +363,64 @@ def _refund(staff: Client, order: Order, **form: str) -> str:
     return response.text
 
 
-def test_a_refund_staff_restock_puts_the_units_back_once(
+def test_a_refund_restocks_exactly_the_units_that_came_back(
     webhooks: FakeStripe, staff: Client
 ) -> None:
     item = ItemFactory.create(stock=5, price=Decimal("10.00"))
     order = _paid(webhooks, item, 2)
+    line = order.lines.get()
     assert levels(item) == (3, 0)
 
-    page = _refund(staff, order, amount="5.00", restock="on")
+    # One soap of two came back: one goes on sale again, and its price is refunded.
+    page = _refund(staff, order, restock="on", **{f"returned_{line.pk}": "1"})
 
     assert "refunded" in page
     [call] = webhooks.requests_to("POST", "/v1/refunds")
-    assert call.params["amount"] == "500"
+    assert call.params["amount"] == "1000"
     order.refresh_from_db()
-    assert (order.status, order.amount_refunded) == (Order.Status.PARTIALLY_REFUNDED, 500)
-    assert levels(item) == (5, 0)
-    assert states(order.pk) == [(2, RETURNED)]
-    # The rest, restocking again: nothing more comes back.
-    _refund(staff, order, restock="on")
+    assert (order.status, order.amount_refunded) == (Order.Status.PARTIALLY_REFUNDED, 1000)
+    assert levels(item) == (4, 0)
+    assert states(order.pk) == [(1, SOLD), (1, RETURNED)]
+
+    # The other one comes back later: the order is refunded in full, and the stock is whole.
+    _refund(staff, order, restock="on", **{f"returned_{line.pk}": "1"})
     order.refresh_from_db()
-    assert order.status == Order.Status.REFUNDED
+    assert (order.status, order.amount_refunded) == (Order.Status.REFUNDED, 2000)
     assert levels(item) == (5, 0)
+    assert states(order.pk) == [(1, RETURNED), (1, RETURNED)]
 
 
-def test_a_refund_without_restock_and_a_dashboard_refund_return_nothing(
+def test_units_that_came_back_damaged_are_refunded_but_not_restocked(
     webhooks: FakeStripe, staff: Client
 ) -> None:
     item = ItemFactory.create(stock=5, price=Decimal("10.00"))
     order = _paid(webhooks, item, 2)
-    _refund(staff, order, amount="5.00")
+    line = order.lines.get()
+
+    _refund(staff, order, **{f"returned_{line.pk}": "1"})  # "back on sale" unticked
+
+    order.refresh_from_db()
+    assert order.amount_refunded == 1000
+    assert levels(item) == (3, 0)
+    # Counted as back all the same: only one more unit can be returned.
+    page = _refund(staff, order, restock="on", **{f"returned_{line.pk}": "2"})
+    assert "less than or equal to 1" in page
+    assert len(webhooks.requests_to("POST", "/v1/refunds")) == 1
+
+
+def test_a_refund_without_returned_units_and_a_dashboard_refund_return_nothing(
+    webhooks: FakeStripe, staff: Client
+) -> None:
+    item = ItemFactory.create(stock=5, price=Decimal("10.00"))
+    order = _paid(webhooks, item, 2)
+    _refund(staff, order, amount="5.00", restock="on")
     assert levels(item) == (3, 0)
 
     charge = next(iter(webhooks.resources.charges.values()))
-    assert deliver(event("charge.refunded", {**charge, "amount_refunded": 2000}))
+    webhooks.resources.refund(charge["payment_intent"])  # the rest, in Stripe's Dashboard
+    assert deliver(event("charge.refunded", charge))
     order.refresh_from_db()
-    assert order.status == Order.Status.REFUNDED
+    assert (order.status, order.amount_refunded) == (Order.Status.REFUNDED, 2000)
     assert levels(item) == (3, 0)
     assert states(order.pk) == [(2, SOLD)]
 

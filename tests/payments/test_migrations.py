@@ -1,5 +1,6 @@
 """The migration that moves Stripe ids from orders into payment attempts, run on real data."""
 
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -8,7 +9,9 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from kassa.orders.models import Order
-from kassa.payments.models import PaymentAttempt
+from kassa.payments.models import PaymentAttempt, Refund
+from kassa.payments.refunds import refund_reported
+from kassa.stripe_api import results
 
 BEFORE = [("orders", "0001_initial"), ("payments", "0001_initial")]
 
@@ -103,3 +106,66 @@ def test_every_orders_session_and_intent_becomes_a_payment_attempt() -> None:
     assert restored[pending_session] == "cs_3"
     assert restored[refunded] == "cs_refunded"
     _migrate(_latest())
+
+
+BEFORE_REFUNDS = [
+    ("orders", "0005_fulfilment_and_shipping_rates"),
+    ("payments", "0004_stripe_shipping_rates"),
+]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_refunds_made_before_refund_records_keep_the_orders_totals() -> None:
+    old = _migrate(BEFORE_REFUNDS)
+    OldOrder = old.get_model("orders", "Order")
+    OldAttempt = old.get_model("payments", "PaymentAttempt")
+    partly = OldOrder.objects.create(
+        status="partially_refunded", currency="usd", amount_paid=1000, amount_refunded=400
+    )
+    OldAttempt.objects.create(
+        order=partly,
+        number=1,
+        kind="payment_intent",
+        stripe_id="pi_partly",
+        payment_intent_id="pi_partly",
+        account="a",
+        state="paid",
+        currency="usd",
+        amount=1000,
+    )
+    untouched = OldOrder.objects.create(status="paid", currency="usd", amount_paid=1000)
+
+    _migrate(_latest())
+
+    [standing_in] = Refund.objects.all()
+    assert (standing_in.order_id, standing_in.amount, standing_in.state) == (
+        partly.pk,
+        400,
+        "succeeded",
+    )
+    assert standing_in.payment_intent_id == "pi_partly"
+    assert not Refund.objects.filter(order_id=untouched.pk).exists()
+
+    # Stripe reports the earlier refund by its id (made before the records), and a new one.
+    earlier = results.Refund(
+        id="re_earlier",
+        state=results.RefundState.SUCCEEDED,
+        amount=400,
+        payment_intent_id="pi_partly",
+        created=int(standing_in.created_at.timestamp()) - 60,
+    )
+    later = results.Refund(
+        id="re_later",
+        state=results.RefundState.SUCCEEDED,
+        amount=100,
+        payment_intent_id="pi_partly",
+        created=int(time.time()) + 60,
+    )
+    refund_reported(earlier, source="test")
+    refund_reported(later, source="test")
+
+    assert sorted(Refund.objects.values_list("stripe_id", "amount")) == [
+        ("re_earlier", 400),
+        ("re_later", 100),
+    ]
+    assert Order.objects.get(pk=partly.pk).amount_refunded == 500

@@ -82,8 +82,11 @@ def test_the_admin_refunds_a_paid_order_once(fake_stripe: FakeStripe, staff: Cli
     assert f"Order #{order.pk} refunded" in page
     assert "not paid, or already refunded" in again
     [refund_call] = fake_stripe.requests_to("POST", "/v1/refunds")
-    assert refund_call.params == {"payment_intent": intent_of(order)}
-    assert refund_call.idempotency_key == f"kassa-refund-{order.pk}"
+    assert refund_call.params == {
+        "payment_intent": intent_of(order),
+        "metadata[order_id]": str(order.pk),
+    }
+    assert refund_call.idempotency_key == f"kassa-refund-{order.pk}-0-2000"
     assert len(fake_stripe.resources.refunds) == 1
     order.refresh_from_db()
     assert (order.status, order.amount_refunded) == (Order.Status.REFUNDED, 2000)

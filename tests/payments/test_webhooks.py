@@ -13,7 +13,7 @@ from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from kassa.orders.models import Order, OrderStatusChange
-from kassa.payments.models import PaymentAttempt, UnmatchedPayment, WebhookEvent
+from kassa.payments.models import PaymentAttempt, Refund, UnmatchedPayment, WebhookEvent
 from tests.attempts import intent_of, session_of
 from tests.factories import ItemFactory
 from tests.fake_stripe import FakeStripe
@@ -294,21 +294,29 @@ def _paid_order(webhooks: FakeStripe) -> tuple[Order, dict[str, Any]]:
 
 def test_refunds_partial_then_full(webhooks: FakeStripe) -> None:
     order, charge = _paid_order(webhooks)
+    intent_id = charge["payment_intent"]
 
-    partial = deliver(event("charge.refunded", {**charge, "amount_refunded": 500}))
+    # Refunds made in Stripe's Dashboard: the charge's event names no refund, so the shop
+    # reads the payment's refunds from Stripe.
+    webhooks.resources.refund(intent_id, amount=500)
+    partial = deliver(event("charge.refunded", charge))
     order.refresh_from_db()
     assert partial.status_code == 200
     assert (order.status, order.amount_refunded) == (Order.Status.PARTIALLY_REFUNDED, 500)
+    assert webhooks.requests_to("GET", "/v1/refunds")[0].params["payment_intent"] == intent_id
 
-    deliver(event("charge.refunded", {**charge, "amount_refunded": 2000, "refunded": True}))
+    webhooks.resources.refund(intent_id, amount=1500)
+    deliver(event("charge.refunded", charge))
     order.refresh_from_db()
     assert (order.status, order.amount_refunded) == (Order.Status.REFUNDED, 2000)
     assert order.refunded_at is not None
+    assert {r.requested_by for r in Refund.objects.filter(order=order)} == {"Stripe"}
 
     # The partial refund's event, redelivered late under a new id, changes nothing.
-    deliver(event("charge.refunded", {**charge, "amount_refunded": 500}))
+    deliver(event("charge.refunded", charge))
     order.refresh_from_db()
     assert (order.status, order.amount_refunded) == (Order.Status.REFUNDED, 2000)
+    assert Refund.objects.filter(order=order).count() == 2
 
 
 def test_a_refund_before_its_payment_is_known_fails_and_is_retried(webhooks: FakeStripe) -> None:
@@ -316,7 +324,8 @@ def test_a_refund_before_its_payment_is_known_fails_and_is_retried(webhooks: Fak
     completed = webhooks.resources.complete_checkout_session(session["id"])
     intent = webhooks.resources.payment_intents[completed["payment_intent"]]
     charge = webhooks.resources.charges[intent["latest_charge"]]
-    refunded = event("charge.refunded", {**charge, "amount_refunded": 2000, "refunded": True})
+    webhooks.resources.refund(intent["id"])
+    refunded = event("charge.refunded", charge)
 
     first = deliver(refunded)
 
