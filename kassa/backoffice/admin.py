@@ -8,6 +8,8 @@ from kassa.backoffice.models import Cart
 from kassa.backoffice.orders_admin import DiscountAdmin, OrderAdmin, ShippingRateAdmin, TaxAdmin
 from kassa.catalog.admin import ItemAdmin
 from kassa.catalog.models import Item
+from kassa.integrations.admin import WebhookDeliveryAdmin, WebhookEndpointAdmin
+from kassa.integrations.models import WebhookDelivery, WebhookEndpoint
 from kassa.notifications.admin import MailAdmin
 from kassa.notifications.models import Mail
 from kassa.orders.models import Discount, Order, ShippingRate, Tax
@@ -40,3 +42,6 @@ admin.site.register(UnmatchedPayment, UnmatchedPaymentAdmin)
 admin.site.register(WebhookEvent, WebhookEventAdmin)
 admin.site.register(StripeCoupon, StripeCouponAdmin)
 admin.site.register(StripeTaxRate, StripeTaxRateAdmin)
+# Outgoing webhooks: where the shop sends its events, and what became of each.
+admin.site.register(WebhookEndpoint, WebhookEndpointAdmin)
+admin.site.register(WebhookDelivery, WebhookDeliveryAdmin)
