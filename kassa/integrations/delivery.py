@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, Min, OuterRef, Q
 from django.utils import timezone
 
 from kassa.common.notices import notify_staff
@@ -109,7 +109,7 @@ def send(*, delivery_id: int, queue: Queue) -> str:
         if answer.ok:
             outcome = _delivered(delivery, answer, queue=queue)
         else:
-            outcome = _failed(delivery, answer, queue=queue)
+            outcome = _failed(delivery, answer, started=started, queue=queue)
     log = logger.info if answer.ok else logger.warning
     log(
         "webhook %s (%s) to endpoint %s: %s, attempt %s%s",
@@ -139,7 +139,9 @@ def _delivered(delivery: WebhookDelivery, answer: transport.Answer, *, queue: Qu
     return "delivered"
 
 
-def _failed(delivery: WebhookDelivery, answer: transport.Answer, *, queue: Queue) -> str:
+def _failed(
+    delivery: WebhookDelivery, answer: transport.Answer, *, started: datetime, queue: Queue
+) -> str:
     now = timezone.now()
     when = min(now + backoff(delivery.attempts), delivery.give_up_at)
     gave_up = now >= delivery.give_up_at
@@ -152,10 +154,18 @@ def _failed(delivery: WebhookDelivery, answer: transport.Answer, *, queue: Queue
     )
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
     if endpoint.failing_since is None:
-        endpoint.failing_since = now
+        endpoint.failing_since = started
         endpoint.save(update_fields=["failing_since", "updated_at"])
     limit = timedelta(seconds=settings.WEBHOOKS_GIVE_UP_SECONDS)
-    if endpoint.enabled and now - endpoint.failing_since >= limit:
+    # Given up on, with nothing delivered to the endpoint since this delivery's first try:
+    # the endpoint failed for the whole limit too.
+    first_try = DeliveryAttempt.objects.filter(
+        delivery=delivery, started_at__gte=delivery.give_up_at - limit
+    ).aggregate(first=Min("started_at"))["first"]
+    failed_throughout = first_try is not None and endpoint.failing_since <= first_try
+    if endpoint.enabled and (
+        now - endpoint.failing_since >= limit or (gave_up and failed_throughout)
+    ):
         _disable(endpoint, why=answer.error)
         return "failed"
     if gave_up:
@@ -186,9 +196,10 @@ def _disable(endpoint: WebhookEndpoint, *, why: str) -> None:
     """Switch off an endpoint that failed for the whole limit: what it was still owed is given
     up (staff can send it again from the delivery log once it works), and staff are told."""
     now = timezone.now()
-    days = settings.WEBHOOKS_GIVE_UP_SECONDS / 86400
+    limit = settings.WEBHOOKS_GIVE_UP_SECONDS
+    span = f"{limit / 86400:g} days" if limit >= 86400 else f"{limit:g} seconds"
     endpoint.enabled = False
-    endpoint.disabled_reason = f"Every delivery failed for {days:g} days (last: {why})"[:300]
+    endpoint.disabled_reason = f"Every delivery failed for {span} (last: {why})"[:300]
     endpoint.save(update_fields=["enabled", "disabled_reason", "updated_at"])
     given_up = WebhookDelivery.objects.filter(endpoint=endpoint, state__in=OPEN).update(
         state=State.FAILED, lease_until=None, next_attempt_at=None, last_error="endpoint disabled"
@@ -198,7 +209,7 @@ def _disable(endpoint: WebhookEndpoint, *, why: str) -> None:
         key=f"webhook-endpoint-disabled:{endpoint.pk}:{int(now.timestamp())}",
         subject=f"Webhook endpoint {endpoint} was switched off",
         body=(
-            f"Every delivery to {endpoint.url} failed for {days:g} days, so the shop stopped "
+            f"Every delivery to {endpoint.url} failed for {span}, so the shop stopped "
             f"sending to it; {given_up} undelivered events were given up. Last error: {why}\n\n"
             "Fix the receiver, enable the endpoint again in the admin (Webhook endpoints), "
             "and send what it missed from Webhook deliveries (filter: failed; action: send "

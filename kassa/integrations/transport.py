@@ -199,6 +199,8 @@ def post(
             if not chunk:
                 break
             read += chunk
+        if expired.is_set():  # cut off mid-answer: whatever was read is not an answer
+            raise TimeoutError
         text = read.decode("utf-8", errors="replace")[:KEPT]
         status = response.status
         error = ""
