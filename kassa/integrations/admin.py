@@ -59,7 +59,7 @@ def _secret_page(request: HttpRequest, endpoint: WebhookEndpoint, *, rotated: bo
             "endpoint": endpoint,
             "secret": endpoint.secret,
             "rotated": rotated,
-            "overlap_hours": settings.WEBHOOKS_SECRET_OVERLAP_HOURS,
+            "overlap_hours": f"{settings.WEBHOOKS_SECRET_OVERLAP_HOURS:g}",
             "opts": WebhookEndpoint._meta,
         },
     )
