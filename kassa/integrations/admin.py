@@ -1,6 +1,7 @@
 """The admin parts of outgoing webhooks (registered by kassa.backoffice.admin): the endpoints
 staff register, with a secret shown once, and the delivery log with each attempt and a resend."""
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -69,7 +71,7 @@ def _secret_page(request: HttpRequest, endpoint: WebhookEndpoint, *, rotated: bo
 
 class WebhookEndpointAdmin(admin.ModelAdmin[WebhookEndpoint]):
     form = EndpointForm
-    list_display = ["__str__", "url", "enabled", "event_list", "failing_since", "created_at"]
+    list_display = ["__str__", "url", "enabled", "event_list", "failing_since", "disabled_reason"]
     list_filter = ["enabled"]
     search_fields = ["url", "description"]
     actions = ["rotate_secret"]
@@ -179,7 +181,7 @@ def send_again(
 class WebhookDeliveryAdmin(admin.ModelAdmin[WebhookDelivery]):
     list_display = [
         "event_type",
-        "event_id",
+        "subject",
         "endpoint",
         "state",
         "attempts",
@@ -187,7 +189,6 @@ class WebhookDeliveryAdmin(admin.ModelAdmin[WebhookDelivery]):
         "short_error",
         "next_attempt_at",
         "created_at",
-        "delivered_at",
     ]
     list_filter = [FailedFilter, "state", "event_type", "endpoint"]
     search_fields = ["=event__event_id", "subject"]
@@ -218,13 +219,16 @@ class WebhookDeliveryAdmin(admin.ModelAdmin[WebhookDelivery]):
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # the log is the record; manage.py clean_webhook_log trims it
+
     @admin.display(description=_("event id"))
     def event_id(self, obj: WebhookDelivery) -> str:
         return obj.event.event_id
 
     @admin.display(description=_("body"))
     def body(self, obj: WebhookDelivery) -> str:
-        return obj.event.body
+        return format_html("<pre>{}</pre>", json.dumps(json.loads(obj.event.body), indent=2))
 
     @admin.display(description=_("why not delivered"))
     def short_error(self, obj: WebhookDelivery) -> str:

@@ -122,7 +122,7 @@ class WebhookDelivery(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.event_type} → {self.endpoint_id}"
+        return f"{self.event_type} → {self.endpoint}"
 
 
 class DeliveryAttempt(models.Model):
