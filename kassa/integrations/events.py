@@ -8,6 +8,7 @@ calls `webhook_emit` with one of EventType's types.
 """
 
 import json
+import logging
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -21,6 +22,7 @@ from django.utils import timezone, translation
 from kassa.integrations.models import EventType, OutgoingEvent, WebhookDelivery, WebhookEndpoint
 from kassa.integrations.tasks import deliver
 
+logger = logging.getLogger(__name__)
 Presenter = Callable[[int], dict[str, Any]]
 _presenters: dict[str, Presenter] = {}
 
@@ -76,9 +78,18 @@ def webhook_emit(*, event_type: str, object_id: int, subject: str) -> OutgoingEv
         raise NoPresenter(f"No presenter for {kind} objects: {event_type} cannot be written.")
     now = timezone.now()
     event_id = new_event_id()
-    # Money formatted in the shop's language, whichever customer's request caused it.
-    with translation.override(settings.LANGUAGE_CODE):
-        data = presenter(object_id)
+    try:
+        # In a savepoint: a presenter's fault rolls back its own queries only. The change that
+        # caused the event (a payment Stripe took) is recorded all the same, and the fault is
+        # logged with its traceback: an integration never stops the shop's own work.
+        with transaction.atomic(), translation.override(settings.LANGUAGE_CODE):
+            # Money formatted in the shop's language, whichever customer's request caused it.
+            data = presenter(object_id)
+    except Exception:
+        logger.exception(
+            "webhook event %s of %s %s could not be written", event_type, kind, object_id
+        )
+        return None
     body = json.dumps(
         {
             "id": event_id,

@@ -113,3 +113,51 @@ def test_the_extension_point_writes_any_listed_type(
     [request] = receiver.received
     assert request.payload["type"] == "return.requested"
     assert request.payload["data"] == {"id": 7, "status": "requested"}
+
+
+def test_a_fault_building_an_event_never_stops_the_payment(
+    shop: FakeStripe,
+    receiver: Receiver,
+    endpoint_for: MakeEndpoint,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from kassa.integrations import events
+
+    endpoint_for("order.paid")
+    kept = events._presenters["order"]
+
+    def broken(pk: int) -> dict[str, object]:
+        Order.objects.filter(pk=pk).update(email="written-by-the-broken-presenter@example.com")
+        raise ValueError("a presenter bug")
+
+    events.register("order", broken)
+    try:
+        order, _ = pay(shop)
+    finally:
+        events.register("order", kept)
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID  # the money Stripe took is recorded
+    assert order.email == "buyer@example.com"  # the presenter's own writes were rolled back
+    assert not OutgoingEvent.objects.exists()
+    assert "could not be written" in caplog.text
+    assert "a presenter bug" in caplog.text
+
+
+def test_deliver_webhooks_drains_the_queue_without_a_worker(
+    shop: FakeStripe, receiver: Receiver, endpoint_for: MakeEndpoint
+) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from kassa.orders.lifecycle import order_mark_shipped
+
+    endpoint_for("order.paid", "order.shipped")
+    order, _ = pay(shop)
+    assert order_mark_shipped(
+        order_id=order.pk, carrier="", tracking_number="", tracking_url="", source="test"
+    )
+    out = StringIO()
+    call_command("deliver_webhooks", stdout=out)
+    assert receiver.types() == ["order.paid", "order.shipped"]
+    assert "2 delivered" in out.getvalue()
