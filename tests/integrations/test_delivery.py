@@ -151,3 +151,19 @@ def test_the_body_is_described_by_the_api_schema(
         "stock.low",
         "stock.sold_out",
     }
+
+
+def test_an_endpoint_on_a_private_address_gets_nothing_without_the_setting(
+    shop: FakeStripe, receiver: Receiver, endpoint_for: MakeEndpoint, settings: SettingsWrapper
+) -> None:
+    endpoint_for("order.paid", url=f"https://127.0.0.1:{receiver.port}/hooks")
+    settings.WEBHOOKS_ALLOW_PRIVATE = False
+    pay(shop)
+    run_worker()
+
+    assert receiver.received == []
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.state == State.PENDING  # retried, in case the address changes
+    [attempt] = DeliveryAttempt.objects.all()
+    assert attempt.status is None
+    assert attempt.error.startswith("refused: 127.0.0.1 is a loopback address")
