@@ -161,3 +161,12 @@ def test_deliver_webhooks_drains_the_queue_without_a_worker(
     call_command("deliver_webhooks", stdout=out)
     assert receiver.types() == ["order.paid", "order.shipped"]
     assert "2 delivered" in out.getvalue()
+
+
+def test_a_listed_type_without_its_presenter_is_logged_not_raised(
+    endpoint_for: MakeEndpoint, caplog: pytest.LogCaptureFixture
+) -> None:
+    endpoint_for("return.decided")  # staff may tick it before the returns exist
+    assert webhook_emit(event_type="return.decided", object_id=1, subject="order:1") is None
+    assert "no presenter for return objects" in caplog.text
+    assert not OutgoingEvent.objects.exists()
