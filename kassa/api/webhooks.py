@@ -62,7 +62,7 @@ def describe(schema: dict[str, Any]) -> None:
         components.setdefault(envelope.__name__, found)
         webhooks[str(event_type)] = {
             "post": {
-                "summary": event_type.label,
+                "summary": str(event_type.label),
                 "description": "Signed by the Standard Webhooks spec: `webhook-id`, "
                 "`webhook-timestamp`, `webhook-signature` (docs/webhooks.md).",
                 "operationId": f"webhook_{str(event_type).replace('.', '_')}",
