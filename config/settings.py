@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "kassa.notifications",
     "django_tasks",
     "django_tasks_db",
+    "kassa.integrations",
 ]
 
 MIDDLEWARE = [
@@ -468,7 +469,12 @@ SHOP_LOCAL_PORT = env.int("PORT", default=8000)
 # Who gets the new-order notice (and other notices for staff), comma-separated.
 SHOP_STAFF_EMAILS = env.list("SHOP_STAFF_EMAILS", default=[])
 # The background worker that sends queued mail: Django's Tasks API, the database backend.
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "mail"]}}
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default", "mail", "webhooks"],
+    }
+}
 # A refused or unreachable mail server is retried after 1, 2, 4, ... minutes (at most an hour
 # apart), MAIL_MAX_ATTEMPTS times in all; then the mail waits for staff (the admin lists it).
 MAIL_RETRY_BASE_SECONDS = env.float("MAIL_RETRY_BASE_SECONDS", default=60.0)
@@ -501,3 +507,24 @@ def _refund_limits(value: str) -> dict[str, str]:
 
 
 SHOP_STAFF_REFUND_LIMIT = _refund_limits(env.str("SHOP_STAFF_REFUND_LIMIT", default=""))
+# --- Outgoing webhooks (kassa/integrations) ---------------------------------------------------
+# Endpoints on private, loopback and link-local addresses, and plain http:// ones, are refused
+# unless this is on (tests, local development; DEBUG allows http too).
+WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=False)
+# One attempt (connect, send, the whole answer) ends after this long.
+WEBHOOKS_TIMEOUT_SECONDS = env.float("WEBHOOKS_TIMEOUT_SECONDS", default=5.0)
+# A failed delivery is tried again after 5 s, 5 min, 30 min, 2 h, 5 h, then every 10 h, until
+# WEBHOOKS_GIVE_UP_SECONDS after its event; an endpoint whose every attempt failed that long
+# is switched off and staff are told.
+WEBHOOKS_RETRY_SECONDS = [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0]
+WEBHOOKS_GIVE_UP_SECONDS = 3 * 24 * 3600.0
+# A delivery being sent by a worker that stopped (killed) is sent again after this long.
+WEBHOOKS_DELIVERY_LEASE_SECONDS = env.float("WEBHOOKS_DELIVERY_LEASE_SECONDS", default=60.0)
+# After a secret is rotated the previous one still signs for this long, beside the new one.
+WEBHOOKS_SECRET_OVERLAP_HOURS = env.float("WEBHOOKS_SECRET_OVERLAP_HOURS", default=24.0)
+# `manage.py clean_webhook_log` removes events older than this whose deliveries all ended.
+WEBHOOKS_LOG_DAYS = env.int("WEBHOOKS_LOG_DAYS", default=30)
+if WEBHOOKS_DELIVERY_LEASE_SECONDS <= WEBHOOKS_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured(
+        "WEBHOOKS_DELIVERY_LEASE_SECONDS must be longer than WEBHOOKS_TIMEOUT_SECONDS."
+    )

@@ -104,7 +104,7 @@ def run_worker() -> None:
     from django_tasks_db.management.commands.db_worker import Worker
 
     Worker(
-        queue_names=["mail", "default"],
+        queue_names=["mail", "webhooks", "default"],
         interval=0,
         batch=True,
         backend_name="default",

@@ -14,7 +14,7 @@ from ninja.operation import Operation
 from ninja.responses import Status
 from pydantic import Field
 
-from kassa.api import errors
+from kassa.api import errors, webhooks
 from kassa.api.csrf import csrf_token
 from kassa.api.docs import StaticSwagger
 from kassa.api.schemas import (
@@ -80,7 +80,9 @@ class KassaAPI(NinjaAPI):
         prefix = path_prefix if path_prefix is not None else self.get_root_path(path_params or {})
         schemas: dict[str, OpenAPISchema] = self.__dict__.setdefault("_kassa_schemas", {})
         if prefix not in schemas:
-            schemas[prefix] = super().get_openapi_schema(path_prefix=prefix)
+            schema = super().get_openapi_schema(path_prefix=prefix)
+            webhooks.describe(schema)
+            schemas[prefix] = schema
         return schemas[prefix]
 
 

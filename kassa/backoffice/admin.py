@@ -13,6 +13,8 @@ from kassa.backoffice.orders_admin import DiscountAdmin, OrderAdmin, ShippingRat
 from kassa.backoffice.roles import is_internal
 from kassa.catalog.admin import ItemAdmin
 from kassa.catalog.models import Item
+from kassa.integrations.admin import WebhookDeliveryAdmin, WebhookEndpointAdmin
+from kassa.integrations.models import WebhookDelivery, WebhookEndpoint
 from kassa.notifications.admin import MailAdmin
 from kassa.notifications.models import Mail
 from kassa.orders.models import Discount, Order, ShippingRate, Tax
@@ -85,3 +87,8 @@ def superusers_only_for_internals(site: admin.AdminSite) -> None:
             {},
         )
         site.register(model, restricted)
+
+
+# Outgoing webhooks: where the shop sends its events, and what became of each.
+admin.site.register(WebhookEndpoint, WebhookEndpointAdmin)
+admin.site.register(WebhookDelivery, WebhookDeliveryAdmin)

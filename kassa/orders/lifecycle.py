@@ -158,11 +158,13 @@ def order_reopen(*, order_id: int, source: str) -> bool:
         try:
             with transaction.atomic():
                 _move(locked, S.OPEN, source=source, fields=[])
-            return True
         except IntegrityError:
             locked.status = S.PENDING
             if not tries_left:
                 raise
+        else:
+            signals.order_cancelled.send(sender=Order, order_id=locked.pk)
+            return True
     return False  # not reached: the last try returns or raises
 
 
@@ -255,6 +257,7 @@ def order_mark_delivered(*, order_id: int, source: str) -> bool:
     locked.delivered_at = timezone.now()
     locked.save(update_fields=["fulfilment_status", "delivered_at", "updated_at"])
     logger.info("order %s: delivered (%s)", locked.pk, source)
+    signals.order_delivered.send(sender=Order, order_id=locked.pk)
     return True
 
 

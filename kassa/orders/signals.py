@@ -13,3 +13,7 @@ order_paid = Signal()
 order_refunded = Signal()
 # order_id: staff marked the order shipped.
 order_shipped = Signal()
+# order_id: the goods of a shipped order arrived.
+order_delivered = Signal()
+# order_id: a pending order's payment was cancelled, expired or failed; it is open (a cart) again.
+order_cancelled = Signal()

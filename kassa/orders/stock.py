@@ -41,6 +41,10 @@ State = Reservation.State
 # Sent after commit with `order_id` and `shortages` ([(item name, units short)]): an order was
 # paid for more than the stock had. A hook for other code; the staff e-mail does not wait for it.
 order_oversold = Signal()
+# Sent in the transaction of a stock movement (a reservation, its release, a late sale, a
+# restock) with `item_id` and the units available `before` and `after` it: the hook for
+# "stock low" and "sold out" events, without this layer knowing who listens.
+availability_changed = Signal()
 
 
 class OutOfStock(Conflict):
@@ -103,13 +107,14 @@ def _update_returning(sql: str, params: list[int]) -> tuple[int | None, int] | N
     return None if row is None else (row[0], row[1])
 
 
-def _display_changed(before: int | None, after: int | None) -> None:
+def _display_changed(item_id: int, before: int | None, after: int | None) -> None:
     """Retire the catalog's shared pages when what they say of an item's stock changes: its
     "Only N left" or "Sold out". Well stocked items change nothing, so a busy sale of one does
-    not re-render the catalog on every click."""
+    not re-render the catalog on every click. Listeners hear of every change."""
     low = settings.SHOP_LOW_STOCK
     if before is None or after is None or before == after:
         return
+    availability_changed.send(sender=Item, item_id=item_id, before=before, after=after)
     if min(before, after) < max(low, 1):
         revision.bump()
 
@@ -154,7 +159,7 @@ def reserve(*, order: Order, lines: Iterable[OrderLine]) -> None:
         stock, reserved = row
         if stock is not None:
             after = stock - reserved
-            _display_changed(after + line.quantity, after)
+            _display_changed(line.item_id, after + line.quantity, after)
         units += line.quantity
     if units:
         transaction.on_commit(partial(metrics.reservation_taken, units=units))
@@ -186,7 +191,7 @@ def release(*, order: Order) -> int:
         )
         if row is not None and row[0] is not None:
             after = row[0] - row[1]
-            _display_changed(after - reservation.quantity, after)
+            _display_changed(reservation.item_id, after - reservation.quantity, after)
         reservation.state, reservation.closed_at = State.RELEASED, now
         reservation.save(update_fields=["state", "closed_at"])
         units += reservation.quantity
@@ -248,7 +253,7 @@ def _take_late(*, order: Order, line: OrderLine, now: datetime) -> Shortage | No
         _update_returning(
             "UPDATE {table} SET stock = stock - %s WHERE id = %s", [taken, line.item_id]
         )
-        _display_changed(available, available - taken)
+        _display_changed(line.item_id, available, available - taken)
     short = line.quantity - taken
     Reservation.objects.create(
         order=order,
@@ -292,7 +297,7 @@ def restock(*, order: Order, items: Mapping[int, int] | None = None) -> int:
             )
             if row is not None and row[0] is not None:
                 after = row[0] - row[1]
-                _display_changed(after - back, after)
+                _display_changed(reservation.item_id, after - back, after)
                 units += back
         if back == reservation.quantity:
             reservation.state, reservation.closed_at = State.RETURNED, now
