@@ -3,7 +3,7 @@
 from stripe.params import RefundCreateParams
 
 from kassa.stripe_api import results
-from kassa.stripe_api.client import client_for, create
+from kassa.stripe_api.client import client_for, create, keyed
 from kassa.stripe_api.results import Refund
 
 
@@ -18,8 +18,6 @@ def create_refund(
         params["amount"] = amount
     refund = create(
         "Refund.create",
-        lambda: client.v1.refunds.create(
-            params=params, options={"idempotency_key": idempotency_key}
-        ),
+        lambda: client.v1.refunds.create(params=params, options=keyed(idempotency_key)),
     )
     return results.refund(refund)
