@@ -4,13 +4,14 @@ domain apps offer (their `admin` modules register nothing)."""
 from django.contrib import admin
 
 from kassa.backoffice.carts_admin import CartAdmin
+from kassa.backoffice.holds_admin import HeldStockAdmin
 from kassa.backoffice.models import Cart
 from kassa.backoffice.orders_admin import DiscountAdmin, OrderAdmin, ShippingRateAdmin, TaxAdmin
 from kassa.catalog.admin import ItemAdmin
 from kassa.catalog.models import Item
 from kassa.notifications.admin import MailAdmin
 from kassa.notifications.models import Mail
-from kassa.orders.models import Discount, Order, ShippingRate, Tax
+from kassa.orders.models import Discount, Order, Reservation, ShippingRate, Tax
 from kassa.payments.admin import (
     PaymentAttemptAdmin,
     StripeCouponAdmin,
@@ -34,6 +35,8 @@ admin.site.register(Discount, DiscountAdmin)
 admin.site.register(Tax, TaxAdmin)
 admin.site.register(ShippingRate, ShippingRateAdmin)
 admin.site.register(Mail, MailAdmin)
+# Units held by payments not yet made, and a way to put them back on sale.
+admin.site.register(Reservation, HeldStockAdmin)
 # What moved money, and the records of what the shop made in Stripe.
 admin.site.register(PaymentAttempt, PaymentAttemptAdmin)
 admin.site.register(UnmatchedPayment, UnmatchedPaymentAdmin)

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from kassa.catalog.models import Item
 from kassa.common.money import MAX_MINOR_AMOUNT
-from kassa.orders import checkout_defaults, lifecycle, limits, stock
+from kassa.orders import checkout_defaults, holds, lifecycle, limits, stock
 from kassa.orders.errors import (
     CurrencyMismatch,
     InvalidDiscountCode,
@@ -69,6 +69,7 @@ def order_create_for_item(
         currency=item.currency,
         visitor_token=visitor.token,
         user_id=visitor.user_id,
+        placed_from=holds.placed_from(visitor),
         tax=checkout_defaults.default_tax(item.currency),
     )
     lifecycle.order_create_pending(order=order)
@@ -102,6 +103,10 @@ def cart_add_item(*, visitor: Visitor, item: Item, quantity: int = 1) -> tuple[O
         if cart.user_id is None and visitor.user_id is not None:
             cart.user_id = visitor.user_id
             cart.save(update_fields=["user"])
+        if visitor.address and cart.placed_from != holds.placed_from(visitor):
+            # Where the cart is filled is where its payment will start from.
+            cart.placed_from = holds.placed_from(visitor)
+            cart.save(update_fields=["placed_from"])
     if cart.currency != item.currency and not cart.lines.exists():
         cart.currency = item.currency
         if cart.discount and not cart.discount.applies_to(cart.currency):
@@ -147,6 +152,7 @@ def _cart_get_or_create(*, visitor: Visitor, currency: str) -> tuple[Order, bool
                 currency=currency,
                 visitor_token=visitor.token,
                 user_id=visitor.user_id,
+                placed_from=holds.placed_from(visitor),
                 tax=checkout_defaults.default_tax(currency),
             )
         return cart, True

@@ -160,7 +160,9 @@ def _intent_buyer(intent: dict[str, Any]) -> Buyer:
     metadata = _dict(intent.get("metadata"))
     return Buyer(
         contact=Contact(
-            email=_text(intent.get("receipt_email")),
+            # Where the shop put it: `receipt_email` when Stripe sends its receipt, else the
+            # metadata (SHOP_STRIPE_RECEIPTS).
+            email=_text(intent.get("receipt_email")) or _text(metadata.get("customer_email")),
             name=_text(shipping.get("name")) or _text(metadata.get("customer_name")),
             phone=_text(shipping.get("phone")) or _text(metadata.get("customer_phone")),
         ),

@@ -1,0 +1,85 @@
+"""How many units one visitor and one client address may hold at once in payments not yet made.
+
+A Buy click holds its units for CHECKOUT_RESERVATION_MINUTES; without a cap a script clicking
+Buy from a few addresses could keep a sale's whole stock off the shelf without paying. The caps
+(SHOP_HOLD_LIMIT_VISITOR, SHOP_HOLD_LIMIT_ADDRESS) count the units held by the visitor's (or
+their account's) orders and by orders placed from the same network, and refuse a payment that
+would take more, before anything is held. Checked, then taken, in one transaction but without a
+lock across orders: clicks racing from one address can pass the cap by what they take at once.
+
+Orders keep where they were placed from as a keyed digest of the client's network (an IPv4
+address, an IPv6 /64, which one client usually owns whole), never the address itself.
+"""
+
+import ipaddress
+
+from django.conf import settings
+from django.db.models import Q, Sum
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from kassa.common.errors import Conflict
+from kassa.orders.models import Order, Reservation
+from kassa.orders.visitors import Visitor
+
+
+class HoldLimitReached(Conflict):
+    code = "hold_limit"
+
+
+def network_key(address: str) -> str:
+    """The digest orders from `address` are kept under; "" for no address."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return ""
+    network = str(ipaddress.ip_network(f"{ip}/64", strict=False)) if ip.version == 6 else str(ip)
+    return salted_hmac("kassa.orders.holds", network).hexdigest()[:16]
+
+
+def placed_from(visitor: Visitor) -> str:
+    return network_key(visitor.address)
+
+
+def check_hold_limits(*, order: Order, units: int) -> None:
+    """Refuse (HoldLimitReached) to hold `units` more for `order` if its visitor, or the network
+    it was placed from, would then hold more than they may in payments not yet made (one
+    query, for both)."""
+    visitor_limit = int(settings.SHOP_HOLD_LIMIT_VISITOR)
+    address_limit = int(settings.SHOP_HOLD_LIMIT_ADDRESS)
+    mine = Q(order__visitor_token=order.visitor_token) if order.visitor_token else Q(pk__in=[])
+    if order.user_id is not None:
+        mine |= Q(order__user_id=order.user_id)
+    near = Q(order__placed_from=order.placed_from) if order.placed_from else Q(pk__in=[])
+    if units <= 0 or (visitor_limit <= 0 and address_limit <= 0):
+        return
+    if not (order.visitor_token or order.user_id is not None or order.placed_from):
+        return
+    held = (
+        Reservation.objects.filter(
+            mine | near, state=Reservation.State.HELD, reserved_until__gt=timezone.now()
+        )
+        .exclude(order=order)
+        .aggregate(mine=Sum("quantity", filter=mine), near=Sum("quantity", filter=near))
+    )
+    by_visitor, by_address = int(held["mine"] or 0), int(held["near"] or 0)
+    if visitor_limit > 0 and by_visitor + units > visitor_limit:
+        raise HoldLimitReached(
+            ngettext(
+                "You can hold at most %(limit)s unit in payments not yet made, and %(held)s "
+                "are waiting for payment already. Pay for or cancel those first.",
+                "You can hold at most %(limit)s units in payments not yet made, and "
+                "%(held)s are waiting for payment already. Pay for or cancel those first.",
+                visitor_limit,
+            )
+            % {"limit": visitor_limit, "held": by_visitor}
+        )
+    if address_limit > 0 and by_address + units > address_limit:
+        raise HoldLimitReached(
+            _(
+                "Too many units are waiting for payment from your network right now. "
+                "Please try again in a few minutes."
+            )
+        )
