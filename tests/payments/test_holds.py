@@ -2,11 +2,13 @@
 made is capped, a cookie-less script's repeated click gets the payment it started, and staff
 see the units held and can put them back on sale."""
 
+import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import close_old_connections, connection
 from django.test import Client
 from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
@@ -187,3 +189,35 @@ def test_staff_see_the_units_held_and_put_them_back_on_sale(fake_stripe: FakeStr
     script_order.refresh_from_db()
     assert script_order.status != Order.Status.PENDING
     assert Order.objects.get(pk=buyer["order_id"]).status == Order.Status.PENDING
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_scripts_clicks_at_once_are_counted_one_after_the_other(
+    fake_stripe: FakeStripe,
+) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent requests are checked in the PostgreSQL pass (make test-postgres)")
+    sale = ItemFactory.create(stock=200)
+    answers: list[Any] = []
+    go = threading.Barrier(8)
+
+    def script(quantity: int) -> None:
+        try:
+            go.wait()
+            answers.append(click("203.0.113.5", sale, quantity))
+        finally:
+            close_old_connections()
+            connection.close()
+
+    threads = [threading.Thread(target=script, args=(q,)) for q in range(2, 10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(answers) == 8
+    assert {a.status_code for a in answers} == {200, 409}
+    assert {a.json()["code"] for a in answers if a.status_code == 409} == {"hold_limit"}
+    assert 0 < held(sale) <= 20  # the cap, however the clicks interleaved
+    # A buyer elsewhere is not held up by the script's network.
+    assert click("198.51.100.3", sale, 1).status_code == 200
