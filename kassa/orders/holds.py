@@ -83,8 +83,8 @@ def check_hold_limits(*, order: Order, units: int) -> None:
     query, for both)."""
     visitor_limit = int(settings.SHOP_HOLD_LIMIT_VISITOR)
     address_limit = int(settings.SHOP_HOLD_LIMIT_ADDRESS)
-    if units <= 0 or (visitor_limit <= 0 and address_limit <= 0):
-        return
+    if units <= 0 or not settings.SHOP_THROTTLE or (visitor_limit <= 0 and address_limit <= 0):
+        return  # SHOP_THROTTLE=false: every abuse limit off (load tests, `make bench`)
     if not (order.visitor_token or order.user_id is not None or order.placed_from):
         return  # an order of nobody's (staff's, a test's): nobody to count against
     _one_at_a_time(order)

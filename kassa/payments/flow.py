@@ -181,7 +181,12 @@ def _buy_now_still_open(
         order = order_selectors.buy_now_order_in_payment(
             visitor=visitor, item=item, quantity=quantity, tax=tax
         )
-    elif settings.SHOP_BUY_AGAIN_SECONDS > 0 and visitor.address and item.stock is not None:
+    elif (
+        settings.SHOP_THROTTLE
+        and settings.SHOP_BUY_AGAIN_SECONDS > 0
+        and visitor.address
+        and item.stock is not None
+    ):
         # No cookie: a script's clicks, or a browser keeping none, would each hold more units.
         # The same address clicking the same Buy of stock within seconds gets the payment it
         # started (an item whose stock is not counted holds nothing, so it is not looked for).
