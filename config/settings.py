@@ -528,3 +528,19 @@ if WEBHOOKS_DELIVERY_LEASE_SECONDS <= WEBHOOKS_TIMEOUT_SECONDS:
     raise ImproperlyConfigured(
         "WEBHOOKS_DELIVERY_LEASE_SECONDS must be longer than WEBHOOKS_TIMEOUT_SECONDS."
     )
+# --- Stripe's rules kept as the shop's: receipts and units held by unpaid payments -------------
+# Who e-mails the buyer their receipt. Off (the default): the shop's own confirmation only; a
+# card payment carries the buyer's e-mail in its metadata, not in `receipt_email`, which makes
+# Stripe send its own receipt in live mode whatever the Dashboard says. On: `receipt_email` is
+# set, and Stripe sends its receipt beside the shop's confirmation.
+SHOP_STRIPE_RECEIPTS = env.bool("SHOP_STRIPE_RECEIPTS", default=False)
+# The most units one visitor (a browser, or a signed-in account) and one client address (an
+# IPv6 /64) may hold at once in payments not yet made; 0 means no limit. A Buy click holds its
+# units for CHECKOUT_RESERVATION_MINUTES, so without a cap a script clicking Buy could keep a
+# sale's whole stock off the shelf without paying.
+SHOP_HOLD_LIMIT_VISITOR = env.int("SHOP_HOLD_LIMIT_VISITOR", default=20)
+SHOP_HOLD_LIMIT_ADDRESS = env.int("SHOP_HOLD_LIMIT_ADDRESS", default=50)
+# A Buy click with no visitor cookie answers the payment the same address started for the same
+# item and quantity this many seconds before (a script's or a cookie-less browser's repeated
+# clicks), rather than holding more units; 0 turns it off.
+SHOP_BUY_AGAIN_SECONDS = env.int("SHOP_BUY_AGAIN_SECONDS", default=10)

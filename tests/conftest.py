@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from django.core.cache import caches
 from django.test import Client
+from django.utils import translation
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from kassa.catalog import revision
@@ -37,6 +38,14 @@ def _no_proxies_from_the_shell() -> Iterator[None]:
             if name.lower() in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
                 patch.delenv(name)
         yield
+
+
+@pytest.fixture(autouse=True)
+def _the_default_language() -> None:
+    """A request in Russian leaves Russian active in the thread that served it (Django's
+    LocaleMiddleware activates a language and never deactivates it): each test starts in the
+    default, whatever the test before it asked for."""
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

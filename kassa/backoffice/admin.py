@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from kassa.backoffice.carts_admin import CartAdmin
+from kassa.backoffice.holds_admin import HeldStockAdmin
 from kassa.backoffice.models import Cart
 from kassa.backoffice.orders_admin import DiscountAdmin, OrderAdmin, ShippingRateAdmin, TaxAdmin
 from kassa.backoffice.roles import is_internal
@@ -17,7 +18,7 @@ from kassa.integrations.admin import WebhookDeliveryAdmin, WebhookEndpointAdmin
 from kassa.integrations.models import WebhookDelivery, WebhookEndpoint
 from kassa.notifications.admin import MailAdmin
 from kassa.notifications.models import Mail
-from kassa.orders.models import Discount, Order, ShippingRate, Tax
+from kassa.orders.models import Discount, Order, Reservation, ShippingRate, Tax
 from kassa.payments.admin import (
     PaymentAttemptAdmin,
     RefundAdmin,
@@ -43,6 +44,8 @@ admin.site.register(Discount, DiscountAdmin)
 admin.site.register(Tax, TaxAdmin)
 admin.site.register(ShippingRate, ShippingRateAdmin)
 admin.site.register(Mail, MailAdmin)
+# Units held by payments not yet made, and a way to put them back on sale.
+admin.site.register(Reservation, HeldStockAdmin)
 # What moved money, and the records of what the shop made in Stripe.
 admin.site.register(PaymentAttempt, PaymentAttemptAdmin)
 admin.site.register(UnmatchedPayment, UnmatchedPaymentAdmin)

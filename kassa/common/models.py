@@ -1,4 +1,4 @@
-"""The common app's one table: the database cache's (kassa.common.cache)."""
+"""The common app's tables: the database cache's (kassa.common.cache) and this installation's id."""
 
 from django.db import models
 
@@ -18,3 +18,21 @@ class CacheEntry(models.Model):
 
     def __str__(self) -> str:
         return self.cache_key
+
+
+class Installation(models.Model):
+    """This installation of the shop: one row, made once per database (kassa.common.installation).
+
+    Its id tells this database's requests to a shared service apart from another database's: a
+    development database reset, a staging copy beside development, or a restore, all counting
+    their orders from the same numbers on one Stripe account."""
+
+    key = models.CharField("installation id", max_length=32, unique=True)
+    created_at = models.DateTimeField("created at", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "installation"
+        verbose_name_plural = "installation"
+
+    def __str__(self) -> str:
+        return self.key

@@ -29,6 +29,40 @@ CURRENCY_CHOICES = sorted((code, code.upper()) for code in CURRENCIES)
 # Stripe's largest amount for a single charge, in minor units (eight digits).
 MAX_MINOR_AMOUNT = 99_999_999
 
+# Stripe's smallest charge per currency, in minor units (stripe.com/docs/currencies, "Minimum
+# and maximum charge amounts"); Stripe refuses a payment for less. A currency not listed has
+# a minimum worth about 0.50 USD, which depends on the day's rate: Stripe checks it then.
+MIN_CHARGE: dict[str, int] = {
+    "usd": 50,
+    "aed": 200,
+    "aud": 50,
+    "bgn": 100,
+    "brl": 50,
+    "cad": 50,
+    "chf": 50,
+    "czk": 1500,
+    "dkk": 250,
+    "eur": 50,
+    "gbp": 30,
+    "hkd": 400,
+    "inr": 50,
+    "jpy": 50,
+    "mxn": 1000,
+    "myr": 200,
+    "nok": 300,
+    "nzd": 50,
+    "pln": 200,
+    "ron": 200,
+    "sek": 300,
+    "sgd": 50,
+    "thb": 1000,
+}
+
+
+def minimum_charge(currency: str) -> int | None:
+    """Stripe's smallest charge in `currency` (minor units), if the shop knows it."""
+    return MIN_CHARGE.get(currency.lower())
+
 
 class MoneyError(ValueError):
     """An amount that cannot be charged in its currency."""

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from kassa.catalog.models import Item
 from kassa.common.money import MAX_MINOR_AMOUNT
-from kassa.orders import checkout_defaults, lifecycle, stock
+from kassa.orders import checkout_defaults, holds, lifecycle, limits, stock
 from kassa.orders.errors import (
     CurrencyMismatch,
     InvalidDiscountCode,
@@ -17,7 +17,7 @@ from kassa.orders.errors import (
     OrderNotEditable,
 )
 from kassa.orders.models import MAX_QUANTITY, Discount, Order, OrderLine
-from kassa.orders.pricing import order_totals
+from kassa.orders.pricing import Totals, order_totals
 from kassa.orders.selectors import cart_get
 from kassa.orders.visitors import Visitor
 
@@ -43,12 +43,14 @@ def _lock_editable(order: Order) -> Order:
     return locked
 
 
-def _check_total(order: Order, lines: list[OrderLine] | None = None) -> None:
+def _check_total(order: Order, lines: list[OrderLine] | None = None) -> Totals:
     """What the order would charge, tax included, must be within what Stripe can take at once."""
     if lines is None:
         lines = list(order.lines.select_related("item"))
-    if order_totals(order, lines).total > MAX_MINOR_AMOUNT:
+    totals = order_totals(order, lines)
+    if totals.total > MAX_MINOR_AMOUNT:
         raise InvalidQuantity(_("That would make the order larger than can be paid at once."))
+    return totals
 
 
 def order_create_for_item(
@@ -67,13 +69,15 @@ def order_create_for_item(
         currency=item.currency,
         visitor_token=visitor.token,
         user_id=visitor.user_id,
+        placed_from=holds.placed_from(visitor),
         tax=checkout_defaults.default_tax(item.currency),
     )
     lifecycle.order_create_pending(order=order)
     line = OrderLine.objects.create(
         order=order, item=item, quantity=quantity, unit_price=item.price
     )
-    _check_total(order, [line])
+    # Paid at once: Stripe's smallest charge is checked here, before Stripe is asked.
+    limits.check_payable(_check_total(order, [line]))
     return order, [line]
 
 
@@ -99,6 +103,10 @@ def cart_add_item(*, visitor: Visitor, item: Item, quantity: int = 1) -> tuple[O
         if cart.user_id is None and visitor.user_id is not None:
             cart.user_id = visitor.user_id
             cart.save(update_fields=["user"])
+        if visitor.address and cart.placed_from != holds.placed_from(visitor):
+            # Where the cart is filled is where its payment will start from.
+            cart.placed_from = holds.placed_from(visitor)
+            cart.save(update_fields=["placed_from"])
     if cart.currency != item.currency and not cart.lines.exists():
         cart.currency = item.currency
         if cart.discount and not cart.discount.applies_to(cart.currency):
@@ -118,6 +126,7 @@ def cart_add_item(*, visitor: Visitor, item: Item, quantity: int = 1) -> tuple[O
         )
     line = OrderLine.objects.filter(order=cart, item=item).first()
     if line is None:
+        limits.check_lines(cart.lines.count() + 1)
         stock.check_available(item=item, quantity=quantity)
         OrderLine.objects.create(order=cart, item=item, quantity=quantity, unit_price=item.price)
     else:
@@ -143,6 +152,7 @@ def _cart_get_or_create(*, visitor: Visitor, currency: str) -> tuple[Order, bool
                 currency=currency,
                 visitor_token=visitor.token,
                 user_id=visitor.user_id,
+                placed_from=holds.placed_from(visitor),
                 tax=checkout_defaults.default_tax(currency),
             )
         return cart, True

@@ -35,3 +35,15 @@ class CartNeedsChanges(Conflict, OrderError):
     """The cart holds an item off sale, or more than is available: fixed first, then paid."""
 
     code = "cart_needs_changes"
+
+
+class TooManyLines(Conflict, OrderError):
+    """More distinct items than one payment can list (Stripe Checkout's 100 line items)."""
+
+    code = "too_many_lines"
+
+
+class BelowMinimumCharge(Conflict, OrderError):
+    """Less than Stripe charges at the least in the order's currency."""
+
+    code = "below_minimum_charge"

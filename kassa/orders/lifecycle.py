@@ -22,10 +22,11 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from kassa.common.address import Address, Contact
-from kassa.orders import signals, stock
+from kassa.orders import limits, signals, stock
 from kassa.orders.cart_merge import cart_merge_newer_into
 from kassa.orders.errors import CartNeedsChanges, EmptyOrder, OrderNotEditable
 from kassa.orders.models import Order, OrderLine, OrderStatusChange, ShippingRate
+from kassa.orders.pricing import order_totals
 from kassa.orders.shipping import ShippingCharge
 
 logger = logging.getLogger(__name__)
@@ -86,6 +87,8 @@ def order_begin_payment(*, order: Order) -> None:
             # the payment takes none. From here on the order keeps the discount it began with.
             locked.discount = None
             fields.append("discount")
+        # What Stripe would refuse is refused before it is asked (kassa.orders.limits).
+        limits.check_payable(order_totals(locked, lines, shipping=0))
         locked.language = _shopping_language()
         _move(locked, S.PENDING, source="checkout started", fields=[*fields, "language"])
         # After the order's own writes: the items' rows stay locked from here to the commit.

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 
 from kassa.common.money import format_amount
+from kassa.orders import limits
 from kassa.orders.models import Order
 from kassa.orders.pricing import Totals, order_totals
 
@@ -57,4 +58,8 @@ def cart_review(order: Order, totals: Totals | None = None) -> CartReview:
             else:
                 problem = _("Only %(count)s of %(item)s left: lower the quantity to pay.")
             review.problems.append(problem % {"item": item.name, "count": available})
+    # Stripe's limits on one payment (kassa.orders.limits): the cart says so before Pay.
+    for problem in (limits.too_many_lines(len(totals.lines)), limits.below_minimum(totals)):
+        if problem:
+            review.problems.append(problem)
     return review

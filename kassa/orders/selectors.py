@@ -1,6 +1,8 @@
 """Reads of orders, always scoped to the visitor who owns them."""
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Sum
+from datetime import datetime
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.http import Http404
 
 from kassa.catalog.models import Item
@@ -64,10 +66,27 @@ def buy_now_order_in_payment(
     """The visitor's newest order in payment that is what a Buy now click of `item` makes today:
     `quantity` of the item, at its price now, with no discount and the tax new orders get. A
     repeated click may answer its payment again (kassa.payments.flow.checkout_buy)."""
+    return _buy_now_in_payment(visitor.owns(), item=item, quantity=quantity, tax=tax)
+
+
+def buy_now_order_placed_from(
+    *, placed_from: str, since: datetime, item: Item, quantity: int, tax: Tax | None
+) -> Order | None:
+    """The newest order in payment placed from the network `placed_from` (kassa.orders.holds)
+    since `since` that a Buy now click of `item` makes today: a click again from a client that
+    keeps no cookie (a script, a private window refusing them) may answer its payment."""
+    if not placed_from:
+        return None
+    return _buy_now_in_payment(
+        Q(placed_from=placed_from, created_at__gte=since), item=item, quantity=quantity, tax=tax
+    )
+
+
+def _buy_now_in_payment(owners: Q, *, item: Item, quantity: int, tax: Tax | None) -> Order | None:
     other_lines = OrderLine.objects.filter(order=OuterRef("pk")).exclude(item=item)
     return (
         Order.objects.filter(
-            visitor.owns(),
+            owners,
             status=Order.Status.PENDING,
             currency=item.currency,
             discount=None,

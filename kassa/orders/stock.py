@@ -33,6 +33,7 @@ from kassa.catalog.models import Item
 from kassa.common.errors import Conflict
 from kassa.common.notices import notify_staff
 from kassa.metrics import instruments as metrics
+from kassa.orders import holds
 from kassa.orders.models import Order, OrderLine, Reservation
 
 logger = logging.getLogger(__name__)
@@ -128,6 +129,8 @@ def reserve(*, order: Order, lines: Iterable[OrderLine]) -> None:
     waits for that lock, so as little as possible happens while it is held."""
     until = reservation_deadline()
     tracked = _tracked(lines)
+    # What one visitor and one network may hold unpaid (kassa.orders.holds), before any is held.
+    holds.check_hold_limits(order=order, units=sum(line.quantity for line in tracked))
     Reservation.objects.bulk_create(
         Reservation(order=order, item_id=line.item_id, quantity=line.quantity, reserved_until=until)
         for line in tracked

@@ -11,6 +11,9 @@ class Visitor:
     user_id: int | None
     # The token was made for this request: the visitor has no orders yet to look for.
     is_new: bool = False
+    # Where the request came from (the client's address), for the units one address may hold
+    # in unpaid payments (kassa.orders.holds); "" when unknown.
+    address: str = ""
 
     def owns(self) -> Q:
         """The orders this visitor may see: made in this browser, or by their user account."""

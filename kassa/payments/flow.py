@@ -13,14 +13,17 @@ No database transaction is open while Stripe answers: each step commits before t
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kassa.catalog.models import Item
 from kassa.metrics import instruments as metrics
 from kassa.orders import cart as order_cart
-from kassa.orders import checkout_defaults, lifecycle, stock
+from kassa.orders import checkout_defaults, holds, lifecycle, stock
 from kassa.orders import selectors as order_selectors
 from kassa.orders.models import Order, OrderLine
 from kassa.orders.pricing import order_totals
@@ -171,14 +174,32 @@ def _start(*, order: Order, method: PaymentMethod, pages: ReturnPages) -> Starte
 def _buy_now_still_open(
     method: PaymentMethod, *, item: Item, visitor: Visitor, quantity: int
 ) -> Started | None:
-    if visitor.is_new or not method.answers_again:
+    if not method.answers_again:
+        return None
+    tax = checkout_defaults.default_tax(item.currency)
+    if not visitor.is_new:
+        order = order_selectors.buy_now_order_in_payment(
+            visitor=visitor, item=item, quantity=quantity, tax=tax
+        )
+    elif (
+        settings.SHOP_THROTTLE
+        and settings.SHOP_BUY_AGAIN_SECONDS > 0
+        and visitor.address
+        and item.stock is not None
+    ):
+        # No cookie: a script's clicks, or a browser keeping none, would each hold more units.
+        # The same address clicking the same Buy of stock within seconds gets the payment it
+        # started (an item whose stock is not counted holds nothing, so it is not looked for).
+        since = timezone.now() - timedelta(seconds=settings.SHOP_BUY_AGAIN_SECONDS)
+        order = order_selectors.buy_now_order_placed_from(
+            placed_from=holds.placed_from(visitor),
+            since=since,
+            item=item,
+            quantity=quantity,
+            tax=tax,
+        )
+    else:
         return None  # a first click: nothing to find, and no query for the busiest write
-    order = order_selectors.buy_now_order_in_payment(
-        visitor=visitor,
-        item=item,
-        quantity=quantity,
-        tax=checkout_defaults.default_tax(item.currency),
-    )
     if order is None:
         return None
     current = attempts.current_attempt(order=order)

@@ -15,6 +15,7 @@ from kassa.payments.methods import all_methods
 from kassa.payments.methods.base import EventReader
 from kassa.payments.models import WebhookEvent
 from kassa.stripe_api import results
+from kassa.stripe_api.webhooks import OLDEST_VERSION_READ, version_gap
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ def receive(event: dict[str, Any]) -> WebhookEvent:
             metrics.webhook_event(type_=_type_label(record.type), outcome="duplicate")
             return record
         handler = HANDLERS.get(record.type)
+        _log_version(event, handled=handler is not None)
         record.attempts += 1
         record.handled_at = timezone.now()
         if handler is None:
@@ -107,6 +109,16 @@ def receive(event: dict[str, Any]) -> WebhookEvent:
             )
         )
     return record
+
+
+def _log_version(event: dict[str, Any], *, handled: bool) -> None:
+    """Say so when an event the shop reads comes in another API version than the pinned one:
+    its objects are read in either shape, but the endpoint's version is best set to ours."""
+    gap = version_gap(event) if handled else ""
+    if gap:
+        version = str(event.get("api_version") or "")
+        level = logging.ERROR if version[:10] < OLDEST_VERSION_READ else logging.WARNING
+        logger.log(level, "stripe event %s %s %s", event.get("type"), event.get("id"), gap)
 
 
 def _type_label(type_: str) -> str:

@@ -4,6 +4,7 @@ import secrets
 
 from django.http import HttpRequest
 
+from kassa.common.throttle import client_address
 from kassa.orders import selectors
 from kassa.orders.models import Order
 from kassa.orders.visitors import Visitor
@@ -20,7 +21,12 @@ def visitor_from_request(request: HttpRequest, *, create: bool = True) -> Visito
         request.session[SESSION_KEY] = token
         is_new = True
     user_id = request.user.pk if request.user.is_authenticated else None
-    return Visitor(token=token, user_id=user_id, is_new=is_new and user_id is None)
+    return Visitor(
+        token=token,
+        user_id=user_id,
+        is_new=is_new and user_id is None,
+        address=client_address(request),
+    )
 
 
 def order_for_request(request: HttpRequest, order_id: int) -> Order:

@@ -3,7 +3,7 @@
 from stripe.params.checkout import SessionCreateParams, SessionListParams
 
 from kassa.stripe_api import results
-from kassa.stripe_api.client import call, client_for, create, retrieve
+from kassa.stripe_api.client import call, client_for, create, keyed, retrieve
 from kassa.stripe_api.results import CheckoutSession, SessionPage
 
 
@@ -16,9 +16,7 @@ def create_session(
     # API version coming from the client instead of from each call.
     session = create(
         "checkout.Session.create",
-        lambda: client.v1.checkout.sessions.create(
-            params=params, options={"idempotency_key": idempotency_key}
-        ),
+        lambda: client.v1.checkout.sessions.create(params=params, options=keyed(idempotency_key)),
     )
     return results.checkout_session(session)
 
@@ -67,7 +65,7 @@ def expire_session(*, currency: str, session_id: str) -> CheckoutSession:
     session = create(
         "checkout.Session.expire",
         lambda: client.v1.checkout.sessions.expire(
-            session_id, options={"idempotency_key": f"kassa-expire-{session_id}"}
+            session_id, options=keyed(f"kassa-expire-{session_id}")
         ),
     )
     return results.checkout_session(session)

@@ -15,6 +15,7 @@ import stripe
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from kassa.common.installation import installation_id
 from kassa.metrics import instruments as metrics
 from kassa.stripe_api.errors import (
     PaymentProviderBusy,
@@ -79,6 +80,15 @@ def ensure_configured(currency: str) -> Keypair:
     if keypair is None:
         raise PaymentsNotConfigured(_("Payments are not configured for this shop yet."))
     return keypair
+
+
+def keyed(idempotency_key: str) -> stripe.RequestOptions:
+    """The options of a POST sent under `idempotency_key`, made this installation's own: a key
+    built from database ids alone (an order's number, an attempt's) would be sent again by
+    another database of the shop on the same Stripe account (a reset, staging beside
+    development, a restore), and Stripe would refuse it for its other parameters for 24 hours.
+    The same for every retry of one request."""
+    return {"idempotency_key": f"{installation_id()}-{idempotency_key}"}
 
 
 def longest_call() -> timedelta:

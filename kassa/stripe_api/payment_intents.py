@@ -4,7 +4,7 @@ from stripe import RequestOptions
 from stripe.params import PaymentIntentCreateParams, PaymentIntentUpdateParams
 
 from kassa.stripe_api import results
-from kassa.stripe_api.client import client_for, create, retrieve
+from kassa.stripe_api.client import client_for, create, keyed, retrieve
 from kassa.stripe_api.results import PaymentIntent
 
 
@@ -14,9 +14,7 @@ def create_intent(
     client = client_for(currency)
     intent = create(
         "PaymentIntent.create",
-        lambda: client.v1.payment_intents.create(
-            params=params, options={"idempotency_key": idempotency_key}
-        ),
+        lambda: client.v1.payment_intents.create(params=params, options=keyed(idempotency_key)),
     )
     return results.payment_intent(intent)
 
@@ -32,7 +30,7 @@ def update_intent(
     one per call for its retries: setting the same values again is harmless, and a key of ours
     reused for other values would replay the old answer."""
     client = client_for(currency)
-    options: RequestOptions = {"idempotency_key": idempotency_key} if idempotency_key else {}
+    options: RequestOptions = keyed(idempotency_key) if idempotency_key else {}
     intent = create(
         "PaymentIntent.modify",
         lambda: client.v1.payment_intents.update(payment_intent_id, params=params, options=options),
@@ -54,7 +52,7 @@ def cancel_intent(*, currency: str, payment_intent_id: str) -> PaymentIntent:
     intent = create(
         "PaymentIntent.cancel",
         lambda: client.v1.payment_intents.cancel(
-            payment_intent_id, options={"idempotency_key": f"kassa-cancel-{payment_intent_id}"}
+            payment_intent_id, options=keyed(f"kassa-cancel-{payment_intent_id}")
         ),
     )
     return results.payment_intent(intent)

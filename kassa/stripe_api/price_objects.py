@@ -4,16 +4,14 @@ rates. Each returns the new object's id; the payment domain keeps them (kassa.pa
 
 from stripe.params import CouponCreateParams, ShippingRateCreateParams, TaxRateCreateParams
 
-from kassa.stripe_api.client import client_for, create
+from kassa.stripe_api.client import client_for, create, keyed
 
 
 def create_coupon(*, currency: str, params: CouponCreateParams, idempotency_key: str) -> str:
     client = client_for(currency)
     coupon = create(
         "Coupon.create",
-        lambda: client.v1.coupons.create(
-            params=params, options={"idempotency_key": idempotency_key}
-        ),
+        lambda: client.v1.coupons.create(params=params, options=keyed(idempotency_key)),
     )
     return str(coupon["id"])
 
@@ -24,9 +22,7 @@ def create_shipping_rate(
     client = client_for(currency)
     rate = create(
         "ShippingRate.create",
-        lambda: client.v1.shipping_rates.create(
-            params=params, options={"idempotency_key": idempotency_key}
-        ),
+        lambda: client.v1.shipping_rates.create(params=params, options=keyed(idempotency_key)),
     )
     return str(rate["id"])
 
@@ -35,8 +31,6 @@ def create_tax_rate(*, currency: str, params: TaxRateCreateParams, idempotency_k
     client = client_for(currency)
     tax_rate = create(
         "TaxRate.create",
-        lambda: client.v1.tax_rates.create(
-            params=params, options={"idempotency_key": idempotency_key}
-        ),
+        lambda: client.v1.tax_rates.create(params=params, options=keyed(idempotency_key)),
     )
     return str(tax_rate["id"])

@@ -3,7 +3,7 @@
 from stripe.params import RefundCreateParams
 
 from kassa.stripe_api import results
-from kassa.stripe_api.client import call, client_for, create
+from kassa.stripe_api.client import call, client_for, create, keyed
 from kassa.stripe_api.results import Refund
 
 
@@ -25,9 +25,7 @@ def create_refund(
         params["metadata"] = metadata
     refund = create(
         "Refund.create",
-        lambda: client.v1.refunds.create(
-            params=params, options={"idempotency_key": idempotency_key}
-        ),
+        lambda: client.v1.refunds.create(params=params, options=keyed(idempotency_key)),
     )
     return results.refund(refund)
 

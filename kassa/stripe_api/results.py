@@ -25,7 +25,8 @@ def is_stripe_id(value: str) -> bool:
 class Buyer:
     """Who paid, where the goods go and the shipping chosen, as Stripe collected them (the
     pinned API version puts the buyer under `customer_details`, the address under
-    `collected_information.shipping_details`, the chosen rate under `shipping_cost`)."""
+    `collected_information.shipping_details`, the chosen rate under `shipping_cost`; the
+    versions before put them elsewhere, and are read too)."""
 
     contact: Contact = field(default_factory=Contact)
     address: Address | None = None
@@ -145,20 +146,41 @@ def _address(place: dict[str, Any]) -> Address | None:
     return None if found.is_empty else found
 
 
+def _session_shipping(session: dict[str, Any]) -> dict[str, Any]:
+    """Where the goods go, in whichever API version the session was rendered: a webhook event
+    comes in its endpoint's version. `collected_information.shipping_details` from
+    2025-03-31.basil on, `shipping_details` from 2022-08-01 to then, `shipping` before."""
+    return (
+        _dict(_dict(session.get("collected_information")).get("shipping_details"))
+        or _dict(session.get("shipping_details"))
+        or _dict(session.get("shipping"))
+    )
+
+
+def _session_shipping_rate(session: dict[str, Any]) -> tuple[str, int]:
+    """The chosen shipping rate's id and amount: `shipping_cost` from 2022-08-01 on; before, a
+    top-level `shipping_rate` id, its amount in `total_details.amount_shipping`."""
+    cost = _dict(session.get("shipping_cost"))
+    if cost:
+        rate = cost.get("shipping_rate")
+        return _text(rate) or _text(_dict(rate).get("id")), int(cost.get("amount_total") or 0)
+    rate = session.get("shipping_rate")
+    amount = _dict(session.get("total_details")).get("amount_shipping")
+    return _text(rate) or _text(_dict(rate).get("id")), int(amount or 0)
+
+
 def _session_buyer(session: dict[str, Any]) -> Buyer:
     customer = _dict(session.get("customer_details"))
-    shipping = _dict(_dict(session.get("collected_information")).get("shipping_details"))
-    cost = _dict(session.get("shipping_cost"))
-    rate = cost.get("shipping_rate")
+    rate, amount = _session_shipping_rate(session)
     return Buyer(
         contact=Contact(
             email=_text(customer.get("email")),
             name=_text(customer.get("name")),
             phone=_text(customer.get("phone")),
         ),
-        address=_address(shipping),
-        shipping_rate=_text(rate) or _text(_dict(rate).get("id")),
-        shipping_amount=int(cost.get("amount_total") or 0),
+        address=_address(_session_shipping(session)),
+        shipping_rate=rate,
+        shipping_amount=amount,
     )
 
 
@@ -169,7 +191,9 @@ def _intent_buyer(intent: dict[str, Any]) -> Buyer:
     metadata = _dict(intent.get("metadata"))
     return Buyer(
         contact=Contact(
-            email=_text(intent.get("receipt_email")),
+            # Where the shop put it: `receipt_email` when Stripe sends its receipt, else the
+            # metadata (SHOP_STRIPE_RECEIPTS).
+            email=_text(intent.get("receipt_email")) or _text(metadata.get("customer_email")),
             name=_text(shipping.get("name")) or _text(metadata.get("customer_name")),
             phone=_text(shipping.get("phone")) or _text(metadata.get("customer_phone")),
         ),

@@ -6,6 +6,7 @@ from typing import Any
 
 import stripe
 
+from kassa.stripe_api.client import API_VERSION
 from kassa.stripe_api.results import is_stripe_id
 
 
@@ -43,6 +44,31 @@ def verify_webhook(*, payload: bytes, signature: str, secrets: list[str]) -> dic
             raise InvalidWebhook("The payload is not JSON an event can be read from.") from exc
         return _well_formed(dict(event.to_dict()))
     raise InvalidWebhook("The signature does not match any webhook secret, or is too old.")
+
+
+# The oldest API version whose shapes kassa.stripe_api.results reads: a Checkout Session's buyer
+# under `customer_details` came with it, and every move since is read in both places.
+OLDEST_VERSION_READ = "2020-08-27"
+
+
+def version_gap(event: dict[str, Any]) -> str:
+    """What to tell the logs of an event rendered in another API version than the pinned one
+    (Stripe renders an event in its webhook endpoint's version, not the client's); "" for one
+    in the pinned version. An event older than the shapes the shop reads says so."""
+    version = event.get("api_version")
+    version = version if isinstance(version, str) else ""
+    if version == API_VERSION:
+        return ""
+    if not version or version[:10] < OLDEST_VERSION_READ:
+        return (
+            f"is in API version {version or 'unknown'}, older than the shop reads "
+            f"({OLDEST_VERSION_READ} on): its shipping address may be lost; set the webhook "
+            f"endpoint's version to {API_VERSION}"
+        )
+    return (
+        f"is in API version {version}, not the pinned {API_VERSION}: read in its own shape; "
+        f"set the webhook endpoint's version to {API_VERSION}"
+    )
 
 
 def _signed_at(signature: str) -> float:

@@ -46,6 +46,45 @@ def _check_chargeable(amount: int, currency: str) -> None:
         )
 
 
+# Stripe's smallest charges in a few currencies (minor units), as its currency page lists them.
+_MINIMUM = {"usd": 50, "eur": 50, "gbp": 30, "jpy": 50}
+
+
+def _check_minimum(amount: int, currency: str, *, param: str) -> None:
+    least = _MINIMUM.get(currency)
+    if least is not None and 0 < amount < least:
+        raise StripeError(
+            400, f"Amount must be at least {least} {currency} (minor units).", param=param
+        )
+
+
+# Fields an empty string clears, as Stripe takes it; any other field refuses one.
+_CLEARABLE = ("metadata", "description", "receipt_email")
+
+
+def _refuse_empty_strings(value: Any, path: str = "") -> None:
+    """Stripe reads an empty string as "unset this", and refuses it for a field that cannot be
+    unset (`shipping[phone]`, `shipping[address][line2]`, ...)."""
+    if path.split("[")[0] in _CLEARABLE:
+        return
+    if value == "":
+        raise StripeError(
+            400,
+            f"You passed an empty string for '{path}'. We assume empty values are an attempt to "
+            f"unset a parameter; however '{path}' cannot be unset.",
+            param=path,
+        )
+    children = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
+    for key, child in children:
+        _refuse_empty_strings(child, f"{path}[{key}]" if path else str(key))
+
+
 def _require(body: dict[str, Any], name: str) -> Any:
     if body.get(name) in (None, ""):
         raise StripeError(400, f"Missing required param: {name}.", param=name)
@@ -90,6 +129,8 @@ class Resources:
         ]
 
     def dispatch(self, request: "RecordedRequest") -> dict[str, Any]:
+        if request.method == "POST":
+            _refuse_empty_strings(request.body)
         for method, pattern, handler in self._routes:
             match = pattern.fullmatch(request.path)
             if method == request.method and match:
@@ -103,6 +144,10 @@ class Resources:
             raise StripeError(400, "The fake only knows mode=payment.", param="mode")
         _require(body, "success_url")
         line_items = _require(body, "line_items")
+        if len(line_items) > 100:
+            raise StripeError(
+                400, "A payment-mode session takes at most 100 line items.", param="line_items"
+            )
         currencies = {line["price_data"]["currency"] for line in line_items}
         if len(currencies) != 1:
             raise StripeError(400, "All line items must share one currency.", param="line_items")
@@ -110,6 +155,11 @@ class Resources:
         options = self._shipping_options(body, currency)
         # An open session is priced with its first shipping option, as Stripe shows it.
         totals = self._price(body, line_items, currency, shipping=options[0] if options else None)
+        _check_minimum(
+            totals["amount_total"] - totals["total_details"]["amount_shipping"],
+            currency,
+            param="line_items",
+        )
         return self._open_session(
             currency=currency,
             **totals,
@@ -447,6 +497,7 @@ class Resources:
         if not amount.isdigit() or int(amount) < 1:
             raise StripeError(400, "Invalid positive integer.", param="amount")
         _check_chargeable(int(amount), currency)
+        _check_minimum(int(amount), currency, param="amount")
         metadata = dict(body.get("metadata") or {})
         if "" in metadata.values():
             raise StripeError(400, "Metadata values cannot be empty on create.", param="metadata")

@@ -61,7 +61,8 @@ class _State:
     # Calls a second before 429s (None: no limit), and when the calls it let through arrived.
     rate_limit: int | None = None
     admitted: deque[float] = field(default_factory=deque)
-    replay: dict[tuple[str, str], tuple[int, bytes]] = field(default_factory=dict)
+    # An idempotency key's answer, and the request it answered (its path and parameters).
+    replay: dict[tuple[str, str], tuple[int, bytes, str]] = field(default_factory=dict)
 
 
 class FakeStripe:
@@ -201,10 +202,15 @@ class FakeStripe:
         self, state: _State, resources: Resources, request: RecordedRequest
     ) -> tuple[int, bytes]:
         replay_key = (request.api_key, request.idempotency_key or "")
+        asked = f"{request.path} {json.dumps(request.body, sort_keys=True)}"
         if request.method == "POST" and request.idempotency_key:
             with self._lock:
                 if replay_key in state.replay:
-                    return state.replay[replay_key]
+                    status, body, first = state.replay[replay_key]
+                    if first != asked:
+                        # As Stripe: a key is bound to the request it was first sent with.
+                        return 400, json.dumps(_idempotency_error(request)).encode()
+                    return status, body
         if not request.api_key.startswith(("sk_", "rk_")):
             status, payload = (
                 401,
@@ -223,8 +229,21 @@ class FakeStripe:
         answer = (status, json.dumps(payload).encode())
         if request.method == "POST" and request.idempotency_key:
             with self._lock:
-                state.replay[replay_key] = answer
+                state.replay[replay_key] = (*answer, asked)
         return answer
+
+
+def _idempotency_error(request: RecordedRequest) -> dict[str, Any]:
+    return {
+        "error": {
+            "type": "idempotency_error",
+            "message": (
+                "Keys for idempotent requests can only be used with the same parameters they "
+                f"were first used with. Try using a key other than '{request.idempotency_key}' "
+                "if you meant to execute a different request."
+            ),
+        }
+    }
 
 
 def _handler_for(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
+from kassa.common.installation import installation_id
 from kassa.orders import lifecycle
 from kassa.orders.errors import OrderNotEditable
 from kassa.orders.models import Order
@@ -63,7 +64,7 @@ def test_buy_creates_a_checkout_session_and_answers_its_id(
     }
     assert created.api_key == SECRET_KEY
     assert created.stripe_version == API_VERSION
-    assert created.idempotency_key == f"kassa-checkout-{order.pk}-1"
+    assert created.idempotency_key == f"{installation_id()}-kassa-checkout-{order.pk}-1"
 
 
 def test_buy_builds_return_urls_from_the_request_host(

@@ -127,7 +127,10 @@ def test_details_reach_the_intent_and_the_paid_order(
     [update] = shop.requests_to("POST", f"/v1/payment_intents/{pi}")
     assert update.params["amount"] == "5500"  # worked out by the shop: the browser sent none
     intent = shop.resources.payment_intents[pi]
-    assert intent["receipt_email"] == "ana+shop@example.com"
+    # One receipt, the shop's: Stripe sends its own only when given receipt_email.
+    assert "receipt_email" not in update.body
+    assert intent["receipt_email"] is None
+    assert intent["metadata"]["customer_email"] == "ana+shop@example.com"
     assert intent["shipping"]["name"] == "Ana Müller"
     assert intent["shipping"]["address"]["line1"] == "Hauptstraße 5"
     assert intent["metadata"]["shipping_rate_id"] == str(rates["courier"].pk)
@@ -277,3 +280,31 @@ def test_details_of_another_visitors_order_are_a_404(client: Client, shop: FakeS
     order = cart(client, (ItemFactory.create().pk, 1))
     start(client, order)
     assert details(Client(), order).status_code == 404
+
+
+@pytest.mark.parametrize("stripe_receipts", [False, True])
+def test_stripe_sends_its_receipt_only_when_the_shop_says_so(
+    client: Client,
+    shop: FakeStripe,
+    rates: dict[str, ShippingRate],
+    settings: SettingsWrapper,
+    stripe_receipts: bool,
+) -> None:
+    settings.SHOP_STRIPE_RECEIPTS = stripe_receipts
+    order = cart(client, (ItemFactory.create(price=Decimal("40.00")).pk, 1))
+    pi = intent_id(start(client, order).json()["client_secret"])
+
+    assert details(client, order, shipping_rate=rates["post"].pk).status_code == 200
+
+    intent = shop.resources.payment_intents[pi]
+    if stripe_receipts:
+        assert intent["receipt_email"] == "ana+shop@example.com"
+        assert "customer_email" not in intent["metadata"]
+    else:
+        assert intent["receipt_email"] is None
+        assert intent["metadata"]["customer_email"] == "ana+shop@example.com"
+    # Either way the paid order knows whom to confirm it to.
+    shop.resources.succeed_payment_intent(pi)
+    deliver(event("payment_intent.succeeded", shop.resources.payment_intents[pi]))
+    order.refresh_from_db()
+    assert (order.status, order.email) == (Order.Status.PAID, "ana+shop@example.com")

@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
+from kassa.common.installation import installation_id
 from kassa.common.money import format_amount, from_minor
 from kassa.orders.models import Order
 from kassa.stripe_api.client import API_VERSION
@@ -64,7 +65,7 @@ def test_the_intent_is_for_exactly_the_total_shown(
     }
     assert created.api_key == SECRET_KEY
     assert created.stripe_version == API_VERSION
-    assert created.idempotency_key == f"kassa-payment-intent-{order.pk}-1"
+    assert created.idempotency_key == f"{installation_id()}-kassa-payment-intent-{order.pk}-1"
     [intent] = fake_stripe.resources.payment_intents.values()
     body = response.json()
     # What the page asks before paying (tests/payments/test_payment_details.py): no rates, none
@@ -171,7 +172,7 @@ def test_an_amount_change_updates_the_same_intent(client: Client, fake_stripe: F
         "metadata[shipping_amount]": "",
         "metadata[shipping_method]": "",
     }
-    assert update.idempotency_key == f"kassa-payment-intent-amount-{order.pk}-2"
+    assert update.idempotency_key == f"{installation_id()}-kassa-payment-intent-amount-{order.pk}-2"
     assert second["amount"] == 5607
     assert fake_stripe.resources.payment_intents[pi]["amount"] == 5607
 

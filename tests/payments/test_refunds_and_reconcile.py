@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
+from kassa.common.installation import installation_id
 from kassa.orders.models import Order, OrderStatusChange
 from kassa.payments.models import PaymentAttempt
 from tests.attempts import intent_of
@@ -86,7 +87,7 @@ def test_the_admin_refunds_a_paid_order_once(fake_stripe: FakeStripe, staff: Cli
         "payment_intent": intent_of(order),
         "metadata[order_id]": str(order.pk),
     }
-    assert refund_call.idempotency_key == f"kassa-refund-{order.pk}-0-2000"
+    assert refund_call.idempotency_key == f"{installation_id()}-kassa-refund-{order.pk}-0-2000"
     assert len(fake_stripe.resources.refunds) == 1
     order.refresh_from_db()
     assert (order.status, order.amount_refunded) == (Order.Status.REFUNDED, 2000)

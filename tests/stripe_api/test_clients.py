@@ -19,6 +19,9 @@ from kassa.stripe_api import (
 from tests.conftest import SECRET_KEY
 from tests.fake_stripe import FakeStripe
 
+# Each key sent carries the installation's id, kept in the database.
+pytestmark = pytest.mark.django_db
+
 EUR_SECRET = "sk_test_eur_account_secret"
 
 # stripe-python's module globals that would shape a call made without a client.

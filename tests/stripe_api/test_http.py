@@ -15,11 +15,15 @@ import pytest
 import stripe
 from pytest_django.fixtures import Settings as SettingsWrapper
 
+from kassa.common.installation import installation_id
 from kassa.stripe_api import checkout_sessions, results
 from kassa.stripe_api.errors import PaymentProviderRejected, PaymentProviderUnavailable
 from kassa.stripe_api.http import Urllib3Client, _proxy_for
 from tests.conftest import SECRET_KEY
 from tests.fake_stripe import FakeStripe
+
+# Each key sent carries the installation's id, kept in the database.
+pytestmark = pytest.mark.django_db
 
 SESSIONS = ("POST", "/v1/checkout/sessions")
 
@@ -140,7 +144,9 @@ def test_a_transient_failure_is_retried_with_the_same_idempotency_key(
     session = create_session()
 
     first, second = fake_stripe.requests_to(*SESSIONS)
-    assert first.idempotency_key == second.idempotency_key == "kassa-checkout-1-1"
+    assert (
+        first.idempotency_key == second.idempotency_key == f"{installation_id()}-kassa-checkout-1-1"
+    )
     assert list(fake_stripe.resources.checkout_sessions) == [session.id]
 
 

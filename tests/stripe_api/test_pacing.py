@@ -19,6 +19,7 @@ import redis
 from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
+from kassa.common.installation import installation_id
 from kassa.orders.models import Order
 from kassa.payments.models import PaymentAttempt
 from kassa.stripe_api import checkout_sessions, deadline, pacing, sending
@@ -68,7 +69,7 @@ def test_a_429_is_retried_with_the_same_idempotency_key_and_makes_one_session(
 
     calls = fake_stripe.requests_to(*SESSIONS)
     assert len(calls) == 4
-    assert {call.idempotency_key for call in calls} == {"kassa-checkout-1-1"}
+    assert {call.idempotency_key for call in calls} == {f"{installation_id()}-kassa-checkout-1-1"}
     assert list(fake_stripe.resources.checkout_sessions) == [session.id]
     assert len(pauses) == 3  # each 429 told the metrics' hook
 
@@ -219,6 +220,8 @@ _PROCESS = textwrap.dedent(
     settings.STRIPE_API_BASE, settings.STRIPE_API_KEY = sys.argv[1], "sk_test_processes"
     settings.REDIS_URL, settings.STRIPE_RATE_LIMIT = sys.argv[2], 20
     settings.WEB_CONCURRENCY, settings.STRIPE_CONCURRENCY = int(sys.argv[3]), 64
+    from kassa.common import installation
+    installation._known = "processes"  # these processes have no migrated database
     print("ready", flush=True)
     sys.stdin.readline()  # every process starts calling at once
     from concurrent.futures import ThreadPoolExecutor

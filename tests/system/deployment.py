@@ -206,6 +206,9 @@ def _env_file(port: int, admin_password: str) -> dict[str, str]:
         # that is many buyers.
         "SHOP_THROTTLE_BUY_PER_VISITOR": "1000/m",
         "SHOP_THROTTLE_BUY_PER_ADDRESS": "100000/m",
+        "SHOP_HOLD_LIMIT_VISITOR": "100000",
+        "SHOP_HOLD_LIMIT_ADDRESS": "100000",
+        "SHOP_BUY_AGAIN_SECONDS": "0",
         # A killed worker's mail is sent again after this long, not five minutes.
         "MAIL_SEND_LEASE_SECONDS": "5",
         "MAIL_RETRY_BASE_SECONDS": "1",

@@ -26,6 +26,17 @@ class Order(models.Model):
     # The visitor who owns the order: a token kept in their session (it survives the session
     # key changing at login), and their user when logged in.
     visitor_token = models.CharField(_("visitor token"), max_length=32, blank=True, db_index=True)
+    # Where the order's payment was started from: a keyed digest of the client's network (its
+    # address; an IPv6 /64), never the address itself (kassa.orders.holds).
+    placed_from = models.CharField(
+        _("placed from"),
+        max_length=16,
+        blank=True,
+        default="",
+        db_default="",
+        db_index=True,
+        help_text=_("The client's network, as a digest: orders with the same one came from one."),
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("user"),

@@ -89,9 +89,15 @@ def update_params(
     metadata["customer_phone"] = details.contact.phone
     params: PaymentIntentUpdateParams = {
         "amount": goods + (option.amount if option else 0),
-        "receipt_email": details.contact.email,
         "metadata": metadata,
     }
+    # One receipt: `receipt_email` makes Stripe send its own in live mode, beside the shop's
+    # confirmation, so the e-mail travels in the metadata unless the owner wants Stripe's.
+    if settings.SHOP_STRIPE_RECEIPTS:
+        params["receipt_email"] = details.contact.email
+        metadata["customer_email"] = ""
+    else:
+        metadata["customer_email"] = details.contact.email
     if address is not None:
         params["shipping"] = stripe_params.shipping(address, phone=details.contact.phone)
     return params
