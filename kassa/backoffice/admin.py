@@ -5,9 +5,16 @@ from django.contrib import admin
 
 from kassa.backoffice.carts_admin import CartAdmin
 from kassa.backoffice.models import Cart
-from kassa.backoffice.orders_admin import DiscountAdmin, OrderAdmin, ShippingRateAdmin, TaxAdmin
+from kassa.backoffice.orders_admin import (
+    DiscountAdmin,
+    InvoiceAdmin,
+    OrderAdmin,
+    ShippingRateAdmin,
+    TaxAdmin,
+)
 from kassa.catalog.admin import ItemAdmin
 from kassa.catalog.models import Item
+from kassa.invoices.models import Invoice
 from kassa.notifications.admin import MailAdmin
 from kassa.notifications.models import Mail
 from kassa.orders.models import Discount, Order, ShippingRate, Tax
@@ -34,6 +41,7 @@ admin.site.register(Discount, DiscountAdmin)
 admin.site.register(Tax, TaxAdmin)
 admin.site.register(ShippingRate, ShippingRateAdmin)
 admin.site.register(Mail, MailAdmin)
+admin.site.register(Invoice, InvoiceAdmin)
 # What moved money, and the records of what the shop made in Stripe.
 admin.site.register(PaymentAttempt, PaymentAttemptAdmin)
 admin.site.register(UnmatchedPayment, UnmatchedPaymentAdmin)

@@ -7,6 +7,8 @@ from django.urls import reverse
 from django.utils import translation
 
 from kassa.common.money import format_amount, from_minor
+from kassa.invoices.models import Invoice
+from kassa.invoices.selectors import document_pdf, invoice_for
 from kassa.notifications.models import Mail
 from kassa.orders.links import order_link, shop_url
 from kassa.orders.models import Order
@@ -63,8 +65,9 @@ def _order_context(order: Order, language: str) -> dict[str, object]:
 
 def build(mail: Mail) -> EmailMultiAlternatives:
     language = settings.LANGUAGE_CODE if mail.kind in _STAFF else mail.language
+    document = _document(mail)
     with translation.override(language or settings.LANGUAGE_CODE):
-        context: dict[str, object] = {"mail": mail, **mail.context}
+        context: dict[str, object] = {"mail": mail, **mail.context, "document": document}
         if mail.order is not None:
             context.update(_order_context(mail.order, language))
             if mail.kind in _SAYS_WHAT_WAS_REFUNDED:
@@ -84,4 +87,20 @@ def build(mail: Mail) -> EmailMultiAlternatives:
         headers={"Message-ID": _message_id(mail)},
     )
     message.attach_alternative(html, "text/html")
+    if document is not None:
+        message.attach(document.filename, document_pdf(document), "application/pdf")
     return message
+
+
+def _document(mail: Mail) -> Invoice | None:
+    """The PDF a customer's mail carries: the invoice with the confirmation, the refund's credit
+    note with the refund notice."""
+    order = mail.order
+    if order is None or not order.is_paid:
+        return None
+    if mail.kind == Kind.CONFIRMATION:
+        return invoice_for(order)
+    if mail.kind == Kind.REFUND:
+        refunded = int(mail.context.get("amount_refunded", 0))
+        return order.invoices.filter(kind=Invoice.Kind.CREDIT_NOTE, refunded_total=refunded).first()
+    return None

@@ -82,6 +82,8 @@ class PaymentMethod:
 
     kind: ClassVar[str]
     label: ClassVar[str]  # for logs and notes: "checkout", "payment intent"
+    # How the customer paid, as their invoice says it (translated when shown).
+    payment_description: ClassVar[Any]
     # The query parameter carrying the object's id when Stripe sends the customer back.
     return_parameter: ClassVar[str]
     # Stripe's events about this kind's objects, each read into a Remote.

@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.utils.crypto import constant_time_compare
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 
 from kassa.catalog import images
 from kassa.common.money import to_minor
@@ -210,6 +210,7 @@ def _failed_from_event(data: dict[str, Any]) -> Remote:
 class CheckoutSessionMethod(PaymentMethod):
     kind = PaymentAttempt.Kind.CHECKOUT_SESSION
     label = "checkout"
+    payment_description = gettext_lazy("Stripe Checkout")
     return_parameter = "session_id"
     expires_itself = True
     answers_again = True

@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from kassa.orders.checkout_defaults import offered
 from kassa.orders.models import Order, OrderLine
@@ -110,6 +111,7 @@ def payment_intent_params(
 class PaymentIntentMethod(PaymentMethod):
     kind = PaymentAttempt.Kind.PAYMENT_INTENT
     label = "payment intent"
+    payment_description = gettext_lazy("Card, on the shop’s payment page (Stripe)")
     return_parameter = "payment_intent"
     events = {
         "payment_intent.succeeded": _from_event,
