@@ -97,7 +97,9 @@ def _fulfil(remote: Remote, *, source: str) -> bool:
     # A kept PaymentIntent belongs to several attempts of one order, each asking its amount.
     # An attempt asks for the goods; the shipping the customer chose comes on top (Checkout
     # reports it, and the shop's own page sets it in the PaymentIntent's metadata).
-    goods = amount - buyer.shipping_amount
+    # With Stripe Tax, the tax Stripe added on top comes beside them (`tax_added`, from the
+    # amounts Stripe reports for the session, never from the customer).
+    goods = amount - buyer.shipping_amount - remote.tax_added
     made = list(PaymentAttempt.objects.filter(kind=kind, stripe_id=stripe_id).order_by("-number"))
     if not made:
         _unmatched(UnmatchedPayment.Reason.UNKNOWN_OBJECT, **unmatched)
@@ -120,6 +122,7 @@ def _fulfil(remote: Remote, *, source: str) -> bool:
         contact=buyer.contact,
         address=buyer.address,
         shipping=_shipping(buyer),
+        details=remote.details,
     )
     if paid:
         metrics.checkout_paid(currency=attempt.currency, kind=kind)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.utils.translation import gettext as _
 
+from kassa.orders.charge import ChargeDetails
 from kassa.orders.models import Order, OrderLine
 from kassa.payments.errors import CheckoutConflict
 from kassa.stripe_api.results import Buyer
@@ -52,6 +53,11 @@ class Remote:
     # The customer's last try to pay was declined (they may try again while it is open).
     declined: bool = False
     note: str = ""  # what closed it, for the attempt's record
+    # Tax Stripe Tax added on top of the goods (exclusive prices; shipping's own tax is part of
+    # `shipping`): `amount - shipping - tax_added` is what the attempt asked for.
+    tax_added: int = 0
+    # What the order records of the payment beside its amount (tax, presentment, business).
+    details: ChargeDetails = field(default_factory=ChargeDetails)
 
 
 @dataclass(frozen=True)

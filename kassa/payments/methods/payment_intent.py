@@ -17,6 +17,7 @@ from kassa.orders.checkout_defaults import offered
 from kassa.orders.models import Order, OrderLine
 from kassa.orders.pricing import order_totals
 from kassa.orders.shipping import ShippingOption
+from kassa.orders.tax_mode import stripe_computes_tax
 from kassa.payments.errors import CheckoutConflict
 from kassa.payments.methods.base import (
     Made,
@@ -119,6 +120,12 @@ class PaymentIntentMethod(PaymentMethod):
     }
 
     def check_payable(self, order: Order) -> None:
+        if stripe_computes_tax():
+            # The card page does not ask Stripe Tax yet: it would charge the prices without
+            # the tax Stripe computes. Checkout does.
+            raise CheckoutConflict(
+                _("Please pay through Stripe Checkout: it adds the tax for your address.")
+            )
         if order_totals(order).is_free:
             # Stripe cannot charge nothing; Checkout takes a free order, the Payment Element not.
             raise CheckoutConflict(
