@@ -317,13 +317,13 @@ class Resources:
             taxable = taxed = 0
             for line, amount, cut in zip(line_items, amounts, cuts, strict=True):
                 inclusive = line["price_data"]["tax_behavior"] == "inclusive"
-                part = _tax_part(Decimal(amount - cut), percentage, inclusive, currency)
-                taxed += part
-                taxable += amount - cut - (part if inclusive else 0)
+                line_tax = _tax_part(Decimal(amount - cut), percentage, inclusive, currency)
+                taxed += line_tax
+                taxable += amount - cut - (line_tax if inclusive else 0)
                 if inclusive:
-                    inclusive_tax += part
+                    inclusive_tax += line_tax
                 else:
-                    exclusive_tax += part
+                    exclusive_tax += line_tax
             if shipping:
                 rate = self.shipping_rates[shipping["shipping_rate"]]
                 inclusive = rate["tax_behavior"] == "inclusive"
