@@ -90,7 +90,7 @@ def _render(invoice: Invoice, data: dict[str, Any], language: str, payment_metho
     after_facts = pdf.get_y()
 
     pdf.set_xy(118, top - 12)
-    _party(pdf, _("From"), seller, x=118)
+    _party(pdf, _("Seller"), seller, x=118)
     seller_end = pdf.get_y()
 
     # The buyer.

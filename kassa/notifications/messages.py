@@ -1,5 +1,7 @@
 """A queued mail as the message it is: subject, plain text and HTML, in the customer's language."""
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
@@ -12,7 +14,7 @@ from kassa.invoices.selectors import document_pdf, invoice_for
 from kassa.notifications.models import Mail
 from kassa.orders.links import order_link, shop_url
 from kassa.orders.models import Order
-from kassa.orders.pricing import order_totals
+from kassa.orders.pricing import Totals, order_totals
 
 Kind = Mail.Kind
 _STAFF = {Kind.STAFF_NEW_ORDER, Kind.STAFF_NOTICE}
@@ -53,14 +55,22 @@ def _order_context(order: Order, language: str) -> dict[str, object]:
         ],
         "subtotal": money(totals.subtotal),
         "discount": money(totals.discount) if totals.discount else "",
-        "tax": money(totals.tax) if totals.tax else "",
-        "tax_inclusive": totals.tax_inclusive,
+        **_tax(order, totals, money),
         "shipping": money(totals.shipping),
         "total": money(order.amount_paid if order.amount_paid is not None else totals.total),
         "address": order.shipping_address_lines,
         "link": order_link(order),
         "admin_link": shop_url(reverse("admin:orders_order_change", args=[order.pk])),
     }
+
+
+def _tax(order: Order, totals: Totals, money: Callable[[int], str]) -> dict[str, object]:
+    """The tax line: what Stripe Tax computed for the payment, or the staff's rate."""
+    if order.tax_computed_by_stripe:
+        amount, inclusive = order.tax_amount, order.tax_inclusive
+    else:
+        amount, inclusive = totals.tax, totals.tax_inclusive
+    return {"tax": money(amount) if amount else "", "tax_inclusive": inclusive}
 
 
 def build(mail: Mail) -> EmailMultiAlternatives:

@@ -181,9 +181,13 @@ class OrderAdmin(admin.ModelAdmin[Order]):
         "paid_at",
         "refunded_at",
         "display_totals",
+        "display_tax_by_stripe",
+        "display_presentment",
         "oversold",
         "created_at",
         "updated_at",
+        "buyer_company",
+        "buyer_tax_id",
         # Who paid and where it goes come from Stripe; fulfilment changes through the actions.
         *CUSTOMER_FIELDS,
         "display_shipping_address",
@@ -201,7 +205,9 @@ class OrderAdmin(admin.ModelAdmin[Order]):
                     "discount",
                     "tax",
                     "display_totals",
+                    "display_tax_by_stripe",
                     "display_amount_paid",
+                    "display_presentment",
                     "display_amount_refunded",
                     "paid_at",
                     "refunded_at",
@@ -213,7 +219,7 @@ class OrderAdmin(admin.ModelAdmin[Order]):
                 ]
             },
         ),
-        (_("Customer"), {"fields": tuple(CUSTOMER_FIELDS)}),
+        (_("Customer"), {"fields": (*CUSTOMER_FIELDS, "buyer_company", "buyer_tax_id")}),
         (
             _("Shipping"),
             {"fields": ["display_shipping_address", "shipping_method", "display_shipping_amount"]},
@@ -272,6 +278,26 @@ class OrderAdmin(admin.ModelAdmin[Order]):
         if obj.amount_paid is None:
             return self.get_empty_value_display()
         return format_amount(from_minor(obj.amount_paid, obj.currency), obj.currency)
+
+    @admin.display(description=_("tax computed by Stripe"))
+    def display_tax_by_stripe(self, obj: Order) -> str:
+        if not obj.tax_computed_by_stripe:
+            return self.get_empty_value_display()
+        amount = format_amount(from_minor(obj.tax_amount, obj.currency), obj.currency)
+        parts = ", ".join(
+            f"{part.get('name', '')} {part.get('rate', '')}%" for part in obj.tax_breakdown
+        )
+        included = gettext(" (included)") if obj.tax_inclusive else ""
+        return f"{amount}{included}" + (f" — {parts}" if parts else "")
+
+    @admin.display(description=_("buyer paid"))
+    def display_presentment(self, obj: Order) -> str:
+        """What the buyer saw and paid in their own currency (Adaptive Pricing); the shop's
+        figures stay in the settlement currency."""
+        if not obj.presentment_currency or obj.presentment_amount is None:
+            return self.get_empty_value_display()
+        currency = obj.presentment_currency
+        return format_amount(from_minor(obj.presentment_amount, currency), currency)
 
     @admin.display(description=_("amount refunded"))
     def display_amount_refunded(self, obj: Order) -> str:

@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
@@ -174,6 +175,15 @@ def test_a_business_buyer_and_the_buyers_currency_are_recorded(
     assert (order.buyer_company, order.buyer_tax_id) == ("Acme KK", "T123")
     buyer = order.invoices.get().data["buyer"]
     assert (buyer["company"], buyer["tax_id"]) == ("Acme KK", "T123")
+    # Staff see what the buyer paid in their currency beside the shop's own figures.
+    User.objects.create_superuser("boss", "boss@example.com", "pw-for-tests-only")
+    staff = Client()
+    staff.login(username="boss", password="pw-for-tests-only")
+    page = staff.get(f"/admin/orders/order/{order.pk}/change/").text
+    presented = session["presentment_details"]["presentment_amount"]
+    assert f"¥{presented:,}" in page
+    assert "$22.00" in page
+    assert "Acme KK" in page
 
 
 COUNTRIES = st.sampled_from(["DE", "GB", "JP", "US", "FR"])
