@@ -509,3 +509,8 @@ SHOP_LEGAL_ADDRESS = [
     if line.strip()
 ]
 SHOP_TAX_ID = env.str("SHOP_TAX_ID", default="").strip()
+# A customer who agreed to hear from the shop and left Checkout unpaid gets one reminder this
+# many seconds after the session expired (never if they paid meanwhile).
+SHOP_RECOVERY_DELAY = env.int("SHOP_RECOVERY_DELAY", default=3600)
+if SHOP_RECOVERY_DELAY < 0:
+    raise ImproperlyConfigured("SHOP_RECOVERY_DELAY is a number of seconds, 0 or more.")

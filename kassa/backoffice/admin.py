@@ -15,8 +15,8 @@ from kassa.backoffice.orders_admin import (
 from kassa.catalog.admin import ItemAdmin
 from kassa.catalog.models import Item
 from kassa.invoices.models import Invoice
-from kassa.notifications.admin import MailAdmin
-from kassa.notifications.models import Mail
+from kassa.notifications.admin import MailAdmin, RecoveryOptOutAdmin
+from kassa.notifications.models import Mail, RecoveryOptOut
 from kassa.orders.models import Discount, Order, ShippingRate, Tax
 from kassa.payments.admin import (
     PaymentAttemptAdmin,
@@ -42,6 +42,7 @@ admin.site.register(Tax, TaxAdmin)
 admin.site.register(ShippingRate, ShippingRateAdmin)
 admin.site.register(Mail, MailAdmin)
 admin.site.register(Invoice, InvoiceAdmin)
+admin.site.register(RecoveryOptOut, RecoveryOptOutAdmin)
 # What moved money, and the records of what the shop made in Stripe.
 admin.site.register(PaymentAttempt, PaymentAttemptAdmin)
 admin.site.register(UnmatchedPayment, UnmatchedPaymentAdmin)

@@ -11,8 +11,8 @@ from django.utils import translation
 from kassa.common.money import format_amount, from_minor
 from kassa.invoices.models import Invoice
 from kassa.invoices.selectors import document_pdf, invoice_for
-from kassa.notifications.models import Mail
-from kassa.orders.links import order_link, shop_url
+from kassa.notifications.models import Mail, RecoveryOptOut
+from kassa.orders.links import order_link, recovery_token, shop_url
 from kassa.orders.models import Order
 from kassa.orders.pricing import Totals, order_totals
 
@@ -25,9 +25,25 @@ class NoRecipient(Exception):
     """Nobody to send it to (no e-mail on the order, no staff addresses)."""
 
 
+def still_wanted(mail: Mail) -> bool:
+    """Whether a mail due now should still go: an unpaid checkout's reminder only while its
+    order waits, unpaid, as a cart (not paid in another tab or through another attempt, not
+    being paid now) and its address has not opted out."""
+    if mail.kind != Kind.RECOVERY:
+        return True
+    order = mail.order
+    if order is None or order.is_paid or order.status != Order.Status.OPEN:
+        return False
+    if not order.lines.exists():
+        return False
+    return not RecoveryOptOut.objects.filter(email=order.recovery_email.lower()).exists()
+
+
 def _recipients(mail: Mail) -> list[str]:
     if mail.kind in _STAFF:
         return list(settings.SHOP_STAFF_EMAILS)
+    if mail.kind == Kind.RECOVERY:
+        return [mail.order.recovery_email] if mail.order and mail.order.recovery_email else []
     return [mail.order.email] if mail.order and mail.order.email else []
 
 
@@ -35,6 +51,11 @@ def _message_id(mail: Mail) -> str:
     """The same for every attempt at this mail: a resend after a crash is the same message."""
     domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip("> ") or "kassa.local"
     return f"<kassa-mail-{mail.pk}.{int(mail.created_at.timestamp())}@{domain}>"
+
+
+def recovery_link(order: Order, *, unsubscribe: bool = False) -> str:
+    name = "orders:recover-unsubscribe" if unsubscribe else "orders:recover"
+    return shop_url(reverse(name, args=[recovery_token(order)]))
 
 
 def _order_context(order: Order, language: str) -> dict[str, object]:
@@ -60,6 +81,8 @@ def _order_context(order: Order, language: str) -> dict[str, object]:
         "total": money(order.amount_paid if order.amount_paid is not None else totals.total),
         "address": order.shipping_address_lines,
         "link": order_link(order),
+        "recover_link": "" if order.is_paid else recovery_link(order),
+        "unsubscribe_link": "" if order.is_paid else recovery_link(order, unsubscribe=True),
         "admin_link": shop_url(reverse("admin:orders_order_change", args=[order.pk])),
     }
 

@@ -219,6 +219,21 @@ def order_mark_paid(
     return True
 
 
+@transaction.atomic
+def order_offer_recovery(*, order_id: int, email: str, source: str) -> bool:
+    """A customer who agreed to hear from the shop left the order's checkout unpaid: one
+    reminder is offered (signals), once per order, never for a paid one."""
+    locked = _lock(order_id)
+    if locked.is_paid or locked.recovery_offered_at is not None or not email:
+        return False
+    locked.recovery_email = email[:254]
+    locked.recovery_offered_at = timezone.now()
+    locked.save(update_fields=["recovery_email", "recovery_offered_at", "updated_at"])
+    logger.info("order %s: a reminder is offered (%s)", order_id, source)
+    signals.order_abandoned.send(sender=Order, order_id=locked.pk)
+    return True
+
+
 def _record_details(order: Order, details: ChargeDetails) -> list[str]:
     """What Stripe reported beside the amount: its tax, the buyer's currency, a business."""
     order.tax_computed_by_stripe = details.tax_by_stripe

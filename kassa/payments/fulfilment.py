@@ -53,7 +53,12 @@ def closed(remote: Remote, *, source: str) -> bool:
     )
     if attempt is None:
         return False
-    return attempts.attempt_close(attempt=attempt, source=source, note=remote.note)
+    changed = attempts.attempt_close(attempt=attempt, source=source, note=remote.note)
+    if changed and remote.recovery_email:
+        lifecycle.order_offer_recovery(
+            order_id=attempt.order_id, email=remote.recovery_email, source=source
+        )
+    return changed
 
 
 def applied(remote: Remote, *, source: str) -> bool:

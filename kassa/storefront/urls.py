@@ -14,6 +14,7 @@ from kassa.storefront.views import (
     invoices,
     media,
     orders,
+    recovery,
     stripe_webhook,
 )
 
@@ -36,6 +37,8 @@ order_urls = [
     *route("orders/<id:order_id>/discount", orders.order_discount, "discount"),
     # The customer's signed link from their mail: the order from any device.
     *route("orders/view/<signed:token>", orders.order_signed, "signed"),
+    *route("cart/recover/<signed:token>", recovery.recover, "recover"),
+    *route("cart/recover/<signed:token>/unsubscribe", recovery.unsubscribe, "recover-unsubscribe"),
 ]
 
 payment_urls = [

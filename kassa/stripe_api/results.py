@@ -73,6 +73,8 @@ class CheckoutSession:
     # What the buyer saw and paid in their own currency (Adaptive Pricing), if another.
     presentment_currency: str = ""
     presentment_amount: int | None = None
+    # The customer agreed to hear from the shop (consent_collection[promotions]).
+    promotions_consent: bool = False
 
 
 @dataclass(frozen=True)
@@ -228,6 +230,7 @@ def checkout_session(session: dict[str, Any]) -> CheckoutSession:
         shipping_subtotal=int(_dict(session.get("shipping_cost")).get("amount_subtotal") or 0),
         presentment_currency=str(presentment.get("presentment_currency") or "").lower(),
         presentment_amount=_int_or_none(presentment.get("presentment_amount")),
+        promotions_consent=_dict(session.get("consent")).get("promotions") == "opt_in",
     )
 
 

@@ -161,6 +161,8 @@ class Resources:
                 "enabled": _dict(body.get("adaptive_pricing")).get("enabled") == "true"
             },
             presentment_details=None,
+            consent_collection=body.get("consent_collection"),
+            consent=None,
             shipping_options=options,
             customer_email=body.get("customer_email"),
             shipping_address_collection=body.get("shipping_address_collection"),
@@ -504,6 +506,18 @@ class Resources:
         session = self._session(id)
         if session["status"] != "open":
             raise StripeError(400, "Only open Checkout Sessions can be expired.")
+        session.update(status="expired", url=None)
+        return session
+
+    def abandon_checkout_session(
+        self, session_id: str, *, email: str = "buyer@example.com", consent: bool = True
+    ) -> dict[str, Any]:
+        """A customer gives their e-mail (ticking the promotions box, or not) and leaves; the
+        session expires unpaid, as `checkout.session.expired` then reports it."""
+        session = self._session(session_id)
+        asked = _dict(session.get("consent_collection")).get("promotions") == "auto"
+        session["customer_details"] = {"email": email, "name": None, "phone": None}
+        session["consent"] = {"promotions": "opt_in" if consent else "opt_out"} if asked else None
         session.update(status="expired", url=None)
         return session
 

@@ -62,6 +62,7 @@ def test_buy_creates_a_checkout_session_and_answers_its_id(
         "locale": "en",
         # A business buyer may give a company and tax id for the invoice.
         "tax_id_collection[enabled]": "true",
+        "consent_collection[promotions]": "auto",
     }
     assert created.api_key == SECRET_KEY
     assert created.stripe_version == API_VERSION

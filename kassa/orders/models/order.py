@@ -139,6 +139,13 @@ class Order(models.Model):
     )
     presentment_amount = models.BigIntegerField(_("paid in that currency"), null=True, blank=True)
 
+    # An unpaid checkout's second chance: where its one reminder goes (the customer agreed to
+    # hear from the shop in Checkout) and when it was offered.
+    recovery_email = models.EmailField(
+        _("reminder to"), max_length=254, blank=True, default="", db_default=""
+    )
+    recovery_offered_at = models.DateTimeField(_("reminder offered at"), null=True, blank=True)
+
     class Fulfilment(models.TextChoices):
         NOT_REQUIRED = "not_required", _("not required")
         UNFULFILLED = "unfulfilled", _("unfulfilled")

@@ -58,6 +58,8 @@ class Remote:
     tax_added: int = 0
     # What the order records of the payment beside its amount (tax, presentment, business).
     details: ChargeDetails = field(default_factory=ChargeDetails)
+    # Closed unpaid by a customer who agreed to hear from the shop: where a reminder may go.
+    recovery_email: str = ""
 
 
 @dataclass(frozen=True)

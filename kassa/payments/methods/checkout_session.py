@@ -132,6 +132,9 @@ def checkout_params(
         params["adaptive_pricing"] = {"enabled": True}
     # A business buyer gives a company name and tax id, for their invoice.
     params["tax_id_collection"] = {"enabled": True}
+    # Whether the customer agrees to hear from the shop: only then does an unpaid checkout get
+    # its one reminder.
+    params["consent_collection"] = {"promotions": "auto"}
     _collect_customer(params, order=order, lines=lines, shipping_rate_ids=shipping_rate_ids or [])
     return params
 
@@ -236,6 +239,11 @@ def remote_of(session: CheckoutSession, *, closed_note: str = "") -> Remote:
         note=note,
         tax_added=max(tax_added, 0),
         details=_details(session, shipping=shipping),
+        recovery_email=(
+            session.buyer.contact.email
+            if state is RemoteState.CLOSED and session.promotions_consent
+            else ""
+        ),
     )
 
 
