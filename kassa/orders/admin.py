@@ -306,12 +306,16 @@ class OrderAdmin(admin.ModelAdmin[Order]):
     @admin.display(description=_("totals"))
     def display_totals(self, obj: Order) -> str:
         totals = order_totals(obj)
+        tax, inclusive, total = totals.tax, totals.tax_inclusive, totals.total
+        if obj.tax_computed_by_stripe and obj.amount_paid is not None:
+            # Stripe Tax's figures, as charged: the shop computes none of its own.
+            tax, inclusive, total = obj.tax_amount, obj.tax_inclusive, obj.amount_paid
         money = [
             (gettext("subtotal"), totals.subtotal),
             (gettext("discount"), -totals.discount),
-            (gettext("tax") + (gettext(" (included)") if totals.tax_inclusive else ""), totals.tax),
+            (gettext("tax") + (gettext(" (included)") if inclusive else ""), tax),
             *([(gettext("shipping"), totals.shipping)] if totals.shipping else []),
-            (gettext("total"), totals.total),
+            (gettext("total"), total),
         ]
         return " · ".join(
             f"{label} {format_amount(from_minor(amount, obj.currency), obj.currency)}"

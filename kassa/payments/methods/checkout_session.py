@@ -241,7 +241,7 @@ def remote_of(session: CheckoutSession, *, closed_note: str = "") -> Remote:
         details=_details(session, shipping=shipping),
         recovery_email=(
             session.buyer.contact.email
-            if state is RemoteState.CLOSED and session.promotions_consent
+            if session.status == "expired" and session.promotions_consent
             else ""
         ),
     )
