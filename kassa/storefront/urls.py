@@ -37,6 +37,9 @@ order_urls = [
     *route("orders/<id:order_id>/discount", orders.order_discount, "discount"),
     # The customer's signed link from their mail: the order from any device.
     *route("orders/view/<signed:token>", orders.order_signed, "signed"),
+    *route(
+        "orders/view/<signed:token>/invoice.pdf", invoices.signed_order_invoice, "signed-invoice"
+    ),
     *route("cart/recover/<signed:token>", recovery.recover, "recover"),
     *route("cart/recover/<signed:token>/unsubscribe", recovery.unsubscribe, "recover-unsubscribe"),
 ]

@@ -16,6 +16,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from kassa.invoices.models import Invoice
 from kassa.orders import lifecycle
+from kassa.orders.links import order_token
 from kassa.orders.models import Order
 from tests.factories import DiscountFactory, ItemFactory, TaxFactory
 from tests.fake_stripe import FakeStripe
@@ -244,3 +245,15 @@ def attachment(message: Any) -> tuple[str, bytes]:
     payload = found.get_payload(decode=True)
     assert isinstance(payload, bytes)
     return found.get_filename(), payload
+
+
+@pytest.mark.django_db
+def test_the_mails_signed_link_gets_the_invoice_on_any_device(shop: FakeStripe) -> None:
+    _, order = paid(shop)
+    token = order_token(order)
+    page = Client().get(f"/orders/view/{token}/")
+    assert f"/orders/view/{token}/invoice.pdf" in page.text
+    response = Client().get(f"/orders/view/{token}/invoice.pdf")
+    assert response.status_code == 200
+    assert f"Invoice no. {YEAR}-000001" in pdf_text(response.content)
+    assert Client().get("/orders/view/1:forged/invoice.pdf").status_code == 404
