@@ -1,7 +1,5 @@
 """Invoices and credit notes: numbered documents, frozen at issue, rendered as PDF on demand."""
 
-from typing import Any
-
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -85,6 +83,3 @@ class Invoice(models.Model):
     @property
     def filename(self) -> str:
         return f"{self.number}.pdf"
-
-    def part(self, key: str) -> Any:
-        return self.data.get(key)
