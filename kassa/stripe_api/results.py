@@ -200,6 +200,8 @@ def _intent_buyer(intent: dict[str, Any]) -> Buyer:
         shipping_amount=_digits(metadata.get("shipping_amount")) or 0,
         shipping_rate_id=_digits(metadata.get("shipping_rate_id")),
         shipping_method=_text(metadata.get("shipping_method")),
+        company=_text(metadata.get("buyer_company")),
+        tax_id=_text(metadata.get("buyer_tax_id")),
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from kassa.orders.charge import ChargeDetails
 from kassa.orders.checkout_defaults import offered
 from kassa.orders.models import Order, OrderLine
 from kassa.orders.pricing import order_totals
@@ -63,6 +64,7 @@ def remote_of(intent: PaymentIntent) -> Remote:
         # Seen when Stripe sends the customer back: the card was declined, or it was given up.
         declined=intent.status in ("requires_payment_method", "canceled"),
         note="intent canceled" if state is RemoteState.CLOSED else "",
+        details=ChargeDetails(company=intent.buyer.company, tax_id=intent.buyer.tax_id),
     )
 
 
