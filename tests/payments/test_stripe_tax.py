@@ -124,6 +124,8 @@ def test_the_order_stores_stripes_tax_and_the_invoice_shows_it_per_rate(
     assert invoice.amount == 5355
     page = client.get(f"/orders/{order.pk}/").text
     assert "$8.55" in page
+    shown = client.get(f"/api/v1/orders/{order.pk}/").json()
+    assert (shown["tax"]["amount"], shown["total"]["amount"]) == (855, 5355)
 
 
 def test_a_session_whose_goods_differ_from_the_attempt_is_unmatched(shop: FakeStripe) -> None:
