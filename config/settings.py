@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "kassa.backoffice",
     "axes",  # the admin's lockout after repeated failed logins (kassa/common/lockout.py)
     "kassa.notifications",
+    "kassa.invoices",
     "django_tasks",
     "django_tasks_db",
     "kassa.integrations",
@@ -544,3 +545,39 @@ SHOP_HOLD_LIMIT_ADDRESS = env.int("SHOP_HOLD_LIMIT_ADDRESS", default=50)
 # item and quantity this many seconds before (a script's or a cookie-less browser's repeated
 # clicks), rather than holding more units; 0 turns it off.
 SHOP_BUY_AGAIN_SECONDS = env.int("SHOP_BUY_AGAIN_SECONDS", default=10)
+# --- Tax, prices and invoices (kassa/orders/tax_mode.py, kassa/invoices) ----------------------
+# Who works out tax: "manual" (the rates staff attach to orders, the default) or "stripe"
+# (Stripe Tax: Checkout asks for the address it needs and computes tax per line and shipping).
+SHOP_TAX = env.str("SHOP_TAX", default="manual").strip().lower()
+if SHOP_TAX not in ("manual", "stripe"):
+    raise ImproperlyConfigured("SHOP_TAX must be 'manual' or 'stripe'.")
+# With Stripe Tax: the currencies whose prices already include tax (comma-separated, e.g.
+# eur,jpy); prices in the others have tax added on top.
+SHOP_PRICES_INCLUDE_TAX = sorted(
+    {code.strip().lower() for code in env.list("SHOP_PRICES_INCLUDE_TAX", default=[]) if code}
+)
+# The Stripe product tax code of items that name none of their own (txcd_99999999: general
+# tangible goods).
+SHOP_DEFAULT_TAX_CODE = env.str("SHOP_DEFAULT_TAX_CODE", default="txcd_99999999").strip()
+if not SHOP_DEFAULT_TAX_CODE.startswith("txcd_"):
+    raise ImproperlyConfigured("SHOP_DEFAULT_TAX_CODE is a Stripe tax code, e.g. txcd_99999999")
+# Checkout shows prices in the buyer's local currency (Stripe's Adaptive Pricing); the shop
+# still settles and reports in its own currency.
+SHOP_ADAPTIVE_PRICING = env.bool("SHOP_ADAPTIVE_PRICING", default=False)
+# The seller on every invoice and credit note: legal name, postal address (lines separated by
+# "\n" or ";") and tax id (VAT number, EIN, INN, ...).
+SHOP_LEGAL_NAME = env.str("SHOP_LEGAL_NAME", default="Kassa")
+SHOP_LEGAL_ADDRESS = [
+    line.strip()
+    for line in env.str("SHOP_LEGAL_ADDRESS", default="")
+    .replace("\\n", "\n")
+    .replace(";", "\n")
+    .split("\n")
+    if line.strip()
+]
+SHOP_TAX_ID = env.str("SHOP_TAX_ID", default="").strip()
+# A customer who agreed to hear from the shop and left Checkout unpaid gets one reminder this
+# many seconds after the session expired (never if they paid meanwhile).
+SHOP_RECOVERY_DELAY = env.int("SHOP_RECOVERY_DELAY", default=3600)
+if SHOP_RECOVERY_DELAY < 0:
+    raise ImproperlyConfigured("SHOP_RECOVERY_DELAY is a number of seconds, 0 or more.")

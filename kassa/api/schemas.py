@@ -4,7 +4,7 @@ answer the same to `Accept: application/json` (kassa.storefront). Money is minor
 currency and the amount formatted as the pages show it."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from django.urls import reverse
 from ninja import Schema
@@ -174,6 +174,24 @@ class OrderOut(Schema):
     )
 
 
+def _tax_and_total(order: Order, totals: Totals) -> dict[str, Any]:
+    """The staff's rate as the shop computes it, or (paid with Stripe Tax) Stripe's figures."""
+    currency = order.currency
+    if order.tax_computed_by_stripe and order.amount_paid is not None:
+        return {
+            "tax": money(order.tax_amount, currency),
+            "tax_name": None,
+            "tax_inclusive": order.tax_inclusive,
+            "total": money(order.amount_paid, currency),
+        }
+    return {
+        "tax": money(totals.tax, currency),
+        "tax_name": order.tax.name if order.tax else None,
+        "tax_inclusive": totals.tax_inclusive,
+        "total": money(totals.total, currency),
+    }
+
+
 def order_out(order: Order, totals: Totals | None = None) -> OrderOut:
     totals = totals or order_totals(order)
     currency = order.currency
@@ -198,10 +216,7 @@ def order_out(order: Order, totals: Totals | None = None) -> OrderOut:
         subtotal=money(totals.subtotal, currency),
         discount=money(totals.discount, currency),
         discount_name=order.discount.name if totals.discount and order.discount else None,
-        tax=money(totals.tax, currency),
-        tax_name=order.tax.name if order.tax else None,
-        tax_inclusive=totals.tax_inclusive,
-        total=money(totals.total, currency),
+        **_tax_and_total(order, totals),
         created_at=order.created_at,
         url=order.get_absolute_url(),
         price_changes=[

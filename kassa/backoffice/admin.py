@@ -10,14 +10,21 @@ from django.http import HttpRequest
 from kassa.backoffice.carts_admin import CartAdmin
 from kassa.backoffice.holds_admin import HeldStockAdmin
 from kassa.backoffice.models import Cart
-from kassa.backoffice.orders_admin import DiscountAdmin, OrderAdmin, ShippingRateAdmin, TaxAdmin
+from kassa.backoffice.orders_admin import (
+    DiscountAdmin,
+    InvoiceAdmin,
+    OrderAdmin,
+    ShippingRateAdmin,
+    TaxAdmin,
+)
 from kassa.backoffice.roles import is_internal
 from kassa.catalog.admin import ItemAdmin
 from kassa.catalog.models import Item
 from kassa.integrations.admin import WebhookDeliveryAdmin, WebhookEndpointAdmin
 from kassa.integrations.models import WebhookDelivery, WebhookEndpoint
-from kassa.notifications.admin import MailAdmin
-from kassa.notifications.models import Mail
+from kassa.invoices.models import Invoice
+from kassa.notifications.admin import MailAdmin, RecoveryOptOutAdmin
+from kassa.notifications.models import Mail, RecoveryOptOut
 from kassa.orders.models import Discount, Order, Reservation, ShippingRate, Tax
 from kassa.payments.admin import (
     PaymentAttemptAdmin,
@@ -46,6 +53,8 @@ admin.site.register(ShippingRate, ShippingRateAdmin)
 admin.site.register(Mail, MailAdmin)
 # Units held by payments not yet made, and a way to put them back on sale.
 admin.site.register(Reservation, HeldStockAdmin)
+admin.site.register(Invoice, InvoiceAdmin)
+admin.site.register(RecoveryOptOut, RecoveryOptOutAdmin)
 # What moved money, and the records of what the shop made in Stripe.
 admin.site.register(PaymentAttempt, PaymentAttemptAdmin)
 admin.site.register(UnmatchedPayment, UnmatchedPaymentAdmin)

@@ -9,11 +9,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kassa.common.money import format_amount, from_minor
+from kassa.invoices import admin as invoices_admin
+from kassa.invoices.models import Invoice
 from kassa.orders import admin as orders_admin
 from kassa.orders.models import Order
 from kassa.payments.admin import (
@@ -35,8 +37,44 @@ def _money(minor: int, currency: str) -> str:
     return format_amount(from_minor(minor, currency), currency)
 
 
+class InvoiceInline(admin.TabularInline[Invoice, Order]):
+    """The order's invoice and credit notes, each with its PDF."""
+
+    model = Invoice
+    fk_name = "order"
+    extra = 0
+    can_delete = False
+    fields = ("number", "kind", "issued_at", "pdf")
+    readonly_fields = fields
+    verbose_name_plural = _("invoice and credit notes")
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.display(description=_("PDF"))
+    def pdf(self, obj: Invoice) -> str:
+        if obj.is_credit_note:
+            url = reverse("orders:credit-note", args=[obj.order_id, obj.pk])
+        else:
+            url = reverse("orders:invoice", args=[obj.order_id])
+        return format_html('<a href="{}">{}</a>', url, obj.filename)
+
+
+class InvoiceAdmin(invoices_admin.InvoiceAdmin):
+    list_display = [*invoices_admin.InvoiceAdmin.list_display, "pdf"]
+    pdf = InvoiceInline.pdf
+
+
 class OrderAdmin(orders_admin.OrderAdmin):
-    inlines = [*orders_admin.OrderAdmin.inlines, RefundInline, PaymentAttemptInline]
+    inlines = [
+        *orders_admin.OrderAdmin.inlines,
+        RefundInline,
+        PaymentAttemptInline,
+        InvoiceInline,
+    ]
     actions = [*orders_admin.OrderAdmin.actions, refund_in_stripe]
     search_fields = [*orders_admin.OrderAdmin.search_fields, "payment_attempts__stripe_id"]
     list_filter = [PaidTwiceFilter, RefundsFilter, *orders_admin.OrderAdmin.list_filter]

@@ -1,4 +1,4 @@
-"""The dashboard's figures: seven aggregate queries, however many orders the shop has.
+"""The dashboard's figures: eight aggregate queries, however many orders the shop has.
 
 Days are the shop's days: midnight to midnight in `TIME_ZONE`, the database truncating each
 timestamp in that zone. Money stays per currency (an amount in minor units beside its currency
@@ -9,7 +9,7 @@ paid, and what was refunded of it counts, as refunds, on the day of its latest r
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from django.conf import settings
 from django.core.cache import cache
@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from kassa.catalog.models import Item
 from kassa.common.money import to_minor
+from kassa.notifications.models import Mail
 from kassa.orders.models import Order, OrderLine
 from kassa.payments.models import PaymentAttempt
 
@@ -109,6 +110,10 @@ class Overview:
     oversold_to_ship: int  # of those, the ones paid for beyond the stock (orders.stock)
     low_stock: int  # items with fewer available than SHOP_LOW_STOCK, as the Items filter
     sold_out: int  # items with stock tracked and none available
+    # Checkouts recovered in the window: orders paid after their unpaid checkout's reminder
+    # was sent, and what they brought in (currency -> minor units).
+    recovered_orders: int = 0
+    recovered: dict[str, int] = field(default_factory=dict)
 
 
 def _midnight(day: date, zone: tzinfo) -> datetime:
@@ -148,6 +153,7 @@ def sales_overview(*, now: datetime | None = None) -> Overview:
         **_carts(),
         **_to_ship(),
         **_restock(),
+        **_recovered(start=start, end=end),
     )
 
 
@@ -265,6 +271,30 @@ def _top_items(*, start: datetime, end: datetime) -> dict[str, list[TopItem]]:
             )
         )
     return top
+
+
+class _Recovered(TypedDict):
+    recovered_orders: int
+    recovered: dict[str, int]
+
+
+def _recovered(*, start: datetime, end: datetime) -> _Recovered:
+    reminded = Mail.objects.filter(
+        order=OuterRef("pk"),
+        kind=Mail.Kind.RECOVERY,
+        state=Mail.State.SENT,
+        sent_at__lte=OuterRef("paid_at"),
+    )
+    rows = (
+        Order.objects.filter(_paid_between(start, end), Exists(reminded))
+        .values("currency")
+        .annotate(orders=Count("id"), amount=Sum("amount_paid"))
+        .order_by("currency")
+    )
+    return {
+        "recovered_orders": sum(row["orders"] for row in rows),
+        "recovered": {row["currency"]: int(row["amount"] or 0) for row in rows},
+    }
 
 
 def _carts() -> dict[str, int]:

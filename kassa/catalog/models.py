@@ -4,7 +4,12 @@ from typing import Any
 from django.conf import settings
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxLengthValidator, MaxValueValidator, MinLengthValidator
+from django.core.validators import (
+    MaxLengthValidator,
+    MaxValueValidator,
+    MinLengthValidator,
+    RegexValidator,
+)
 from django.db import models
 from django.db.models.expressions import CombinedExpression
 from django.urls import reverse
@@ -61,6 +66,21 @@ class Item(models.Model):
     )
     card_width = models.PositiveIntegerField(default=0, db_default=0, editable=False)
     card_height = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    # Stripe Tax's product tax code (SHOP_TAX=stripe); blank: SHOP_DEFAULT_TAX_CODE.
+    tax_code = models.CharField(
+        _("tax code"),
+        max_length=20,
+        blank=True,
+        default="",
+        db_default="",
+        validators=[
+            RegexValidator(r"^txcd_[0-9]{8}$", _("A Stripe tax code, e.g. txcd_99999999."))
+        ],
+        help_text=_(
+            "Stripe's product tax code (used when Stripe Tax computes tax), e.g. txcd_10000000 "
+            "for software as a service. Blank: the shop's default."
+        ),
+    )
     # Checkout asks for a shipping address only for an order holding an item that needs one.
     requires_shipping = models.BooleanField(
         _("requires shipping"),

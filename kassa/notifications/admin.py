@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from kassa.notifications.models import Mail
+from kassa.notifications.models import Mail, RecoveryOptOut
 from kassa.notifications.services import mail_retry
 
 
@@ -85,3 +85,11 @@ class MailAdmin(admin.ModelAdmin[Mail]):
         if obj.state == Mail.State.SENT:
             return ""
         return obj.last_error[:120]
+
+
+class RecoveryOptOutAdmin(admin.ModelAdmin[RecoveryOptOut]):
+    """Addresses that asked for no more reminders of unpaid checkouts."""
+
+    list_display = ["email", "created_at"]
+    search_fields = ["email"]
+    readonly_fields = ["created_at"]

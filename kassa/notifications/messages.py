@@ -1,5 +1,7 @@
 """A queued mail as the message it is: subject, plain text and HTML, in the customer's language."""
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
@@ -7,10 +9,12 @@ from django.urls import reverse
 from django.utils import translation
 
 from kassa.common.money import format_amount, from_minor
-from kassa.notifications.models import Mail
-from kassa.orders.links import order_link, shop_url
+from kassa.invoices.models import Invoice
+from kassa.invoices.selectors import document_pdf, invoice_for
+from kassa.notifications.models import Mail, RecoveryOptOut
+from kassa.orders.links import order_link, recovery_token, shop_url
 from kassa.orders.models import Order
-from kassa.orders.pricing import order_totals
+from kassa.orders.pricing import Totals, order_totals
 
 Kind = Mail.Kind
 _STAFF = {Kind.STAFF_NEW_ORDER, Kind.STAFF_NOTICE}
@@ -21,9 +25,25 @@ class NoRecipient(Exception):
     """Nobody to send it to (no e-mail on the order, no staff addresses)."""
 
 
+def still_wanted(mail: Mail) -> bool:
+    """Whether a mail due now should still go: an unpaid checkout's reminder only while its
+    order waits, unpaid, as a cart (not paid in another tab or through another attempt, not
+    being paid now) and its address has not opted out."""
+    if mail.kind != Kind.RECOVERY:
+        return True
+    order = mail.order
+    if order is None or order.is_paid or order.status != Order.Status.OPEN:
+        return False
+    if not order.lines.exists():
+        return False
+    return not RecoveryOptOut.objects.filter(email=order.recovery_email.lower()).exists()
+
+
 def _recipients(mail: Mail) -> list[str]:
     if mail.kind in _STAFF:
         return list(settings.SHOP_STAFF_EMAILS)
+    if mail.kind == Kind.RECOVERY:
+        return [mail.order.recovery_email] if mail.order and mail.order.recovery_email else []
     return [mail.order.email] if mail.order and mail.order.email else []
 
 
@@ -31,6 +51,11 @@ def _message_id(mail: Mail) -> str:
     """The same for every attempt at this mail: a resend after a crash is the same message."""
     domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip("> ") or "kassa.local"
     return f"<kassa-mail-{mail.pk}.{int(mail.created_at.timestamp())}@{domain}>"
+
+
+def recovery_link(order: Order, *, unsubscribe: bool = False) -> str:
+    name = "orders:recover-unsubscribe" if unsubscribe else "orders:recover"
+    return shop_url(reverse(name, args=[recovery_token(order)]))
 
 
 def _order_context(order: Order, language: str) -> dict[str, object]:
@@ -51,20 +76,31 @@ def _order_context(order: Order, language: str) -> dict[str, object]:
         ],
         "subtotal": money(totals.subtotal),
         "discount": money(totals.discount) if totals.discount else "",
-        "tax": money(totals.tax) if totals.tax else "",
-        "tax_inclusive": totals.tax_inclusive,
+        **_tax(order, totals, money),
         "shipping": money(totals.shipping),
         "total": money(order.amount_paid if order.amount_paid is not None else totals.total),
         "address": order.shipping_address_lines,
         "link": order_link(order),
+        "recover_link": "" if order.is_paid else recovery_link(order),
+        "unsubscribe_link": "" if order.is_paid else recovery_link(order, unsubscribe=True),
         "admin_link": shop_url(reverse("admin:orders_order_change", args=[order.pk])),
     }
 
 
+def _tax(order: Order, totals: Totals, money: Callable[[int], str]) -> dict[str, object]:
+    """The tax line: what Stripe Tax computed for the payment, or the staff's rate."""
+    if order.tax_computed_by_stripe:
+        amount, inclusive = order.tax_amount, order.tax_inclusive
+    else:
+        amount, inclusive = totals.tax, totals.tax_inclusive
+    return {"tax": money(amount) if amount else "", "tax_inclusive": inclusive}
+
+
 def build(mail: Mail) -> EmailMultiAlternatives:
     language = settings.LANGUAGE_CODE if mail.kind in _STAFF else mail.language
+    document = _document(mail)
     with translation.override(language or settings.LANGUAGE_CODE):
-        context: dict[str, object] = {"mail": mail, **mail.context}
+        context: dict[str, object] = {"mail": mail, **mail.context, "document": document}
         if mail.order is not None:
             context.update(_order_context(mail.order, language))
             if mail.kind in _SAYS_WHAT_WAS_REFUNDED:
@@ -84,4 +120,20 @@ def build(mail: Mail) -> EmailMultiAlternatives:
         headers={"Message-ID": _message_id(mail)},
     )
     message.attach_alternative(html, "text/html")
+    if document is not None:
+        message.attach(document.filename, document_pdf(document), "application/pdf")
     return message
+
+
+def _document(mail: Mail) -> Invoice | None:
+    """The PDF a customer's mail carries: the invoice with the confirmation, the refund's credit
+    note with the refund notice."""
+    order = mail.order
+    if order is None or not order.is_paid:
+        return None
+    if mail.kind == Kind.CONFIRMATION:
+        return invoice_for(order)
+    if mail.kind == Kind.REFUND:
+        refunded = int(mail.context.get("amount_refunded", 0))
+        return order.invoices.filter(kind=Invoice.Kind.CREDIT_NOTE, refunded_total=refunded).first()
+    return None

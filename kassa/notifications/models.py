@@ -18,12 +18,14 @@ class Mail(models.Model):
         REFUND = "refund", _("refund notice")
         STAFF_NEW_ORDER = "staff_new_order", _("new order (staff)")
         STAFF_NOTICE = "staff_notice", _("notice (staff)")
+        RECOVERY = "recovery", _("unpaid checkout reminder")
 
     class State(models.TextChoices):
         QUEUED = "queued", _("queued")
         SENDING = "sending", _("being sent")
         SENT = "sent", _("sent")
         FAILED = "failed", _("gave up")
+        CANCELLED = "cancelled", _("no longer needed")  # e.g. a reminder for an order since paid
 
     key = models.CharField(_("event"), max_length=250, unique=True)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
@@ -58,3 +60,18 @@ class Mail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.key})"
+
+
+class RecoveryOptOut(models.Model):
+    """An address that asked for no more reminders of unpaid checkouts (the link in one)."""
+
+    email = models.EmailField(_("e-mail"), max_length=254, unique=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("reminder opt-out")
+        verbose_name_plural = _("reminder opt-outs")
+
+    def __str__(self) -> str:
+        return self.email

@@ -1,13 +1,15 @@
 """The events that cause mail, each queued in the transaction of its change (see services)."""
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
 from kassa.common.notices import staff_notice
-from kassa.notifications.models import Mail
-from kassa.notifications.services import mail_queue
+from kassa.notifications.models import Mail, RecoveryOptOut
+from kassa.notifications.services import mail_queue, mail_queue_later
 from kassa.orders import signals
 from kassa.orders.models import Order
 
@@ -54,6 +56,21 @@ def order_refunded(sender: Any, *, order_id: int, amount_refunded: int, **kwargs
     )
 
 
+def order_abandoned(sender: Any, *, order_id: int, **kwargs: Any) -> None:
+    # One reminder per order, after SHOP_RECOVERY_DELAY; whether it is still wanted (not paid
+    # meanwhile, not opted out) is asked again when it is due (kassa.notifications.messages).
+    email = Order.objects.filter(pk=order_id).values_list("recovery_email", flat=True).first()
+    if not email or RecoveryOptOut.objects.filter(email=email.lower()).exists():
+        return
+    mail_queue_later(
+        due=timezone.now() + timedelta(seconds=settings.SHOP_RECOVERY_DELAY),
+        key=f"recovery:{order_id}",
+        kind=Kind.RECOVERY,
+        order_id=order_id,
+        language=_language(order_id),
+    )
+
+
 def notice(sender: Any, *, key: str, subject: str, body: str, **kwargs: Any) -> None:
     _to_staff(
         key=f"notice:{key}", kind=Kind.STAFF_NOTICE, order_id=None, subject=subject, body=body
@@ -64,4 +81,5 @@ def connect() -> None:
     signals.order_paid.connect(order_paid, dispatch_uid="notifications.order_paid")
     signals.order_shipped.connect(order_shipped, dispatch_uid="notifications.order_shipped")
     signals.order_refunded.connect(order_refunded, dispatch_uid="notifications.order_refunded")
+    signals.order_abandoned.connect(order_abandoned, dispatch_uid="notifications.order_abandoned")
     staff_notice.connect(notice, dispatch_uid="notifications.staff_notice")

@@ -56,6 +56,12 @@ def send(*, mail_id: int, retry: Retry) -> str:
     mail = _claim(mail_id)
     if mail is None:
         return "skipped"
+    if not messages.still_wanted(mail):
+        Mail.objects.filter(pk=mail.pk).update(
+            state=Mail.State.CANCELLED, lease_until=None, next_attempt_at=None
+        )
+        logger.info("mail %s not needed any more: %s", mail.pk, mail.key)
+        return "cancelled"
     try:
         message = messages.build(mail)
         if not message.to:

@@ -16,7 +16,7 @@ it sent; the resend then carries the same Message-ID, which mail clients use to 
 """
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -24,7 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from kassa.metrics import instruments as metrics
-from kassa.notifications.models import Mail
+from kassa.notifications.models import Mail, RecoveryOptOut
 from kassa.notifications.tasks import deliver
 
 logger = logging.getLogger(__name__)
@@ -35,6 +35,25 @@ def mail_queue(
 ) -> Mail | None:
     """Queue a mail for the event `key`, once: None if it was queued before. Call it inside the
     transaction of the change that causes it; the worker's task is queued in it too."""
+    return _queue(key=key, kind=kind, order_id=order_id, language=language, context=context)
+
+
+def mail_queue_later(
+    *, due: datetime, key: str, kind: str, order_id: int | None, language: str
+) -> Mail | None:
+    """As mail_queue, for a mail that is due only at `due` (its task runs then)."""
+    return _queue(key=key, kind=kind, order_id=order_id, language=language, context={}, due=due)
+
+
+def _queue(
+    *,
+    key: str,
+    kind: str,
+    order_id: int | None,
+    language: str,
+    context: dict[str, object],
+    due: datetime | None = None,
+) -> Mail | None:
     try:
         with transaction.atomic():
             mail = Mail.objects.create(
@@ -43,9 +62,9 @@ def mail_queue(
                 order_id=order_id,
                 language=language or settings.LANGUAGE_CODE,
                 context=context,
-                next_attempt_at=timezone.now(),
+                next_attempt_at=due or timezone.now(),
             )
-            deliver.enqueue(mail.pk)
+            (deliver.using(run_after=due) if due else deliver).enqueue(mail.pk)
     except IntegrityError:
         return None  # this event's mail exists already (a repeat, or a race it lost)
     logger.info("mail %s queued: %s", mail.pk, mail.key)
@@ -85,3 +104,16 @@ def mail_requeue_stalled() -> int:
     if count:
         logger.info("%s queued mail given to the worker again", count)
     return count
+
+
+def recovery_opt_out(*, email: str) -> bool:
+    """`email` wants no more reminders of unpaid checkouts: recorded, and any reminder still
+    waiting for it is not sent. True if it was new."""
+    with transaction.atomic():
+        _, created = RecoveryOptOut.objects.get_or_create(email=email.strip().lower())
+        Mail.objects.filter(
+            kind=Mail.Kind.RECOVERY,
+            state=Mail.State.QUEUED,
+            order__recovery_email__iexact=email.strip(),
+        ).update(state=Mail.State.CANCELLED, next_attempt_at=None)
+    return created

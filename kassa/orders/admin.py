@@ -183,9 +183,13 @@ class OrderAdmin(admin.ModelAdmin[Order]):
         "paid_at",
         "refunded_at",
         "display_totals",
+        "display_tax_by_stripe",
+        "display_presentment",
         "oversold",
         "created_at",
         "updated_at",
+        "buyer_company",
+        "buyer_tax_id",
         # Who paid and where it goes come from Stripe; fulfilment changes through the actions.
         *CUSTOMER_FIELDS,
         "display_shipping_address",
@@ -203,7 +207,9 @@ class OrderAdmin(admin.ModelAdmin[Order]):
                     "discount",
                     "tax",
                     "display_totals",
+                    "display_tax_by_stripe",
                     "display_amount_paid",
+                    "display_presentment",
                     "display_amount_refunded",
                     "paid_at",
                     "refunded_at",
@@ -215,7 +221,7 @@ class OrderAdmin(admin.ModelAdmin[Order]):
                 ]
             },
         ),
-        (_("Customer"), {"fields": tuple(CUSTOMER_FIELDS)}),
+        (_("Customer"), {"fields": (*CUSTOMER_FIELDS, "buyer_company", "buyer_tax_id")}),
         (
             _("Shipping"),
             {"fields": ["display_shipping_address", "shipping_method", "display_shipping_amount"]},
@@ -275,6 +281,26 @@ class OrderAdmin(admin.ModelAdmin[Order]):
             return self.get_empty_value_display()
         return format_amount(from_minor(obj.amount_paid, obj.currency), obj.currency)
 
+    @admin.display(description=_("tax computed by Stripe"))
+    def display_tax_by_stripe(self, obj: Order) -> str:
+        if not obj.tax_computed_by_stripe:
+            return self.get_empty_value_display()
+        amount = format_amount(from_minor(obj.tax_amount, obj.currency), obj.currency)
+        parts = ", ".join(
+            f"{part.get('name', '')} {part.get('rate', '')}%" for part in obj.tax_breakdown
+        )
+        included = gettext(" (included)") if obj.tax_inclusive else ""
+        return f"{amount}{included}" + (f" — {parts}" if parts else "")
+
+    @admin.display(description=_("buyer paid"))
+    def display_presentment(self, obj: Order) -> str:
+        """What the buyer saw and paid in their own currency (Adaptive Pricing); the shop's
+        figures stay in the settlement currency."""
+        if not obj.presentment_currency or obj.presentment_amount is None:
+            return self.get_empty_value_display()
+        currency = obj.presentment_currency
+        return format_amount(from_minor(obj.presentment_amount, currency), currency)
+
     @admin.display(description=_("amount refunded"))
     def display_amount_refunded(self, obj: Order) -> str:
         return format_amount(from_minor(obj.amount_refunded, obj.currency), obj.currency)
@@ -282,12 +308,16 @@ class OrderAdmin(admin.ModelAdmin[Order]):
     @admin.display(description=_("totals"))
     def display_totals(self, obj: Order) -> str:
         totals = order_totals(obj)
+        tax, inclusive, total = totals.tax, totals.tax_inclusive, totals.total
+        if obj.tax_computed_by_stripe and obj.amount_paid is not None:
+            # Stripe Tax's figures, as charged: the shop computes none of its own.
+            tax, inclusive, total = obj.tax_amount, obj.tax_inclusive, obj.amount_paid
         money = [
             (gettext("subtotal"), totals.subtotal),
             (gettext("discount"), -totals.discount),
-            (gettext("tax") + (gettext(" (included)") if totals.tax_inclusive else ""), totals.tax),
+            (gettext("tax") + (gettext(" (included)") if inclusive else ""), tax),
             *([(gettext("shipping"), totals.shipping)] if totals.shipping else []),
-            (gettext("total"), totals.total),
+            (gettext("total"), total),
         ]
         return " · ".join(
             f"{label} {format_amount(from_minor(amount, obj.currency), obj.currency)}"

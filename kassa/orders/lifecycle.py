@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from kassa.common.address import Address, Contact
 from kassa.orders import limits, signals, stock
 from kassa.orders.cart_merge import cart_merge_newer_into
+from kassa.orders.charge import ChargeDetails
 from kassa.orders.errors import CartNeedsChanges, EmptyOrder, OrderNotEditable
 from kassa.orders.models import Order, OrderLine, OrderStatusChange, ShippingRate
 from kassa.orders.pricing import order_totals
@@ -192,6 +193,7 @@ def order_mark_paid(
     contact: Contact | None = None,
     address: Address | None = None,
     shipping: ShippingCharge | None = None,
+    details: ChargeDetails | None = None,
 ) -> bool:
     """Record a payment Stripe confirmed, with who paid (`contact`), where it goes (`address`)
     and the shipping chosen. Returns False if the order was already paid. The order's
@@ -210,6 +212,8 @@ def order_mark_paid(
     fields = ["amount_paid", "paid_at", "fulfilment_status"]
     if contact is not None:
         fields += _record_buyer(locked, contact, address, shipping)
+    if details is not None:
+        fields += _record_details(locked, details)
     if not locked.language:
         locked.language = settings.LANGUAGE_CODE
         fields.append("language")
@@ -220,6 +224,46 @@ def order_mark_paid(
     _move(locked, S.PAID, source=source, fields=fields)
     signals.order_paid.send(sender=Order, order_id=locked.pk)
     return True
+
+
+@transaction.atomic
+def order_offer_recovery(*, order_id: int, email: str, source: str) -> bool:
+    """A customer who agreed to hear from the shop left the order's checkout unpaid: one
+    reminder is offered (signals), once per order, never for a paid one."""
+    locked = _lock(order_id)
+    if locked.is_paid or locked.recovery_offered_at is not None or not email:
+        return False
+    locked.recovery_email = email[:254]
+    locked.recovery_offered_at = timezone.now()
+    locked.save(update_fields=["recovery_email", "recovery_offered_at", "updated_at"])
+    logger.info("order %s: a reminder is offered (%s)", order_id, source)
+    signals.order_abandoned.send(sender=Order, order_id=locked.pk)
+    return True
+
+
+def _record_details(order: Order, details: ChargeDetails) -> list[str]:
+    """What Stripe reported beside the amount: its tax, the buyer's currency, a business."""
+    order.tax_computed_by_stripe = details.tax_by_stripe
+    order.tax_amount = details.tax_amount
+    order.tax_inclusive = details.tax_inclusive
+    order.tax_breakdown = [
+        {"name": s.name, "rate": s.rate, "amount": s.amount, "inclusive": s.inclusive}
+        for s in details.tax_shares
+    ]
+    order.presentment_currency = details.presentment_currency[:3]
+    order.presentment_amount = details.presentment_amount
+    order.buyer_company = details.company[:200]
+    order.buyer_tax_id = details.tax_id[:100]
+    return [
+        "tax_computed_by_stripe",
+        "tax_amount",
+        "tax_inclusive",
+        "tax_breakdown",
+        "presentment_currency",
+        "presentment_amount",
+        "buyer_company",
+        "buyer_tax_id",
+    ]
 
 
 @transaction.atomic

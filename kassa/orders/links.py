@@ -8,6 +8,7 @@ from django.urls import reverse
 from kassa.orders.models import Order
 
 _SALT = "kassa.orders.link"
+_RECOVERY_SALT = "kassa.orders.recovery"
 
 
 def order_token(order: Order) -> str:
@@ -32,3 +33,17 @@ def shop_url(path: str) -> str:
 
 def order_link(order: Order) -> str:
     return shop_url(reverse("orders:signed", args=[order_token(order)]))
+
+
+def recovery_token(order: Order) -> str:
+    """What brings a customer back to their unpaid cart from the reminder (another salt than
+    the paid order's link: neither opens what the other does)."""
+    return signing.Signer(salt=_RECOVERY_SALT).sign(str(order.pk))
+
+
+def order_from_recovery_token(token: str) -> int | None:
+    try:
+        value = signing.Signer(salt=_RECOVERY_SALT).unsign(token)
+    except signing.BadSignature:
+        return None
+    return int(value) if value.isdigit() else None

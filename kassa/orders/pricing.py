@@ -21,6 +21,7 @@ from fractions import Fraction
 
 from kassa.common.money import THREE_DECIMAL, to_minor
 from kassa.orders.models import Discount, Order, OrderLine, Tax
+from kassa.orders.tax_mode import stripe_computes_tax
 
 
 @dataclass(frozen=True)
@@ -135,12 +136,15 @@ def order_totals(
     in_effect = discount_in_effect(order)
     discount = discount_amount(in_effect, subtotal=subtotal, currency=currency)
     discounts = spread(discount, amounts)
+    # With Stripe Tax, staff's rates do not apply: Stripe computes tax from the buyer's address
+    # at payment (the order records it then).
+    manual = None if stripe_computes_tax() else order.tax
     taxes = [
-        line_tax(order.tax, amount - cut, currency=currency)
+        line_tax(manual, amount - cut, currency=currency)
         for amount, cut in zip(amounts, discounts, strict=True)
     ]
     tax = sum(taxes)
-    inclusive = bool(order.tax and order.tax.inclusive)
+    inclusive = bool(manual and manual.inclusive)
     return Totals(
         currency=currency,
         lines=[

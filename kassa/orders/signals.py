@@ -11,6 +11,8 @@ from django.dispatch import Signal
 order_paid = Signal()
 # order_id, amount_refunded (Stripe's running total, minor units): a refund was recorded.
 order_refunded = Signal()
+# order_id: a checkout was left unpaid by a customer who agreed to hear from the shop.
+order_abandoned = Signal()
 # order_id: staff marked the order shipped.
 order_shipped = Signal()
 # order_id: the goods of a shipped order arrived.

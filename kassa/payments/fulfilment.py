@@ -54,7 +54,12 @@ def closed(remote: Remote, *, source: str) -> bool:
     )
     if attempt is None:
         return False
-    return attempts.attempt_close(attempt=attempt, source=source, note=remote.note)
+    changed = attempts.attempt_close(attempt=attempt, source=source, note=remote.note)
+    if changed and remote.recovery_email:
+        lifecycle.order_offer_recovery(
+            order_id=attempt.order_id, email=remote.recovery_email, source=source
+        )
+    return changed
 
 
 def applied(remote: Remote, *, source: str) -> bool:
@@ -98,7 +103,9 @@ def _fulfil(remote: Remote, *, source: str) -> bool:
     # A kept PaymentIntent belongs to several attempts of one order, each asking its amount.
     # An attempt asks for the goods; the shipping the customer chose comes on top (Checkout
     # reports it, and the shop's own page sets it in the PaymentIntent's metadata).
-    goods = amount - buyer.shipping_amount
+    # With Stripe Tax, the tax Stripe added on top comes beside them (`tax_added`, from the
+    # amounts Stripe reports for the session, never from the customer).
+    goods = amount - buyer.shipping_amount - remote.tax_added
     made = list(PaymentAttempt.objects.filter(kind=kind, stripe_id=stripe_id).order_by("-number"))
     if not made:
         _unmatched(UnmatchedPayment.Reason.UNKNOWN_OBJECT, **unmatched)
@@ -121,6 +128,7 @@ def _fulfil(remote: Remote, *, source: str) -> bool:
         contact=buyer.contact,
         address=buyer.address,
         shipping=_shipping(buyer),
+        details=remote.details,
     )
     if paid:
         metrics.checkout_paid(currency=attempt.currency, kind=kind)

@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from kassa.common.money import to_minor
 from kassa.orders.models import Discount, ShippingRate, Tax
 from kassa.orders.shipping import ShippingOption
+from kassa.orders.tax_mode import SHIPPING_TAX_CODE, stripe_computes_tax, tax_behavior
 from kassa.payments.models import StripeCoupon, StripeShippingRate, StripeTaxRate
 from kassa.stripe_api import client, price_objects
 from kassa.stripe_api.params import (
@@ -55,6 +56,10 @@ def shipping_rate_params(option: ShippingOption) -> ShippingRateCreateParams:
         "fixed_amount": {"amount": option.amount, "currency": rate.currency},
         "metadata": {"shipping_rate_id": str(rate.pk)},
     }
+    if stripe_computes_tax():
+        # Stripe Tax taxes shipping as its own tax code says, with the prices' behaviour.
+        params["tax_behavior"] = tax_behavior(rate.currency)
+        params["tax_code"] = SHIPPING_TAX_CODE
     if rate.min_days or rate.max_days:
         params["delivery_estimate"] = {}
         if rate.min_days:

@@ -138,6 +138,9 @@ class PaymentDetailsForm(forms.Form):
         error_messages={"invalid": _("The country must be a two-letter code.")},
     )
     shipping_rate = IdField(required=False)
+    # A business buyer's details for the invoice.
+    company = forms.CharField(max_length=200, required=False)
+    tax_id = forms.CharField(max_length=100, required=False)
 
     def clean_phone(self) -> str:
         phone: str = self.cleaned_data["phone"]
@@ -170,6 +173,8 @@ def details_from(data: Any) -> Details:
         contact=Contact(email=fields["email"], name=fields["name"], phone=fields["phone"]),
         address=address,
         shipping_rate_id=fields["shipping_rate"],
+        company=fields["company"].strip(),
+        tax_id=fields["tax_id"].strip(),
     )
 
 

@@ -6,7 +6,17 @@ from django.conf import settings
 from django.urls import include, path, re_path
 
 from kassa.common.routes import route
-from kassa.storefront.views import card, catalog, checkout, health, media, orders, stripe_webhook
+from kassa.storefront.views import (
+    card,
+    catalog,
+    checkout,
+    health,
+    invoices,
+    media,
+    orders,
+    recovery,
+    stripe_webhook,
+)
 
 catalog_urls = [
     path("", catalog.catalog, name="catalog"),
@@ -17,10 +27,21 @@ order_urls = [
     *route("item/<id:item_id>/add-to-order", orders.add_to_order, "add"),
     *route("orders", orders.order_list, "list"),
     *route("orders/<id:order_id>", orders.order_detail, "detail"),
+    *route("orders/<id:order_id>/invoice.pdf", invoices.order_invoice, "invoice"),
+    *route(
+        "orders/<id:order_id>/credit-notes/<id:note_id>.pdf",
+        invoices.order_credit_note,
+        "credit-note",
+    ),
     *route("orders/<id:order_id>/lines/<id:line_id>", orders.order_line_update, "line"),
     *route("orders/<id:order_id>/discount", orders.order_discount, "discount"),
     # The customer's signed link from their mail: the order from any device.
     *route("orders/view/<signed:token>", orders.order_signed, "signed"),
+    *route(
+        "orders/view/<signed:token>/invoice.pdf", invoices.signed_order_invoice, "signed-invoice"
+    ),
+    *route("cart/recover/<signed:token>", recovery.recover, "recover"),
+    *route("cart/recover/<signed:token>/unsubscribe", recovery.unsubscribe, "recover-unsubscribe"),
 ]
 
 payment_urls = [

@@ -23,9 +23,13 @@ def create_session(
 
 def retrieve_session(*, currency: str, session_id: str) -> CheckoutSession:
     client = client_for(currency)
+    # The tax per rate (Stripe Tax) comes only when asked for.
     return results.checkout_session(
         retrieve(
-            "checkout.Session.retrieve", lambda: client.v1.checkout.sessions.retrieve(session_id)
+            "checkout.Session.retrieve",
+            lambda: client.v1.checkout.sessions.retrieve(
+                session_id, params={"expand": ["total_details.breakdown"]}
+            ),
         )
     )
 

@@ -13,6 +13,8 @@ from stripe.params import (
 )
 from stripe.params.checkout import (
     SessionCreateParams,
+    SessionCreateParamsLineItem,
+    SessionCreateParamsLineItemPriceData,
     SessionCreateParamsLineItemPriceDataProductData,
 )
 
@@ -23,6 +25,8 @@ __all__ = [
     "PaymentIntentCreateParams",
     "PaymentIntentUpdateParams",
     "SessionCreateParams",
+    "SessionCreateParamsLineItem",
+    "SessionCreateParamsLineItemPriceData",
     "SessionCreateParamsLineItemPriceDataProductData",
     "ShippingRateCreateParams",
     "TaxRateCreateParams",

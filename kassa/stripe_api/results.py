@@ -36,6 +36,19 @@ class Buyer:
     # secret key writes metadata: the browser cannot).
     shipping_rate_id: int | None = None
     shipping_method: str = ""
+    # A business buyer's name and tax id (Checkout's tax id collection).
+    company: str = ""
+    tax_id: str = ""
+
+
+@dataclass(frozen=True)
+class TaxPart:
+    """One rate's share of the tax Stripe Tax computed (`total_details.breakdown.taxes`)."""
+
+    name: str  # "VAT", "Sales tax (IL)"
+    rate: str  # the percentage as Stripe writes it, "19.0"
+    amount: int
+    inclusive: bool
 
 
 @dataclass(frozen=True)
@@ -51,6 +64,19 @@ class CheckoutSession:
     client_reference_id: str  # for people: what it says of itself, never what pays an order
     amount_shipping: int = 0  # part of amount_total
     buyer: Buyer = field(default_factory=Buyer)
+    # What Stripe reports of the amounts: the items before discounts (and before exclusive
+    # tax), the discount, and all tax (inclusive tax included).
+    amount_subtotal: int = 0
+    amount_discount: int = 0
+    amount_tax: int = 0
+    automatic_tax: bool = False  # Stripe Tax computed the tax
+    tax_parts: tuple[TaxPart, ...] = ()  # only when Stripe was asked to expand them
+    shipping_subtotal: int = 0  # the shipping before its exclusive tax
+    # What the buyer saw and paid in their own currency (Adaptive Pricing), if another.
+    presentment_currency: str = ""
+    presentment_amount: int | None = None
+    # The customer agreed to hear from the shop (consent_collection[promotions]).
+    promotions_consent: bool = False
 
 
 @dataclass(frozen=True)
@@ -169,6 +195,31 @@ def _session_shipping_rate(session: dict[str, Any]) -> tuple[str, int]:
     return _text(rate) or _text(_dict(rate).get("id")), int(amount or 0)
 
 
+def _tax_id(customer: dict[str, Any]) -> str:
+    ids = customer.get("tax_ids")
+    first = _dict(ids[0]) if isinstance(ids, list) and ids else {}
+    return _text(first.get("value"))
+
+
+def _tax_parts(session: dict[str, Any]) -> tuple[TaxPart, ...]:
+    breakdown = _dict(_dict(session.get("total_details")).get("breakdown"))
+    parts = []
+    for entry in breakdown.get("taxes") or []:
+        rate = _dict(_dict(entry).get("rate"))
+        name = _text(rate.get("display_name")) or "Tax"
+        if _text(rate.get("jurisdiction")):
+            name = f"{name} ({_text(rate.get('jurisdiction'))})"
+        parts.append(
+            TaxPart(
+                name=name,
+                rate=str(rate.get("percentage") or ""),
+                amount=int(_dict(entry).get("amount") or 0),
+                inclusive=bool(rate.get("inclusive")),
+            )
+        )
+    return tuple(parts)
+
+
 def _session_buyer(session: dict[str, Any]) -> Buyer:
     customer = _dict(session.get("customer_details"))
     rate, amount = _session_shipping_rate(session)
@@ -181,6 +232,8 @@ def _session_buyer(session: dict[str, Any]) -> Buyer:
         address=_address(_session_shipping(session)),
         shipping_rate=rate,
         shipping_amount=amount,
+        company=_text(customer.get("business_name")),
+        tax_id=_tax_id(customer),
     )
 
 
@@ -202,6 +255,8 @@ def _intent_buyer(intent: dict[str, Any]) -> Buyer:
         shipping_amount=_digits(metadata.get("shipping_amount")) or 0,
         shipping_rate_id=_digits(metadata.get("shipping_rate_id")),
         shipping_method=_text(metadata.get("shipping_method")),
+        company=_text(metadata.get("buyer_company")),
+        tax_id=_text(metadata.get("buyer_tax_id")),
     )
 
 
@@ -210,6 +265,8 @@ def checkout_session(session: dict[str, Any]) -> CheckoutSession:
     payment_intent = session.get("payment_intent") or ""
     if isinstance(payment_intent, dict):
         payment_intent = payment_intent.get("id") or ""
+    totals = _dict(session.get("total_details"))
+    presentment = _dict(session.get("presentment_details"))
     return CheckoutSession(
         id=str(session.get("id") or ""),
         url=session.get("url") or "",
@@ -222,7 +279,20 @@ def checkout_session(session: dict[str, Any]) -> CheckoutSession:
         client_reference_id=str(session.get("client_reference_id") or ""),
         amount_shipping=int(_dict(session.get("total_details")).get("amount_shipping") or 0),
         buyer=_session_buyer(session),
+        amount_subtotal=int(session.get("amount_subtotal") or 0),
+        amount_discount=int(totals.get("amount_discount") or 0),
+        amount_tax=int(totals.get("amount_tax") or 0),
+        automatic_tax=bool(_dict(session.get("automatic_tax")).get("enabled")),
+        tax_parts=_tax_parts(session),
+        shipping_subtotal=int(_dict(session.get("shipping_cost")).get("amount_subtotal") or 0),
+        presentment_currency=str(presentment.get("presentment_currency") or "").lower(),
+        presentment_amount=_int_or_none(presentment.get("presentment_amount")),
+        promotions_consent=_dict(session.get("consent")).get("promotions") == "opt_in",
     )
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def payment_intent(intent: dict[str, Any]) -> PaymentIntent:

@@ -176,6 +176,8 @@
     var name = byId("pay-name").value.trim();
     fields.append("email", byId("pay-email").value.trim());
     fields.append("phone", byId("pay-phone").value.trim());
+    fields.append("company", byId("pay-company").value.trim());
+    fields.append("tax_id", byId("pay-tax-id").value.trim());
     if (addressElement) {
       var given = await addressElement.getValue();
       if (!given || !given.complete) {

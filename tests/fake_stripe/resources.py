@@ -85,6 +85,38 @@ def _refuse_empty_strings(value: Any, path: str = "") -> None:
         _refuse_empty_strings(child, f"{path}[{key}]" if path else str(key))
 
 
+# The fake's Stripe Tax: one rate per buyer's country (what Stripe Tax would find for a shop
+# registered there), applied to every line and to shipping.
+TAX_RATES: dict[str, tuple[str, Decimal]] = {
+    "DE": ("VAT", Decimal("19")),
+    "FR": ("TVA", Decimal("20")),
+    "GB": ("VAT", Decimal("20")),
+    "JP": ("JCT", Decimal("10")),
+    "US": ("Sales tax", Decimal("6.25")),
+}
+# The fake's Adaptive Pricing: the currency a buyer in a country sees, and its value in USD.
+LOCAL_CURRENCY = {"DE": "eur", "FR": "eur", "GB": "gbp", "JP": "jpy", "US": "usd"}
+USD_PER_UNIT = {"usd": Decimal("1"), "eur": Decimal("1.10"), "gbp": Decimal("1.25")}
+USD_PER_UNIT["jpy"] = Decimal("0.0068")
+_EXPONENT = {"jpy": 0, "krw": 0, "vnd": 0, "clp": 0, **dict.fromkeys(_TENS_ONLY, 3)}
+
+
+def present(amount: int, currency: str, local: str) -> int:
+    """`amount` (minor units of `currency`) in `local`'s minor units, at the fake's rates."""
+    major = Decimal(amount).scaleb(-_EXPONENT.get(currency, 2)) * USD_PER_UNIT[currency]
+    return _to_chargeable((major / USD_PER_UNIT[local]).scaleb(_EXPONENT.get(local, 2)), local)
+
+
+def _dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _tax_part(net: Decimal, percentage: Decimal, inclusive: bool, currency: str) -> int:
+    """The tax in `net` (inclusive) or on top of it (exclusive), rounded as Stripe charges."""
+    share = percentage / (100 + percentage) if inclusive else percentage / 100
+    return _to_chargeable(net * share, currency)
+
+
 def _require(body: dict[str, Any], name: str) -> Any:
     if body.get(name) in (None, ""):
         raise StripeError(400, f"Missing required param: {name}.", param=name)
@@ -96,6 +128,8 @@ class Resources:
         self.checkout_sessions: dict[str, dict[str, Any]] = {}
         self.coupons: dict[str, dict[str, Any]] = {}
         self.tax_rates: dict[str, dict[str, Any]] = {}
+        # Each session's tax per rate, once its buyer's address is known (automatic tax).
+        self.tax_breakdowns: dict[str, list[dict[str, Any]]] = {}
         self.shipping_rates: dict[str, dict[str, Any]] = {}
         self.payment_intents: dict[str, dict[str, Any]] = {}
         self.charges: dict[str, dict[str, Any]] = {}
@@ -153,16 +187,35 @@ class Resources:
             raise StripeError(400, "All line items must share one currency.", param="line_items")
         currency = currencies.pop()
         options = self._shipping_options(body, currency)
-        # An open session is priced with its first shipping option, as Stripe shows it.
+        automatic = _dict(body.get("automatic_tax")).get("enabled") == "true"
+        if automatic:
+            self._check_automatic_tax(body, line_items, options)
+        # An open session is priced with its first shipping option, as Stripe shows it (and,
+        # with automatic tax, without tax until the buyer's address is known).
         totals = self._price(body, line_items, currency, shipping=options[0] if options else None)
         _check_minimum(
-            totals["amount_total"] - totals["total_details"]["amount_shipping"],
+            totals[0]["amount_total"] - totals[0]["total_details"]["amount_shipping"],
             currency,
             param="line_items",
         )
         return self._open_session(
             currency=currency,
-            **totals,
+            **totals[0],
+            automatic_tax={
+                "enabled": automatic,
+                "status": "requires_location_inputs" if automatic else None,
+                "liability": {"type": "self"} if automatic else None,
+            },
+            billing_address_collection=body.get("billing_address_collection"),
+            tax_id_collection={
+                "enabled": _dict(body.get("tax_id_collection")).get("enabled") == "true"
+            },
+            adaptive_pricing={
+                "enabled": _dict(body.get("adaptive_pricing")).get("enabled") == "true"
+            },
+            presentment_details=None,
+            consent_collection=body.get("consent_collection"),
+            consent=None,
             shipping_options=options,
             customer_email=body.get("customer_email"),
             shipping_address_collection=body.get("shipping_address_collection"),
@@ -175,6 +228,44 @@ class Resources:
             cancel_url=body.get("cancel_url"),
             expires_at=int(time.time()) + 24 * 3600,
         )
+
+    def _check_automatic_tax(
+        self,
+        body: dict[str, Any],
+        line_items: list[dict[str, Any]],
+        options: list[dict[str, Any]],
+    ) -> None:
+        """What Stripe refuses of a session with automatic tax (and what the fake insists on:
+        each price says whether it includes tax, and an address is collected to tax by)."""
+        for index, line in enumerate(line_items):
+            if line.get("tax_rates"):
+                raise StripeError(
+                    400,
+                    "You cannot use tax rates on a line item when automatic tax is enabled.",
+                    param=f"line_items[{index}][tax_rates]",
+                )
+            if line["price_data"].get("tax_behavior") not in ("inclusive", "exclusive"):
+                raise StripeError(
+                    400,
+                    "Automatic tax needs each price's tax_behavior.",
+                    param=f"line_items[{index}][price_data][tax_behavior]",
+                )
+        for index, option in enumerate(options):
+            rate = self.shipping_rates[option["shipping_rate"]]
+            if rate.get("tax_behavior") not in ("inclusive", "exclusive"):
+                raise StripeError(
+                    400,
+                    "Shipping rates must have a tax_behavior when automatic tax is enabled.",
+                    param=f"shipping_options[{index}]",
+                )
+        if not body.get("shipping_address_collection") and (
+            body.get("billing_address_collection") != "required"
+        ):
+            raise StripeError(
+                400,
+                "Automatic tax needs an address: collect the shipping or the billing address.",
+                param="automatic_tax",
+            )
 
     def _open_session(self, **fields: Any) -> dict[str, Any]:
         session_id = _new_id("cs")
@@ -216,10 +307,14 @@ class Resources:
         currency: str,
         *,
         shipping: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
+        country: str | None = None,
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """What Checkout charges: the discount off first, then tax per line on what is left,
-        then the chosen shipping rate's fixed amount (neither discounted nor taxed: a coupon
-        and line tax rates apply to line items only)."""
+        then the chosen shipping rate's fixed amount (neither discounted nor taxed by a
+        coupon or line tax rates, which apply to line items only). With automatic tax and the
+        buyer's `country`, the fake's Stripe Tax taxes each line and the shipping at the
+        country's rate, each as its price's tax_behavior says. Also answers the tax per rate
+        (what `expand[]=total_details.breakdown` shows)."""
         amounts = []
         for index, line in enumerate(line_items):
             unit_amount = line["price_data"].get("unit_amount", "")
@@ -269,25 +364,72 @@ class Resources:
                 else:
                     exclusive_tax += rounded
         shipping_amount = int(shipping["shipping_amount"]) if shipping else 0
-        return {
-            "amount_subtotal": subtotal,
-            "amount_total": subtotal - discount + exclusive_tax + shipping_amount,
-            "total_details": {
-                "amount_discount": discount,
-                "amount_tax": exclusive_tax + inclusive_tax,
-                "amount_shipping": shipping_amount,
-            },
-            "shipping_cost": (
+        shipping_tax = shipping_added = 0
+        breakdown: list[dict[str, Any]] = []
+        automatic = _dict(body.get("automatic_tax")).get("enabled") == "true"
+        if automatic and country in TAX_RATES:
+            name, percentage = TAX_RATES[country]
+            taxable = taxed = 0
+            for line, amount, cut in zip(line_items, amounts, cuts, strict=True):
+                inclusive = line["price_data"]["tax_behavior"] == "inclusive"
+                line_tax = _tax_part(Decimal(amount - cut), percentage, inclusive, currency)
+                taxed += line_tax
+                taxable += amount - cut - (line_tax if inclusive else 0)
+                if inclusive:
+                    inclusive_tax += line_tax
+                else:
+                    exclusive_tax += line_tax
+            if shipping:
+                rate = self.shipping_rates[shipping["shipping_rate"]]
+                inclusive = rate["tax_behavior"] == "inclusive"
+                shipping_tax = _tax_part(Decimal(shipping_amount), percentage, inclusive, currency)
+                shipping_added = 0 if inclusive else shipping_tax
+                taxed += shipping_tax
+                taxable += shipping_amount - (shipping_tax if inclusive else 0)
+            inclusive_all = all(
+                line["price_data"]["tax_behavior"] == "inclusive" for line in line_items
+            )
+            breakdown.append(
                 {
-                    "amount_subtotal": shipping_amount,
-                    "amount_tax": 0,
-                    "amount_total": shipping_amount,
-                    "shipping_rate": shipping["shipping_rate"],
+                    "amount": taxed,
+                    "taxable_amount": taxable,
+                    "taxability_reason": "standard_rated",
+                    "rate": {
+                        "object": "tax_rate",
+                        "display_name": name,
+                        "percentage": float(percentage),
+                        "inclusive": inclusive_all,
+                        "country": country,
+                        "jurisdiction": country,
+                    },
                 }
-                if shipping
-                else None
-            ),
-        }
+            )
+        return (
+            {
+                "amount_subtotal": subtotal,
+                "amount_total": subtotal
+                - discount
+                + exclusive_tax
+                + shipping_amount
+                + shipping_added,
+                "total_details": {
+                    "amount_discount": discount,
+                    "amount_tax": exclusive_tax + inclusive_tax + shipping_tax,
+                    "amount_shipping": shipping_amount + shipping_added,
+                },
+                "shipping_cost": (
+                    {
+                        "amount_subtotal": shipping_amount,
+                        "amount_tax": shipping_tax,
+                        "amount_total": shipping_amount + shipping_added,
+                        "shipping_rate": shipping["shipping_rate"],
+                    }
+                    if shipping
+                    else None
+                ),
+            },
+            breakdown,
+        )
 
     # --- Coupons and Tax Rates -----------------------------------------------------------------
     def create_coupon(self, request: "RecordedRequest") -> dict[str, Any]:
@@ -330,6 +472,8 @@ class Resources:
             "fixed_amount": {"amount": int(amount), "currency": fixed["currency"]},
             "delivery_estimate": body.get("delivery_estimate"),
             "metadata": body.get("metadata", {}),
+            "tax_behavior": body.get("tax_behavior", "unspecified"),
+            "tax_code": body.get("tax_code"),
         }
         self.shipping_rates[rate["id"]] = rate
         return rate
@@ -357,7 +501,17 @@ class Resources:
         return self.checkout_sessions[session_id]
 
     def get_checkout_session(self, request: "RecordedRequest", id: str) -> dict[str, Any]:
-        return self._session(id)
+        session = self._session(id)
+        if "total_details.breakdown" in request.params.values():
+            # Stripe answers the tax per rate only when asked to expand it.
+            return {
+                **session,
+                "total_details": {
+                    **(session.get("total_details") or {}),
+                    "breakdown": {"discounts": [], "taxes": self.tax_breakdowns.get(id, [])},
+                },
+            }
+        return session
 
     def outside_session(
         self,
@@ -408,6 +562,18 @@ class Resources:
         session.update(status="expired", url=None)
         return session
 
+    def abandon_checkout_session(
+        self, session_id: str, *, email: str = "buyer@example.com", consent: bool = True
+    ) -> dict[str, Any]:
+        """A customer gives their e-mail (ticking the promotions box, or not) and leaves; the
+        session expires unpaid, as `checkout.session.expired` then reports it."""
+        session = self._session(session_id)
+        asked = _dict(session.get("consent_collection")).get("promotions") == "auto"
+        session["customer_details"] = {"email": email, "name": None, "phone": None}
+        session["consent"] = {"promotions": "opt_in" if consent else "opt_out"} if asked else None
+        session.update(status="expired", url=None)
+        return session
+
     def complete_checkout_session(
         self,
         session_id: str,
@@ -418,23 +584,14 @@ class Resources:
         phone: str | None = None,
         address: dict[str, str | None] | None = None,
         shipping_option: int = 0,
+        business_name: str | None = None,
+        tax_id: str | None = None,
     ) -> dict[str, Any]:
         """What a customer paying on Checkout does: gives their details (an address if asked
         for one), picks a shipping option, and the session completes (and is paid, unless the
         payment method is asynchronous and still processing)."""
         session = self._session(session_id)
         options = session.get("shipping_options") or []
-        if options:
-            chosen = options[shipping_option]
-            session.update(
-                self._price(
-                    {"discounts": session.get("discounts_sent", [])},
-                    session["line_items_sent"],
-                    session["currency"],
-                    shipping=chosen,
-                )
-            )
-        collect_address = bool(session.get("shipping_address_collection"))
         given: dict[str, str | None] = address or {
             "line1": "1 Main St",
             "line2": None,
@@ -443,12 +600,45 @@ class Resources:
             "state": "IL",
             "country": "US",
         }
+        country = given.get("country") or ""
+        automatic = bool(_dict(session.get("automatic_tax")).get("enabled"))
+        if options or automatic:
+            totals, breakdown = self._price(
+                {
+                    "discounts": session.get("discounts_sent", []),
+                    "automatic_tax": {"enabled": "true" if automatic else "false"},
+                },
+                session["line_items_sent"],
+                session["currency"],
+                shipping=options[shipping_option] if options else None,
+                country=country,
+            )
+            session.update(totals)
+            self.tax_breakdowns[session_id] = breakdown
+            if automatic:
+                session["automatic_tax"]["status"] = "complete"
+        collect_address = bool(session.get("shipping_address_collection"))
+        business = bool(_dict(session.get("tax_id_collection")).get("enabled") and business_name)
         session["customer_details"] = {
             "email": session.get("customer_email") or email,
             "name": name,
             "phone": phone if session.get("phone_number_collection") else None,
-            "address": {"country": given.get("country")},
+            "address": (
+                given
+                if session.get("billing_address_collection") == "required"
+                else {"country": country}
+            ),
+            "business_name": business_name if business else None,
+            "tax_exempt": "none",
+            "tax_ids": [{"type": "eu_vat", "value": tax_id}] if business and tax_id else [],
         }
+        local = LOCAL_CURRENCY.get(country, session["currency"])
+        adaptive = _dict(session.get("adaptive_pricing")).get("enabled")
+        if adaptive and local != session["currency"]:
+            session["presentment_details"] = {
+                "presentment_amount": present(session["amount_total"], session["currency"], local),
+                "presentment_currency": local,
+            }
         session["collected_information"] = {
             "shipping_details": {"name": name, "address": given} if collect_address else None
         }

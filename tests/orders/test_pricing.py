@@ -87,7 +87,7 @@ def charged_by_stripe(
         }
         for line in lines
     ]
-    return stripe._price(body, line_items, order.currency, shipping=chosen)
+    return stripe._price(body, line_items, order.currency, shipping=chosen)[0]
 
 
 def _exponent(currency: str) -> int:

@@ -61,6 +61,9 @@ def test_buy_creates_a_checkout_session_and_answers_its_id(
         "cancel_url": f"http://testserver/checkout/cancel/?order={order.pk}&attempt=1"
         f"&token={cancel_token(order_id=order.pk, attempt=1)}",
         "locale": "en",
+        # A business buyer may give a company and tax id for the invoice.
+        "tax_id_collection[enabled]": "true",
+        "consent_collection[promotions]": "auto",
     }
     assert created.api_key == SECRET_KEY
     assert created.stripe_version == API_VERSION

@@ -65,6 +65,8 @@ def test_an_order_becomes_one_session_with_a_line_per_item(
         "cancel_url": f"http://testserver/checkout/cancel/?order={order.pk}&attempt=1"
         f"&token={cancel_token(order_id=order.pk, attempt=1)}",
         "locale": "en",
+        "tax_id_collection[enabled]": "true",
+        "consent_collection[promotions]": "auto",
     }
     session = fake_stripe.resources.checkout_sessions[response.json()["id"]]
     assert session["amount_total"] == 3890

@@ -224,6 +224,32 @@ def test_digital_goods_ask_no_address(
     assert order.fulfilment_status == Order.Fulfilment.NOT_REQUIRED
 
 
+def test_a_business_buyer_on_the_card_page_gets_an_invoice_naming_the_company(
+    client: Client, shop: FakeStripe
+) -> None:
+    order = cart(client, (ItemFactory.create(price=Decimal("9.00"), requires_shipping=False).pk, 1))
+    pi = intent_id(start(client, order).json()["client_secret"])
+    response = client.post(
+        f"/orders/{order.pk}/payment-details/",
+        {"email": "e@example.com", "name": "Eve", "company": " Acme GmbH ", "tax_id": "DE999"},
+        headers=JSON,
+    )
+    assert response.status_code == 200, response.content
+    assert shop.resources.payment_intents[pi]["metadata"]["buyer_company"] == "Acme GmbH"
+
+    shop.resources.succeed_payment_intent(pi)
+    client.get(f"/checkout/success/?payment_intent={pi}")
+
+    order.refresh_from_db()
+    assert (order.status, order.buyer_company, order.buyer_tax_id) == (
+        Order.Status.PAID,
+        "Acme GmbH",
+        "DE999",
+    )
+    buyer = order.invoices.get().data["buyer"]
+    assert (buyer["company"], buyer["tax_id"]) == ("Acme GmbH", "DE999")
+
+
 @pytest.mark.parametrize(
     ("fields", "message"),
     [

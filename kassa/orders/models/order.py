@@ -124,6 +124,39 @@ class Order(models.Model):
     # Minor units of the order's currency, included in amount_paid.
     shipping_amount = models.BigIntegerField(_("shipping amount"), default=0, db_default=0)
 
+    # A business buyer's details for the invoice (Checkout's tax id collection, or the card
+    # page's fields).
+    buyer_company = models.CharField(
+        _("company"), max_length=200, blank=True, default="", db_default=""
+    )
+    buyer_tax_id = models.CharField(
+        _("buyer's tax id"), max_length=100, blank=True, default="", db_default=""
+    )
+    # Tax as Stripe Tax computed it for the payment (SHOP_TAX=stripe), in minor units: the
+    # total, whether the prices included it, and its parts per rate as Stripe reported them
+    # ({"name", "rate", "amount", "inclusive"}). Manual tax is the order's `tax` instead.
+    tax_computed_by_stripe = models.BooleanField(
+        _("tax computed by Stripe"), default=False, db_default=False
+    )
+    tax_amount = models.BigIntegerField(_("tax amount"), default=0, db_default=0)
+    tax_inclusive = models.BooleanField(
+        _("tax included in prices"), default=False, db_default=False
+    )
+    tax_breakdown = models.JSONField(_("tax per rate"), default=list, blank=True, db_default=[])
+    # What the buyer saw and paid when Checkout showed the price in their own currency
+    # (SHOP_ADAPTIVE_PRICING); amounts above stay in the order's (settlement) currency.
+    presentment_currency = models.CharField(
+        _("paid in currency"), max_length=3, blank=True, default="", db_default=""
+    )
+    presentment_amount = models.BigIntegerField(_("paid in that currency"), null=True, blank=True)
+
+    # An unpaid checkout's second chance: where its one reminder goes (the customer agreed to
+    # hear from the shop in Checkout) and when it was offered.
+    recovery_email = models.EmailField(
+        _("reminder to"), max_length=254, blank=True, default="", db_default=""
+    )
+    recovery_offered_at = models.DateTimeField(_("reminder offered at"), null=True, blank=True)
+
     class Fulfilment(models.TextChoices):
         NOT_REQUIRED = "not_required", _("not required")
         UNFULFILLED = "unfulfilled", _("unfulfilled")

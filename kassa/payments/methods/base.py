@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.utils.translation import gettext as _
 
+from kassa.orders.charge import ChargeDetails
 from kassa.orders.models import Order, OrderLine
 from kassa.payments.errors import CheckoutConflict
 from kassa.stripe_api.results import Buyer
@@ -52,6 +53,13 @@ class Remote:
     # The customer's last try to pay was declined (they may try again while it is open).
     declined: bool = False
     note: str = ""  # what closed it, for the attempt's record
+    # Tax Stripe Tax added on top of the goods (exclusive prices; shipping's own tax is part of
+    # `shipping`): `amount - shipping - tax_added` is what the attempt asked for.
+    tax_added: int = 0
+    # What the order records of the payment beside its amount (tax, presentment, business).
+    details: ChargeDetails = field(default_factory=ChargeDetails)
+    # Closed unpaid by a customer who agreed to hear from the shop: where a reminder may go.
+    recovery_email: str = ""
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,8 @@ class PaymentMethod:
 
     kind: ClassVar[str]
     label: ClassVar[str]  # for logs and notes: "checkout", "payment intent"
+    # How the customer paid, as their invoice says it (translated when shown).
+    payment_description: ClassVar[Any]
     # The query parameter carrying the object's id when Stripe sends the customer back.
     return_parameter: ClassVar[str]
     # Stripe's events about this kind's objects, each read into a Remote.

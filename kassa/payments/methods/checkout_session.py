@@ -5,20 +5,23 @@ A session is made afresh for each attempt, answered again while it is open (a re
 tab), and expires by itself at `expires_at`, when the order's reserved units go back on sale.
 """
 
+import logging
 import time
 from typing import Any
 
 from django.conf import settings
 from django.core import signing
 from django.utils.crypto import constant_time_compare
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 
 from kassa.catalog import images
 from kassa.common.money import to_minor
+from kassa.orders.charge import ChargeDetails, TaxShare
 from kassa.orders.checkout_defaults import offered
 from kassa.orders.models import Order, OrderLine
 from kassa.orders.pricing import discount_in_effect, order_totals
 from kassa.orders.shipping import needs_shipping
+from kassa.orders.tax_mode import prices_include_tax, stripe_computes_tax, tax_code
 from kassa.payments.methods.base import (
     Made,
     PaymentMethod,
@@ -30,13 +33,16 @@ from kassa.payments.models import PaymentAttempt
 from kassa.payments.stripe_objects import ensure_coupon, ensure_shipping_rates, ensure_tax_rate
 from kassa.stripe_api import checkout_sessions, results
 from kassa.stripe_api.client import longest_call
-from kassa.stripe_api.errors import StripeObjectMissing
+from kassa.stripe_api.errors import PaymentError, StripeObjectMissing
 from kassa.stripe_api.params import (
     SessionCreateParams,
+    SessionCreateParamsLineItem,
+    SessionCreateParamsLineItemPriceData,
     SessionCreateParamsLineItemPriceDataProductData,
 )
 from kassa.stripe_api.results import CheckoutSession
 
+logger = logging.getLogger(__name__)
 _CANCEL_SALT = "kassa.payments.cancel"
 
 
@@ -57,8 +63,11 @@ def checkout_locale() -> str:
 
 def _product_data(line: OrderLine) -> SessionCreateParamsLineItemPriceDataProductData:
     """The line's product as Checkout shows it: its name, and its picture when the internet can
-    reach it (SHOP_PUBLIC_URL set: Stripe fetches the image itself)."""
+    reach it (SHOP_PUBLIC_URL set: Stripe fetches the image itself); with Stripe Tax, its tax
+    code."""
     data: SessionCreateParamsLineItemPriceDataProductData = {"name": line.item.name}
+    if stripe_computes_tax():
+        data["tax_code"] = tax_code(line.item)
     image = images.public_url(line.item.large_image.name or "")
     if image:
         data["images"] = [image]
@@ -94,18 +103,7 @@ def checkout_params(
     order_ref = str(order.pk)
     params: SessionCreateParams = {
         "mode": "payment",
-        "line_items": [
-            {
-                "price_data": {
-                    "currency": order.currency,
-                    "unit_amount": to_minor(line.unit_price, order.currency),
-                    "product_data": _product_data(line),
-                },
-                "quantity": line.quantity,
-                **({"tax_rates": [tax_rate_id]} if tax_rate_id else {}),
-            }
-            for line in lines
-        ],
+        "line_items": [_line_item(order, line, tax_rate_id) for line in lines],
         # For people reading the Dashboard: payments are matched to orders by the session's id.
         "client_reference_id": order_ref,
         "metadata": {"order_id": order_ref},
@@ -125,8 +123,40 @@ def checkout_params(
     }
     if coupon_id:
         params["discounts"] = [{"coupon": coupon_id}]
+    if stripe_computes_tax():
+        # Stripe works out the tax from the address Checkout collects; never beside manual
+        # tax rates (checkout_params is given none).
+        params["automatic_tax"] = {"enabled": True}
+    if settings.SHOP_ADAPTIVE_PRICING:
+        # Checkout shows the price in the buyer's local currency; the shop settles in its own.
+        params["adaptive_pricing"] = {"enabled": True}
+    # A business buyer gives a company name and tax id, for their invoice.
+    params["tax_id_collection"] = {"enabled": True}
+    # Whether the customer agrees to hear from the shop: only then does an unpaid checkout get
+    # its one reminder.
+    params["consent_collection"] = {"promotions": "auto"}
     _collect_customer(params, order=order, lines=lines, shipping_rate_ids=shipping_rate_ids or [])
     return params
+
+
+def _line_item(
+    order: Order, line: OrderLine, tax_rate_id: str | None
+) -> SessionCreateParamsLineItem:
+    """One line as Checkout charges it: its price and product, and either the staff's tax rate
+    or (Stripe Tax) whether the price includes tax (SHOP_PRICES_INCLUDE_TAX)."""
+    price_data: SessionCreateParamsLineItemPriceData = {
+        "currency": order.currency,
+        "unit_amount": to_minor(line.unit_price, order.currency),
+        "product_data": _product_data(line),
+    }
+    if stripe_computes_tax():
+        price_data["tax_behavior"] = (
+            "inclusive" if prices_include_tax(order.currency) else "exclusive"
+        )
+    item: SessionCreateParamsLineItem = {"price_data": price_data, "quantity": line.quantity}
+    if tax_rate_id:
+        item["tax_rates"] = [tax_rate_id]
+    return item
 
 
 def known_email(order: Order) -> str:
@@ -154,6 +184,9 @@ def _collect_customer(
         }
         if shipping_rate_ids:
             params["shipping_options"] = [{"shipping_rate": rate} for rate in shipping_rate_ids]
+    elif stripe_computes_tax():
+        # Stripe Tax needs the buyer's address: the billing one when nothing is shipped.
+        params["billing_address_collection"] = "required"
 
 
 def shipping_rate_ids(*, order: Order, lines: list[OrderLine]) -> list[str]:
@@ -184,6 +217,14 @@ def remote_of(session: CheckoutSession, *, closed_note: str = "") -> Remote:
         state, note = RemoteState.MOVING, ""
     else:
         state, note = RemoteState.CLOSED, "session expired"
+    shipping = session.buyer.shipping_amount or session.amount_shipping
+    tax_added = 0
+    if session.automatic_tax:
+        # What the shop asked for the goods is Stripe's subtotal less the discount; whatever
+        # else the total holds beyond the shipping is tax Stripe added on top.
+        tax_added = (
+            session.amount_total - shipping - (session.amount_subtotal - session.amount_discount)
+        )
     return Remote(
         kind=PaymentAttempt.Kind.CHECKOUT_SESSION,
         stripe_id=session.id,
@@ -196,6 +237,40 @@ def remote_of(session: CheckoutSession, *, closed_note: str = "") -> Remote:
         url=session.url if state is RemoteState.OPEN else "",
         shipping=session.amount_shipping,
         note=note,
+        tax_added=max(tax_added, 0),
+        details=_details(session, shipping=shipping),
+        recovery_email=(
+            session.buyer.contact.email
+            if session.status == "expired" and session.promotions_consent
+            else ""
+        ),
+    )
+
+
+def _details(session: CheckoutSession, *, shipping: int) -> ChargeDetails:
+    """What the order records of a session beside its amount."""
+    # Tax added on top of the prices changes the total; tax included in them does not.
+    charged_without_tax = session.amount_subtotal - session.amount_discount + shipping
+    return ChargeDetails(
+        tax_by_stripe=session.automatic_tax,
+        tax_amount=session.amount_tax if session.automatic_tax else 0,
+        tax_inclusive=session.automatic_tax
+        and session.amount_tax > 0
+        and session.amount_total == charged_without_tax,
+        tax_shares=tuple(
+            TaxShare(name=part.name, rate=part.rate, amount=part.amount, inclusive=part.inclusive)
+            for part in session.tax_parts
+        ),
+        presentment_currency=(
+            session.presentment_currency if session.presentment_currency != session.currency else ""
+        ),
+        presentment_amount=(
+            session.presentment_amount
+            if session.presentment_currency and session.presentment_currency != session.currency
+            else None
+        ),
+        company=session.buyer.company,
+        tax_id=session.buyer.tax_id,
     )
 
 
@@ -210,6 +285,7 @@ def _failed_from_event(data: dict[str, Any]) -> Remote:
 class CheckoutSessionMethod(PaymentMethod):
     kind = PaymentAttempt.Kind.CHECKOUT_SESSION
     label = "checkout"
+    payment_description = gettext_lazy("Stripe Checkout")
     return_parameter = "session_id"
     expires_itself = True
     answers_again = True
@@ -228,7 +304,10 @@ class CheckoutSessionMethod(PaymentMethod):
         coupon, tax rate and shipping rates exist)."""
         discount = discount_in_effect(order)
         coupon_id = ensure_coupon(discount=discount, currency=order.currency) if discount else None
-        tax_rate_id = ensure_tax_rate(tax=order.tax, currency=order.currency) if order.tax else None
+        manual_tax = order.tax if not stripe_computes_tax() else None
+        tax_rate_id = (
+            ensure_tax_rate(tax=manual_tax, currency=order.currency) if manual_tax else None
+        )
         session = checkout_sessions.create_session(
             currency=order.currency,
             params=checkout_params(
@@ -243,13 +322,25 @@ class CheckoutSessionMethod(PaymentMethod):
             idempotency_key=f"kassa-checkout-{order.pk}-{attempt}",
         )
         remote = remote_of(session)
-        # An open session is priced with its first shipping option until the customer chooses.
-        return Made(remote=remote, goods=remote.amount - remote.shipping)
+        # An open session is priced with its first shipping option until the customer chooses
+        # (and, with Stripe Tax, without tax until they give their address).
+        return Made(remote=remote, goods=remote.amount - remote.shipping - remote.tax_added)
 
     def retrieve(self, *, currency: str, stripe_id: str) -> Remote:
         return remote_of(
             checkout_sessions.retrieve_session(currency=currency, session_id=stripe_id)
         )
+
+    def recorded_as(self, remote: Remote) -> Remote | None:
+        """A paid session whose tax Stripe computed is recorded with the tax per rate, which
+        only a retrieval that asks for it carries (not a webhook event's object)."""
+        if not remote.details.tax_by_stripe or remote.details.tax_shares:
+            return remote
+        try:
+            return self.retrieve(currency=remote.currency, stripe_id=remote.stripe_id)
+        except PaymentError:
+            logger.warning("%s: its tax per rate could not be read now", remote.stripe_id)
+            return remote  # recorded with the tax's total: the money wins
 
     def close(self, *, currency: str, stripe_id: str) -> Remote:
         """Expire the session if it is still open."""

@@ -11,11 +11,14 @@ import logging
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from kassa.orders.charge import ChargeDetails
 from kassa.orders.checkout_defaults import offered
 from kassa.orders.models import Order, OrderLine
 from kassa.orders.pricing import order_totals
 from kassa.orders.shipping import ShippingOption
+from kassa.orders.tax_mode import stripe_computes_tax
 from kassa.payments.errors import CheckoutConflict
 from kassa.payments.methods.base import (
     Made,
@@ -61,6 +64,7 @@ def remote_of(intent: PaymentIntent) -> Remote:
         # Seen when Stripe sends the customer back: the card was declined, or it was given up.
         declined=intent.status in ("requires_payment_method", "canceled"),
         note="intent canceled" if state is RemoteState.CLOSED else "",
+        details=ChargeDetails(company=intent.buyer.company, tax_id=intent.buyer.tax_id),
     )
 
 
@@ -110,6 +114,7 @@ def payment_intent_params(
 class PaymentIntentMethod(PaymentMethod):
     kind = PaymentAttempt.Kind.PAYMENT_INTENT
     label = "payment intent"
+    payment_description = gettext_lazy("Card, on the shop’s payment page (Stripe)")
     return_parameter = "payment_intent"
     events = {
         "payment_intent.succeeded": _from_event,
@@ -117,6 +122,12 @@ class PaymentIntentMethod(PaymentMethod):
     }
 
     def check_payable(self, order: Order) -> None:
+        if stripe_computes_tax():
+            # The card page does not ask Stripe Tax yet: it would charge the prices without
+            # the tax Stripe computes. Checkout does.
+            raise CheckoutConflict(
+                _("Please pay through Stripe Checkout: it adds the tax for your address.")
+            )
         if order_totals(order).is_free:
             # Stripe cannot charge nothing; Checkout takes a free order, the Payment Element not.
             raise CheckoutConflict(

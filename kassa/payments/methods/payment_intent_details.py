@@ -36,6 +36,8 @@ class Details:
     contact: Contact
     address: Address | None  # where the goods go, for the customer's name
     shipping_rate_id: int | None
+    company: str = ""  # a business buyer's, for the invoice
+    tax_id: str = ""
 
 
 def payable_intent(order: Order) -> PaymentAttempt:
@@ -87,6 +89,9 @@ def update_params(
     # Where a PaymentIntent has no field of its own for them (nothing is shipped).
     metadata["customer_name"] = details.contact.name
     metadata["customer_phone"] = details.contact.phone
+    # Only the secret key writes metadata: what the invoice names comes from the shop's side.
+    metadata["buyer_company"] = details.company
+    metadata["buyer_tax_id"] = details.tax_id
     params: PaymentIntentUpdateParams = {
         "amount": goods + (option.amount if option else 0),
         "metadata": metadata,

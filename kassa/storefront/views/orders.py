@@ -139,5 +139,7 @@ def order_signed(request: HttpRequest, token: str) -> HttpResponse:
         raise Http404("No such order.")
     order = selectors.order_by_link(order_id=order_id)
     return render(
-        request, "kassa/order_signed.html", {"order": order, "totals": order_totals(order)}
+        request,
+        "kassa/order_signed.html",
+        {"order": order, "totals": order_totals(order), "token": token},
     )
