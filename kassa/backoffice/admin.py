@@ -8,6 +8,8 @@ from kassa.backoffice.models import Cart
 from kassa.backoffice.orders_admin import DiscountAdmin, OrderAdmin, ShippingRateAdmin, TaxAdmin
 from kassa.catalog.admin import ItemAdmin
 from kassa.catalog.models import Item
+from kassa.customers.admin import CustomerAdmin, ReturnRequestAdmin
+from kassa.customers.models import Customer, ReturnRequest
 from kassa.notifications.admin import MailAdmin
 from kassa.notifications.models import Mail
 from kassa.orders.models import Discount, Order, ShippingRate, Tax
@@ -34,6 +36,9 @@ admin.site.register(Discount, DiscountAdmin)
 admin.site.register(Tax, TaxAdmin)
 admin.site.register(ShippingRate, ShippingRateAdmin)
 admin.site.register(Mail, MailAdmin)
+# Customers' accounts and the returns they asked for.
+admin.site.register(ReturnRequest, ReturnRequestAdmin)
+admin.site.register(Customer, CustomerAdmin)
 # What moved money, and the records of what the shop made in Stripe.
 admin.site.register(PaymentAttempt, PaymentAttemptAdmin)
 admin.site.register(UnmatchedPayment, UnmatchedPaymentAdmin)

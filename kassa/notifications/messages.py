@@ -14,7 +14,9 @@ from kassa.orders.pricing import order_totals
 
 Kind = Mail.Kind
 _STAFF = {Kind.STAFF_NEW_ORDER, Kind.STAFF_NOTICE}
-_SAYS_WHAT_WAS_REFUNDED = {Kind.REFUND}
+_SAYS_WHAT_WAS_REFUNDED = {Kind.REFUND, Kind.RETURN_APPROVED}
+# Mail to an address rather than to an order's buyer (a sign-in code): the address is `to`.
+_ADDRESSED = {Kind.SIGN_IN}
 
 
 class NoRecipient(Exception):
@@ -24,6 +26,8 @@ class NoRecipient(Exception):
 def _recipients(mail: Mail) -> list[str]:
     if mail.kind in _STAFF:
         return list(settings.SHOP_STAFF_EMAILS)
+    if mail.kind in _ADDRESSED:
+        return [str(mail.context["to"])] if mail.context.get("to") else []
     return [mail.order.email] if mail.order and mail.order.email else []
 
 

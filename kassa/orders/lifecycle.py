@@ -285,3 +285,15 @@ def order_return_stock(*, order_id: int, source: str) -> int:
     units = stock.restock(order=locked)
     logger.info("order %s: %s units back in stock (%s)", order_id, units, source)
     return units
+
+
+@transaction.atomic
+def order_return_units(*, order_id: int, units: dict[int, int], source: str) -> int:
+    """Some of what a paid order took from stock goes back on sale: `units` of each item (by
+    id), the goods of an approved return. Returns the units."""
+    locked = _lock(order_id)
+    if not locked.is_paid:
+        return 0
+    returned = stock.restock_units(order=locked, units=units)
+    logger.info("order %s: %s units back in stock (%s)", order_id, returned, source)
+    return returned

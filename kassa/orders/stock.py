@@ -290,6 +290,48 @@ def restock(*, order: Order) -> int:
     return units
 
 
+def restock_units(*, order: Order, units: dict[int, int]) -> int:
+    """Return some of what `order` took from stock: `units` of each item (by id), such as the
+    lines of an approved return. The sold rows keep what stays sold; what comes back is a
+    returned row of its own, so a later restock of the whole order never returns it twice.
+    Returns the units."""
+    returned = 0
+    now = timezone.now()
+    sold = (
+        Reservation.objects.select_for_update()
+        .filter(order=order, state=State.SOLD, item_id__in=list(units))
+        .order_by("item_id", "id")
+    )
+    wanted = dict(units)
+    for reservation in sold:
+        take = min(wanted.get(reservation.item_id, 0), reservation.quantity)
+        if take <= 0:
+            continue
+        wanted[reservation.item_id] -= take
+        row = _update_returning(
+            "UPDATE {table} SET stock = stock + %s WHERE id = %s AND stock IS NOT NULL",
+            [take, reservation.item_id],
+        )
+        if row is not None and row[0] is not None:
+            after = row[0] - row[1]
+            _display_changed(after - take, after)
+            returned += take
+        if take == reservation.quantity:
+            reservation.state, reservation.closed_at = State.RETURNED, now
+            reservation.save(update_fields=["state", "closed_at"])
+        else:
+            reservation.quantity -= take
+            reservation.save(update_fields=["quantity"])
+            Reservation.objects.create(
+                order=order,
+                item_id=reservation.item_id,
+                quantity=take,
+                state=State.RETURNED,
+                closed_at=now,
+            )
+    return returned
+
+
 def _missing(shortages: list[Shortage]) -> str:
     return ", ".join(f"{s.name} ({s.wanted - s.available} short)" for s in shortages)
 

@@ -194,3 +194,49 @@ class CancelReturnForm(forms.Form):
         ):
             raise forms.ValidationError("The cancel link was not made for this checkout.")
         return cleaned
+
+
+# --- Customer accounts and returns ---------------------------------------------------------------
+
+
+class SignInEmailForm(forms.Form):
+    email = forms.EmailField(label=_("E-mail"), max_length=254)
+
+
+class SignInCodeForm(forms.Form):
+    code = forms.CharField(label=_("Code"), max_length=20, strip=True)
+
+
+class ConfirmForm(forms.Form):
+    """A destructive step's box to tick (deleting the account)."""
+
+    confirm = forms.BooleanField(
+        label=_("Yes, delete my account and my personal data"),
+        error_messages={"required": _("Tick the box to confirm.")},
+    )
+
+
+class ReturnRequestForm(forms.Form):
+    """Which lines to return and how many of each (`line-<id>`), and why."""
+
+    reason = forms.CharField(
+        label=_("Why are you returning these items?"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Please say why you return the items.")},
+    )
+
+    def __init__(self, *args: Any, left: dict[int, int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for line_id, most in left.items():
+            self.fields[f"line-{line_id}"] = forms.IntegerField(
+                min_value=0, max_value=max(most, 0), required=False
+            )
+
+    def quantities(self) -> dict[int, int]:
+        data = cleaned(self)
+        return {
+            int(name.removeprefix("line-")): int(value or 0)
+            for name, value in data.items()
+            if name.startswith("line-")
+        }

@@ -6,7 +6,17 @@ from django.conf import settings
 from django.urls import include, path, re_path
 
 from kassa.common.routes import route
-from kassa.storefront.views import card, catalog, checkout, health, media, orders, stripe_webhook
+from kassa.storefront.views import (
+    account,
+    card,
+    catalog,
+    checkout,
+    health,
+    media,
+    orders,
+    returns,
+    stripe_webhook,
+)
 
 catalog_urls = [
     path("", catalog.catalog, name="catalog"),
@@ -21,6 +31,18 @@ order_urls = [
     *route("orders/<id:order_id>/discount", orders.order_discount, "discount"),
     # The customer's signed link from their mail: the order from any device.
     *route("orders/view/<signed:token>", orders.order_signed, "signed"),
+    *route("orders/<id:order_id>/return", returns.order_return, "return"),
+    *route("orders/view/<signed:token>/return", returns.order_signed_return, "signed-return"),
+]
+
+customer_urls = [
+    *route("account", account.account, "account"),
+    *route("account/sign-in", account.sign_in, "sign-in"),
+    *route("account/sign-in/code", account.sign_in_code, "code"),
+    *route("account/sign-in/link/<str:token>", account.sign_in_with_link, "link"),
+    *route("account/logout", account.sign_out, "logout"),
+    *route("account/data", account.personal_data, "data"),
+    *route("account/delete", account.delete_account, "delete"),
 ]
 
 payment_urls = [
@@ -57,4 +79,5 @@ urlpatterns = [
     path("", include((common_urls, "common"))),
     path("", include((payment_urls, "payments"))),
     path("", include((order_urls, "orders"))),
+    path("", include((customer_urls, "customers"))),
 ]

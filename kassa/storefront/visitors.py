@@ -4,11 +4,13 @@ import secrets
 
 from django.http import HttpRequest
 
+from kassa.customers.models import Customer
 from kassa.orders import selectors
 from kassa.orders.models import Order
 from kassa.orders.visitors import Visitor
 
 SESSION_KEY = "kassa_visitor"
+_EMAIL = "_kassa_customer_email"
 
 
 def visitor_from_request(request: HttpRequest, *, create: bool = True) -> Visitor:
@@ -20,7 +22,26 @@ def visitor_from_request(request: HttpRequest, *, create: bool = True) -> Visito
         request.session[SESSION_KEY] = token
         is_new = True
     user_id = request.user.pk if request.user.is_authenticated else None
-    return Visitor(token=token, user_id=user_id, is_new=is_new and user_id is None)
+    return Visitor(
+        token=token,
+        user_id=user_id,
+        is_new=is_new and user_id is None,
+        email=customer_email(request),
+    )
+
+
+def customer_email(request: HttpRequest) -> str:
+    """The signed-in customer's e-mail ("" for anyone else), read once per request."""
+    if not request.user.is_authenticated:
+        return ""
+    cached = getattr(request, _EMAIL, None)
+    if cached is None:
+        cached = (
+            Customer.objects.filter(user_id=request.user.pk).values_list("email", flat=True).first()
+            or ""
+        )
+        setattr(request, _EMAIL, cached)
+    return str(cached)
 
 
 def order_for_request(request: HttpRequest, order_id: int) -> Order:
