@@ -228,9 +228,10 @@ class ReturnRequestForm(forms.Form):
 
     def __init__(self, *args: Any, left: dict[int, int], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        for line_id, most in left.items():
+        for line_id in left:
+            # How many are left is the service's to say (it knows, under the order's lock).
             self.fields[f"line-{line_id}"] = forms.IntegerField(
-                min_value=0, max_value=max(most, 0), required=False
+                min_value=0, max_value=MAX_QUANTITY, required=False
             )
 
     def quantities(self) -> dict[int, int]:

@@ -114,7 +114,7 @@ def test_an_approved_return_refunds_exactly_those_lines_and_restocks_them(
             {f"line-{lines(order)['Mug']}": 2, "reason": "x"},
             headers=JSON,
         ).json()["code"]
-        == "invalid"
+        == "return_refused"
     )
 
 

@@ -4,7 +4,7 @@ signing out, the download of their personal data, and deleting the account."""
 import json
 
 from django.contrib import messages
-from django.contrib.auth import login, logout
+from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,27 +16,17 @@ from django.views.decorators.cache import never_cache
 from kassa.common.forms import cleaned
 from kassa.common.http import page_or_json
 from kassa.common.throttle import sign_in_limited
-from kassa.customers.models import Customer
 from kassa.customers.personal_data import customer_delete, personal_data_export
 from kassa.customers.returns import Status as ReturnStatus
 from kassa.customers.sign_in import normalize_email, sign_in_request, sign_in_with_code
 from kassa.customers.sign_in import sign_in_with_link as use_link
-from kassa.orders.cart_merge import cart_merge_at_sign_in
-from kassa.orders.links import shop_url
+from kassa.storefront.accounts import (
+    PENDING_EMAIL,
+    complete_sign_in,
+    current_customer,
+    sign_in_link,
+)
 from kassa.storefront.forms import ConfirmForm, SignInCodeForm, SignInEmailForm
-from kassa.storefront.visitors import SESSION_KEY
-
-# The address a code was asked for, between the two steps of signing in.
-PENDING_EMAIL = "kassa_sign_in_email"
-# Django's own login() works with any user once a backend is named; the customer proved their
-# address with the code, which is the only "password" they have.
-_BACKEND = "django.contrib.auth.backends.ModelBackend"
-
-
-def current_customer(request: HttpRequest) -> Customer | None:
-    if not request.user.is_authenticated:
-        return None
-    return Customer.objects.filter(user_id=request.user.pk).first()
 
 
 def _sign_in_page(**_kwargs: str) -> str:
@@ -45,21 +35,6 @@ def _sign_in_page(**_kwargs: str) -> str:
 
 def _code_page(**_kwargs: str) -> str:
     return reverse("customers:code")
-
-
-def sign_in_link(token: str) -> str:
-    return shop_url(reverse("customers:link", args=[token]))
-
-
-def complete_sign_in(request: HttpRequest, customer: Customer) -> None:
-    """Sign the customer in on this browser: a new session key (Django's login), the visitor's
-    token kept, and this browser's cart merged with the account's."""
-    token = request.session.get(SESSION_KEY, "")
-    login(request, customer.user, backend=_BACKEND)
-    if token:
-        request.session[SESSION_KEY] = token  # a session of another user was flushed by login
-    request.session.pop(PENDING_EMAIL, None)
-    cart_merge_at_sign_in(visitor_token=token, user_id=customer.user_id)
 
 
 @never_cache

@@ -15,8 +15,8 @@ from kassa.orders import selectors
 from kassa.orders.links import order_from_token, order_token
 from kassa.orders.models import Order
 from kassa.orders.pricing import order_totals
+from kassa.storefront.accounts import current_customer
 from kassa.storefront.forms import ReturnRequestForm
-from kassa.storefront.views.account import current_customer
 from kassa.storefront.visitors import order_for_request
 
 NO_SUCH_ORDER = gettext_lazy("There is no such order.")
