@@ -20,6 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from kassa.customers.errors import SignInFailed
 from kassa.customers.models import Customer, SignInCode
@@ -116,7 +117,11 @@ def _try_code(*, email: str, code: str) -> Customer | SignInFailed:
         if left <= 0:
             return _need_new()
         return SignInFailed(
-            _("That code is not right. %(left)s more tries, then a new code is needed.")
+            ngettext(
+                "That code is not right. %(left)s more try, then a new code is needed.",
+                "That code is not right. %(left)s more tries, then a new code is needed.",
+                left,
+            )
             % {"left": left}
         )
     return _use(row)
