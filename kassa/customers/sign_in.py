@@ -152,8 +152,10 @@ def customer_for_email(*, email: str) -> Customer:
         return customer
     try:
         with transaction.atomic():
+            # The user's e-mail is what Checkout and the card page start with
+            # (kassa.payments.methods.checkout_session.known_email).
             user = get_user_model().objects.create_user(
-                username=f"customer-{secrets.token_hex(8)}", email=""
+                username=f"customer-{secrets.token_hex(8)}", email=email
             )
             return Customer.objects.create(user=user, email=email)
     except IntegrityError:
