@@ -39,7 +39,7 @@ customer_urls = [
     *route("account", account.account, "account"),
     *route("account/sign-in", account.sign_in, "sign-in"),
     *route("account/sign-in/code", account.sign_in_code, "code"),
-    *route("account/sign-in/link/<str:token>", account.sign_in_with_link, "link"),
+    *route("account/sign-in/link/<secret:token>", account.sign_in_with_link, "link"),
     *route("account/logout", account.sign_out, "logout"),
     *route("account/data", account.personal_data, "data"),
     *route("account/delete", account.delete_account, "delete"),
