@@ -48,7 +48,6 @@ from kassa.api.schemas import (
 )
 from kassa.catalog import selectors as catalog_selectors
 from kassa.catalog.models import Item
-from kassa.common.address import Address
 from kassa.common.errors import NotFound, NotSignedIn
 from kassa.common.throttle import buy_limited, code_limited, sign_in_limited
 from kassa.customers.models import Customer, ReturnRequest
@@ -474,13 +473,10 @@ def list_my_orders(request: HttpRequest) -> OrderList:
 
 @api.get("/me/addresses", **_spec({200: AddressList}, 401), tags=["account"])
 def list_my_addresses(request: HttpRequest) -> AddressList:
-    """Where the customer's orders were sent, newest first, each address once."""
-    seen: list[Address] = []
-    for order in customer_orders(_customer(request)).order_by("-paid_at", "-id"):
-        address = order.shipping_address
-        if address is not None and address not in seen:
-            seen.append(address)
-    return AddressList(addresses=[address_out(address) for address in seen])
+    """The customer's saved addresses (kept from their paid orders, edited on the account
+    page), newest first: the first is where the card page starts."""
+    kept = _customer(request).addresses.all()
+    return AddressList(addresses=[address_out(address.address) for address in kept])
 
 
 @api.get("/me/returns", **_spec({200: ReturnList}, 401), tags=["account"])

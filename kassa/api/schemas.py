@@ -338,9 +338,7 @@ def me_out(customer: Customer) -> MeOut:
 
 
 class AddressList(Schema):
-    addresses: list[AddressOut] = Field(
-        description="The shipping addresses of the customer's orders, newest first, each once."
-    )
+    addresses: list[AddressOut] = Field(description="The customer's saved addresses, newest first.")
 
 
 class ReturnLineIn(Schema):

@@ -6,3 +6,8 @@ class CustomersConfig(AppConfig):
     name = "kassa.customers"
     label = "customers"
     verbose_name = _("Customers")
+
+    def ready(self) -> None:
+        from kassa.customers import receivers
+
+        receivers.connect()

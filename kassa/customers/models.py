@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from kassa.common.address import Address
 from kassa.orders.models import Order, OrderLine
 
 
@@ -144,3 +145,46 @@ class ReturnLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.order_line_id}"
+
+
+class SavedAddress(models.Model):
+    """A shipping address the customer keeps: those of their paid orders, saved as they are
+    paid, which they edit or remove on their account page. The newest is where the card page
+    starts."""
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), related_name="addresses", on_delete=models.CASCADE
+    )
+    name = models.CharField(_("name"), max_length=500, blank=True)
+    line1 = models.CharField(_("address line 1"), max_length=500)
+    line2 = models.CharField(_("address line 2"), max_length=500, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=40, blank=True)
+    city = models.CharField(_("city"), max_length=200)
+    state = models.CharField(_("state or region"), max_length=200, blank=True)
+    country = models.CharField(_("country"), max_length=2)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        verbose_name = _("saved address")
+        verbose_name_plural = _("saved addresses")
+
+    def __str__(self) -> str:
+        return ", ".join(part for part in (self.line1, self.city, self.country) if part)
+
+    @property
+    def address(self) -> Address:
+        return Address(
+            name=self.name,
+            line1=self.line1,
+            line2=self.line2,
+            postal_code=self.postal_code,
+            city=self.city,
+            state=self.state,
+            country=self.country,
+        )
+
+    @property
+    def lines(self) -> list[str]:
+        city = " ".join(part for part in (self.postal_code, self.city) if part)
+        return [p for p in (self.name, self.line1, self.line2, city, self.state, self.country) if p]

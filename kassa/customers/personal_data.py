@@ -2,12 +2,12 @@
 account's deletion, which erases that data while the orders' amounts, lines and payment records
 stay for the shop's accounts.
 
-What holds a customer's personal data: their account, the orders paid with their e-mail or
-placed while signed in (contact, shipping address), the mail sent to them (addresses, and what
-a queued mail says), their return requests (the reason is their own words), their sign-in codes,
-and the raw Stripe events the shop kept (Stripe's customer details). The shop makes no Stripe
-Customer (Checkout is given the e-mail), so nothing in Stripe is the shop's to delete: Stripe
-keeps its own payment records under its own retention rules.
+What holds a customer's personal data: their account and saved addresses, the orders paid with
+their e-mail or placed while signed in (contact, shipping address), the mail sent to them
+(addresses, and what a queued mail says), their return requests (the reason is their own
+words), their sign-in codes, and the raw Stripe events the shop kept (Stripe's customer
+details). The shop makes no Stripe Customer (Checkout is given the e-mail), so nothing in Stripe
+is the shop's to delete: Stripe keeps its own payment records under its own retention rules.
 """
 
 import logging
@@ -76,9 +76,8 @@ def personal_data_export(*, customer: Customer) -> dict[str, Any]:
             "last_sign_in_at": _when(customer.last_sign_in_at),
         },
         "addresses": [
-            {"order": order.pk, "lines": order.shipping_address_lines}
-            for order in orders
-            if order.shipping_address_lines
+            {"lines": address.lines, "updated_at": _when(address.updated_at)}
+            for address in customer.addresses.all()
         ],
         "orders": [
             {

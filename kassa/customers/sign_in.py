@@ -22,6 +22,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from kassa.customers.addresses import addresses_from_orders
 from kassa.customers.errors import SignInFailed
 from kassa.customers.models import Customer, SignInCode
 from kassa.notifications.models import Mail
@@ -157,6 +158,8 @@ def customer_for_email(*, email: str) -> Customer:
             user = get_user_model().objects.create_user(
                 username=f"customer-{secrets.token_hex(8)}", email=email
             )
-            return Customer.objects.create(user=user, email=email)
+            customer = Customer.objects.create(user=user, email=email)
+            addresses_from_orders(customer=customer)
+            return customer
     except IntegrityError:
         return Customer.objects.select_related("user").get(email=email)

@@ -241,3 +241,33 @@ class ReturnRequestForm(forms.Form):
             for name, value in data.items()
             if name.startswith("line-")
         }
+
+
+class SavedAddressForm(forms.Form):
+    """A saved address as the customer edits it on their account page."""
+
+    name = forms.CharField(label=_("Name"), max_length=500, required=False)
+    line1 = forms.CharField(label=_("address line 1"), max_length=500)
+    line2 = forms.CharField(label=_("address line 2"), max_length=500, required=False)
+    postal_code = forms.CharField(label=_("postal code"), max_length=40, required=False)
+    city = forms.CharField(label=_("city"), max_length=200)
+    state = forms.CharField(label=_("state or region"), max_length=200, required=False)
+    country = forms.ChoiceField(label=_("country"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        country = self.fields["country"]
+        assert isinstance(country, forms.ChoiceField)
+        country.choices = [(code, code) for code in settings.SHOP_SHIPPING_COUNTRIES]
+
+    def address(self) -> Address:
+        data = cleaned(self)
+        return Address(
+            name=data["name"],
+            line1=data["line1"],
+            line2=data["line2"],
+            postal_code=data["postal_code"],
+            city=data["city"],
+            state=data["state"],
+            country=data["country"],
+        )

@@ -43,6 +43,8 @@ customer_urls = [
     *route("account/logout", account.sign_out, "logout"),
     *route("account/data", account.personal_data, "data"),
     *route("account/delete", account.delete_account, "delete"),
+    *route("account/addresses/<id:address_id>", account.edit_address, "address"),
+    *route("account/addresses/<id:address_id>/remove", account.remove_address, "remove-address"),
 ]
 
 payment_urls = [

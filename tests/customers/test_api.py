@@ -61,7 +61,7 @@ def test_my_orders_addresses_and_a_return_through_the_api(
     api = signed_in_api(smtp)
     assert api.get("/me").json()["email"] == EMAIL
     assert [o["id"] for o in api.get("/me/orders").json()["orders"]] == [order.pk]
-    [address] = api.get("/me/addresses").json()["addresses"]
+    [address] = api.get("/me/addresses").json()["addresses"]  # kept from the paid order
     assert address["line1"] == "1 Main St"
 
     mug = order.lines.get(item__name="Mug")

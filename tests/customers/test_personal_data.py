@@ -75,6 +75,8 @@ def test_the_export_holds_the_account_orders_returns_and_mail(
     assert {line["item"] for line in exported["lines"]} == {"Mug", "Plate"}
     assert exported["shipping_address"]
     assert data["return_requests"][0]["reason"] == "Ada's mug"
+    [address] = data["addresses"]
+    assert "1 Main St" in address["lines"]
     kinds = {mail["kind"] for mail in data["emails"]}
     assert {"confirmation", "sign_in", "return_requested"} <= kinds
     assert Client().get("/account/data/")["Location"] == "/account/sign-in/"

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
+from kassa.customers.models import SavedAddress
 from kassa.orders.models import Order
 from tests.customers.shop import paid_order, sign_in
 from tests.factories import ItemFactory
@@ -58,3 +59,54 @@ def test_the_card_page_starts_with_the_email_and_the_last_address(
 
     stranger = Client()
     assert start(stranger, cart_of(stranger)).json()["customer"]["address"] is None
+
+
+def test_saved_addresses_are_listed_edited_and_removed(
+    fake_stripe: FakeStripe, smtp: SMTPServer
+) -> None:
+    paid_order(fake_stripe, email=EMAIL)  # before the account: 1 Main St
+    client = Client()
+    sign_in(client, smtp, EMAIL)
+    page = client.get("/account/").content.decode()
+    assert "1 Main St" in page
+    [kept] = SavedAddress.objects.all()
+    assert client.get(f"/account/addresses/{kept.pk}/").status_code == 200
+    edited = client.post(
+        f"/account/addresses/{kept.pk}/",
+        {"name": "Ada L.", "line1": "2 Side St", "city": "Springfield", "country": "US"},
+    )
+    assert edited.status_code == 302
+    customer = start(client, cart_of(client)).json()["customer"]
+    assert customer["address"]["address"]["line1"] == "2 Side St"
+    assert customer["address"]["name"] == "Ada L."
+    bad = client.post(
+        f"/account/addresses/{kept.pk}/",
+        {"line1": "x", "city": "y", "country": "ZZ"},
+        headers=JSON,
+    )
+    assert bad.status_code == 400
+
+    # Another customer cannot see, change or remove it.
+    other = Client()
+    sign_in(other, smtp, "bob@example.com")
+    assert other.get(f"/account/addresses/{kept.pk}/").status_code == 404
+    assert other.post(f"/account/addresses/{kept.pk}/remove/").status_code == 404
+
+    assert client.post(f"/account/addresses/{kept.pk}/remove/").status_code == 302
+    assert not SavedAddress.objects.exists()
+    stranger_cart = cart_of(client)
+    assert start(client, stranger_cart).json()["customer"]["address"] is None
+
+
+def test_an_order_paid_while_signed_in_keeps_its_address(
+    fake_stripe: FakeStripe, smtp: SMTPServer
+) -> None:
+    client = Client()
+    sign_in(client, smtp, EMAIL)
+    assert not SavedAddress.objects.exists()
+    paid_order(fake_stripe, client=client, email="typed-in-checkout@example.com")
+    [kept] = SavedAddress.objects.all()
+    assert kept.customer.email == EMAIL
+    assert kept.line1 == "1 Main St"
+    paid_order(fake_stripe, client=client, email=EMAIL)  # the same address again: kept once
+    assert SavedAddress.objects.count() == 1

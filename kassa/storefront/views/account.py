@@ -2,20 +2,22 @@
 signing out, the download of their personal data, and deleting the account."""
 
 import json
+from dataclasses import asdict
 
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from kassa.common.forms import cleaned
 from kassa.common.http import page_or_json
 from kassa.common.throttle import sign_in_limited
+from kassa.customers.addresses import address_remove, address_update
 from kassa.customers.personal_data import customer_delete, personal_data_export
 from kassa.customers.returns import Status as ReturnStatus
 from kassa.customers.sign_in import normalize_email, sign_in_request, sign_in_with_code
@@ -26,7 +28,14 @@ from kassa.storefront.accounts import (
     current_customer,
     sign_in_link,
 )
-from kassa.storefront.forms import ConfirmForm, SignInCodeForm, SignInEmailForm
+from kassa.storefront.forms import (
+    ConfirmForm,
+    SavedAddressForm,
+    SignInCodeForm,
+    SignInEmailForm,
+)
+
+NO_SUCH_ADDRESS = gettext_lazy("There is no such address.")
 
 
 def _sign_in_page(**_kwargs: str) -> str:
@@ -48,7 +57,12 @@ def account(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "kassa/account.html",
-        {"customer": customer, "returns": returns, "to_decide": ReturnStatus.REQUESTED},
+        {
+            "customer": customer,
+            "returns": returns,
+            "addresses": list(customer.addresses.all()),
+            "to_decide": ReturnStatus.REQUESTED,
+        },
     )
 
 
@@ -140,3 +154,40 @@ def delete_account(request: HttpRequest) -> HttpResponse:
     logout(request)
     messages.success(request, _("Your account and your personal data were deleted."))
     return redirect("catalog:catalog")
+
+
+def _address_page(address_id: int) -> str:
+    return reverse("customers:address", args=[address_id])
+
+
+@never_cache
+@page_or_json("GET", "POST", not_found=NO_SUCH_ADDRESS, back=_address_page)
+def edit_address(request: HttpRequest, address_id: int) -> HttpResponse:
+    """/account/addresses/<id>/: change a saved address."""
+    customer = current_customer(request)
+    if customer is None:
+        return redirect("customers:sign-in")
+    kept = customer.addresses.filter(pk=address_id).first()
+    if kept is None:
+        raise Http404("No such address.")
+    if request.method == "GET":
+        form = SavedAddressForm(initial=asdict(kept.address))
+        return render(request, "kassa/account_address.html", {"form": form, "address": kept})
+    address_update(
+        customer=customer, address_id=address_id, address=SavedAddressForm(request.POST).address()
+    )
+    messages.success(request, _("The address was saved."))
+    return redirect("customers:account")
+
+
+@never_cache
+@page_or_json("POST", not_found=NO_SUCH_ADDRESS)
+def remove_address(request: HttpRequest, address_id: int) -> HttpResponse:
+    """POST /account/addresses/<id>/remove/: forget a saved address."""
+    customer = current_customer(request)
+    if customer is None:
+        return redirect("customers:sign-in")
+    if not address_remove(customer=customer, address_id=address_id):
+        raise Http404("No such address.")
+    messages.success(request, _("The address was removed."))
+    return redirect("customers:account")
