@@ -4,7 +4,7 @@ answer the same to `Accept: application/json` (kassa.storefront). Money is minor
 currency and the amount formatted as the pages show it."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal, cast
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -357,10 +357,14 @@ class ReturnLineOut(Schema):
     quantity: int
 
 
+# Its own name in the schema: Order.Status is "Status" there already.
+ReturnStatus = Literal["requested", "approving", "approved", "rejected"]
+
+
 class ReturnOut(Schema):
     id: int
     order_id: int
-    status: ReturnRequest.Status
+    status: ReturnStatus
     reason: str
     note: str = Field(description="Staff's note with their decision.")
     amount_refunded: int | None = Field(description="Minor units, once approved.")
@@ -373,7 +377,7 @@ def return_out(request: ReturnRequest) -> ReturnOut:
     return ReturnOut(
         id=request.pk,
         order_id=request.order_id,
-        status=ReturnRequest.Status(request.status),
+        status=cast(ReturnStatus, request.status),
         reason=request.reason,
         note=request.staff_note if request.status != ReturnRequest.Status.REQUESTED else "",
         amount_refunded=request.amount_refunded,

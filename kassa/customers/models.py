@@ -144,7 +144,7 @@ class ReturnLine(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} × {self.order_line_id}"
+        return f"{self.quantity} × {self.order_line.item.name}"
 
 
 class SavedAddress(models.Model):

@@ -1,7 +1,10 @@
 """The account in the API: signing in by the mailed code, "me", my orders, addresses, returns."""
 
+from typing import get_args
+
 import pytest
 
+from kassa.api.schemas import ReturnStatus
 from kassa.customers.models import ReturnRequest
 from tests.api.test_api import API, Api
 from tests.customers.shop import code_of, paid_order, sign_in_mail
@@ -94,3 +97,7 @@ def test_my_orders_addresses_and_a_return_through_the_api(
 
     assert api.send("post", "/account/sign-out").status_code == 204
     assert api.get("/me").status_code == 401
+
+
+def test_the_schemas_return_statuses_are_the_models() -> None:
+    assert set(get_args(ReturnStatus)) == set(ReturnRequest.Status.values)

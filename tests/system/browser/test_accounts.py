@@ -8,13 +8,15 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
+from kassa.customers.returns import return_request_create
 from kassa.notifications import messages
 from kassa.notifications.models import Mail
 from kassa.orders.models import Order
 from tests.customers.shop import code_of, paid_order, sign_in_mail
 from tests.fake_stripe import FakeStripe
 from tests.mail import SMTPServer, smtp
-from tests.system.browser.conftest import SCREENSHOT_DIR, StripeStandIn
+from tests.system.browser.conftest import SCREENSHOT_DIR, BrowserRun, StripeStandIn
+from tests.system.browser.test_dashboard import log_in
 from tests.system.browser.test_storefront import PHONE, serious_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -153,3 +155,31 @@ def test_sign_in_my_orders_and_a_return_by_keyboard(
     shot(page, f"return-requested-{tag}")
     request = order.return_requests.get()
     assert [(line.order_line_id, line.quantity) for line in request.lines.all()] == [(mug.pk, 1)]
+
+
+def test_staff_approve_a_return_in_the_admin(
+    browser_run: BrowserRun, fake_stripe: FakeStripe, smtp: SMTPServer
+) -> None:
+    order = paid_order(fake_stripe, email="ada@example.com")
+    mug = order.lines.get(item__name="Mug")
+    request = return_request_create(
+        order_id=order.pk, quantities={mug.pk: 1}, reason="Too small.", customer=None
+    )
+    page = browser_run.page
+    log_in(page, browser_run)
+    page.goto(browser_run.url("/admin/customers/returnrequest/"))
+    page.get_by_role("link", name="to decide").first.click()
+    expect(page.locator("#result_list")).to_contain_text(str(request))
+    browser_run.screenshot("admin-return-requests")
+    page.goto(browser_run.url(f"/admin/customers/returnrequest/{request.pk}/change/"))
+    expect(page.locator("#content")).to_contain_text("Too small.")
+    browser_run.screenshot("admin-return-request")
+    page.goto(browser_run.url("/admin/customers/returnrequest/"))
+    page.locator("input.action-select").first.check()
+    page.locator("select[name=action]").select_option("approve")
+    page.get_by_role("button", name="Go").click()
+    expect(page.locator(".messagelist")).to_contain_text("approved")
+    request.refresh_from_db()
+    assert request.amount_refunded == 1000
+    [refund] = fake_stripe.requests_to("POST", "/v1/refunds")
+    assert refund.params["amount"] == "1000"
