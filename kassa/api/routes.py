@@ -49,6 +49,7 @@ from kassa.api.schemas import (
 from kassa.catalog import selectors as catalog_selectors
 from kassa.catalog.models import Item
 from kassa.common.errors import NotFound, NotSignedIn
+from kassa.common.forms import cleaned
 from kassa.common.throttle import buy_limited, code_limited, sign_in_limited
 from kassa.customers.models import Customer, ReturnRequest
 from kassa.customers.personal_data import customer_orders
@@ -64,6 +65,7 @@ from kassa.orders.cart import (
 from kassa.orders.models import Order
 from kassa.payments.flow import checkout_buy, checkout_start, payment_intent_start
 from kassa.storefront.accounts import complete_sign_in, current_customer, sign_in_link
+from kassa.storefront.forms import SignInEmailForm
 from kassa.storefront.return_pages import return_pages
 from kassa.storefront.visitors import order_for_request, visitor_from_request
 
@@ -430,7 +432,7 @@ def _customer(request: HttpRequest) -> Customer:
 def request_sign_in_code(request: HttpRequest, payload: SignInIn) -> Status[SignInRequested]:
     """E-mail a sign-in code (and link) to the address; the answer is the same whether or not
     it has an account (the first sign-in makes it)."""
-    email = normalize_email(payload.email)
+    email = normalize_email(cleaned(SignInEmailForm({"email": payload.email}))["email"])
     sign_in_limited(request, email=email)
     sign_in_request(email=email, language=get_language() or "", link=sign_in_link)
     return Status(202, SignInRequested(detail=str(CODE_SENT)))
