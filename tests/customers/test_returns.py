@@ -169,6 +169,11 @@ def test_the_signed_link_offers_returns_without_an_account(
     request = ReturnRequest.objects.get()
     assert request.customer is None
     assert anyone.get(f"/orders/view/{token}x/return/").status_code == 404
+    # Signed in later, the customer finds it on their account page.
+    client = Client()
+    sign_in(client, smtp, EMAIL)
+    assert str(request.get_status_display()) in client.get("/account/").content.decode()
+    assert f'href="/orders/{order.pk}/"' in client.get("/account/").content.decode()
 
 
 def test_no_return_after_the_return_days(

@@ -18,7 +18,8 @@ from kassa.common.forms import cleaned
 from kassa.common.http import page_or_json
 from kassa.common.throttle import sign_in_limited
 from kassa.customers.addresses import address_remove, address_update
-from kassa.customers.personal_data import customer_delete, personal_data_export
+from kassa.customers.models import ReturnRequest
+from kassa.customers.personal_data import customer_delete, customer_orders, personal_data_export
 from kassa.customers.returns import Status as ReturnStatus
 from kassa.customers.sign_in import normalize_email, sign_in_request, sign_in_with_code
 from kassa.customers.sign_in import sign_in_with_link as use_link
@@ -53,7 +54,12 @@ def account(request: HttpRequest) -> HttpResponse:
     customer = current_customer(request)
     if customer is None:
         return redirect("customers:sign-in")
-    returns = customer.return_requests.select_related("order").order_by("-created_at")[:20]
+    # Those of the customer's orders, also asked for through an order's signed link.
+    returns = (
+        ReturnRequest.objects.filter(order__in=customer_orders(customer))
+        .select_related("order")
+        .order_by("-created_at", "-id")[:20]
+    )
     return render(
         request,
         "kassa/account.html",
