@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "axes",  # the admin's lockout after repeated failed logins (kassa/common/lockout.py)
     "kassa.notifications",
     "kassa.invoices",
+    "kassa.customers",
     "django_tasks",
     "django_tasks_db",
     "kassa.integrations",
@@ -364,6 +365,10 @@ SHOP_THROTTLE_CODES_PER_VISITOR = env.str("SHOP_THROTTLE_CODES_PER_VISITOR", def
 SHOP_THROTTLE_CODES_PER_ADDRESS = env.str("SHOP_THROTTLE_CODES_PER_ADDRESS", default="30/h")
 # Searches are the catalog's one query a visitor writes; pages of the catalog are not limited.
 SHOP_THROTTLE_SEARCH_PER_ADDRESS = env.str("SHOP_THROTTLE_SEARCH_PER_ADDRESS", default="60/m")
+# Signing in by an e-mailed code (kassa/customers/sign_in.py): codes asked for per e-mail (no
+# inbox is flooded), and codes asked for or typed per client address.
+SHOP_THROTTLE_SIGN_IN_PER_EMAIL = env.str("SHOP_THROTTLE_SIGN_IN_PER_EMAIL", default="5/h")
+SHOP_THROTTLE_SIGN_IN_PER_ADDRESS = env.str("SHOP_THROTTLE_SIGN_IN_PER_ADDRESS", default="30/h")
 # The reverse proxies in front of the shop, by address or range ("10.0.0.0/8"): a request from
 # one of them is from the address it names last in X-Forwarded-For, checked the same way, hop
 # by hop. Empty: the connection's own address, whatever X-Forwarded-For says. Independent of
@@ -395,6 +400,13 @@ AXES_CLIENT_IP_CALLABLE = "kassa.common.throttle.client_address"
 AXES_LOCKOUT_CALLABLE = "kassa.common.lockout.lockout_response"
 if AXES_FAILURE_LIMIT < 1:
     raise ImproperlyConfigured("ADMIN_LOGIN_FAILURE_LIMIT must be at least 1.")
+
+# --- Customer accounts and returns (kassa/customers) ------------------------------------------
+# Days after payment, or after delivery when it was delivered, in which a customer can ask to
+# return an order online.
+SHOP_RETURN_DAYS = env.int("SHOP_RETURN_DAYS", default=30)
+if SHOP_RETURN_DAYS < 0:
+    raise ImproperlyConfigured("SHOP_RETURN_DAYS must be 0 or more.")
 
 # --- Catalog ----------------------------------------------------------------------------------
 # Items per catalog page (and per page of search results).

@@ -4,9 +4,10 @@ payment flow the pages use, and their answers to the schemas; none decides anyth
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from django.contrib.auth import logout
 from django.http import Http404, HttpRequest
 from django.middleware.csrf import get_token
-from django.utils.translation import gettext_lazy
+from django.utils.translation import get_language, gettext_lazy
 from django_stubs_ext import StrOrPromise
 from ninja import NinjaAPI, Query, Schema
 from ninja.openapi.schema import OpenAPISchema
@@ -18,6 +19,7 @@ from kassa.api import errors, webhooks
 from kassa.api.csrf import csrf_token
 from kassa.api.docs import StaticSwagger
 from kassa.api.schemas import (
+    AddressList,
     CheckoutSession,
     CsrfToken,
     DiscountIn,
@@ -25,19 +27,34 @@ from kassa.api.schemas import (
     ItemOut,
     ItemPage,
     LineIn,
+    MeOut,
     OrderList,
     OrderOut,
     PaymentIntent,
     QuantityIn,
+    ReturnIn,
+    ReturnList,
+    ReturnOut,
+    SignInIn,
+    SignInRequested,
+    SignInVerifyIn,
+    address_out,
     checkout_session_out,
     item_out,
+    me_out,
     order_out,
     payment_intent_out,
+    return_out,
 )
 from kassa.catalog import selectors as catalog_selectors
 from kassa.catalog.models import Item
-from kassa.common.errors import NotFound
-from kassa.common.throttle import buy_limited, code_limited
+from kassa.common.errors import NotFound, NotSignedIn
+from kassa.common.forms import cleaned
+from kassa.common.throttle import buy_limited, code_limited, sign_in_limited
+from kassa.customers.models import Customer, ReturnRequest
+from kassa.customers.personal_data import customer_orders
+from kassa.customers.returns import return_request_create
+from kassa.customers.sign_in import normalize_email, sign_in_request, sign_in_with_code
 from kassa.orders import selectors as order_selectors
 from kassa.orders.cart import (
     cart_add_item,
@@ -47,6 +64,8 @@ from kassa.orders.cart import (
 )
 from kassa.orders.models import Order
 from kassa.payments.flow import checkout_buy, checkout_start, payment_intent_start
+from kassa.storefront.accounts import complete_sign_in, current_customer, sign_in_link
+from kassa.storefront.forms import SignInEmailForm
 from kassa.storefront.return_pages import return_pages
 from kassa.storefront.visitors import order_for_request, visitor_from_request
 
@@ -54,6 +73,8 @@ NO_SUCH_ITEM = gettext_lazy("There is no such item.")
 NO_SUCH_ORDER = gettext_lazy("There is no such order.")
 NO_CART = gettext_lazy("You have no cart yet: add an item to make one.")
 NOT_IN_CART = gettext_lazy("That item is not in your cart.")
+NOT_SIGNED_IN = gettext_lazy("Sign in first: ask for a code sent by e-mail.")
+CODE_SENT = gettext_lazy("A sign-in code is on its way to that address. It works for 10 minutes.")
 
 DESCRIPTION = """\
 The shop's JSON API: the catalog, the visitor's cart and orders, and payment through Stripe
@@ -102,6 +123,11 @@ api = KassaAPI(
             {"name": "cart", "description": "The visitor's cart: lines and a discount code."},
             {"name": "orders", "description": "The visitor's orders, cart included."},
             {"name": "payment", "description": "Stripe Checkout, the Payment Element, Buy now."},
+            {
+                "name": "account",
+                "description": "Signing in by a code sent by e-mail, the customer's orders, "
+                "addresses and returns.",
+            },
         ]
     },
 )
@@ -388,3 +414,103 @@ def start_payment_intent(request: HttpRequest, order_id: int) -> PaymentIntent:
     """The order's PaymentIntent, for Stripe's Payment Element on your own page."""
     started = payment_intent_start(order=_order(request, order_id), pages=return_pages(request))
     return payment_intent_out(started, return_url=return_pages(request).success)
+
+
+# --- The customer's account -------------------------------------------------------------------
+
+
+def _customer(request: HttpRequest) -> Customer:
+    customer = current_customer(request)
+    if customer is None:
+        raise NotSignedIn(NOT_SIGNED_IN)
+    return customer
+
+
+@api.post(
+    "/account/sign-in",
+    **_spec({202: SignInRequested}, 400, 429, write=True),
+    tags=["account"],
+)
+def request_sign_in_code(request: HttpRequest, payload: SignInIn) -> Status[SignInRequested]:
+    """E-mail a sign-in code (and link) to the address; the answer is the same whether or not
+    it has an account (the first sign-in makes it)."""
+    email = normalize_email(cleaned(SignInEmailForm({"email": payload.email}))["email"])
+    sign_in_limited(request, email=email)
+    sign_in_request(email=email, language=get_language() or "", link=sign_in_link)
+    return Status(202, SignInRequested(detail=str(CODE_SENT)))
+
+
+@api.post(
+    "/account/sign-in/verify",
+    **_spec({200: MeOut}, 400, 429, write=True),
+    tags=["account"],
+)
+def verify_sign_in_code(request: HttpRequest, payload: SignInVerifyIn) -> MeOut:
+    """Sign in with the code from the mail (400 `invalid` when wrong, expired or used; after 5
+    wrong tries a new code is needed). The session cookie changes: read the new CSRF token."""
+    sign_in_limited(request)
+    customer = sign_in_with_code(email=payload.email, code=payload.code)
+    complete_sign_in(request, customer)
+    return me_out(customer)
+
+
+@api.post("/account/sign-out", **_spec({204: None}, write=True), tags=["account"])
+def sign_out(request: HttpRequest) -> Status[None]:
+    """End the session."""
+    logout(request)
+    return Status(204, None)
+
+
+@api.get("/me", **_spec({200: MeOut}, 401), tags=["account"])
+def get_me(request: HttpRequest) -> MeOut:
+    """The signed-in customer's account."""
+    return me_out(_customer(request))
+
+
+@api.get("/me/orders", **_spec({200: OrderList}, 401), tags=["account"])
+def list_my_orders(request: HttpRequest) -> OrderList:
+    """The customer's orders: those placed while signed in, on any device, and every order
+    paid with the account's e-mail (also from before the account existed)."""
+    _customer(request)
+    return list_orders(request)
+
+
+@api.get("/me/addresses", **_spec({200: AddressList}, 401), tags=["account"])
+def list_my_addresses(request: HttpRequest) -> AddressList:
+    """The customer's saved addresses (kept from their paid orders, edited on the account
+    page), newest first: the first is where the card page starts."""
+    kept = _customer(request).addresses.all()
+    return AddressList(addresses=[address_out(address.address) for address in kept])
+
+
+@api.get("/me/returns", **_spec({200: ReturnList}, 401), tags=["account"])
+def list_my_returns(request: HttpRequest) -> ReturnList:
+    """The return requests of the customer's orders, newest first."""
+    customer = _customer(request)
+    requests = ReturnRequest.objects.filter(order__in=customer_orders(customer)).prefetch_related(
+        "lines__order_line__item"
+    )
+    return ReturnList(returns=[return_out(r) for r in requests.order_by("-created_at", "-id")])
+
+
+@api.post(
+    f"/orders/{ID % 'order_id'}/returns",
+    **_spec({201: ReturnOut}, 400, 404, write=True),
+    tags=["account"],
+)
+def request_return(request: HttpRequest, order_id: int, payload: ReturnIn) -> Status[ReturnOut]:
+    """Ask to return lines of a paid order, within SHOP_RETURN_DAYS of payment or delivery
+    (400 `return_refused` when too late or more than is left to return)."""
+    order = _order(request, order_id)
+    if not order.is_paid:
+        raise NotFound(NO_SUCH_ORDER)
+    quantities: dict[int, int] = {}
+    for line in payload.lines:
+        quantities[line.line_id] = quantities.get(line.line_id, 0) + line.quantity
+    created = return_request_create(
+        order_id=order.pk,
+        quantities=quantities,
+        reason=payload.reason,
+        customer=current_customer(request),
+    )
+    return Status(201, return_out(ReturnRequest.objects.get(pk=created.pk)))

@@ -4,7 +4,7 @@ answer the same to `Accept: application/json` (kassa.storefront). Money is minor
 currency and the amount formatted as the pages show it."""
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, cast
 
 from django.urls import reverse
 from ninja import Schema
@@ -14,6 +14,7 @@ from kassa.catalog.models import Item
 from kassa.common.address import Address, Contact
 from kassa.common.converters import ID_MAX_DIGITS
 from kassa.common.money import format_amount, from_minor, to_minor
+from kassa.customers.models import Customer, ReturnRequest
 from kassa.orders.models import MAX_QUANTITY, Order
 from kassa.orders.pricing import Totals, order_totals
 from kassa.orders.review import cart_review
@@ -301,3 +302,99 @@ def payment_intent_out(started: Started, *, return_url: str) -> PaymentIntent:
 
 class CsrfToken(Schema):
     csrf_token: str = Field(description="Send it as X-CSRFToken on POST, PUT, PATCH, DELETE.")
+
+
+# --- Customer accounts and returns -------------------------------------------------------------
+
+
+# Checked by the operation, as the page's form checks it (400 `invalid` when it is no address):
+# JSON Schema's "email" format and Django's check differ at the edges.
+EMAIL = Annotated[StrictStr, Field(max_length=254)]
+
+
+class SignInIn(Schema):
+    email: EMAIL = Field(description="Where the code goes.")
+
+
+class SignInVerifyIn(Schema):
+    email: EMAIL
+    code: StrictStr = Field(max_length=20, description="The 6 letters and digits of the mail.")
+
+
+class SignInRequested(Schema):
+    detail: str = Field(
+        description="The same whether or not the address has an account: a code is on its way."
+    )
+
+
+class MeOut(Schema):
+    email: str
+    created_at: datetime
+    last_sign_in_at: datetime | None
+
+
+def me_out(customer: Customer) -> MeOut:
+    return MeOut(
+        email=customer.email,
+        created_at=customer.created_at,
+        last_sign_in_at=customer.last_sign_in_at,
+    )
+
+
+class AddressList(Schema):
+    addresses: list[AddressOut] = Field(description="The customer's saved addresses, newest first.")
+
+
+class ReturnLineIn(Schema):
+    line_id: Annotated[int, Field(ge=1, le=MAX_ID, description="An order line's id."), WHOLE_NUMBER]
+    quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY), WHOLE_NUMBER]
+
+
+class ReturnIn(Schema):
+    lines: list[ReturnLineIn] = Field(min_length=1, max_length=100)
+    reason: StrictStr = Field(min_length=1, max_length=2000)
+
+
+class ReturnLineOut(Schema):
+    line_id: int
+    item: str
+    quantity: int
+
+
+# Its own name in the schema: Order.Status is "Status" there already.
+ReturnStatus = Literal["requested", "approving", "approved", "rejected"]
+
+
+class ReturnOut(Schema):
+    id: int
+    order_id: int
+    status: ReturnStatus
+    reason: str
+    note: str = Field(description="Staff's note with their decision.")
+    amount_refunded: int | None = Field(description="Minor units, once approved.")
+    created_at: datetime
+    decided_at: datetime | None
+    lines: list[ReturnLineOut]
+
+
+def return_out(request: ReturnRequest) -> ReturnOut:
+    return ReturnOut(
+        id=request.pk,
+        order_id=request.order_id,
+        status=cast(ReturnStatus, request.status),
+        reason=request.reason,
+        note=request.staff_note if request.status != ReturnRequest.Status.REQUESTED else "",
+        amount_refunded=request.amount_refunded,
+        created_at=request.created_at,
+        decided_at=request.decided_at,
+        lines=[
+            ReturnLineOut(
+                line_id=line.order_line_id, item=line.order_line.item.name, quantity=line.quantity
+            )
+            for line in request.lines.all()
+        ],
+    )
+
+
+class ReturnList(Schema):
+    returns: list[ReturnOut]

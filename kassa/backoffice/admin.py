@@ -20,6 +20,8 @@ from kassa.backoffice.orders_admin import (
 from kassa.backoffice.roles import is_internal
 from kassa.catalog.admin import ItemAdmin
 from kassa.catalog.models import Item
+from kassa.customers.admin import CustomerAdmin, ReturnRequestAdmin
+from kassa.customers.models import Customer, ReturnRequest
 from kassa.integrations.admin import WebhookDeliveryAdmin, WebhookEndpointAdmin
 from kassa.integrations.models import WebhookDelivery, WebhookEndpoint
 from kassa.invoices.models import Invoice
@@ -55,6 +57,9 @@ admin.site.register(Mail, MailAdmin)
 admin.site.register(Reservation, HeldStockAdmin)
 admin.site.register(Invoice, InvoiceAdmin)
 admin.site.register(RecoveryOptOut, RecoveryOptOutAdmin)
+# Customers' accounts and the returns they asked for.
+admin.site.register(ReturnRequest, ReturnRequestAdmin)
+admin.site.register(Customer, CustomerAdmin)
 # What moved money, and the records of what the shop made in Stripe.
 admin.site.register(PaymentAttempt, PaymentAttemptAdmin)
 admin.site.register(UnmatchedPayment, UnmatchedPaymentAdmin)

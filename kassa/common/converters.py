@@ -34,3 +34,19 @@ class SignedTokenConverter:
 
 
 register_converter(SignedTokenConverter, "signed")
+
+
+class SecretTokenConverter:
+    """A random token the shop made (`secrets.token_urlsafe(32)`: a sign-in link's), as a
+    string; anything else is no route at all."""
+
+    regex = r"[A-Za-z0-9_\-]{20,100}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(SecretTokenConverter, "secret")

@@ -32,6 +32,12 @@ class NotFound(ShopError):
     code = "not_found"
 
 
+class NotSignedIn(ShopError):
+    """Only a signed-in customer may ask this."""
+
+    code = "not_signed_in"
+
+
 class Conflict(ShopError):
     """The request is fine, but the state of things does not allow it now."""
 

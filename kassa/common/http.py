@@ -26,6 +26,7 @@ from kassa.common.errors import (
     Conflict,
     Invalid,
     NotFound,
+    NotSignedIn,
     ProviderRejected,
     ShopError,
     TooMany,
@@ -36,6 +37,7 @@ View = Callable[..., HttpResponse]
 
 STATUS_OF_KIND: dict[type[ShopError], int] = {
     Invalid: 400,
+    NotSignedIn: 401,
     NotFound: 404,
     Conflict: 409,
     ProviderRejected: 502,

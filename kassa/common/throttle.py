@@ -117,3 +117,25 @@ def search_limited(request: HttpRequest) -> None:
             key=_address,
             rate=settings.SHOP_THROTTLE_SEARCH_PER_ADDRESS,
         )
+
+
+def sign_in_limited(request: HttpRequest, *, email: str = "") -> None:
+    """Refuse a sign-in step past its rates (TooMany): asking for a code for `email`, counted per
+    address and per e-mail (SHOP_THROTTLE_SIGN_IN_PER_EMAIL: nobody's inbox is flooded), or,
+    without `email`, typing a code, counted per address."""
+    if not settings.SHOP_THROTTLE:
+        return
+    step = "request" if email else "verify"
+    _count(
+        request,
+        group=f"sign-in-{step}:_address",
+        key=_address,
+        rate=settings.SHOP_THROTTLE_SIGN_IN_PER_ADDRESS,
+    )
+    if email:
+        _count(
+            request,
+            group="sign-in-request:email",
+            key=lambda group, request: email.strip().lower(),
+            rate=settings.SHOP_THROTTLE_SIGN_IN_PER_EMAIL,
+        )

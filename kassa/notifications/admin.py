@@ -8,6 +8,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kassa.notifications.models import Mail, RecoveryOptOut
+from kassa.notifications.sending import SECRET_KINDS
 from kassa.notifications.services import mail_retry
 
 
@@ -65,7 +66,7 @@ class MailAdmin(admin.ModelAdmin[Mail]):
         "lease_until",
         "recipients",
         "subject",
-        "context",
+        "shown_context",
         "created_at",
         "sent_at",
     )
@@ -79,6 +80,13 @@ class MailAdmin(admin.ModelAdmin[Mail]):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+    @admin.display(description=_("context"))
+    def shown_context(self, obj: Mail) -> object:
+        # A sign-in code would let whoever reads it sign in as the customer: never shown.
+        if obj.kind in SECRET_KINDS:
+            return "—"
+        return obj.context
 
     @admin.display(description=_("why not sent"))
     def short_error(self, obj: Mail) -> str:

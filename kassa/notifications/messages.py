@@ -18,7 +18,9 @@ from kassa.orders.pricing import Totals, order_totals
 
 Kind = Mail.Kind
 _STAFF = {Kind.STAFF_NEW_ORDER, Kind.STAFF_NOTICE}
-_SAYS_WHAT_WAS_REFUNDED = {Kind.REFUND}
+_SAYS_WHAT_WAS_REFUNDED = {Kind.REFUND, Kind.RETURN_APPROVED}
+# Mail to an address rather than to an order's buyer (a sign-in code): the address is `to`.
+_ADDRESSED = {Kind.SIGN_IN}
 
 
 class NoRecipient(Exception):
@@ -44,6 +46,8 @@ def _recipients(mail: Mail) -> list[str]:
         return list(settings.SHOP_STAFF_EMAILS)
     if mail.kind == Kind.RECOVERY:
         return [mail.order.recovery_email] if mail.order and mail.order.recovery_email else []
+    if mail.kind in _ADDRESSED:
+        return [str(mail.context["to"])] if mail.context.get("to") else []
     return [mail.order.email] if mail.order and mail.order.email else []
 
 

@@ -19,6 +19,10 @@ class Mail(models.Model):
         STAFF_NEW_ORDER = "staff_new_order", _("new order (staff)")
         STAFF_NOTICE = "staff_notice", _("notice (staff)")
         RECOVERY = "recovery", _("unpaid checkout reminder")
+        SIGN_IN = "sign_in", _("sign-in code")
+        RETURN_REQUESTED = "return_requested", _("return request received")
+        RETURN_APPROVED = "return_approved", _("return approved")
+        RETURN_REJECTED = "return_rejected", _("return rejected")
 
     class State(models.TextChoices):
         QUEUED = "queued", _("queued")

@@ -25,6 +25,8 @@ from kassa.notifications.models import Mail
 
 logger = logging.getLogger(__name__)
 
+SECRET_KINDS = {Mail.Kind.SIGN_IN}
+
 # Schedules another try of mail `pk` at `when` (the worker's task, kassa.notifications.tasks).
 Retry = Callable[[int, datetime], object]
 
@@ -73,7 +75,10 @@ def send(*, mail_id: int, retry: Retry) -> str:
     except Exception as exc:  # a template or data fault: kept on the row, retried like the rest
         logger.exception("mail %s could not be built", mail.pk)
         return _failed(mail, exc, retry=retry)
+    # A sign-in code is a secret: once sent, the row keeps that it went, not what it said.
+    secret: dict[str, object] = {"context": {}} if mail.kind in SECRET_KINDS else {}
     Mail.objects.filter(pk=mail.pk).update(
+        **secret,
         state=Mail.State.SENT,
         sent_at=timezone.now(),
         lease_until=None,

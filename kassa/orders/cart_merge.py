@@ -21,7 +21,7 @@ first and the newer carts after it, as every path here locks order first.
 import logging
 
 from django.db import transaction
-from django.db.models import ProtectedError
+from django.db.models import ProtectedError, Q
 
 from kassa.orders.models import MAX_QUANTITY, Order, OrderLine
 
@@ -40,32 +40,61 @@ def cart_merge_newer_into(*, order: Order) -> list[int]:
         .order_by("pk")
     )
     for other in others:
-        if other.currency != order.currency:
-            _set_aside(other, why=f"in {other.currency}, beside order {order.pk}")
-            continue
-        for line in OrderLine.objects.filter(order=other):
-            mine = OrderLine.objects.filter(order=order, item_id=line.item_id).first()
-            if mine is None:
-                line.order = order
-                line.save(update_fields=["order"])
-            else:
-                mine.quantity = min(mine.quantity + line.quantity, MAX_QUANTITY)
-                mine.save(update_fields=["quantity"])
-        fields = ["updated_at"]
-        if order.discount_id is None and other.discount_id is not None:
-            order.discount_id = other.discount_id
-            fields.append("discount")
-        if order.user_id is None and other.user_id is not None:
-            order.user_id = other.user_id
-            fields.append("user")
-        order.save(update_fields=fields)
-        logger.info("order %s: cart %s merged into it", order.pk, other.pk)
-        try:
-            with transaction.atomic():
-                Order.objects.filter(pk=other.pk).delete()
-        except ProtectedError:
-            _set_aside(other, why=f"merged into order {order.pk}")
+        _fold(order, other)
     return [other.pk for other in others]
+
+
+def cart_merge_at_sign_in(*, visitor_token: str, user_id: int) -> Order | None:
+    """A customer signed in: this browser's cart (`visitor_token`) and the carts of their account
+    (made on other devices) become one, by the rules above. The account's newest cart takes the
+    others in; without one, this browser's cart becomes the account's. Returns the cart."""
+    mine = Q(user_id=user_id)
+    if visitor_token:
+        mine |= Q(visitor_token=visitor_token)
+    with transaction.atomic():
+        carts = list(
+            Order.objects.select_for_update().filter(mine, status=Order.Status.OPEN).order_by("pk")
+        )
+        if not carts:
+            return None
+        accounts = [cart for cart in carts if cart.user_id == user_id]
+        order = accounts[-1] if accounts else carts[-1]
+        if order.user_id != user_id:
+            order.user_id = user_id
+            order.save(update_fields=["user", "updated_at"])
+        for other in carts:
+            if other.pk != order.pk:
+                _fold(order, other)
+    return order
+
+
+def _fold(order: Order, other: Order) -> None:
+    """`other`'s lines and discount join `order` (both locked); `other` is removed."""
+    if other.currency != order.currency:
+        _set_aside(other, why=f"in {other.currency}, beside order {order.pk}")
+        return
+    for line in OrderLine.objects.filter(order=other):
+        mine = OrderLine.objects.filter(order=order, item_id=line.item_id).first()
+        if mine is None:
+            line.order = order
+            line.save(update_fields=["order"])
+        else:
+            mine.quantity = min(mine.quantity + line.quantity, MAX_QUANTITY)
+            mine.save(update_fields=["quantity"])
+    fields = ["updated_at"]
+    if order.discount_id is None and other.discount_id is not None:
+        order.discount_id = other.discount_id
+        fields.append("discount")
+    if order.user_id is None and other.user_id is not None:
+        order.user_id = other.user_id
+        fields.append("user")
+    order.save(update_fields=fields)
+    logger.info("order %s: cart %s merged into it", order.pk, other.pk)
+    try:
+        with transaction.atomic():
+            Order.objects.filter(pk=other.pk).delete()
+    except ProtectedError:
+        _set_aside(other, why=f"merged into order {order.pk}")
 
 
 def _set_aside(order: Order, *, why: str) -> None:

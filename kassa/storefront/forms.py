@@ -199,3 +199,80 @@ class CancelReturnForm(forms.Form):
         ):
             raise forms.ValidationError("The cancel link was not made for this checkout.")
         return cleaned
+
+
+# --- Customer accounts and returns ---------------------------------------------------------------
+
+
+class SignInEmailForm(forms.Form):
+    email = forms.EmailField(label=_("E-mail"), max_length=254)
+
+
+class SignInCodeForm(forms.Form):
+    code = forms.CharField(label=_("Code"), max_length=20, strip=True)
+
+
+class ConfirmForm(forms.Form):
+    """A destructive step's box to tick (deleting the account)."""
+
+    confirm = forms.BooleanField(
+        label=_("Yes, delete my account and my personal data"),
+        error_messages={"required": _("Tick the box to confirm.")},
+    )
+
+
+class ReturnRequestForm(forms.Form):
+    """Which lines to return and how many of each (`line-<id>`), and why."""
+
+    reason = forms.CharField(
+        label=_("Why are you returning these items?"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Please say why you return the items.")},
+    )
+
+    def __init__(self, *args: Any, left: dict[int, int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for line_id in left:
+            # How many are left is the service's to say (it knows, under the order's lock).
+            self.fields[f"line-{line_id}"] = forms.IntegerField(
+                min_value=0, max_value=MAX_QUANTITY, required=False
+            )
+
+    def quantities(self) -> dict[int, int]:
+        data = cleaned(self)
+        return {
+            int(name.removeprefix("line-")): int(value or 0)
+            for name, value in data.items()
+            if name.startswith("line-")
+        }
+
+
+class SavedAddressForm(forms.Form):
+    """A saved address as the customer edits it on their account page."""
+
+    name = forms.CharField(label=_("Name"), max_length=500, required=False)
+    line1 = forms.CharField(label=_("address line 1"), max_length=500)
+    line2 = forms.CharField(label=_("address line 2"), max_length=500, required=False)
+    postal_code = forms.CharField(label=_("postal code"), max_length=40, required=False)
+    city = forms.CharField(label=_("city"), max_length=200)
+    state = forms.CharField(label=_("state or region"), max_length=200, required=False)
+    country = forms.ChoiceField(label=_("country"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        country = self.fields["country"]
+        assert isinstance(country, forms.ChoiceField)
+        country.choices = [(code, code) for code in settings.SHOP_SHIPPING_COUNTRIES]
+
+    def address(self) -> Address:
+        data = cleaned(self)
+        return Address(
+            name=data["name"],
+            line1=data["line1"],
+            line2=data["line2"],
+            postal_code=data["postal_code"],
+            city=data["city"],
+            state=data["state"],
+            country=data["country"],
+        )

@@ -7,6 +7,7 @@ from django.urls import include, path, re_path
 
 from kassa.common.routes import route
 from kassa.storefront.views import (
+    account,
     card,
     catalog,
     checkout,
@@ -15,6 +16,7 @@ from kassa.storefront.views import (
     media,
     orders,
     recovery,
+    returns,
     stripe_webhook,
 )
 
@@ -42,6 +44,20 @@ order_urls = [
     ),
     *route("cart/recover/<signed:token>", recovery.recover, "recover"),
     *route("cart/recover/<signed:token>/unsubscribe", recovery.unsubscribe, "recover-unsubscribe"),
+    *route("orders/<id:order_id>/return", returns.order_return, "return"),
+    *route("orders/view/<signed:token>/return", returns.order_signed_return, "signed-return"),
+]
+
+customer_urls = [
+    *route("account", account.account, "account"),
+    *route("account/sign-in", account.sign_in, "sign-in"),
+    *route("account/sign-in/code", account.sign_in_code, "code"),
+    *route("account/sign-in/link/<secret:token>", account.sign_in_with_link, "link"),
+    *route("account/logout", account.sign_out, "logout"),
+    *route("account/data", account.personal_data, "data"),
+    *route("account/delete", account.delete_account, "delete"),
+    *route("account/addresses/<id:address_id>", account.edit_address, "address"),
+    *route("account/addresses/<id:address_id>/remove", account.remove_address, "remove-address"),
 ]
 
 payment_urls = [
@@ -78,4 +94,5 @@ urlpatterns = [
     path("", include((common_urls, "common"))),
     path("", include((payment_urls, "payments"))),
     path("", include((order_urls, "orders"))),
+    path("", include((customer_urls, "customers"))),
 ]

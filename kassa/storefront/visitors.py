@@ -5,11 +5,13 @@ import secrets
 from django.http import HttpRequest
 
 from kassa.common.throttle import client_address
+from kassa.customers.models import Customer
 from kassa.orders import selectors
 from kassa.orders.models import Order
 from kassa.orders.visitors import Visitor
 
 SESSION_KEY = "kassa_visitor"
+_EMAIL = "_kassa_customer_email"
 
 
 def visitor_from_request(request: HttpRequest, *, create: bool = True) -> Visitor:
@@ -26,7 +28,22 @@ def visitor_from_request(request: HttpRequest, *, create: bool = True) -> Visito
         user_id=user_id,
         is_new=is_new and user_id is None,
         address=client_address(request),
+        email=customer_email(request),
     )
+
+
+def customer_email(request: HttpRequest) -> str:
+    """The signed-in customer's e-mail ("" for anyone else), read once per request."""
+    if not request.user.is_authenticated:
+        return ""
+    cached = getattr(request, _EMAIL, None)
+    if cached is None:
+        cached = (
+            Customer.objects.filter(user_id=request.user.pk).values_list("email", flat=True).first()
+            or ""
+        )
+        setattr(request, _EMAIL, cached)
+    return str(cached)
 
 
 def order_for_request(request: HttpRequest, order_id: int) -> Order:

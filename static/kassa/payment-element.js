@@ -103,7 +103,10 @@
       elements.create("payment").mount("#payment-element");
       showCustomerFields(data.customer);
       if (customer && customer.needs_shipping) {
-        addressElement = elements.create("address", { mode: "shipping", allowedCountries: customer.countries });
+        var addressOptions = { mode: "shipping", allowedCountries: customer.countries };
+        // A signed-in customer's last address, to change or keep.
+        if (customer.address) addressOptions.defaultValues = customer.address;
+        addressElement = elements.create("address", addressOptions);
         addressElement.mount("#address-element");
       }
     } catch (e) {

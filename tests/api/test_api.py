@@ -412,6 +412,14 @@ OPERATIONS = {
     ("get", "/api/v1/orders/{order_id}"),
     ("post", "/api/v1/orders/{order_id}/checkout"),
     ("post", "/api/v1/orders/{order_id}/payment-intent"),
+    ("post", "/api/v1/account/sign-in"),
+    ("post", "/api/v1/account/sign-in/verify"),
+    ("post", "/api/v1/account/sign-out"),
+    ("get", "/api/v1/me"),
+    ("get", "/api/v1/me/orders"),
+    ("get", "/api/v1/me/addresses"),
+    ("get", "/api/v1/me/returns"),
+    ("post", "/api/v1/orders/{order_id}/returns"),
 }
 
 
@@ -425,7 +433,7 @@ def test_the_schema_is_openapi_3_1_with_every_operation_and_its_errors(client: C
     for method, path in OPERATIONS:
         operation = schema["paths"][path][method]
         responses = operation["responses"]
-        assert "200" in responses, (method, path)
+        assert any(status.startswith("2") for status in responses), (method, path)
         assert {"413", "500"} <= set(responses), (method, path)
         for status, response in responses.items():
             if status.startswith(("4", "5")):

@@ -77,6 +77,7 @@ def test_the_intent_is_for_exactly_the_total_shown(
         "needs_shipping": True,
         "countries": settings.SHOP_SHIPPING_COUNTRIES,
         "shipping_options": [],
+        "address": None,  # no signed-in customer's address to start with
         "total": shown(6116),
         "pay_label": f"Pay {shown(6116)}",
     }

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -186,6 +187,11 @@ class Order(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("order")
         verbose_name_plural = _("orders")
+        indexes = [
+            # A signed-in customer's orders are also those paid with their e-mail, in any case
+            # (kassa.orders.visitors): what PostgreSQL's case-insensitive match reads.
+            models.Index(Upper("email"), name="order_email_upper"),
+        ]
         constraints = [
             # One cart per visitor (kassa.orders.cart_merge): a double-click cannot make two.
             models.UniqueConstraint(

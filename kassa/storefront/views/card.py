@@ -16,6 +16,7 @@ from kassa.catalog import selectors as catalog_selectors
 from kassa.common.http import json_endpoint
 from kassa.common.money import format_amount, from_minor
 from kassa.common.throttle import buy_limited
+from kassa.customers.selectors import last_shipping_address
 from kassa.orders.checkout_defaults import offered
 from kassa.orders.models import Order
 from kassa.orders.pricing import order_totals
@@ -57,9 +58,29 @@ def _customer_form(order: Order, *, amount: int) -> dict[str, Any]:
             }
             for option in options
         ],
+        # A signed-in customer's last shipping address, for the Address Element to start with.
+        "address": _remembered(order) if needs_shipping(lines) else None,
         # The intent is made for the cheapest option until the customer chooses.
         "total": _shown(amount, order.currency),
         "pay_label": _("Pay %(amount)s") % {"amount": _shown(amount, order.currency)},
+    }
+
+
+def _remembered(order: Order) -> dict[str, Any] | None:
+    """The address as Stripe's Address Element takes it (`defaultValues`)."""
+    address = last_shipping_address(user_id=order.user_id) if order.user_id else None
+    if address is None:
+        return None
+    return {
+        "name": address.name,
+        "address": {
+            "line1": address.line1,
+            "line2": address.line2,
+            "city": address.city,
+            "state": address.state,
+            "postal_code": address.postal_code,
+            "country": address.country,
+        },
     }
 
 

@@ -15,6 +15,7 @@ from kassa.catalog import selectors as catalog_selectors
 from kassa.common.forms import cleaned
 from kassa.common.http import page_or_json, wants_json
 from kassa.common.throttle import code_limited
+from kassa.customers.returns import can_return, return_deadline
 from kassa.orders import selectors
 from kassa.orders.cart import (
     cart_add_item,
@@ -96,8 +97,24 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     return render(
         request,
         "kassa/order_detail.html",
-        {"order": order, "totals": totals, "review": cart_review(order, totals)},
+        {
+            "order": order,
+            "totals": totals,
+            "review": cart_review(order, totals),
+            **_returns(order, reverse("orders:return", args=[order.pk])),
+        },
     )
+
+
+def _returns(order: Order, form_url: str) -> dict[str, object]:
+    """What a paid order's page says of returns: those asked for, and where to ask."""
+    if not order.is_paid:
+        return {}
+    return {
+        "return_requests": list(order.return_requests.prefetch_related("lines__order_line__item")),
+        "return_url": form_url if can_return(order) else "",
+        "return_deadline": return_deadline(order),
+    }
 
 
 @never_cache
@@ -141,5 +158,10 @@ def order_signed(request: HttpRequest, token: str) -> HttpResponse:
     return render(
         request,
         "kassa/order_signed.html",
-        {"order": order, "totals": order_totals(order), "token": token},
+        {
+            "order": order,
+            "totals": order_totals(order),
+            "token": token,
+            **_returns(order, reverse("orders:signed-return", args=[token])),
+        },
     )
