@@ -6,8 +6,8 @@ from django.contrib import admin
 from kassa.backoffice.carts_admin import CartAdmin
 from kassa.backoffice.models import Cart
 from kassa.backoffice.orders_admin import DiscountAdmin, OrderAdmin, ShippingRateAdmin, TaxAdmin
-from kassa.catalog.admin import ItemAdmin
-from kassa.catalog.models import Item
+from kassa.catalog.admin import CollectionAdmin, ItemAdmin, ProductAdmin
+from kassa.catalog.models import Collection, Item, Product
 from kassa.notifications.admin import MailAdmin
 from kassa.notifications.models import Mail
 from kassa.orders.models import Discount, Order, ShippingRate, Tax
@@ -27,6 +27,8 @@ from kassa.payments.models import (
 )
 
 # The catalog and the orders, as staff work with them.
+admin.site.register(Product, ProductAdmin)
+admin.site.register(Collection, CollectionAdmin)
 admin.site.register(Item, ItemAdmin)
 admin.site.register(Order, OrderAdmin)
 admin.site.register(Cart, CartAdmin)

@@ -6,11 +6,22 @@ from django.conf import settings
 from django.urls import include, path, re_path
 
 from kassa.common.routes import route
-from kassa.storefront.views import card, catalog, checkout, health, media, orders, stripe_webhook
+from kassa.storefront.views import (
+    card,
+    catalog,
+    checkout,
+    health,
+    media,
+    orders,
+    products,
+    stripe_webhook,
+)
 
 catalog_urls = [
     path("", catalog.catalog, name="catalog"),
     *route("item/<id:item_id>", catalog.item_detail, "item"),
+    *route("products/<slug:handle>", products.product_detail, "product"),
+    *route("collections/<slug:handle>", products.collection_detail, "collection"),
 ]
 
 order_urls = [
