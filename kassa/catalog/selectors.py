@@ -254,6 +254,15 @@ def product_variants(*, product: Product) -> list[Item]:
     return list(product.variants.filter(is_active=True).order_by("position", "id"))
 
 
+def variants_of(*, products: list[Product]) -> dict[int, list[Item]]:
+    """The variants on sale of each of `products`, in order: one query for them all."""
+    found: dict[int, list[Item]] = {product.pk: [] for product in products}
+    variants = Item.objects.filter(product__in=[p.pk for p in products], is_active=True)
+    for variant in variants.order_by("product_id", "position", "id"):
+        found[variant.product_id].append(variant)  # type: ignore[index]
+    return found
+
+
 def collection_list() -> QuerySet[Collection]:
     """Collections shown in the header and the sitemap, in their order."""
     return Collection.objects.filter(is_active=True)

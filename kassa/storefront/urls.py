@@ -3,6 +3,7 @@ namespace its pages are known by (`catalog:item`, `orders:detail`, `payments:buy
 answers with and without its trailing slash (kassa.common.routes)."""
 
 from django.conf import settings
+from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path, re_path
 
 from kassa.common.routes import route
@@ -14,6 +15,7 @@ from kassa.storefront.views import (
     media,
     orders,
     products,
+    seo,
     stripe_webhook,
 )
 
@@ -56,6 +58,11 @@ payment_urls = [
 ]
 
 common_urls = [re_path(r"^healthz/?$", health.healthz, name="healthz")]
+
+seo_urls = [
+    path("robots.txt", seo.robots_txt, name="robots"),
+    path("sitemap.xml", sitemap_views.sitemap, {"sitemaps": seo.SITEMAPS}, name="sitemap"),
+]
 # Uploaded images on local disk are served by the app; from a bucket, browsers fetch them there.
 if settings.STORAGES["default"]["BACKEND"] == "django.core.files.storage.FileSystemStorage":
     common_urls.append(
@@ -65,6 +72,7 @@ if settings.STORAGES["default"]["BACKEND"] == "django.core.files.storage.FileSys
 # Tried in order: the catalog's pages, the most visited, come first.
 urlpatterns = [
     path("", include((catalog_urls, "catalog"))),
+    path("", include((seo_urls, "seo"))),
     path("", include((common_urls, "common"))),
     path("", include((payment_urls, "payments"))),
     path("", include((order_urls, "orders"))),
