@@ -10,6 +10,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from kassa.catalog import revision, selectors
 from kassa.catalog.models import Item, Product
+from kassa.catalog.shopify_csv import sanitise_body
 from kassa.common.money import from_minor, to_minor
 
 register = template.Library()
@@ -87,6 +88,13 @@ def product_meta(product: Product, chosen: Item, variants: list[Item]) -> SafeSt
         tags.append(('<meta property="og:image" content="{}">', absolute(image.url)))
     head = format_html_join("\n", "{}", ((format_html(t, v),) for t, v in tags))
     return format_html("{}\n{}", head, json_ld(product_data(product, variants)))
+
+
+@register.filter
+def sanitised_html(body: str) -> SafeString:
+    """A product's HTML body, sanitised again as it is shown (it was on import): formatting
+    and http(s) links only."""
+    return mark_safe(sanitise_body(body))  # noqa: S308 - nh3 leaves nothing that runs
 
 
 @register.simple_tag
