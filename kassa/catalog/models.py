@@ -50,7 +50,9 @@ class Product(models.Model):
     )
     # The body as HTML, from an import (sanitised on the way in, kassa.catalog.shopify_csv);
     # the page shows it instead of the description when there is one.
-    body_html = models.TextField(_("description as HTML"), blank=True, default="", editable=False)
+    body_html = models.TextField(
+        _("description as HTML"), blank=True, default="", db_default="", editable=False
+    )
     option1_name = models.CharField(_("option 1"), max_length=100, blank=True, default="")
     option2_name = models.CharField(_("option 2"), max_length=100, blank=True, default="")
     option3_name = models.CharField(_("option 3"), max_length=100, blank=True, default="")
