@@ -1,28 +1,33 @@
 """The catalog's admin parts: items with their stock and picture (registered by
 kassa.backoffice.admin)."""
 
+import secrets
+from functools import partial
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminFileWidget
+from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import MaxValueValidator
 from django.db.models import Count, F, QuerySet
 from django.db.models.fields.files import FieldFile
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from kassa.catalog import images, services
+from kassa.catalog import images, services, shopify_csv
 from kassa.catalog.models import MAX_STOCK, Collection, CollectionProduct, Item, Product
 from kassa.common.admin_money import CURRENCIES_IN_USE, show_in_currency
-from kassa.common.money import format_amount
+from kassa.common.money import CURRENCY_CHOICES, format_amount
 
 
 class ItemImageField(forms.FileField):
@@ -390,6 +395,20 @@ class ProductAdmin(admin.ModelAdmin[Product]):
     def save_model(self, request: HttpRequest, obj: Product, form: Any, change: bool) -> None:
         services.product_save(product=obj)
 
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view(partial(import_products_view, self))
+        own = [path("import/", view, name="catalog_product_import")]
+        return own + super().get_urls()
+
+    @admin.action(description=_("Export as Shopify CSV"))
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Product]) -> HttpResponse:
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="products.csv"'
+        shopify_csv.export(response, products=queryset)
+        return response
+
+    actions = ["export_csv"]
+
 
 class CollectionAdmin(admin.ModelAdmin[Collection]):
     list_display = ["name", "handle", "position", "is_active", "updated_at"]
@@ -398,3 +417,81 @@ class CollectionAdmin(admin.ModelAdmin[Collection]):
     prepopulated_fields = {"handle": ["name"]}
     fields = ["name", "handle", "description", "position", "is_active"]
     inlines = [CollectionEntryInline]
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSV file"), widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"})
+    )
+    currency = forms.ChoiceField(
+        label=_("Currency"),
+        choices=CURRENCY_CHOICES,
+        initial="usd",
+        help_text=_("For rows without a Variant Currency column (Shopify's own files)."),
+    )
+
+
+# The file between its preview and its import, in the shared cache (any replica may answer the
+# confirmation); a preview older than this is uploaded again.
+IMPORT_PREVIEW_SECONDS = 30 * 60
+# A preview lists this many changes, then says how many more.
+CHANGES_SHOWN = 200
+
+
+def import_products_view(model_admin: "ProductAdmin", request: HttpRequest) -> HttpResponse:
+    """Upload a Shopify CSV, see what it would change (a dry run), then import it."""
+    context: dict[str, Any] = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.model._meta,
+        "title": gettext("Import products"),
+    }
+    form = ImportForm()
+    if request.method == "POST" and "confirm" in request.POST:
+        token = request.POST.get("token", "")
+        kept = caches["default"].get(f"product-import:{token}") if token.isalnum() else None
+        if kept is None:
+            messages.error(request, gettext("The preview has expired: upload the file again."))
+            return redirect("admin:catalog_product_import")
+        try:
+            summary = shopify_csv.apply(
+                shopify_csv.read(kept["text"], currency=kept["currency"]),
+                source=shopify_csv.image_source(folder=None),
+            )
+        except shopify_csv.ImportFailed as failed:
+            context["errors"] = failed.errors
+        else:
+            caches["default"].delete(f"product-import:{token}")
+            messages.success(request, gettext("Imported: %(summary)s") % {"summary": summary})
+            return redirect("admin:catalog_product_changelist")
+    elif request.method == "POST":
+        form = ImportForm(request.POST, request.FILES)
+        if form.is_valid():
+            context.update(_preview(form))
+    context["form"] = form
+    return TemplateResponse(request, "admin/catalog/import_products.html", context)
+
+
+def _preview(form: ImportForm) -> dict[str, Any]:
+    try:
+        text = form.cleaned_data["file"].read().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return {"errors": [(1, gettext("The file is not UTF-8 text."))]}
+    currency = form.cleaned_data["currency"]
+    try:
+        summary = shopify_csv.apply(
+            shopify_csv.read(text, currency=currency),
+            source=shopify_csv.image_source(folder=None),
+            dry_run=True,
+        )
+    except shopify_csv.ImportFailed as failed:
+        return {"errors": failed.errors}
+    token = secrets.token_hex(16)
+    caches["default"].set(
+        f"product-import:{token}", {"text": text, "currency": currency}, IMPORT_PREVIEW_SECONDS
+    )
+    return {
+        "summary": summary,
+        "changes": summary.changes[:CHANGES_SHOWN],
+        "more_changes": max(0, len(summary.changes) - CHANGES_SHOWN),
+        "token": token,
+    }

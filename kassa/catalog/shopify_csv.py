@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import nh3
 import requests
@@ -69,6 +69,10 @@ BODY_TAGS = {"p", "br", "ul", "ol", "li", "strong", "em", "b", "i", "h2", "h3", 
 IMAGE_FETCH_TIMEOUT = 10
 M = TypeVar("M", bound=models.Model)
 HANDLE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,199}$")
+
+
+class SupportsWrite(Protocol):
+    def write(self, text: str, /) -> object: ...
 
 
 class ImportFailed(Exception):
@@ -537,15 +541,21 @@ def body_html_of(product: Product) -> str:
     return "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in paragraphs)
 
 
-def export(out: io.TextIOBase, *, image_src: Callable[[Item], str] | None = None) -> int:
-    """Every product and its variants as Shopify's CSV; returns the number of rows."""
+def export(
+    out: SupportsWrite,
+    *,
+    image_src: Callable[[Item], str] | None = None,
+    products: QuerySet[Product] | None = None,
+) -> int:
+    """Every product (or those of `products`) and its variants as Shopify's CSV; returns the
+    number of rows."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     rows = 0
     memberships: dict[int, list[str]] = {}
     for entry in CollectionProduct.objects.select_related("collection").order_by("pk"):
         memberships.setdefault(entry.product_id, []).append(entry.collection.name)
-    products = Product.objects.order_by("pk")
+    products = (products if products is not None else Product.objects.all()).order_by("pk")
     for start in range(0, products.count(), 500):
         chunk = list(products[start : start + 500])
         items: dict[int, list[Item]] = {}
