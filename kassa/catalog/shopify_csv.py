@@ -17,13 +17,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import nh3
 import requests
 from django.core.files.base import ContentFile
-from django.db import models, transaction
-from django.db.models import QuerySet
+from django.db import transaction
+from django.db.models import Max, QuerySet
+from django.utils import timezone
 from django.utils.text import slugify
 
 from kassa.catalog import images, revision
@@ -67,7 +68,7 @@ DEFAULT_OPTION = ("Title", "Default Title")
 # What a product's body may keep of its HTML: text formatting and links, nothing that runs.
 BODY_TAGS = {"p", "br", "ul", "ol", "li", "strong", "em", "b", "i", "h2", "h3", "h4", "a"}
 IMAGE_FETCH_TIMEOUT = 10
-M = TypeVar("M", bound=models.Model)
+M = TypeVar("M")
 HANDLE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,199}$")
 
 
@@ -390,64 +391,119 @@ class _DryRun(Exception):
     pass
 
 
+PRODUCT_FIELDS = [
+    "name",
+    "description",
+    "body_html",
+    "is_active",
+    "option1_name",
+    "option2_name",
+    "option3_name",
+    "updated_at",
+]
+
+
+class _Batch:
+    """What an import writes, gathered so it is written in bulk: a file of 10,000 rows is a
+    few dozen statements, not tens of thousands (signals are not sent: the revision is bumped
+    once at the end, as bulk writers must)."""
+
+    def __init__(self) -> None:
+        self.new_items: list[Item] = []
+        # Changed items by the fields that changed: a new price or stock rewrites those
+        # columns only (the name's search words are not parsed again).
+        self.changed_items: dict[frozenset[str], list[Item]] = {}
+        self.pictured: list[tuple[Item, images.CheckedImage]] = []
+
+
 def _apply(
     plans: list[ProductPlan],
     *,
     pictures: dict[str, images.CheckedImage],
     summary: Summary,
 ) -> None:
-    handles = [p.handle for p in plans]
-    products = {p.handle: p for p in _in_chunks(Product.objects.all(), "handle__in", handles)}
+    now = timezone.now()
+    products = {
+        p.handle: p
+        for p in _in_chunks(Product.objects.all(), "handle__in", [p.handle for p in plans])
+    }
+    new_products = [
+        Product(handle=plan.handle, **_product_values(plan))
+        for plan in plans
+        if plan.handle not in products
+    ]
+    for product in Product.objects.bulk_create(new_products, batch_size=1000):
+        products[product.handle] = product
+        summary.products_created += 1
+        summary.changes.append(f"+ product {product.handle}")
+    created = {p.handle for p in new_products}
+    changed_products = []
+    for plan in plans:
+        product = products[plan.handle]
+        wanted = _product_values(plan)
+        if plan.handle in created or all(getattr(product, k) == v for k, v in wanted.items()):
+            continue
+        if product.is_active != plan.is_active:
+            Item.objects.filter(product=product).update(is_active=plan.is_active)
+        for k, v in wanted.items():
+            setattr(product, k, v)
+        product.updated_at = now
+        changed_products.append(product)
+        summary.products_updated += 1
+        summary.changes.append(f"~ product {plan.handle}")
+    Product.objects.bulk_update(changed_products, PRODUCT_FIELDS, batch_size=1000)
+
     skus = [v.sku for p in plans for v in p.variants if v.sku]
     by_sku = {i.sku: i for i in _in_chunks(Item.objects.all(), "sku__in", skus)}
     variants: dict[int, list[Item]] = {}
-    for item in _in_chunks(Item.objects.all(), "product_id__in", [p.pk for p in products.values()]):
+    ids = [p.pk for p in products.values()]
+    for item in _in_chunks(Item.objects.all(), "product_id__in", ids):
         variants.setdefault(item.product_id or 0, []).append(item)
     errors: list[tuple[int, str]] = []
-    collections = {c.name: c for c in Collection.objects.all()}
+    batch = _Batch()
     for plan in plans:
-        product = products.get(plan.handle)
+        product = products[plan.handle]
         description = body_text(plan.body_html)
-        wanted = {
-            "name": plan.title,
-            "description": description[:20000],
-            "body_html": plan.body_html,
-            "is_active": plan.is_active,
-            "option1_name": plan.option_names[0],
-            "option2_name": plan.option_names[1],
-            "option3_name": plan.option_names[2],
-        }
-        if product is None:
-            product = Product.objects.create(handle=plan.handle, **wanted)
-            products[plan.handle] = product
-            summary.products_created += 1
-            summary.changes.append(f"+ product {plan.handle}")
-        elif any(getattr(product, k) != v for k, v in wanted.items()):
-            if product.is_active != plan.is_active:
-                Item.objects.filter(product=product).update(is_active=plan.is_active)
-            for k, v in wanted.items():
-                setattr(product, k, v)
-            product.save()
-            summary.products_updated += 1
-            summary.changes.append(f"~ product {plan.handle}")
         first_image = min(plan.images)[1] if plan.images else ""
         siblings = {(i.option1, i.option2, i.option3): i for i in variants.get(product.pk, [])}
         for position, variant in enumerate(plan.variants):
             found: Item | None = by_sku.get(variant.sku) if variant.sku else None
             found = found or siblings.get(variant.options)
-            image = variant.image or first_image
-            error = _write_variant(
-                found, product, plan, variant, position, description, pictures.get(image), summary
+            picture = pictures.get(variant.image or first_image)
+            error = _variant(
+                found, product, plan, variant, position, description, picture, summary, batch
             )
             if error:
                 errors.append((variant.line, error))
-        _collect(product, plan, collections, summary)
     if errors:
         raise ImportFailed(errors)
+    for item in batch.new_items:
+        item.updated_at = now
+    Item.objects.bulk_create(batch.new_items, batch_size=1000)
+    for fields, items in batch.changed_items.items():
+        for item in items:
+            item.updated_at = now
+        names = sorted(field.removesuffix("_id") for field in fields)
+        Item.objects.bulk_update(items, [*names, "updated_at"], batch_size=1000)
+    for item, picture in batch.pictured:
+        item_save(item=item, new_image=picture)
+    _collect(plans, products, summary)
     revision.bump()
 
 
-def _write_variant(
+def _product_values(plan: ProductPlan) -> dict[str, object]:
+    return {
+        "name": plan.title,
+        "description": body_text(plan.body_html)[:20000],
+        "body_html": plan.body_html,
+        "is_active": plan.is_active,
+        "option1_name": plan.option_names[0],
+        "option2_name": plan.option_names[1],
+        "option3_name": plan.option_names[2],
+    }
+
+
+def _variant(
     item: Item | None,
     product: Product,
     plan: ProductPlan,
@@ -456,8 +512,9 @@ def _write_variant(
     description: str,
     picture: images.CheckedImage | None,
     summary: Summary,
+    batch: _Batch,
 ) -> str:
-    """Create or update one variant; the error's words, or "" when it was written."""
+    """Plan one variant's creation or update; the error's words, or "" when all is well."""
     values = variant.options
     name = plan.title + (f" — {' / '.join(v for v in values if v)}" if any(values) else "")
     wanted: dict[str, object] = {
@@ -481,9 +538,10 @@ def _write_variant(
         item = Item(**wanted)
     elif item.product_id not in (None, product.pk):
         return f"the SKU {variant.sku} belongs to another product's variant"
-    changed = created or any(getattr(item, k) != v for k, v in wanted.items())
-    if item.reserved and variant.stock is not None and variant.stock < item.reserved:
+    elif item.reserved and variant.stock is not None and variant.stock < item.reserved:
         return f"{item.reserved} units are held by checkouts: the stock cannot be less"
+    differ = frozenset(k for k, v in wanted.items() if created or getattr(item, k) != v)
+    changed = bool(differ)
     new_picture = picture if picture and (created or not item.image) else None
     if not changed and new_picture is None:
         summary.unchanged += 1
@@ -493,7 +551,11 @@ def _write_variant(
     if new_picture is not None:
         item.image_alt = next((alt for _p, _s, alt in plan.images if alt), "")[:300]
         summary.images += 1
-    item_save(item=item, new_image=new_picture)
+        batch.pictured.append((item, new_picture))
+    elif created:
+        batch.new_items.append(item)
+    else:
+        batch.changed_items.setdefault(differ, []).append(item)
     if created:
         summary.variants_created += 1
         summary.changes.append(f"+ variant {name}")
@@ -503,29 +565,53 @@ def _write_variant(
     return ""
 
 
-def _collect(
-    product: Product, plan: ProductPlan, collections: dict[str, Collection], summary: Summary
-) -> None:
-    for title in plan.collections:
-        collection = collections.get(title)
-        if collection is None:
-            handle = slugify(title) or "collection"
-            n = 1
-            while Collection.objects.filter(handle=handle).exists():
-                n += 1
-                handle = f"{slugify(title) or 'collection'}-{n}"
-            collection = collections[title] = Collection.objects.create(name=title, handle=handle)
-            summary.collections_created += 1
-            summary.changes.append(f"+ collection {title}")
-        last = CollectionProduct.objects.filter(collection=collection).count()
-        _entry, made = CollectionProduct.objects.get_or_create(
-            collection=collection, product=product, defaults={"position": last}
+def _collect(plans: list[ProductPlan], products: dict[str, Product], summary: Summary) -> None:
+    """The products into the collections their rows name, made where missing; a product
+    already in one keeps its place."""
+    collections = {c.name: c for c in Collection.objects.all()}
+    taken = set(Collection.objects.values_list("handle", flat=True))
+    for title in dict.fromkeys(t for plan in plans for t in plan.collections):
+        if title in collections:
+            continue
+        base = slugify(title) or "collection"
+        handle, n = base, 1
+        while handle in taken:
+            n += 1
+            handle = f"{base}-{n}"
+        taken.add(handle)
+        collections[title] = Collection.objects.create(name=title, handle=handle)
+        summary.collections_created += 1
+        summary.changes.append(f"+ collection {title}")
+    ids = [products[plan.handle].pk for plan in plans if plan.collections]
+    have = set(
+        _in_chunks(
+            CollectionProduct.objects.values_list("collection_id", "product_id"),
+            "product_id__in",
+            ids,
         )
-        if made:
+    )
+    ends = dict(
+        CollectionProduct.objects.values("collection_id")
+        .annotate(end=Max("position"))
+        .values_list("collection_id", "end")
+    )
+    entries = []
+    for plan in plans:
+        product = products[plan.handle]
+        for title in plan.collections:
+            collection = collections[title]
+            if (collection.pk, product.pk) in have:
+                continue
+            have.add((collection.pk, product.pk))
+            ends[collection.pk] = position = ends.get(collection.pk, -1) + 1
+            entries.append(
+                CollectionProduct(collection=collection, product=product, position=position)
+            )
             summary.changes.append(f"+ {plan.handle} in {title}")
+    CollectionProduct.objects.bulk_create(entries, batch_size=1000)
 
 
-def _in_chunks(rows: QuerySet[M], lookup: str, values: Sequence[object]) -> Iterator[M]:
+def _in_chunks(rows: QuerySet[Any, M], lookup: str, values: Sequence[object]) -> Iterator[M]:
     """rows.filter(lookup=values), a chunk at a time (SQLite takes 999 parameters at most)."""
     for start in range(0, len(values), 500):
         yield from rows.filter(**{lookup: values[start : start + 500]})
