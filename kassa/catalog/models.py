@@ -43,7 +43,7 @@ class Product(models.Model):
         _("handle"),
         max_length=200,
         unique=True,
-        help_text=_("The product's address: /products/<handle>/. Letters, digits and hyphens."),
+        help_text=_("The product's address: /products/handle/. Letters, digits and hyphens."),
     )
     description = models.TextField(
         _("description"), max_length=20000, blank=True, validators=[MaxLengthValidator(20000)]

@@ -59,7 +59,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=200, validators=[django.core.validators.MinLengthValidator(1)], verbose_name='name')),
-                ('handle', models.SlugField(help_text="The product's address: /products/<handle>/. Letters, digits and hyphens.", max_length=200, unique=True, verbose_name='handle')),
+                ('handle', models.SlugField(help_text="The product's address: /products/handle/. Letters, digits and hyphens.", max_length=200, unique=True, verbose_name='handle')),
                 ('description', models.TextField(blank=True, max_length=20000, validators=[django.core.validators.MaxLengthValidator(20000)], verbose_name='description')),
                 ('option1_name', models.CharField(blank=True, default='', max_length=100, verbose_name='option 1')),
                 ('option2_name', models.CharField(blank=True, default='', max_length=100, verbose_name='option 2')),
