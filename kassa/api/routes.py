@@ -13,7 +13,7 @@ from ninja import NinjaAPI, Query, Schema
 from ninja.openapi.schema import OpenAPISchema
 from ninja.operation import Operation
 from ninja.responses import Status
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from kassa.api import errors
 from kassa.api.csrf import csrf_token
@@ -54,6 +54,7 @@ from kassa.orders.cart import (
 )
 from kassa.orders.models import Order
 from kassa.payments.flow import checkout_buy, checkout_start, payment_intent_start
+from kassa.storefront.forms import SearchQueryField
 from kassa.storefront.return_pages import return_pages
 from kassa.storefront.visitors import order_for_request, visitor_from_request
 
@@ -257,6 +258,20 @@ class ProductQuery(PageQuery):
     min_price: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=3)
     max_price: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=3)
     in_stock: bool = Field(False, description="Only products with a variant that can be bought.")
+
+    @field_validator("q")
+    @classmethod
+    def searchable(cls, q: str) -> str:
+        # As the pages' search box: control characters (NUL, which PostgreSQL refuses in text)
+        # dropped, spaces collapsed, cut to its words.
+        return str(SearchQueryField().to_python(q))
+
+    @field_validator("option")
+    @classmethod
+    def printable(cls, options: list[str]) -> list[str]:
+        if any(not value.isprintable() or len(value) > 201 for value in options):
+            raise ValueError("an option filter is `Name:Value` in printable characters")
+        return options
 
     def filters(self) -> ProductFilters:
         options: dict[str, list[str]] = {}

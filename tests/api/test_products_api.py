@@ -101,3 +101,10 @@ def test_the_cart_takes_a_variant_by_its_item_id(api: Api) -> None:
     response = api.send("post", "/cart/lines", {"item_id": items[3].pk, "quantity": 2})
     assert response.status_code in (200, 201), response.json()
     assert response.json()["lines"][0]["item_id"] == items[3].pk
+
+
+def test_searches_and_filters_with_control_characters_are_clean_answers(api: Api) -> None:
+    product_with_variants("Tee")
+    assert api.get("/products?q=te%00e").status_code == 200
+    assert api.get("/products?option=Size:%00").status_code == 422
+    assert api.get("/products?q=" + "tee " * 300).status_code in (200, 422)
