@@ -3,6 +3,7 @@
     python -m bench.django_side queries   # SQL queries per page at two sizes (rolled back)
     python -m bench.django_side seed      # the catalog, orders and visitors the load needs
     python -m bench.django_side grow      # the catalog grown to 10,000 items (bulk)
+    python -m bench.django_side import_csv        # seconds to import 10,000 CSV rows (rolled back)
     python -m bench.django_side flash_item        # a new item for one flash sale
     python -m bench.django_side flash_orders <id> # what that sale left in the database
 
@@ -13,6 +14,7 @@ DATABASE_URL come from the caller.
 import json
 import secrets
 import sys
+import time
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -28,8 +30,8 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
 from django.utils.crypto import get_random_string  # noqa: E402
 
-from kassa.catalog import revision  # noqa: E402
-from kassa.catalog.models import Item  # noqa: E402
+from kassa.catalog import revision, shopify_csv  # noqa: E402
+from kassa.catalog.models import Collection, CollectionProduct, Item, Product  # noqa: E402
 from kassa.orders.models import Discount, Order, OrderLine, Tax  # noqa: E402
 from kassa.storefront.visitors import SESSION_KEY  # noqa: E402
 
@@ -72,9 +74,17 @@ def _items(count: int, *, start: int = 0) -> list[Item]:
 
 
 def _grow(to: int) -> None:
-    """Items up to `to` in all, in bulk (bulk writes send no signals: bump the revision)."""
+    """Items up to `to` in all, each a product of one variant, in bulk (bulk writes send no
+    signals: bump the revision)."""
     start = Item.objects.count()
-    Item.objects.bulk_create((_item(n) for n in range(start, to)), batch_size=2000)
+    items = [_item(n) for n in range(start, to)]
+    products = Product.objects.bulk_create(
+        (Product(name=item.name, handle=f"bench-{n}") for n, item in enumerate(items, start)),
+        batch_size=2000,
+    )
+    for item, product in zip(items, products, strict=True):
+        item.product = product
+    Item.objects.bulk_create(items, batch_size=2000)
     revision.bump()
     if connection.vendor == "postgresql":
         # What autovacuum does within a minute of a bulk import: without statistics the planner
@@ -170,7 +180,111 @@ def queries() -> dict[str, list[tuple[str, int]]]:
         counts["`/?q=кружки`"].append((large, _count(search)))
         counts[f"`/?page={DEEP_PAGE}` (the last page when fewer)"].append((large, _count(deep)))
         transaction.set_rollback(True)
+    with transaction.atomic(), override_settings(CATALOG_PAGE_REFRESH_SECONDS=0):
+        counts.update(_product_queries())
+        transaction.set_rollback(True)
     return counts
+
+
+# Products at scale: 10,000 products of five variants, one of them of 100 variants.
+SCALE_PRODUCTS = 10_000
+SIZES = ["XS", "S", "M", "L", "XL"]
+
+
+def _products(start: int, to: int, collection: Collection) -> None:
+    products = Product.objects.bulk_create(
+        (
+            Product(name=f"Tee {n:05d}", handle=f"tee-{n}", option1_name="Size")
+            for n in range(start, to)
+        ),
+        batch_size=2000,
+    )
+    Item.objects.bulk_create(
+        (
+            Item(
+                product=p,
+                name=f"{p.name} — {size}",
+                option1=size,
+                position=i,
+                price=Decimal(10 + i),
+                stock=i,
+            )
+            for p in products
+            for i, size in enumerate(SIZES)
+        ),
+        batch_size=5000,
+    )
+    CollectionProduct.objects.bulk_create(
+        (CollectionProduct(collection=collection, product=p, position=p.pk) for p in products),
+        batch_size=5000,
+    )
+
+
+def _wide(product: Product, variants: int) -> None:
+    have = product.variants.count()
+    Item.objects.bulk_create(
+        Item(product=product, name=f"Wide {n}", option1=f"W{n:03d}", position=n, price=10)
+        for n in range(have, variants)
+    )
+
+
+def _product_queries() -> dict[str, list[tuple[str, int]]]:
+    """The product pages' queries with 10 products of 50 variants and 10,000 of 50,000."""
+    collection = Collection.objects.create(name="All", handle="bench-all")
+    wide = Product.objects.create(name="Wide", handle="bench-wide", option1_name="Fit")
+    pages = {
+        "`/` (products)": "/",
+        "`/collections/<handle>/`": "/collections/bench-all/",
+        "`/collections/<handle>/?option=Size:M&min=…&in_stock=1`": (
+            "/collections/bench-all/?option=Size:M&min=11&max=13&in_stock=1"
+        ),
+        "`/products/<handle>/` (10, then 100 variants)": "/products/bench-wide/",
+        "`/api/v1/products`": "/api/v1/products",
+        "`/sitemap.xml`": "/sitemap.xml",
+    }
+    _products(0, 10, collection)
+    _wide(wide, 10)
+    _analyze()
+    counts = {name: [("10 products", _count(path))] for name, path in pages.items()}
+    _products(10, SCALE_PRODUCTS, collection)
+    _wide(wide, 100)
+    revision.bump()
+    _analyze()
+    for name, path in pages.items():
+        counts[name].append((f"{SCALE_PRODUCTS} products, 50,000 variants", _count(path)))
+    return counts
+
+
+def _analyze() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE catalog_item; ANALYZE catalog_product")
+
+
+def import_csv() -> dict[str, Any]:
+    """Seconds to import a Shopify CSV of 10,000 rows (2,000 products of 5 sizes) into the
+    catalog, then the same file again (nothing to change), then with every price changed;
+    rolled back."""
+    rows = [
+        "Handle,Title,Option1 Name,Option1 Value,Variant SKU,Variant Price,Variant Inventory Qty"
+    ]
+    for p in range(2000):
+        for i, size in enumerate(SIZES):
+            first = f"Imported tee {p},Size" if i == 0 else ","
+            rows.append(f"imported-{p},{first},{size},IMP-{p}-{size},{10 + i}.50,{i * 3}")
+    text = "\n".join(rows) + "\n"
+    seconds: dict[str, Any] = {"rows": len(rows) - 1}
+    with transaction.atomic():
+        for run, body in (
+            ("new", text),
+            ("again", text),
+            ("prices changed", text.replace(".50,", ".75,")),
+        ):
+            started = time.monotonic()
+            shopify_csv.apply(shopify_csv.read(body, currency="usd"))
+            seconds[run] = round(time.monotonic() - started, 1)
+        transaction.set_rollback(True)
+    return seconds
 
 
 # The Buy runs' item counts its stock, so each click takes its unit (kassa.orders.stock) as a
@@ -234,6 +348,7 @@ if __name__ == "__main__":
     commands: dict[str, Any] = {
         "seed": seed,
         "queries": queries,
+        "import_csv": import_csv,
         "grow": grow,
         "flash_item": flash_item,
         "flash_orders": flash_orders,

@@ -156,6 +156,14 @@ def tables(results: dict[str, Any]) -> str:
             f"| {' / '.join(f'{count} ({label})' for label, count in sizes[1:])} "
             f"| {_mark(len(counts) == 1)} |"
         )
+    if results.get("import_csv"):
+        run = results["import_csv"]
+        out += [
+            "",
+            f"| Shopify CSV import, {run['rows']} rows | seconds |",
+            "|---|---:|",
+            *(f"| {name} | {run[name]} |" for name in ("new", "again", "prices changed")),
+        ]
     first, *later = results["stripe_calls"]
     later_total = [sum(calls.values()) for calls in later]
     out += [

@@ -77,6 +77,7 @@ def _run(args: argparse.Namespace, server_url: str, logs: Path, results: dict[st
         manage("manage.py", "migrate", "--noinput", env=env)
         manage("manage.py", "collectstatic", "--noinput", "--verbosity", "0", env=env)
         results["queries"] = django_side("queries", env=env)
+        results["import_csv"] = django_side("import_csv", env=env)
         seed = django_side("seed", env=env)
         # The pacer in the path, shared through Redis, at a rate far above the load, with as
         # many Stripe threads as threads: the rows measure the pacer, not the bulkhead.

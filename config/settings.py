@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.sitemaps",  # /sitemap.xml's template (kassa/storefront/views/seo.py)
     "kassa.common",
     "kassa.catalog",
     "kassa.orders",

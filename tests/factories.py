@@ -1,8 +1,9 @@
+import itertools
 from decimal import Decimal
 
 import factory
 
-from kassa.catalog.models import Item
+from kassa.catalog.models import Item, Product, unique_handle
 from kassa.orders.models import Discount, Tax
 
 
@@ -32,3 +33,40 @@ class TaxFactory(factory.django.DjangoModelFactory[Tax]):
     name = "VAT"
     percentage = Decimal("20")
     inclusive = False
+
+
+def product_with_variants(
+    name: str = "T-shirt",
+    *,
+    options: dict[str, list[str]] | None = None,
+    price: Decimal = Decimal("20.00"),
+    currency: str = "usd",
+    stock: int | None = 5,
+    skip: set[tuple[str, ...]] | None = None,
+    handle: str | None = None,
+) -> tuple[Product, list[Item]]:
+    """A product with a variant for every combination of `options` (less those in `skip`)."""
+    options = options if options is not None else {"Size": ["S", "M"], "Colour": ["Red", "Blue"]}
+    names = list(options)
+    product = Product.objects.create(
+        name=name,
+        handle=handle or unique_handle(name),
+        **{f"option{n + 1}_name": option for n, option in enumerate(names)},
+    )
+    items = []
+    for position, values in enumerate(itertools.product(*options.values())):
+        if skip and values in skip:
+            continue
+        item = Item(
+            product=product,
+            name=f"{name} — {' / '.join(values)}",
+            price=price,
+            currency=currency,
+            stock=stock,
+            position=position,
+            **{f"option{n + 1}": value for n, value in enumerate(values)},
+        )
+        item.full_clean()
+        item.save()
+        items.append(item)
+    return product, items

@@ -21,9 +21,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from kassa.catalog.models import Item
+from kassa.catalog.models import Collection, CollectionProduct, Item
 from kassa.orders.models import Order, OrderLine
-from tests.factories import DiscountFactory, ItemFactory, TaxFactory
+from tests.factories import DiscountFactory, ItemFactory, TaxFactory, product_with_variants
 from tests.fake_stripe import FakeStripe
 from tests.stripe_events import WEBHOOK_SECRET, encode, event, signature
 
@@ -168,6 +168,24 @@ def search_page(size: int) -> Request:
 @scenario("GET /item/<id>/")
 def item_page(size: int) -> Request:
     return Request(Client(), "get", f"/item/{items(size)[-1].pk}/")
+
+
+@scenario("GET /products/<handle>/")
+def product_page(size: int) -> Request:
+    """A product of `size` variants (sizes), as its picker shows them."""
+    sizes = [f"S{n}" for n in range(size)]
+    product, _ = product_with_variants(f"Tee {size}", options={"Size": sizes})
+    return Request(Client(), "get", f"/products/{product.handle}/")
+
+
+@scenario("GET /collections/<handle>/")
+def collection_page(size: int) -> Request:
+    """A collection of `size` products of two variants each."""
+    collection = Collection.objects.create(name=f"Wear {size}", handle=f"wear-{size}")
+    for n in range(size):
+        product, _ = product_with_variants(f"Tee {size}-{n}", options={"Size": ["S", "M"]})
+        CollectionProduct.objects.create(collection=collection, product=product, position=n)
+    return Request(Client(), "get", f"/collections/{collection.handle}/")
 
 
 @scenario("POST /item/<id>/add-to-order/")

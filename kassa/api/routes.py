@@ -2,6 +2,7 @@
 payment flow the pages use, and their answers to the schemas; none decides anything itself."""
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.contrib.auth import logout
@@ -13,7 +14,7 @@ from ninja import NinjaAPI, Query, Schema
 from ninja.openapi.schema import OpenAPISchema
 from ninja.operation import Operation
 from ninja.responses import Status
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from kassa.api import errors, webhooks
 from kassa.api.csrf import csrf_token
@@ -21,6 +22,7 @@ from kassa.api.docs import StaticSwagger
 from kassa.api.schemas import (
     AddressList,
     CheckoutSession,
+    CollectionOut,
     CsrfToken,
     DiscountIn,
     Error,
@@ -31,6 +33,8 @@ from kassa.api.schemas import (
     OrderList,
     OrderOut,
     PaymentIntent,
+    ProductOut,
+    ProductPage,
     QuantityIn,
     ReturnIn,
     ReturnList,
@@ -40,14 +44,17 @@ from kassa.api.schemas import (
     SignInVerifyIn,
     address_out,
     checkout_session_out,
+    collection_out,
     item_out,
     me_out,
     order_out,
     payment_intent_out,
+    product_out,
     return_out,
 )
 from kassa.catalog import selectors as catalog_selectors
 from kassa.catalog.models import Item
+from kassa.catalog.selectors import ProductFilters
 from kassa.common.errors import NotFound, NotSignedIn
 from kassa.common.forms import cleaned
 from kassa.common.throttle import buy_limited, code_limited, sign_in_limited
@@ -65,12 +72,14 @@ from kassa.orders.cart import (
 from kassa.orders.models import Order
 from kassa.payments.flow import checkout_buy, checkout_start, payment_intent_start
 from kassa.storefront.accounts import complete_sign_in, current_customer, sign_in_link
-from kassa.storefront.forms import SignInEmailForm
+from kassa.storefront.forms import SearchQueryField, SignInEmailForm
 from kassa.storefront.return_pages import return_pages
 from kassa.storefront.visitors import order_for_request, visitor_from_request
 
 NO_SUCH_ITEM = gettext_lazy("There is no such item.")
 NO_SUCH_ORDER = gettext_lazy("There is no such order.")
+NO_SUCH_PRODUCT = gettext_lazy("There is no such product.")
+NO_SUCH_COLLECTION = gettext_lazy("There is no such collection.")
 NO_CART = gettext_lazy("You have no cart yet: add an item to make one.")
 NOT_IN_CART = gettext_lazy("That item is not in your cart.")
 NOT_SIGNED_IN = gettext_lazy("Sign in first: ask for a code sent by e-mail.")
@@ -120,6 +129,10 @@ api = KassaAPI(
         "tags": [
             {"name": "session", "description": "The visitor's CSRF token."},
             {"name": "catalog", "description": "Items for sale."},
+            {
+                "name": "products",
+                "description": "Products and their variants (each an item), and collections.",
+            },
             {"name": "cart", "description": "The visitor's cart: lines and a discount code."},
             {"name": "orders", "description": "The visitor's orders, cart included."},
             {"name": "payment", "description": "Stripe Checkout, the Payment Element, Buy now."},
@@ -258,6 +271,95 @@ def list_items(request: HttpRequest, query: Query[PageQuery]) -> ItemPage:
         count=items.count(),
         page=query.page,
         page_size=query.page_size,
+    )
+
+
+class ProductQuery(PageQuery):
+    collection: str = Field("", max_length=200, description="Only this collection's (its handle).")
+    q: str = Field("", max_length=200, description="Words the products' variants must match.")
+    option: list[str] = Field(
+        [],
+        max_length=20,
+        description="`Name:Value`, e.g. `Size:M`; several values of one option are alternatives.",
+    )
+    min_price: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=3)
+    max_price: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=3)
+    in_stock: bool = Field(False, description="Only products with a variant that can be bought.")
+
+    @field_validator("q")
+    @classmethod
+    def searchable(cls, q: str) -> str:
+        # As the pages' search box: control characters (NUL, which PostgreSQL refuses in text)
+        # dropped, spaces collapsed, cut to its words.
+        return str(SearchQueryField().to_python(q))
+
+    @field_validator("option")
+    @classmethod
+    def printable(cls, options: list[str]) -> list[str]:
+        if any(not value.isprintable() or len(value) > 201 for value in options):
+            raise ValueError("an option filter is `Name:Value` in printable characters")
+        return options
+
+    def filters(self) -> ProductFilters:
+        options: dict[str, list[str]] = {}
+        for pair in self.option:
+            name, _sep, value = pair.partition(":")
+            if name and value:
+                options.setdefault(name, []).append(value)
+        return ProductFilters(
+            options=options,
+            min_price=self.min_price,
+            max_price=self.max_price,
+            in_stock=self.in_stock,
+        )
+
+
+@api.get("/products", **_spec({200: ProductPage}, 404, 422), tags=["products"])
+def list_products(request: HttpRequest, query: Query[ProductQuery]) -> ProductPage:
+    """Products on sale with their variants on sale, a page at a time, in the catalog's order
+    (in the collection's, with `collection`), searched and filtered as the pages are."""
+    if query.collection:
+        collection = _found(
+            lambda: catalog_selectors.collection_get(handle=query.collection), NO_SUCH_COLLECTION
+        )
+        products = catalog_selectors.collection_products(collection=collection)
+    else:
+        products = catalog_selectors.product_list()
+    if query.q:
+        products = products.filter(
+            pk__in=catalog_selectors.product_search(query=query.q).values("pk")
+        )
+    products = catalog_selectors.filtered(products, query.filters())
+    start = (query.page - 1) * query.page_size
+    page = list(products[start : start + query.page_size])
+    variants = catalog_selectors.variants_of(products=page)
+    return ProductPage(
+        products=[product_out(p, variants[p.pk]) for p in page if variants.get(p.pk)],
+        count=products.count(),
+        page=query.page,
+        page_size=query.page_size,
+    )
+
+
+@api.get("/products/{handle}", **_spec({200: ProductOut}, 404), tags=["products"])
+def get_product(request: HttpRequest, handle: str) -> ProductOut:
+    product = _found(lambda: catalog_selectors.product_get(handle=handle), NO_SUCH_PRODUCT)
+    variants = catalog_selectors.product_variants(product=product)
+    if not product.is_active or not variants:  # off sale: gone, as from its page
+        raise NotFound(NO_SUCH_PRODUCT)
+    return product_out(product, variants)
+
+
+@api.get("/collections", **_spec({200: list[CollectionOut]}), tags=["products"])
+def list_collections(request: HttpRequest) -> list[CollectionOut]:
+    """The collections shown, in their order (their products: `/products?collection=`)."""
+    return [collection_out(c) for c in catalog_selectors.collection_list()]
+
+
+@api.get("/collections/{handle}", **_spec({200: CollectionOut}, 404), tags=["products"])
+def get_collection(request: HttpRequest, handle: str) -> CollectionOut:
+    return collection_out(
+        _found(lambda: catalog_selectors.collection_get(handle=handle), NO_SUCH_COLLECTION)
     )
 
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 from ninja import Schema
 from pydantic import BeforeValidator, ConfigDict, Field, StrictStr
 
-from kassa.catalog.models import Item
+from kassa.catalog.models import Collection, Item, Product
 from kassa.common.address import Address, Contact
 from kassa.common.converters import ID_MAX_DIGITS
 from kassa.common.money import format_amount, from_minor, to_minor
@@ -89,6 +89,80 @@ def item_out(item: Item) -> ItemOut:
         add_to_cart_url=reverse("orders:add", args=[item.pk]),
         available=item.available,
         sold_out=item.sold_out,
+    )
+
+
+class VariantOut(ItemOut):
+    options: list[str] = Field(description="The values of the product's options, in order.")
+    sku: str
+
+
+def variant_out(item: Item, product: Product) -> VariantOut:
+    values = [item.option1, item.option2, item.option3][: len(product.option_names)]
+    return VariantOut(**item_out(item).model_dump(), options=values, sku=item.sku)
+
+
+class OptionOut(Schema):
+    name: str = Field(description="Size, Colour, ...")
+    values: list[str] = Field(description="The values its variants on sale have, in order.")
+
+
+class ProductOut(Schema):
+    handle: str
+    name: str
+    description: str
+    url: str = Field(description="The product's page.")
+    options: list[OptionOut]
+    variants: list[VariantOut] = Field(
+        description="Its variants on sale: each is an item, bought and added to a cart by id."
+    )
+    min_price: Money
+    max_price: Money
+
+
+def product_out(product: Product, variants: list[Item]) -> ProductOut:
+    options = []
+    for index, name in enumerate(product.option_names):
+        values: list[str] = []
+        for variant in variants:
+            value = [variant.option1, variant.option2, variant.option3][index]
+            if value not in values:
+                values.append(value)
+        options.append(OptionOut(name=name, values=values))
+    cheapest = min(variants, key=lambda v: v.price)
+    dearest = max(variants, key=lambda v: v.price)
+    return ProductOut(
+        handle=product.handle,
+        name=product.name,
+        description=product.description,
+        url=product.get_absolute_url(),
+        options=options,
+        variants=[variant_out(v, product) for v in variants],
+        min_price=money(to_minor(cheapest.price, cheapest.currency), cheapest.currency),
+        max_price=money(to_minor(dearest.price, dearest.currency), dearest.currency),
+    )
+
+
+class ProductPage(Schema):
+    products: list[ProductOut]
+    count: int = Field(description="Products matching, on every page.")
+    page: int
+    page_size: int
+
+
+class CollectionOut(Schema):
+    handle: str
+    name: str
+    description: str
+    url: str = Field(description="The collection's page.")
+
+
+def collection_out(collection: Collection) -> CollectionOut:
+    return CollectionOut(
+        handle=collection.handle,
+        name=collection.name,
+        description=collection.description,
+        url=collection.get_absolute_url(),
     )
 
 

@@ -18,8 +18,8 @@ from kassa.backoffice.orders_admin import (
     TaxAdmin,
 )
 from kassa.backoffice.roles import is_internal
-from kassa.catalog.admin import ItemAdmin
-from kassa.catalog.models import Item
+from kassa.catalog.admin import CollectionAdmin, ItemAdmin, ProductAdmin
+from kassa.catalog.models import Collection, Item, Product
 from kassa.customers.admin import CustomerAdmin, ReturnRequestAdmin
 from kassa.customers.models import Customer, ReturnRequest
 from kassa.integrations.admin import WebhookDeliveryAdmin, WebhookEndpointAdmin
@@ -46,6 +46,8 @@ from kassa.payments.models import (
 )
 
 # The catalog and the orders, as staff work with them.
+admin.site.register(Product, ProductAdmin)
+admin.site.register(Collection, CollectionAdmin)
 admin.site.register(Item, ItemAdmin)
 admin.site.register(Order, OrderAdmin)
 admin.site.register(Cart, CartAdmin)

@@ -1,27 +1,33 @@
 """The catalog's admin parts: items with their stock and picture (registered by
 kassa.backoffice.admin)."""
 
+import secrets
+from functools import partial
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminFileWidget
+from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import MaxValueValidator
-from django.db.models import F, QuerySet
+from django.db.models import Count, F, QuerySet
 from django.db.models.fields.files import FieldFile
-from django.http import HttpRequest
-from django.utils.html import format_html
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from kassa.catalog import images, services
-from kassa.catalog.models import MAX_STOCK, Item
+from kassa.catalog import images, services, shopify_csv
+from kassa.catalog.models import MAX_STOCK, Collection, CollectionProduct, Item, Product
 from kassa.common.admin_money import CURRENCIES_IN_USE, show_in_currency
-from kassa.common.money import format_amount
+from kassa.common.money import CURRENCY_CHOICES, format_amount
 
 
 class ItemImageField(forms.FileField):
@@ -51,6 +57,12 @@ class ItemAdminForm(forms.ModelForm[Item]):
     class Meta:
         model = Item
         fields = [
+            "product",
+            "option1",
+            "option2",
+            "option3",
+            "position",
+            "sku",
             "name",
             "description",
             "price",
@@ -66,6 +78,10 @@ class ItemAdminForm(forms.ModelForm[Item]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["position"].required = False
+        self.fields["product"].help_text = _(
+            "The product this item is a variant of. Leave blank to make a product of its own."
+        )
         self.fields["stock_seen"].initial = (
             "" if self.instance.stock is None else self.instance.stock
         )
@@ -78,6 +94,10 @@ class ItemAdminForm(forms.ModelForm[Item]):
     # the save writes the change staff made to that figure, not the figure itself: putting
     # back units sold meanwhile would sell them twice.
     stock_seen = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean_position(self) -> int:
+        position: int | None = self.cleaned_data.get("position")
+        return position or 0
 
     def clean(self) -> dict[str, Any] | None:
         cleaned = super().clean()
@@ -212,9 +232,17 @@ class ItemAdmin(admin.ModelAdmin[Item]):
     ]
     list_display_links = ["thumbnail", "name"]
     list_filter = [StockFilter, "is_active", CURRENCIES_IN_USE]
-    search_fields = ["name", "description"]
+    search_fields = ["name", "description", "sku"]
+    list_select_related = ["product"]
+    autocomplete_fields = ["product"]
     readonly_fields = ["reserved", "image_preview", "created_at", "updated_at"]
     fields = [
+        "product",
+        "option1",
+        "option2",
+        "option3",
+        "position",
+        "sku",
         "name",
         "description",
         "price",
@@ -272,3 +300,200 @@ class ItemAdmin(admin.ModelAdmin[Item]):
                 )
                 % {"stock": form.stock_moved},
             )
+
+
+class CollectionEntryInline(admin.TabularInline[CollectionProduct, Any]):
+    model = CollectionProduct
+    extra = 0
+    autocomplete_fields = ["product"]
+    fields = ["product", "position"]
+
+
+class ProductCollectionInline(admin.TabularInline[CollectionProduct, Any]):
+    model = CollectionProduct
+    extra = 0
+    autocomplete_fields = ["collection"]
+    fields = ["collection", "position"]
+    verbose_name = _("collection")
+    verbose_name_plural = _("collections")
+
+
+# A product page in the admin lists this many variants; more are a link to the items' list,
+# so a product of 400 variants is one page load, and each variant is edited on its own page.
+VARIANTS_SHOWN = 50
+
+
+class ProductAdmin(admin.ModelAdmin[Product]):
+    list_display = ["name", "handle", "is_active", "variant_count", "updated_at"]
+    list_filter = ["is_active", "collections"]
+    search_fields = ["name", "handle", "variants__sku"]
+    prepopulated_fields = {"handle": ["name"]}
+    readonly_fields = ["variants_table", "created_at", "updated_at"]
+    fields = [
+        "name",
+        "handle",
+        "description",
+        "option1_name",
+        "option2_name",
+        "option3_name",
+        "is_active",
+        "variants_table",
+        "created_at",
+        "updated_at",
+    ]
+    inlines = [ProductCollectionInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Product]:
+        return super().get_queryset(request).annotate(variants_counted=Count("variants"))
+
+    @admin.display(description=_("variants"), ordering="variants_counted")
+    def variant_count(self, obj: Product) -> int:
+        return int(getattr(obj, "variants_counted", 0))
+
+    @admin.display(description=_("variants"))
+    def variants_table(self, obj: Product) -> SafeString:
+        if obj.pk is None:
+            return format_html("<span>{}</span>", _("Save the product, then add its variants."))
+        variants = list(obj.variants.order_by("position", "id")[: VARIANTS_SHOWN + 1])
+        rows = format_html_join(
+            "",
+            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
+            (
+                (
+                    reverse("admin:catalog_item_change", args=[v.pk]),
+                    " / ".join(v.option_values) or v.name,
+                    v.sku,
+                    format_amount(v.price, v.currency),
+                    "—" if v.available is None else v.available,
+                    gettext("yes") if v.is_active else gettext("no"),
+                )
+                for v in variants[:VARIANTS_SHOWN]
+            ),
+        )
+        head = format_html(
+            "<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+            _("variant"),
+            _("SKU"),
+            _("price"),
+            _("available"),
+            _("on sale"),
+        )
+        listing = reverse("admin:catalog_item_changelist") + f"?product__id__exact={obj.pk}"
+        add = reverse("admin:catalog_item_add") + f"?product={obj.pk}"
+        more = (
+            format_html(' <a href="{}">{}</a>', listing, _("All variants"))
+            if len(variants) > VARIANTS_SHOWN
+            else ""
+        )
+        return format_html(
+            '<table id="variants">{}{}</table><p><a href="{}" class="addlink">{}</a>{}</p>',
+            head,
+            rows,
+            add,
+            _("Add a variant"),
+            more,
+        )
+
+    def save_model(self, request: HttpRequest, obj: Product, form: Any, change: bool) -> None:
+        services.product_save(product=obj)
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view(partial(import_products_view, self))
+        own = [path("import/", view, name="catalog_product_import")]
+        return own + super().get_urls()
+
+    @admin.action(description=_("Export as Shopify CSV"))
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Product]) -> HttpResponse:
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="products.csv"'
+        shopify_csv.export(response, products=queryset)
+        return response
+
+    actions = ["export_csv"]
+
+
+class CollectionAdmin(admin.ModelAdmin[Collection]):
+    list_display = ["name", "handle", "position", "is_active", "updated_at"]
+    list_editable = ["position", "is_active"]
+    search_fields = ["name", "handle"]
+    prepopulated_fields = {"handle": ["name"]}
+    fields = ["name", "handle", "description", "position", "is_active"]
+    inlines = [CollectionEntryInline]
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSV file"), widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"})
+    )
+    currency = forms.ChoiceField(
+        label=_("Currency"),
+        choices=CURRENCY_CHOICES,
+        initial="usd",
+        help_text=_("For rows without a Variant Currency column (Shopify's own files)."),
+    )
+
+
+# The file between its preview and its import, in the shared cache (any replica may answer the
+# confirmation); a preview older than this is uploaded again.
+IMPORT_PREVIEW_SECONDS = 30 * 60
+# A preview lists this many changes, then says how many more.
+CHANGES_SHOWN = 200
+
+
+def import_products_view(model_admin: "ProductAdmin", request: HttpRequest) -> HttpResponse:
+    """Upload a Shopify CSV, see what it would change (a dry run), then import it."""
+    context: dict[str, Any] = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.model._meta,
+        "title": gettext("Import products"),
+    }
+    form = ImportForm()
+    if request.method == "POST" and "confirm" in request.POST:
+        token = request.POST.get("token", "")
+        kept = caches["default"].get(f"product-import:{token}") if token.isalnum() else None
+        if kept is None:
+            messages.error(request, gettext("The preview has expired: upload the file again."))
+            return redirect("admin:catalog_product_import")
+        try:
+            summary = shopify_csv.apply(
+                shopify_csv.read(kept["text"], currency=kept["currency"]),
+                source=shopify_csv.image_source(folder=None),
+            )
+        except shopify_csv.ImportFailed as failed:
+            context["errors"] = failed.errors
+        else:
+            caches["default"].delete(f"product-import:{token}")
+            messages.success(request, gettext("Imported: %(summary)s") % {"summary": summary})
+            return redirect("admin:catalog_product_changelist")
+    elif request.method == "POST":
+        form = ImportForm(request.POST, request.FILES)
+        if form.is_valid():
+            context.update(_preview(form))
+    context["form"] = form
+    return TemplateResponse(request, "admin/catalog/import_products.html", context)
+
+
+def _preview(form: ImportForm) -> dict[str, Any]:
+    try:
+        text = form.cleaned_data["file"].read().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return {"errors": [(1, gettext("The file is not UTF-8 text."))]}
+    currency = form.cleaned_data["currency"]
+    try:
+        summary = shopify_csv.apply(
+            shopify_csv.read(text, currency=currency),
+            source=shopify_csv.image_source(folder=None),
+            dry_run=True,
+        )
+    except shopify_csv.ImportFailed as failed:
+        return {"errors": failed.errors}
+    token = secrets.token_hex(16)
+    caches["default"].set(
+        f"product-import:{token}", {"text": text, "currency": currency}, IMPORT_PREVIEW_SECONDS
+    )
+    return {
+        "summary": summary,
+        "changes": summary.changes[:CHANGES_SHOWN],
+        "more_changes": max(0, len(summary.changes) - CHANGES_SHOWN),
+        "token": token,
+    }

@@ -78,12 +78,41 @@ def _furoshiki(draw: ImageDraw.ImageDraw) -> None:
             draw.ellipse((x, y, x + 22, y + 22), outline=(236, 230, 250), width=4)
 
 
+def _shirt(colour: Color) -> Drawing:
+    def draw_shirt(draw: ImageDraw.ImageDraw) -> None:
+        _shadow(draw, (300, 575, 660, 615))
+        draw.polygon(
+            [
+                (390, 170),
+                (300, 215),
+                (240, 330),
+                (310, 360),
+                (340, 320),
+                (340, 590),
+                (620, 590),
+                (620, 320),
+                (650, 360),
+                (720, 330),
+                (660, 215),
+                (570, 170),
+                (530, 205),
+                (430, 205),
+            ],
+            fill=colour,
+        )
+        draw.arc((425, 160, 535, 230), start=20, end=160, fill=(240, 236, 228), width=10)
+
+    return draw_shirt
+
+
 PICTURES: dict[str, tuple[Color, Color, Drawing]] = {
     "Ceramic mug": ((244, 239, 230), (222, 214, 200), _mug),
     "Linen tea towel": ((238, 242, 238), (210, 218, 210), _towel),
     "Notebook, A5 dotted": ((246, 241, 226), (224, 214, 190), _notebook),
     "Brass pencil": ((236, 238, 242), (208, 212, 220), _pencil),
     "Furoshiki cloth": ((244, 236, 240), (222, 206, 214), _furoshiki),
+    "Organic cotton T-shirt, Indigo": ((236, 240, 246), (210, 218, 230), _shirt((52, 64, 120))),
+    "Organic cotton T-shirt, Sand": ((240, 240, 236), (216, 214, 204), _shirt((206, 182, 140))),
 }
 
 

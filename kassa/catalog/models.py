@@ -1,3 +1,4 @@
+import itertools
 from decimal import Decimal
 from typing import Any
 
@@ -13,9 +14,11 @@ from django.core.validators import (
 from django.db import models
 from django.db.models.expressions import CombinedExpression
 from django.urls import reverse
+from django.utils.text import slugify
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from kassa.catalog.handles import unidecode_ru
 from kassa.common.money import CURRENCY_CHOICES, MoneyError, validate_amount
 
 # More than any shop counts by hand, and far below what the column holds.
@@ -30,6 +33,144 @@ def search_document() -> CombinedExpression:
     russian = SearchVector(*words, config="russian")
     english = SearchVector(*words, config="english")
     return russian + english
+
+
+# A product tells its variants apart by up to this many options (Size, Colour, ...), as Shopify.
+MAX_OPTIONS = 3
+
+
+class Product(models.Model):
+    """What a customer sees as one thing on a page of its own: its variants are Items, each
+    with its own price, stock and image, told apart by the values of up to three options."""
+
+    name = models.CharField(_("name"), max_length=200, validators=[MinLengthValidator(1)])
+    handle = models.SlugField(
+        _("handle"),
+        max_length=200,
+        unique=True,
+        help_text=_("The product's address: /products/handle/. Letters, digits and hyphens."),
+    )
+    description = models.TextField(
+        _("description"), max_length=20000, blank=True, validators=[MaxLengthValidator(20000)]
+    )
+    # The body as HTML, from an import (sanitised on the way in, kassa.catalog.shopify_csv);
+    # the page shows it instead of the description when there is one.
+    body_html = models.TextField(
+        _("description as HTML"), blank=True, default="", db_default="", editable=False
+    )
+    option1_name = models.CharField(_("option 1"), max_length=100, blank=True, default="")
+    option2_name = models.CharField(_("option 2"), max_length=100, blank=True, default="")
+    option3_name = models.CharField(_("option 3"), max_length=100, blank=True, default="")
+    is_active = models.BooleanField(
+        _("on sale"),
+        default=True,
+        help_text=_(
+            "Off sale: the product and all its variants leave the catalog, its page answers "
+            "404 and it leaves the sitemap."
+        ),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        indexes = [models.Index(fields=["name", "id"], name="catalog_product_order")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:product", args=[self.handle])
+
+    @property
+    def option_names(self) -> list[str]:
+        """The names of the options in use, in order (no gaps: option 2 needs option 1)."""
+        names = [self.option1_name, self.option2_name, self.option3_name]
+        return [name for name in names if name]
+
+    def clean(self) -> None:
+        super().clean()
+        self.name = self.name.strip()
+        if not self.name:
+            raise ValidationError({"name": _("The name cannot be blank.")})
+        names = [self.option1_name.strip(), self.option2_name.strip(), self.option3_name.strip()]
+        if any(later and not earlier for earlier, later in itertools.pairwise(names)):
+            raise ValidationError(_("Fill the options in order: option 2 needs option 1."))
+        if len({n.casefold() for n in names if n}) != len([n for n in names if n]):
+            raise ValidationError(_("Two options cannot have the same name."))
+        self.option1_name, self.option2_name, self.option3_name = names
+
+
+def unique_handle(name: str, *, taken: "set[str] | None" = None, exclude: int | None = None) -> str:
+    """A handle for `name` that no other product has: its slug, then slug-2, slug-3, ..."""
+    base = (slugify(unidecode_ru(name)) or "product")[:180]
+    handle, n = base, 1
+    others = Product.objects.exclude(pk=exclude) if exclude else Product.objects.all()
+    while (taken is not None and handle in taken) or others.filter(handle=handle).exists():
+        n += 1
+        handle = f"{base}-{n}"
+    if taken is not None:
+        taken.add(handle)
+    return handle
+
+
+class Collection(models.Model):
+    """A named, ordered set of products, with a page of its own and a place in the header."""
+
+    name = models.CharField(_("name"), max_length=200, validators=[MinLengthValidator(1)])
+    handle = models.SlugField(_("handle"), max_length=200, unique=True)
+    description = models.TextField(
+        _("description"), max_length=5000, blank=True, validators=[MaxLengthValidator(5000)]
+    )
+    position = models.PositiveIntegerField(
+        _("position"), default=0, help_text=_("Where it stands in the header: lower first.")
+    )
+    is_active = models.BooleanField(_("shown"), default=True)
+    products = models.ManyToManyField(
+        Product,
+        through="CollectionProduct",
+        related_name="collections",
+        verbose_name=_("products"),
+        blank=True,
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "name", "id"]
+        verbose_name = _("collection")
+        verbose_name_plural = _("collections")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:collection", args=[self.handle])
+
+
+class CollectionProduct(models.Model):
+    """A product's place in a collection (staff order them by hand)."""
+
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="entries")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="entries")
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("product in collection")
+        verbose_name_plural = _("products in collection")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["collection", "product"], name="catalog_collection_product_once"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["collection", "position", "id"], name="catalog_collection_order")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.collection} · {self.product}"
 
 
 class Item(models.Model):
@@ -120,6 +261,37 @@ class Item(models.Model):
     # whenever the name or the description is written, bulk writes included, so no search
     # computes an item's words again. Empty elsewhere (SQLite searches without it).
     search_vector = SearchVectorField(null=True, editable=False)
+    # The product this item is a variant of (every item has one: an item made without one gets
+    # a product of one variant on its first save). Nullable for a process still running the
+    # previous release during a rolling deploy; the catalog lists products.
+    product = models.ForeignKey(
+        Product,
+        on_delete=models.PROTECT,
+        related_name="variants",
+        null=True,
+        blank=True,
+        verbose_name=_("product"),
+    )
+    option1 = models.CharField(
+        _("option 1 value"), max_length=100, blank=True, default="", db_default=""
+    )
+    option2 = models.CharField(
+        _("option 2 value"), max_length=100, blank=True, default="", db_default=""
+    )
+    option3 = models.CharField(
+        _("option 3 value"), max_length=100, blank=True, default="", db_default=""
+    )
+    position = models.PositiveIntegerField(
+        _("position"), default=0, db_default=0, help_text=_("Order among the product's variants.")
+    )
+    sku = models.CharField(
+        _("SKU"),
+        max_length=100,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("The stock keeping unit; unique when given."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -134,11 +306,16 @@ class Item(models.Model):
                 condition=models.Q(stock__isnull=True) | models.Q(reserved__lte=models.F("stock")),
                 name="item_reserved_within_stock",
             ),
+            models.UniqueConstraint(
+                fields=["sku"], condition=~models.Q(sku=""), name="catalog_item_sku_unique"
+            ),
         ]
         indexes = [
             # A catalog page is a slice in this order: the index makes it a short index scan
             # rather than a sort of every item, whatever the catalog's size.
             models.Index(fields=["name", "id"], name="catalog_item_order"),
+            # A product's variants, in their order, without a sort.
+            models.Index(fields=["product", "position", "id"], name="catalog_variant_order"),
             # Full-text search's GIN index on `search_vector` exists on PostgreSQL only, made by
             # migration 0006 with the trigger that keeps the column in step.
         ]
@@ -155,10 +332,36 @@ class Item(models.Model):
                 for field in self._meta.concrete_fields
                 if not field.primary_key and field.name != "reserved"
             ]
+        if self.product_id is None:
+            # An item of its own is a product of one variant.
+            self.product = Product.objects.create(
+                name=self.name,
+                handle=unique_handle(self.name),
+                description=self.description,
+                is_active=True,
+            )
+            fields = kwargs.get("update_fields")
+            if fields is not None and "product" not in fields:
+                kwargs["update_fields"] = [*fields, "product"]
         super().save(*args, **kwargs)
+        self._mirror_to_product()
 
     def get_absolute_url(self) -> str:
         return reverse("catalog:item", args=[self.pk])
+
+    def _mirror_to_product(self) -> None:
+        """A product without options has this item as its one variant: its name and
+        description are the item's, so editing the item edits its page as before."""
+        product = self.product
+        if product is None or product.option_names:
+            return
+        if (product.name, product.description) != (self.name, self.description):
+            product.name, product.description = self.name, self.description
+            product.save(update_fields=["name", "description", "updated_at"])
+
+    @property
+    def option_values(self) -> list[str]:
+        return [value for value in (self.option1, self.option2, self.option3) if value]
 
     @property
     def available(self) -> int | None:
@@ -189,11 +392,48 @@ class Item(models.Model):
         self.name = self.name.strip()
         if not self.name:
             raise ValidationError({"name": _("The name cannot be blank.")})
+        self.option1, self.option2, self.option3 = (
+            self.option1.strip(),
+            self.option2.strip(),
+            self.option3.strip(),
+        )
+        self.sku = self.sku.strip()
+        if self.product_id is not None:
+            self._clean_as_variant()
         if self.price is not None and self.currency:
             try:
                 validate_amount(Decimal(self.price), self.currency)
             except MoneyError as exc:
                 raise ValidationError({"price": str(exc)}) from exc
+
+    def _clean_as_variant(self) -> None:
+        """A variant fills exactly the options its product has, differs from its siblings, and
+        is priced in their currency (a product's page shows one price per variant)."""
+        product = self.product
+        assert product is not None
+        names = product.option_names
+        values = [self.option1, self.option2, self.option3]
+        for index, field in enumerate(("option1", "option2", "option3")):
+            if index < len(names) and not values[index]:
+                raise ValidationError({field: _("The product has this option: give its value.")})
+            if index >= len(names) and values[index]:
+                raise ValidationError({field: _("The product has no such option.")})
+        siblings = Item.objects.filter(product=product).exclude(pk=self.pk)
+        if not names and siblings.exists():
+            raise ValidationError(
+                {"product": _("This product has no options, so it has one variant only.")}
+            )
+        if (
+            names
+            and siblings.filter(
+                option1=self.option1, option2=self.option2, option3=self.option3
+            ).exists()
+        ):
+            raise ValidationError(_("Another variant of this product has these option values."))
+        if siblings.exclude(currency=self.currency).exists():
+            raise ValidationError(
+                {"currency": _("The product's other variants are priced in another currency.")}
+            )
 
 
 class CatalogRevision(models.Model):

@@ -1,7 +1,8 @@
 """The catalog's revision: a token that changes in the same transaction as any item.
 
 The catalog's shared pages (kassa.storefront.shared_pages) are kept under the revision they were
-rendered at, so an item saved or deleted through the ORM retires every page that showed it.
+rendered at, so an item, product or collection saved or deleted through the ORM retires every
+page that showed it.
 `QuerySet.update()` sends no signals: code that changes items in bulk calls `bump()` itself.
 """
 
@@ -11,7 +12,7 @@ import uuid
 from django.conf import settings
 from django.db.models.signals import post_delete, post_save
 
-from kassa.catalog.models import CatalogRevision, Item
+from kassa.catalog.models import CatalogRevision, Collection, CollectionProduct, Item, Product
 
 REVISION_ID = 1
 
@@ -44,10 +45,12 @@ def bump() -> None:
         CatalogRevision.objects.update_or_create(pk=REVISION_ID, defaults={"token": token})
 
 
-def _item_changed(sender: type[Item], **kwargs: object) -> None:
+def _changed(sender: type[object], **kwargs: object) -> None:
     bump()
 
 
 def connect() -> None:
-    post_save.connect(_item_changed, sender=Item, dispatch_uid="catalog-revision-save")
-    post_delete.connect(_item_changed, sender=Item, dispatch_uid="catalog-revision-delete")
+    for model in (Item, Product, Collection, CollectionProduct):
+        name = model._meta.model_name
+        post_save.connect(_changed, sender=model, dispatch_uid=f"catalog-revision-save-{name}")
+        post_delete.connect(_changed, sender=model, dispatch_uid=f"catalog-revision-delete-{name}")

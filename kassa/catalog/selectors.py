@@ -1,15 +1,30 @@
 import re
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
 
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.search import SearchQuery
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import BigIntegerField, BooleanField, F, Func, Q, QuerySet, Subquery
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    Count,
+    Exists,
+    F,
+    Func,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404
 
-from kassa.catalog.models import Item
+from kassa.catalog.models import Collection, Item, Product
 
 
 def item_list() -> QuerySet[Item]:
@@ -18,7 +33,13 @@ def item_list() -> QuerySet[Item]:
 
 
 def item_get(*, item_id: int) -> Item:
-    return get_object_or_404(Item, pk=item_id)
+    return get_object_or_404(Item.objects.select_related("product"), pk=item_id)
+
+
+def item_on_sale(*, item_id: int) -> bool:
+    """On sale, and so is its product (an item whose product is off sale is off sale too)."""
+    item = item_get(item_id=item_id)
+    return item.is_active and (item.product is None or item.product.is_active)
 
 
 # A search finds at most this many items (and one more, so the page can say there are more):
@@ -86,9 +107,9 @@ def _looks_for_something(query: str) -> bool:
 
 @dataclass(frozen=True)
 class ItemPage:
-    """One page of a list of items, and where the others are."""
+    """One page of a list of items (or of product cards), and where the others are."""
 
-    items: list[Item]
+    items: list[Any]
     number: int
     num_pages: int
     count: int
@@ -113,3 +134,204 @@ def item_page(*, items: QuerySet[Item], number: int, count: int, size: int) -> I
             for link in pages.get_elided_page_range(number, on_each_side=2, on_ends=1)
         ],
     )
+
+
+# Products: the catalog's cards, a product's page, collections and their filters.
+
+
+@dataclass(frozen=True)
+class ProductCard:
+    """What a catalog card shows of a product: its first variant on sale (the picture, and the
+    one Buy/Add when it has no other), the range of its variants' prices and whether any is left."""
+
+    product: Product
+    lead: Item
+    min_price: Decimal
+    max_price: Decimal
+    variant_count: int
+    sold_out: bool
+
+    @property
+    def single(self) -> bool:
+        return self.variant_count == 1
+
+    @property
+    def price_varies(self) -> bool:
+        return self.min_price != self.max_price
+
+    @property
+    def url(self) -> str:
+        return self.product.get_absolute_url()
+
+
+def _on_sale_variants() -> QuerySet[Item]:
+    return Item.objects.filter(product=OuterRef("pk"), is_active=True)
+
+
+def _in_stock() -> Q:
+    return Q(stock__isnull=True) | Q(stock__gt=F("reserved"))
+
+
+def product_list() -> QuerySet[Product]:
+    """The catalog: products on sale with at least one variant on sale, by name."""
+    return Product.objects.filter(is_active=True).filter(Exists(_on_sale_variants()))
+
+
+def product_search(*, query: str) -> QuerySet[Product]:
+    """Products with a variant matching `query` (item_search's words), by name."""
+    matches = item_search(query=query)
+    return product_list().filter(pk__in=Subquery(matches.order_by().values("product_id")))
+
+
+def _with_card_figures(products: QuerySet[Product]) -> QuerySet[Product]:
+    """Each product with its card's figures, computed in the same query (one subquery per
+    figure, over the product's own variants through their index)."""
+
+    def figure(expression: Any) -> Subquery:
+        return Subquery(
+            _on_sale_variants().order_by().values("product").annotate(v=expression).values("v")[:1]
+        )
+
+    return products.annotate(
+        lead_id=Subquery(_on_sale_variants().order_by("position", "id").values("pk")[:1]),
+        min_price=figure(Min("price")),
+        max_price=figure(Max("price")),
+        variant_count=figure(Count("pk")),
+        in_stock_count=Subquery(
+            _on_sale_variants()
+            .filter(_in_stock())
+            .order_by()
+            .values("product")
+            .annotate(v=Count("pk"))
+            .values("v")[:1]
+        ),
+    )
+
+
+def product_cards(products: QuerySet[Product], *, start: int, stop: int) -> list[ProductCard]:
+    """Cards for products[start:stop]: two queries whatever the page's size or the products'
+    variants (the products with their figures, then their lead variants by primary key)."""
+    # Annotated rows: the figures are attributes the model does not declare.
+    rows: list[Any] = list(_with_card_figures(products)[start:stop])
+    leads = Item.objects.in_bulk([row.lead_id for row in rows if row.lead_id])
+    return [
+        ProductCard(
+            product=row,
+            lead=leads[row.lead_id],
+            min_price=row.min_price,
+            max_price=row.max_price,
+            variant_count=row.variant_count,
+            sold_out=not row.in_stock_count,
+        )
+        for row in rows
+        if row.lead_id in leads
+    ]
+
+
+def card_page(*, products: QuerySet[Product], number: int, count: int, size: int) -> ItemPage:
+    """Page `number` of the cards of `products` (`count` of them), as item_page pages items."""
+    pages = Paginator(range(count), size, allow_empty_first_page=True)
+    number = min(number, pages.num_pages)
+    start = (number - 1) * size
+    return ItemPage(
+        items=product_cards(products, start=start, stop=min(start + size, count)) if count else [],
+        number=number,
+        num_pages=pages.num_pages,
+        count=count,
+        links=[
+            None if link == Paginator.ELLIPSIS else int(link)
+            for link in pages.get_elided_page_range(number, on_each_side=2, on_ends=1)
+        ],
+    )
+
+
+def product_get(*, handle: str) -> Product:
+    return get_object_or_404(Product, handle=handle)
+
+
+def product_variants(*, product: Product) -> list[Item]:
+    """The product's variants on sale, in their order (one query through their index)."""
+    return list(product.variants.filter(is_active=True).order_by("position", "id"))
+
+
+def variants_of(*, products: list[Product]) -> dict[int, list[Item]]:
+    """The variants on sale of each of `products`, in order: one query for them all."""
+    found: dict[int, list[Item]] = {product.pk: [] for product in products}
+    variants = Item.objects.filter(product__in=[p.pk for p in products], is_active=True)
+    for variant in variants.order_by("product_id", "position", "id"):
+        found[variant.product_id].append(variant)  # type: ignore[index]
+    return found
+
+
+def collection_list() -> QuerySet[Collection]:
+    """Collections shown in the header and the sitemap, in their order."""
+    return Collection.objects.filter(is_active=True)
+
+
+def collection_get(*, handle: str) -> Collection:
+    return get_object_or_404(Collection, handle=handle, is_active=True)
+
+
+@dataclass(frozen=True)
+class ProductFilters:
+    """What a collection's filters ask for: option values (name → any of these values), a
+    price range in major units, and only what is in stock."""
+
+    options: dict[str, list[str]]
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    in_stock: bool = False
+
+    @property
+    def active(self) -> bool:
+        return bool(self.options or self.min_price or self.max_price or self.in_stock)
+
+
+def _variant_condition(filters: ProductFilters) -> Q:
+    """The condition one variant must meet: every filter at once, on the same variant (an M in
+    stock, not an M sold out beside an L in stock)."""
+    condition = Q()
+    for name, values in filters.options.items():
+        either = Q()
+        for index in (1, 2, 3):
+            either |= Q(**{f"product__option{index}_name": name, f"option{index}__in": values})
+        condition &= either
+    if filters.min_price is not None:
+        condition &= Q(price__gte=filters.min_price)
+    if filters.max_price is not None:
+        condition &= Q(price__lte=filters.max_price)
+    if filters.in_stock:
+        condition &= _in_stock()
+    return condition
+
+
+def filtered(products: QuerySet[Product], filters: ProductFilters) -> QuerySet[Product]:
+    if not filters.active:
+        return products
+    return products.filter(Exists(_on_sale_variants().filter(_variant_condition(filters))))
+
+
+def collection_products(*, collection: Collection) -> QuerySet[Product]:
+    """The collection's products on sale, in the collection's own order."""
+    return (
+        product_list()
+        .filter(entries__collection=collection)
+        .order_by("entries__position", "entries__id")
+    )
+
+
+def option_facets(*, products: QuerySet[Product]) -> dict[str, list[str]]:
+    """The option names of `products` and the values their variants on sale have, sorted: what
+    a collection's filter offers. Three queries (one per option position)."""
+    found: dict[str, set[str]] = {}
+    variants = Item.objects.filter(is_active=True, product__in=products.order_by().values("pk"))
+    for index in (1, 2, 3):
+        pairs = (
+            variants.exclude(**{f"option{index}": ""})
+            .order_by()
+            .values_list(f"product__option{index}_name", f"option{index}")
+            .distinct()
+        )
+        for name, value in pairs:
+            found.setdefault(name, set()).add(value)
+    return {name: sorted(values, key=str.casefold) for name, values in sorted(found.items())}

@@ -2,8 +2,8 @@
 
 from django.db import transaction
 
-from kassa.catalog import images
-from kassa.catalog.models import Item
+from kassa.catalog import images, revision
+from kassa.catalog.models import Item, Product
 
 
 @transaction.atomic
@@ -23,3 +23,19 @@ def item_save(*, item: Item, new_image: images.CheckedImage | None = None) -> It
         item.card_width = item.card_height = item.large_width = item.large_height = 0
     item.save()
     return item
+
+
+@transaction.atomic
+def product_save(*, product: Product) -> Product:
+    """Save `product`. Taking it off sale takes its variants off sale with it (so none can be
+    bought through /buy/<id> or a cart), and putting it back on sale puts them back."""
+    was_active = (
+        Product.objects.filter(pk=product.pk).values_list("is_active", flat=True).first()
+        if product.pk
+        else None
+    )
+    product.save()
+    if was_active is not None and was_active != product.is_active:
+        product.variants.update(is_active=product.is_active)
+        revision.bump()
+    return product

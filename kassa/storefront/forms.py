@@ -5,12 +5,14 @@ into typed values (or `Invalid`, kassa.common.forms.cleaned); what they mean is 
 import re
 import unicodedata
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from kassa.catalog.selectors import ProductFilters
 from kassa.common.address import Address, Contact
 from kassa.common.errors import Invalid
 from kassa.common.forms import ButtonInput, DigitsField, IdField, cleaned
@@ -52,6 +54,63 @@ class CatalogQueryForm(forms.Form):
         if number < 1:
             raise forms.ValidationError(_("There is no such page."), code="invalid")
         return int(number)
+
+
+class _ManyValues(forms.Field):
+    """Every value sent under the field's name (`?option=Size:M&option=Size:L`)."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[str]:
+        values = [str(v).strip() for v in (value or []) if str(v).strip()]
+        if len(values) > 20 or any(len(v) > 201 or "\x00" in v for v in values):
+            raise forms.ValidationError(_("Too many filters."), code="invalid")
+        return values
+
+
+class CollectionQueryForm(CatalogQueryForm):
+    """A collection's page: its page number and search, and its filters: option values
+    (`option=Size:M`, several allowed), a price range and "in stock only"."""
+
+    option = _ManyValues(required=False)
+    min = forms.DecimalField(required=False, min_value=0, max_digits=12, decimal_places=3)
+    max = forms.DecimalField(required=False, min_value=0, max_digits=12, decimal_places=3)
+    in_stock = forms.BooleanField(required=False)
+
+    def filters(self) -> ProductFilters:
+        options: dict[str, list[str]] = {}
+        for pair in self.cleaned_data["option"]:
+            name, _sep, value = pair.partition(":")
+            if name and value:
+                options.setdefault(name, []).append(value)
+        return ProductFilters(
+            options={name: sorted(set(values)) for name, values in sorted(options.items())},
+            min_price=self.cleaned_data["min"],
+            max_price=self.cleaned_data["max"],
+            in_stock=self.cleaned_data["in_stock"],
+        )
+
+    def canonical_params(self) -> list[tuple[str, str]]:
+        """The query, filters first, in one order: one address (and one shared copy) per
+        result, however the visitor's browser ordered the parameters."""
+        filters = self.filters()
+        params = [
+            ("option", f"{name}:{value}")
+            for name, values in filters.options.items()
+            for value in values
+        ]
+        if filters.min_price is not None:
+            params.append(("min", str(filters.min_price.normalize())))
+        if filters.max_price is not None:
+            params.append(("max", str(filters.max_price.normalize())))
+        if filters.in_stock:
+            params.append(("in_stock", "1"))
+        if self.cleaned_data["q"]:
+            params.append(("q", self.cleaned_data["q"]))
+        return params
+
+    def canonical_query(self) -> str:
+        return urlencode(self.canonical_params())
 
 
 # --- The cart and Buy now ------------------------------------------------------------------------

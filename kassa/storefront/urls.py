@@ -3,6 +3,7 @@ namespace its pages are known by (`catalog:item`, `orders:detail`, `payments:buy
 answers with and without its trailing slash (kassa.common.routes)."""
 
 from django.conf import settings
+from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path, re_path
 
 from kassa.common.routes import route
@@ -15,14 +16,18 @@ from kassa.storefront.views import (
     invoices,
     media,
     orders,
+    products,
     recovery,
     returns,
+    seo,
     stripe_webhook,
 )
 
 catalog_urls = [
     path("", catalog.catalog, name="catalog"),
     *route("item/<id:item_id>", catalog.item_detail, "item"),
+    *route("products/<slug:handle>", products.product_detail, "product"),
+    *route("collections/<slug:handle>", products.collection_detail, "collection"),
 ]
 
 order_urls = [
@@ -82,6 +87,11 @@ payment_urls = [
 ]
 
 common_urls = [re_path(r"^healthz/?$", health.healthz, name="healthz")]
+
+seo_urls = [
+    path("robots.txt", seo.robots_txt, name="robots"),
+    path("sitemap.xml", sitemap_views.sitemap, {"sitemaps": seo.SITEMAPS}, name="sitemap"),
+]
 # Uploaded images on local disk are served by the app; from a bucket, browsers fetch them there.
 if settings.STORAGES["default"]["BACKEND"] == "django.core.files.storage.FileSystemStorage":
     common_urls.append(
@@ -91,6 +101,7 @@ if settings.STORAGES["default"]["BACKEND"] == "django.core.files.storage.FileSys
 # Tried in order: the catalog's pages, the most visited, come first.
 urlpatterns = [
     path("", include((catalog_urls, "catalog"))),
+    path("", include((seo_urls, "seo"))),
     path("", include((common_urls, "common"))),
     path("", include((payment_urls, "payments"))),
     path("", include((order_urls, "orders"))),

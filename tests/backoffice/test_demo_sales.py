@@ -20,7 +20,7 @@ S = Order.Status
 def test_a_month_of_sales_of_the_demo_catalog() -> None:
     out = StringIO()
     call_command("seed_demo_sales", stdout=out)
-    assert "Loaded 5 demo items." in out.getvalue()
+    assert "Loaded 5 demo items, a product in 7 variants" in out.getvalue()
     assert "demo orders over 30 days" in out.getvalue()
 
     now = timezone.now()

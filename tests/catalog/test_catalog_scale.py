@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from kassa.catalog import revision
-from kassa.catalog.models import Item
+from kassa.catalog.models import Item, Product
 from tests.storefront.test_query_counts import queries
 
 pytestmark = pytest.mark.django_db
@@ -16,16 +16,23 @@ WORDS = ["Mug", "Towel", "Notebook", "Pencil", "Кружка", "Полотенц
 
 
 def grow_to(count: int) -> None:
-    """Items up to `count`, in bulk (no signals: the revision is bumped as bulk writers must)."""
+    """Items up to `count`, each a product of one variant, in bulk (no signals: the revision is
+    bumped as bulk writers must)."""
     start = Item.objects.count()
+    names = [f"{WORDS[n % len(WORDS)]} {n:05d}" for n in range(start, count)]
+    products = Product.objects.bulk_create(
+        (Product(name=name, handle=f"p-{n}") for n, name in enumerate(names, start=start)),
+        batch_size=2000,
+    )
     Item.objects.bulk_create(
         (
             Item(
-                name=f"{WORDS[n % len(WORDS)]} {n:05d}",
+                name=name,
                 description="A fine thing, made to last.",
                 price=Decimal("12.34"),
+                product=product,
             )
-            for n in range(start, count)
+            for name, product in zip(names, products, strict=True)
         ),
         batch_size=2000,
     )

@@ -265,3 +265,42 @@ def test_carts_checking_out_at_once_sell_exactly_the_stock(shop: Shop) -> None:
         )
     )
     assert statuses == {"pending": STOCK, "open": BUYERS - STOCK}  # the rest keep their carts
+
+
+def test_a_flash_sale_on_one_variant_leaves_its_siblings_untouched(shop: Shop) -> None:
+    """A T-shirt in three sizes: 50 buyers at once for the 5 of one size get exactly 5 sessions;
+    the other sizes keep their stock, with nothing reserved."""
+    [(product,)] = shop.sql(
+        "INSERT INTO catalog_product (name, handle, description, body_html, option1_name,"
+        " option2_name, option3_name, is_active, created_at, updated_at)"
+        " VALUES ('Flash tee', 'flash-tee', '', '', 'Size', '', '', true, now(), now())"
+        " RETURNING id"
+    )
+    sizes = {}
+    for position, (size, stock) in enumerate((("S", 10), ("M", 5), ("L", 10))):
+        [(pk,)] = shop.sql(
+            "INSERT INTO catalog_item (name, description, price, currency, stock, reserved,"
+            " is_active, product_id, option1, position, created_at, updated_at)"
+            " VALUES (%s, '', 9.90, 'usd', %s, 0, true, %s, %s, %s, now(), now()) RETURNING id",
+            f"Flash tee — {size}",
+            stock,
+            product,
+            size,
+            position,
+        )
+        sizes[size] = int(pk)
+
+    results = _at_once(50, lambda n: requests.get(f"{shop.base}/buy/{sizes['M']}", timeout=60))
+    won = _expect_sale(results, 5)
+
+    assert len({body["id"] for body in won}) == 5
+    [(stock, reserved)] = shop.sql(
+        "SELECT stock, reserved FROM catalog_item WHERE id = %s", sizes["M"]
+    )
+    assert (stock, reserved) == (5, 5)
+    for size in ("S", "L"):
+        assert shop.levels(sizes[size]) == (10, 0, 0)
+    # The product page still offers the sizes left, and marks M sold out.
+    page = requests.get(f"{shop.base}/products/flash-tee/?variant={sizes['M']}", timeout=30)
+    assert page.status_code == 200
+    assert 'id="stock">Sold out<' in page.text

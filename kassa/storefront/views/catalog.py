@@ -13,13 +13,14 @@ from django.utils.translation import gettext_lazy
 
 from kassa.api.schemas import item_out
 from kassa.catalog import revision, selectors
-from kassa.catalog.models import Item
+from kassa.catalog.models import Item, Product
 from kassa.common.errors import TooMany
 from kassa.common.http import json_error, page_or_json, wants_json
 from kassa.common.throttle import search_limited
 from kassa.storefront import shared_pages
 from kassa.storefront.forms import CatalogQueryForm
 from kassa.storefront.json import shape
+from kassa.storefront.views.products import product_page_context
 
 
 def catalog(request: HttpRequest) -> HttpResponse:
@@ -40,12 +41,14 @@ def catalog(request: HttpRequest) -> HttpResponse:
             return _too_many_searches(request, query, refused)
     version = revision.recent()
     if query:
-        items = selectors.item_search(query=query)
+        products = selectors.product_search(query=query)
         # The words as the form left them (at most 200 characters), hashed for a short key.
         key, cache = f"search:{hashlib.sha256(query.encode()).hexdigest()}", "searches"
     else:
-        items, key, cache = selectors.item_list(), "catalog", "pages"
-    count = shared_pages.kept(key=f"{key}:count", version=version, value=items.count, cache=cache)
+        products, key, cache = selectors.product_list(), "catalog", "pages"
+    count = shared_pages.kept(
+        key=f"{key}:count", version=version, value=products.count, cache=cache
+    )
     # A search pages through at most SEARCH_RESULTS_LIMIT items, and says when it found more.
     more = count > selectors.SEARCH_RESULTS_LIMIT
     count = min(count, selectors.SEARCH_RESULTS_LIMIT)
@@ -54,8 +57,8 @@ def catalog(request: HttpRequest) -> HttpResponse:
     number = min(number, max(1, ceil(count / settings.SHOP_PAGE_SIZE)))
 
     def context() -> dict[str, object]:
-        listing = selectors.item_page(
-            items=items, number=number, count=count, size=settings.SHOP_PAGE_SIZE
+        listing = selectors.card_page(
+            products=products, number=number, count=count, size=settings.SHOP_PAGE_SIZE
         )
         return {**_listing_context(listing, query), "more_found": more}
 
@@ -89,7 +92,7 @@ def _listing_context(listing: selectors.ItemPage, query: str) -> dict[str, objec
         return reverse("catalog:catalog") + (f"?{urlencode(params)}" if params else "")
 
     return {
-        "items": listing.items,
+        "cards": listing.items,
         "listing": listing,
         "search_query": query,
         "page_links": [
@@ -113,7 +116,7 @@ def item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
     on_sale = shared_pages.kept(
         key=f"item:{item_id}:on_sale",
         version=version,
-        value=lambda: selectors.item_get(item_id=item_id).is_active,
+        value=lambda: selectors.item_on_sale(item_id=item_id),
     )
     if not on_sale:
         # Off sale: its page says so (links to it live on in orders and elsewhere).
@@ -123,9 +126,25 @@ def item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
         request,
         key=f"item:{item_id}",
         version=version,
-        template="kassa/item.html",
-        context=lambda: {"item": selectors.item_get(item_id=item_id)},
+        template="kassa/product.html",
+        context=lambda: _item_as_variant(item_id),
     )
+
+
+def _item_as_variant(item_id: int) -> dict[str, object]:
+    """The item's product page with the item chosen (its canonical address is the product's)."""
+    item = selectors.item_get(item_id=item_id)
+    product = item.product
+    if product is None:  # made by a release before products, not yet given one
+        return product_page_context(product=_alone(item), variants=[item], chosen=item)
+    variants = selectors.product_variants(product=product)
+    if item not in variants or not product.is_active:
+        variants = [item]
+    return product_page_context(product=product, variants=variants, chosen=item)
+
+
+def _alone(item: Item) -> Product:
+    return Product(name=item.name, handle="", description=item.description)
 
 
 def _off_sale(item: Item) -> str:

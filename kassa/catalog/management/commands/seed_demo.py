@@ -9,7 +9,7 @@ from django.db import transaction
 
 from kassa.catalog import images, services
 from kassa.catalog.demo_images import picture_png
-from kassa.catalog.models import Item
+from kassa.catalog.models import Collection, CollectionProduct, Item, Product
 
 # What each demo picture shows, for people who cannot see it.
 DEMO_ALT = {
@@ -18,7 +18,34 @@ DEMO_ALT = {
     "Notebook, A5 dotted": "A dark green notebook with a yellow ribbon",
     "Brass pencil": "A brass mechanical pencil lying on a table",
     "Furoshiki cloth": "A purple cloth tied around a parcel, with a circle pattern",
+    "Organic cotton T-shirt, Indigo": "An indigo T-shirt laid flat",
+    "Organic cotton T-shirt, Sand": "A sand-coloured T-shirt laid flat",
 }
+
+# A product in several variants: sizes in two colours (no Sand XL; Indigo S sold out).
+SHIRT = "Organic cotton T-shirt"
+SHIRT_VARIANTS = [
+    (size, colour, stock)
+    for colour in ("Indigo", "Sand")
+    for size, stock in (("S", 0 if colour == "Indigo" else 6), ("M", 12), ("L", 8), ("XL", 3))
+    if (size, colour) != ("XL", "Sand")
+]
+
+# Collections: (name, handle, description, the demo items' names in it).
+DEMO_COLLECTIONS = [
+    (
+        "Kitchen",
+        "kitchen",
+        "Things for the table and the sink.",
+        ["Ceramic mug", "Linen tea towel", "Furoshiki cloth"],
+    ),
+    (
+        "Desk & wear",
+        "desk-and-wear",
+        "Paper, pencils and what to wear while using them.",
+        ["Notebook, A5 dotted", "Brass pencil", SHIRT],
+    ),
+]
 
 DEMO_ITEMS = [
     ("Ceramic mug", "A 350 ml stoneware mug, glazed by hand. Dishwasher safe.", "14.50", "usd"),
@@ -55,4 +82,50 @@ class Command(BaseCommand):
             checked = images.check_upload(ContentFile(picture)) if picture else None
             item.image_alt = DEMO_ALT.get(name, "") if checked else ""
             services.item_save(item=item, new_image=checked)
-        self.stdout.write(f"Loaded {len(DEMO_ITEMS)} demo items.")
+        self._shirt()
+        self._collections()
+        self.stdout.write(
+            f"Loaded {len(DEMO_ITEMS)} demo items, a product in {len(SHIRT_VARIANTS)} variants "
+            f"and {len(DEMO_COLLECTIONS)} collections."
+        )
+
+    def _shirt(self) -> None:
+        product = Product(
+            name=SHIRT,
+            handle="organic-cotton-t-shirt",
+            description="Heavy organic cotton, cut straight and sewn in Porto. Pre-washed.",
+            option1_name="Size",
+            option2_name="Colour",
+        )
+        product.full_clean()
+        services.product_save(product=product)
+        pictures = {}
+        for colour in ("Indigo", "Sand"):
+            picture = picture_png(f"{SHIRT}, {colour}")
+            pictures[colour] = images.check_upload(ContentFile(picture)) if picture else None
+        for position, (size, colour, stock) in enumerate(SHIRT_VARIANTS):
+            item = Item(
+                product=product,
+                name=f"{SHIRT} — {size} / {colour}",
+                option1=size,
+                option2=colour,
+                position=position,
+                sku=f"TEE-{colour[:3].upper()}-{size}",
+                price=Decimal("32.00") if size != "XL" else Decimal("36.00"),
+                currency="eur",
+                stock=stock,
+            )
+            item.full_clean()
+            item.image_alt = DEMO_ALT[f"{SHIRT}, {colour}"] if pictures[colour] else ""
+            services.item_save(item=item, new_image=pictures[colour])
+
+    def _collections(self) -> None:
+        for position, (name, handle, description, members) in enumerate(DEMO_COLLECTIONS):
+            collection = Collection.objects.create(
+                name=name, handle=handle, description=description, position=position
+            )
+            for order, member in enumerate(members):
+                product = Product.objects.get(name=member)
+                CollectionProduct.objects.create(
+                    collection=collection, product=product, position=order
+                )

@@ -1,0 +1,207 @@
+"""A product's page (with its variant picker), and the collections' pages with their filters."""
+
+import hashlib
+from math import ceil
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from kassa.catalog import revision, selectors
+from kassa.catalog.models import Collection, Item, Product
+from kassa.catalog.picker import picker
+from kassa.common.http import page_or_json
+from kassa.common.money import format_amount
+from kassa.storefront import shared_pages
+from kassa.storefront.forms import CollectionQueryForm
+
+
+def product_page_context(*, product: Product, variants: list[Item], chosen: Item) -> dict:
+    """What product.html shows: the product, the chosen variant, the picker, and every variant
+    as the page's script needs it to switch without a reload."""
+    return {
+        "product": product,
+        "item": chosen,
+        "variants": variants,
+        "options": picker(product=product, variants=variants, chosen=chosen),
+        "variants_json": [_variant_json(product, variant) for variant in variants],
+        "canonical_path": product.get_absolute_url() if product.handle else "",
+    }
+
+
+def _variant_json(product: Product, variant: Item) -> dict[str, object]:
+    page = product.get_absolute_url() if product.handle else variant.get_absolute_url()
+    return {
+        "id": variant.pk,
+        "options": [variant.option1, variant.option2, variant.option3][: len(product.option_names)],
+        "price": format_amount(variant.price, variant.currency),
+        "stock": stock_words(variant),
+        "sold_out": variant.sold_out,
+        "max": variant.low_stock or 99,
+        "url": f"{page}?variant={variant.pk}" if product.handle else page,
+        "buy_url": reverse("payments:buy", args=[variant.pk]),
+        "add_url": reverse("orders:add", args=[variant.pk]),
+        "pay_url": reverse("payments:item-pay", args=[variant.pk]),
+        "image": variant.large_image.url if variant.large_image else "",
+        "srcset": (
+            f"{variant.card_image.url} {variant.card_width}w, "
+            f"{variant.large_image.url} {variant.large_width}w"
+            if variant.large_image
+            else ""
+        ),
+        "alt": variant.image_alt_text() if variant.large_image else "",
+    }
+
+
+def stock_words(item: Item) -> str:
+    if item.sold_out:
+        return _("Sold out")
+    if item.low_stock:
+        return ngettext("Only %(counter)s left", "Only %(counter)s left", item.low_stock) % {
+            "counter": item.low_stock
+        }
+    return ""
+
+
+def _variant_asked(request: HttpRequest) -> int | None:
+    raw = request.GET.get("variant", "")
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
+        raise Http404(_("There is no such variant."))
+    return int(raw)
+
+
+@page_or_json(not_found=gettext_lazy("There is no such product."))
+def product_detail(request: HttpRequest, handle: str) -> HttpResponse:
+    """/products/<handle>/, the first variant on sale chosen, or `?variant=<id>`."""
+    asked = _variant_asked(request)
+    version = revision.recent()
+    state = shared_pages.kept(
+        key=f"product:{handle}:state",
+        version=version,
+        value=lambda: _product_state(handle),
+    )
+    if state == "missing":
+        raise Http404(_("There is no such product."))
+    if state == "off_sale":
+        product = selectors.product_get(handle=handle)
+        return render(request, "kassa/product_off_sale.html", {"product": product}, status=404)
+
+    def context() -> dict[str, object]:
+        product = selectors.product_get(handle=handle)
+        variants = selectors.product_variants(product=product)
+        if asked:
+            chosen = next((v for v in variants if v.pk == asked), None)
+        else:  # the first that can be bought, else the first
+            chosen = next((v for v in variants if not v.sold_out), variants[0])
+        if chosen is None:
+            raise Http404(_("There is no such variant."))
+        return product_page_context(product=product, variants=variants, chosen=chosen)
+
+    return shared_pages.page(
+        request,
+        key=f"product:{handle}:{asked or ''}",
+        version=version,
+        template="kassa/product.html",
+        context=context,
+    )
+
+
+def _product_state(handle: str) -> str:
+    product = Product.objects.filter(handle=handle).first()
+    if product is None:
+        return "missing"
+    if not product.is_active or not product.variants.filter(is_active=True).exists():
+        return "off_sale"
+    return "on_sale"
+
+
+def collection_detail(request: HttpRequest, handle: str) -> HttpResponse:
+    """A collection's products, in its order, a page at a time, searched and filtered."""
+    form = CollectionQueryForm(request.GET)
+    if not form.is_valid():
+        raise Http404(_("There is no such page."))
+    version = revision.recent()
+    collection = shared_pages.kept(
+        key=f"collection:{handle}",
+        version=version,
+        value=lambda: _collection_or_none(handle),
+    )
+    if not isinstance(collection, Collection):
+        raise Http404(_("There is no such collection."))
+    number, query, filters = form.cleaned_data["page"], form.cleaned_data["q"], form.filters()
+    in_collection = selectors.collection_products(collection=collection)
+    products = in_collection
+    if query:
+        products = products.filter(pk__in=selectors.product_search(query=query).values("pk"))
+    products = selectors.filtered(products, filters)
+    canonical = form.canonical_query()
+    key = f"collection:{handle}:{hashlib.sha256(canonical.encode()).hexdigest()}"
+    count = shared_pages.kept(
+        key=f"{key}:count", version=version, value=products.count, cache="searches"
+    )
+    number = min(number, max(1, ceil(count / settings.SHOP_PAGE_SIZE)))
+    facets = shared_pages.kept(
+        key=f"collection:{handle}:facets",
+        version=version,
+        value=lambda: selectors.option_facets(products=in_collection),
+    )
+
+    def url(page: int) -> str:
+        params = form.canonical_params()
+        if page > 1:
+            params.append(("page", str(page)))
+        return collection.get_absolute_url() + (f"?{urlencode(params)}" if params else "")
+
+    def context() -> dict[str, object]:
+        listing = selectors.card_page(
+            products=products, number=number, count=count, size=settings.SHOP_PAGE_SIZE
+        )
+        return {
+            "collection": collection,
+            "listing": listing,
+            "cards": listing.items,
+            "collection_query": query,
+            "filters": filters,
+            "facets": [
+                {
+                    "name": name,
+                    "values": [
+                        {"value": v, "checked": v in filters.options.get(name, [])} for v in values
+                    ],
+                }
+                for name, values in facets.items()
+            ],
+            "page_links": [
+                {"number": n, "url": url(n) if n else "", "current": n == listing.number}
+                for n in listing.links
+            ],
+            "previous_url": url(listing.number - 1) if listing.number > 1 else "",
+            "next_url": url(listing.number + 1) if listing.number < listing.num_pages else "",
+            "canonical_path": url(listing.number)
+            if not filters.active and not query
+            else collection.get_absolute_url(),
+            "noindex": filters.active or bool(query),
+        }
+
+    return shared_pages.page(
+        request,
+        key=f"{key}:{number}",
+        version=version,
+        template="kassa/collection.html",
+        context=context,
+        cache="searches" if canonical else "pages",
+    )
+
+
+def _collection_or_none(handle: str) -> Collection | bool:
+    # False, not None: the cache keeps a False, and a None would be asked again every time.
+    try:
+        return selectors.collection_get(handle=handle)
+    except Http404:
+        return False
