@@ -86,11 +86,14 @@ lint-deploy: install
 test-deploy: install
 	bash scripts/test_deploy.sh
 
-# Django's deployment checklist with the documented production settings (docker/production.env)
-# and a throwaway secret key; any warning fails.
+# Django's deployment checklist with the documented production settings (docker/production.env),
+# a throwaway secret key and placeholder Stripe keys (without keys the shop runs demo payments,
+# which the checklist refuses); any warning fails.
 check-deploy: install
 	set -a && . docker/production.env && set +a && \
 	DJANGO_SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+	STRIPE_API_KEY=$${STRIPE_API_KEY:-sk_test_placeholder} \
+	STRIPE_PUBLISHABLE_KEY=$${STRIPE_PUBLISHABLE_KEY:-pk_test_placeholder} \
 	$(MANAGE) check --deploy --fail-level WARNING
 
 # The shop under load with production's app server and settings, on a throwaway PostgreSQL

@@ -1,5 +1,6 @@
 """Kassa settings: one file, driven by environment variables (and `.env` when present)."""
 
+import hashlib
 import ipaddress
 import logging
 from datetime import timedelta
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
     "kassa.notifications",
     "kassa.invoices",
     "kassa.customers",
+    "kassa.demo_stripe",
     "django_tasks",
     "django_tasks_db",
     "kassa.integrations",
@@ -79,6 +81,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     # The page's language: the visitor's choice (cookie), else the browser's Accept-Language.
     "django.middleware.locale.LocaleMiddleware",
+    # Then the owner's choices: only the languages the shop offers, the shop's time zone.
+    "kassa.storefront.middleware.ShopLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -102,6 +106,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "kassa.storefront.context_processors.page_path",
                 "kassa.storefront.context_processors.cart",
+                "kassa.storefront.context_processors.site",
             ],
         },
     },
@@ -140,7 +145,9 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("ru", "Русский")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
-TIME_ZONE = "UTC"
+# The default time zone (an IANA name, e.g. Europe/Berlin); the owner's "Shop settings" in the
+# admin may choose another.
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
 
@@ -303,6 +310,50 @@ STRIPE_CONCURRENCY = env.int(
 # redirectToCheckout.
 STRIPE_JS_URL = env.str("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
 
+# --- The shop's identity (kassa/common/identity.py) --------------------------------------------
+# Shown in the storefront's header, titles and footer, in every mail and in the admin's header.
+# Each is the default: the owner's "Shop settings" in the admin override them field by field.
+SHOP_NAME = env.str("SHOP_NAME", default="Kassa")
+SHOP_LOGO_URL = env.str("SHOP_LOGO_URL", default="")
+SHOP_CONTACT_EMAIL = env.str("SHOP_CONTACT_EMAIL", default="")
+SHOP_CONTACT_ADDRESS = env.str("SHOP_CONTACT_ADDRESS", default="").replace("\\n", "\n")
+SHOP_FOOTER_TEXT = env.str("SHOP_FOOTER_TEXT", default="")
+# The languages customers may choose (codes of LANGUAGES, comma-separated); empty: all of them.
+SHOP_LANGUAGES = [code.strip() for code in env.list("SHOP_LANGUAGES", default=[]) if code.strip()]
+if unknown := set(SHOP_LANGUAGES) - {code for code, _ in LANGUAGES}:
+    raise ImproperlyConfigured(f"SHOP_LANGUAGES: no translation for {', '.join(sorted(unknown))}")
+
+# --- Demo payments (kassa/demo_stripe) ---------------------------------------------------------
+# With no Stripe secret key at all, the shop pays into a stand-in for Stripe that its own
+# processes serve under /demo-stripe/: a Checkout page and a card form marked DEMO, answers to
+# the shop's API calls as Stripe gives them, and signed webhook events delivered to
+# /stripe/webhook/. The shop's code paths are the real ones (kassa.stripe_api over HTTP, the
+# webhook's signature checked); only the far side is the stand-in. Never beside real keys, and
+# `check --deploy` refuses it (kassa.demo_stripe.checks).
+_ANY_STRIPE_SECRET = bool(
+    STRIPE_API_KEY or any(keys.get("secret") for keys in STRIPE_KEYS_BY_CURRENCY.values())
+)
+SHOP_DEMO_PAYMENTS = env.bool("SHOP_DEMO_PAYMENTS", default=not _ANY_STRIPE_SECRET)
+if SHOP_DEMO_PAYMENTS and _ANY_STRIPE_SECRET:
+    raise ImproperlyConfigured(
+        "SHOP_DEMO_PAYMENTS is on but Stripe keys are set: demo payments never run beside real "
+        "keys. Remove SHOP_DEMO_PAYMENTS (or the keys)."
+    )
+# Where the shop's processes reach themselves: the stand-in's API base and the webhooks' target.
+SHOP_DEMO_URL = env.str(
+    "SHOP_DEMO_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}"
+)
+if SHOP_DEMO_PAYMENTS:
+    STRIPE_API_KEY = "sk_test_demo_kassa"
+    STRIPE_PUBLISHABLE_KEY = "pk_test_demo_kassa"
+    STRIPE_API_BASE = f"{SHOP_DEMO_URL.rstrip('/')}/demo-stripe"
+    # Derived from the secret key, so every process and replica signs and checks alike.
+    STRIPE_WEBHOOK_SECRET = (
+        "whsec_demo_" + hashlib.sha256(f"kassa-demo:{SECRET_KEY}".encode()).hexdigest()[:32]
+    )
+    STRIPE_WEBHOOK_SECRETS = [STRIPE_WEBHOOK_SECRET]
+    STRIPE_JS_URL = "/static/kassa/demo-stripe.js"
+
 # --- Production hardening ---------------------------------------------------------------------
 # DJANGO_HTTPS=true: the shop is only reached over HTTPS (TLS at a reverse proxy, with
 # DJANGO_BEHIND_HTTPS_PROXY=true). Off by default so `make run` works on plain http://127.0.0.1.
@@ -328,6 +379,8 @@ X_FRAME_OPTIONS = "DENY"
 # Scripts only from the shop and Stripe.js, frames only from Stripe, no inline script or style.
 _stripe_js = urlsplit(STRIPE_JS_URL)  # usually js.stripe.com; a stand-in's origin is allowed too
 _SCRIPT_ORIGINS = [f"{_stripe_js.scheme}://{_stripe_js.netloc}"] if _stripe_js.netloc else []
+_logo = urlsplit(SHOP_LOGO_URL)
+_LOGO_ORIGINS = [f"{_logo.scheme}://{_logo.netloc}"] if _logo.netloc else []
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
@@ -344,6 +397,7 @@ CONTENT_SECURITY_POLICY = {
             "data:",
             "https://*.stripe.com",
             *MEDIA_STORAGE.origins,
+            *_LOGO_ORIGINS,
         ],
         "style-src": [SELF],
         "object-src": [NONE],
@@ -396,6 +450,9 @@ AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.float("ADMIN_LOGIN_LOCKOUT_MINUTES", default=15.0))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# No "AXES: BEGIN version ..." banner from every process and management command; lockouts and
+# failed logins are still logged.
+AXES_VERBOSE = False
 # The address the throttles count too (the proxy's X-Forwarded-For entry behind it).
 AXES_CLIENT_IP_CALLABLE = "kassa.common.throttle.client_address"
 AXES_LOCKOUT_CALLABLE = "kassa.common.lockout.lockout_response"

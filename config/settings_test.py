@@ -18,6 +18,9 @@ STRIPE_KEYS_BY_CURRENCY = {}
 STRIPE_WEBHOOK_SECRET = ""
 STRIPE_WEBHOOK_SECRETS = []
 STRIPE_API_BASE = ""
+STRIPE_JS_URL = "https://js.stripe.com/v3/"
+# The demo stand-in only where a test turns it on (tests/demo_stripe/).
+SHOP_DEMO_PAYMENTS = False
 STRIPE_MAX_NETWORK_RETRIES = 2
 STRIPE_TIMEOUT_SECONDS = 5.0
 # Paced, but far above what a test makes; the pacing tests set their own rate. One process.

@@ -7,6 +7,8 @@ urlpatterns = [
     path("admin/sales/", include("kassa.backoffice.urls")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    # The stand-in for Stripe; every path answers 404 unless demo payments are on.
+    path("demo-stripe/", include("kassa.demo_stripe.urls")),
     path("", include("kassa.api.urls")),
 ]
 

@@ -1,4 +1,8 @@
 import os
+import shutil
+import socket
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +31,48 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 PUBLISHABLE_KEY = "pk_test_default_account"
+
+# The Redis server the run started for itself (tests/redis_dbs.py), stopped when it ends.
+_own_redis: subprocess.Popen[bytes] | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Without KASSA_TEST_REDIS_URL, the tests start a Redis of their own on a free port (no
+    disk, gone when the run ends), so a developer's Redis and its data are never touched."""
+    global _own_redis
+    if os.environ.get("KASSA_TEST_REDIS_URL") or not shutil.which("redis-server"):
+        return
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    _own_redis = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    os.environ["KASSA_TEST_REDIS_URL"] = f"redis://127.0.0.1:{port}"
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _own_redis is not None:
+        _own_redis.terminate()
+        _own_redis.wait(timeout=10)
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -1,8 +1,9 @@
-"""The Redis the tests use, never a developer's data: a server named by KASSA_TEST_REDIS_URL
-(default redis://127.0.0.1:6379) and, on it, three databases the tests empty before and after
-they use them (KASSA_TEST_REDIS_DBS, default "9,12,13": the replicas' shared state, Stripe's
-pace, the throttles' counts). Point it at a server of the tests' own to keep the others out of
-reach: `redis-server --port 6390 --save ''` and KASSA_TEST_REDIS_URL=redis://127.0.0.1:6390.
+"""The Redis the tests use, never a developer's data: by default a server the run starts for
+itself on a free port and stops at its end (tests/conftest.py; needs `redis-server` on PATH),
+or the server KASSA_TEST_REDIS_URL names. On it, three databases the tests empty before and
+after they use them (KASSA_TEST_REDIS_DBS, default "9,12,13": the replicas' shared state,
+Stripe's pace, the throttles' counts), so name a server of the tests' own: its data in those
+databases is lost. Without either, redis://127.0.0.1:6379.
 """
 
 import os

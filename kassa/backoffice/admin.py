@@ -18,8 +18,10 @@ from kassa.backoffice.orders_admin import (
     TaxAdmin,
 )
 from kassa.backoffice.roles import is_internal
+from kassa.backoffice.shop_settings_admin import ShopSettingsAdmin
 from kassa.catalog.admin import CollectionAdmin, ItemAdmin, ProductAdmin
 from kassa.catalog.models import Collection, Item, Product
+from kassa.common.models import ShopSettings
 from kassa.customers.admin import CustomerAdmin, ReturnRequestAdmin
 from kassa.customers.models import Customer, ReturnRequest
 from kassa.integrations.admin import WebhookDeliveryAdmin, WebhookEndpointAdmin
@@ -111,3 +113,5 @@ def superusers_only_for_internals(site: admin.AdminSite) -> None:
 # Outgoing webhooks: where the shop sends its events, and what became of each.
 admin.site.register(WebhookEndpoint, WebhookEndpointAdmin)
 admin.site.register(WebhookDelivery, WebhookDeliveryAdmin)
+# The shop's identity, set by its owner.
+admin.site.register(ShopSettings, ShopSettingsAdmin)

@@ -28,6 +28,11 @@ HEADER = [
     "tax_included",
     "order_amount_paid",
     "order_amount_refunded",
+    # What the line came to (after its discount, with tax not already in its price); an order's
+    # line totals and its shipping add up to what it paid, as the orders' CSV reports it.
+    "line_total",
+    "order_shipping",
+    "shipping_method",
 ]
 # A cell a spreadsheet would read as a formula (an item named "=HYPERLINK(...)") is written as
 # text instead.
@@ -45,9 +50,9 @@ def _amount(minor: int | None, currency: str) -> str:
 
 
 def paid_orders(*, start: date, end: date) -> Iterator[Order]:
-    """Orders paid from the first day to the last (both included, days in TIME_ZONE), oldest
-    first, with their lines, items, discount and tax, read a chunk at a time."""
-    zone = timezone.get_default_timezone()
+    """Orders paid from the first day to the last (both included, days in the shop's time zone),
+    oldest first, with their lines, items, discount and tax, read a chunk at a time."""
+    zone = timezone.get_current_timezone()
     since = datetime.combine(start, time.min, tzinfo=zone)
     until = datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone)
     return (
@@ -63,7 +68,7 @@ def write_csv(out: IO[str], *, start: date, end: date) -> int:
     """Write the paid orders of the days from `start` to `end` to `out`; returns the rows."""
     writer = csv.writer(out)
     writer.writerow(HEADER)
-    zone = timezone.get_default_timezone()
+    zone = timezone.get_current_timezone()
     rows = 0
     for order in paid_orders(start=start, end=end):
         currency = order.currency
@@ -87,6 +92,12 @@ def write_csv(out: IO[str], *, start: date, end: date) -> int:
                     "yes" if totals.tax_inclusive else "no",
                     _amount(order.amount_paid, currency),
                     _amount(order.amount_refunded, currency),
+                    _amount(
+                        line.amount - line.discount + (0 if totals.tax_inclusive else line.tax),
+                        currency,
+                    ),
+                    _amount(order.shipping_amount, currency),
+                    _text(order.shipping_method),
                 ]
             )
             rows += 1

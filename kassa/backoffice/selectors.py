@@ -136,7 +136,7 @@ def _refunded_between(start: datetime, end: datetime) -> Q:
 
 def sales_overview(*, now: datetime | None = None) -> Overview:
     """The figures as of `now` (default: this moment), computed afresh."""
-    zone = timezone.get_default_timezone()
+    zone = timezone.get_current_timezone()
     now = timezone.now() if now is None else now
     today = timezone.localtime(now, zone).date()
     end = _midnight(today + timedelta(days=1), zone)
@@ -160,7 +160,7 @@ def sales_overview(*, now: datetime | None = None) -> Overview:
 def cached_sales_overview() -> Overview:
     """The figures as of at most CACHE_SECONDS ago (kept per time zone, so a changed TIME_ZONE
     never shows another zone's days)."""
-    key = f"kassa.backoffice.overview:{timezone.get_default_timezone_name()}"
+    key = f"kassa.backoffice.overview:{timezone.get_current_timezone_name()}"
     overview = cache.get_or_set(key, sales_overview, CACHE_SECONDS)
     assert isinstance(overview, Overview)
     return overview

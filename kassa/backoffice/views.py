@@ -24,7 +24,7 @@ def export_paid_orders(request: HttpRequest) -> HttpResponseBase:
     failure on the way is an error page, never a download cut short that looks complete."""
     if not request.user.has_perm(PERMISSION):
         raise PermissionDenied
-    today = timezone.localdate(timezone=timezone.get_default_timezone())
+    today = timezone.localdate()
     form = ExportForm(request.GET or None, today=today)
     if not form.is_bound:  # without a range, the dashboard's own: the last 30 days
         form = ExportForm(form.initial, today=today)

@@ -69,6 +69,7 @@ class ItemAdminForm(forms.ModelForm[Item]):
             "currency",
             "tax_code",
             "is_active",
+            "requires_shipping",
             "stock",
             "image",
             "image_alt",
@@ -231,7 +232,7 @@ class ItemAdmin(admin.ModelAdmin[Item]):
         "updated_at",
     ]
     list_display_links = ["thumbnail", "name"]
-    list_filter = [StockFilter, "is_active", CURRENCIES_IN_USE]
+    list_filter = [StockFilter, "is_active", "requires_shipping", CURRENCIES_IN_USE]
     search_fields = ["name", "description", "sku"]
     list_select_related = ["product"]
     autocomplete_fields = ["product"]
@@ -249,6 +250,7 @@ class ItemAdmin(admin.ModelAdmin[Item]):
         "currency",
         "tax_code",
         "is_active",
+        "requires_shipping",
         "stock",
         "stock_seen",
         "reserved",

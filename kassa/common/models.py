@@ -36,3 +36,46 @@ class Installation(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class ShopSettings(models.Model):
+    """What the owner says of the shop, set in the admin ("Shop settings"): one row. A blank
+    field falls back to its setting from the environment (kassa.common.identity)."""
+
+    name = models.CharField(
+        "shop name", max_length=100, blank=True, help_text="Shown in the header, titles and mail."
+    )
+    logo = models.ImageField(
+        upload_to="shop/",
+        blank=True,
+        help_text="Shown in the storefront's header and in mail, about 40 pixels high.",
+    )
+    contact_email = models.EmailField(
+        "contact e-mail", blank=True, help_text="Where customers write; in the footer and mail."
+    )
+    contact_address = models.TextField(
+        "contact address", blank=True, help_text="The shop's postal address, for the footer."
+    )
+    footer_text = models.TextField(
+        "footer text", blank=True, help_text="A line or two shown at the bottom of every page."
+    )
+    time_zone = models.CharField(
+        "time zone",
+        max_length=64,
+        blank=True,
+        help_text="Dates and times in pages, mail and the admin (e.g. Europe/Berlin).",
+    )
+    languages = models.CharField(
+        "languages offered",
+        max_length=200,
+        blank=True,
+        help_text="The languages customers can choose; none ticked: all the shop has.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "shop settings"
+        verbose_name_plural = "shop settings"
+
+    def __str__(self) -> str:
+        return "Shop settings"

@@ -6,8 +6,9 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
+from kassa.common.identity import identity
 from kassa.common.money import format_amount, from_minor
 from kassa.invoices.models import Invoice
 from kassa.invoices.selectors import document_pdf, invoice_for
@@ -103,8 +104,19 @@ def _tax(order: Order, totals: Totals, money: Callable[[int], str]) -> dict[str,
 def build(mail: Mail) -> EmailMultiAlternatives:
     language = settings.LANGUAGE_CODE if mail.kind in _STAFF else mail.language
     document = _document(mail)
-    with translation.override(language or settings.LANGUAGE_CODE):
-        context: dict[str, object] = {"mail": mail, **mail.context, "document": document}
+    shop = identity()
+    logo = shop.logo_url if "://" in shop.logo_url or not shop.logo_url else shop_url(shop.logo_url)
+    with (
+        translation.override(language or settings.LANGUAGE_CODE),
+        timezone.override(shop.time_zone),
+    ):
+        context: dict[str, object] = {
+            "mail": mail,
+            "shop": shop,
+            "shop_logo": logo,
+            **mail.context,
+            "document": document,
+        }
         if mail.order is not None:
             context.update(_order_context(mail.order, language))
             if mail.kind in _SAYS_WHAT_WAS_REFUNDED:
@@ -115,11 +127,12 @@ def build(mail: Mail) -> EmailMultiAlternatives:
         template = f"notifications/email/{mail.kind}"
         subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
         text = render_to_string(f"{template}.txt", context)
+        text += render_to_string("notifications/email/_signature.txt", context)
         html = render_to_string(f"{template}.html", context)
     message = EmailMultiAlternatives(
         subject=subject,
         body=text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
+        from_email=shop.from_email,
         to=_recipients(mail),
         headers={"Message-ID": _message_id(mail)},
     )

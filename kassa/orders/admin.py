@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
@@ -27,6 +27,7 @@ from kassa.orders.models import (
 )
 from kassa.orders.models.adjustments import percent
 from kassa.orders.pricing import order_totals
+from kassa.orders.selectors import currencies_without_shipping_rate
 
 if TYPE_CHECKING:
     from django.contrib.admin.filters import _ListFilterChoices
@@ -405,6 +406,21 @@ class ShippingRateAdmin(admin.ModelAdmin[ShippingRate]):
     list_filter = ["active", CURRENCIES_IN_USE]
     search_fields = ["name"]
     fields = ["name", "amount", "currency", "min_days", "max_days", "free_from", "active"]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        missing = currencies_without_shipping_rate()
+        if missing:
+            messages.warning(
+                request,
+                _(
+                    "No active shipping rate in %(currencies)s: orders of goods sent and paid "
+                    "in it are charged no shipping until you add one."
+                )
+                % {"currencies": ", ".join(code.upper() for code in missing)},
+            )
+        return super().changelist_view(request, extra_context)
 
     @admin.display(description=_("amount"), ordering="amount")
     def display_amount(self, obj: ShippingRate) -> str:

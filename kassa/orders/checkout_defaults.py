@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from django.db.models.signals import post_delete, post_save
+from django.utils.translation import gettext as _
 
 from kassa.catalog import revision
 from kassa.orders.models import Order, OrderLine, ShippingRate, Tax
@@ -51,10 +52,18 @@ def options_for(*, currency: str, goods_total: int) -> list[ShippingOption]:
 
 def offered(*, order: Order, lines: list[OrderLine], goods: int) -> list[ShippingOption]:
     """The shipping choices `order` of `lines` is offered, its goods coming to `goods` minor
-    units: none if nothing is sent."""
+    units: none if nothing is sent (nor when the shop has no rate in the order's currency,
+    which the cart and the admin say: kassa.orders.review, currencies_without_shipping_rate)."""
     if not needs_shipping(lines):
         return []
     return options_for(currency=order.currency, goods_total=goods)
+
+
+def no_rate_message(currency: str) -> str:
+    return _(
+        "The shop has no shipping rate for orders in %(currency)s yet, so no shipping is "
+        "charged: the shop will arrange delivery with you."
+    ) % {"currency": currency.upper()}
 
 
 def _terms() -> _Terms:

@@ -1,14 +1,16 @@
 """What a cart must tell its customer before they pay: prices that changed since the items were
 added, and what stops the payment until fixed."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.utils.translation import gettext as _
 
-from kassa.common.money import format_amount
+from kassa.common.money import format_amount, from_minor
 from kassa.orders import limits
+from kassa.orders.checkout_defaults import no_rate_message, options_for
 from kassa.orders.models import Order
 from kassa.orders.pricing import Totals, order_totals
+from kassa.orders.shipping import needs_shipping
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,10 @@ class CartReview:
 
     price_changes: list[PriceChange] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # Goods to send, shipping chosen at checkout: what it will cost at least ("" otherwise).
+    shipping_from: str = ""
+    # Goods to send in a currency the shop has no shipping rate in: said, not silently free.
+    shipping_notice: str = ""
 
 
 def cart_review(order: Order, totals: Totals | None = None) -> CartReview:
@@ -62,4 +68,16 @@ def cart_review(order: Order, totals: Totals | None = None) -> CartReview:
     for problem in (limits.too_many_lines(len(totals.lines)), limits.below_minimum(totals)):
         if problem:
             review.problems.append(problem)
+    lines = [line_total.line for line_total in totals.lines]
+    if lines and needs_shipping(lines) and not order.shipping_method:
+        options = options_for(currency=order.currency, goods_total=totals.goods_total)
+        if not options:
+            return replace(review, shipping_notice=no_rate_message(order.currency))
+        cheapest = min(option.amount for option in options)
+        shipping_from = (
+            format_amount(from_minor(cheapest, order.currency), order.currency)
+            if cheapest
+            else _("Free")
+        )
+        return replace(review, shipping_from=shipping_from)
     return review

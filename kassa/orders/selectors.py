@@ -6,7 +6,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.http import Http404
 
 from kassa.catalog.models import Item
-from kassa.orders.models import Order, OrderLine, Tax
+from kassa.orders.models import Order, OrderLine, ShippingRate, Tax
 from kassa.orders.visitors import Visitor
 
 
@@ -99,3 +99,15 @@ def _buy_now_in_payment(owners: Q, *, item: Item, quantity: int, tax: Tax | None
         .order_by("-created_at", "-id")
         .first()
     )
+
+
+def currencies_without_shipping_rate() -> list[str]:
+    """Currencies of items on sale that are sent, for which the shop has no active shipping
+    rate: orders of them are charged no shipping until staff add one."""
+    sent = set(
+        Item.objects.filter(is_active=True, requires_shipping=True).values_list(
+            "currency", flat=True
+        )
+    )
+    rated = set(ShippingRate.objects.filter(active=True).values_list("currency", flat=True))
+    return sorted(sent - rated)

@@ -3,6 +3,7 @@
 import logging
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -72,7 +73,14 @@ def _record(event: dict[str, Any]) -> WebhookEvent:
     return record
 
 
-def receive(event: dict[str, Any]) -> WebhookEvent:
+@dataclass(frozen=True)
+class Received:
+    record: WebhookEvent
+    # Handled before (a retry or a replay of the same event id): nothing was done this time.
+    duplicate: bool = False
+
+
+def receive(event: dict[str, Any]) -> Received:
     """Store `event`, then handle it once. A failure is kept on the record (outcome FAILED)."""
     record = _record(event)
     with transaction.atomic():
@@ -80,7 +88,7 @@ def receive(event: dict[str, Any]) -> WebhookEvent:
         record = WebhookEvent.objects.select_for_update().get(pk=record.pk)
         if record.outcome in (WebhookEvent.Outcome.PROCESSED, WebhookEvent.Outcome.IGNORED):
             metrics.webhook_event(type_=_type_label(record.type), outcome="duplicate")
-            return record
+            return Received(record, duplicate=True)
         handler = HANDLERS.get(record.type)
         _log_version(event, handled=handler is not None)
         record.attempts += 1
@@ -108,7 +116,7 @@ def receive(event: dict[str, Any]) -> WebhookEvent:
                 created=event.get("created"),
             )
         )
-    return record
+    return Received(record)
 
 
 def _log_version(event: dict[str, Any], *, handled: bool) -> None:

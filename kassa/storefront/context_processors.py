@@ -1,10 +1,13 @@
 """What every page's header shows of the visitor: where they are, and their cart."""
 
+from typing import Any
+
 from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import ngettext
 
+from kassa.common.identity import identity
 from kassa.orders.selectors import cart_summary
 from kassa.storefront.visitors import visitor_from_request
 
@@ -30,3 +33,14 @@ def cart(request: HttpRequest) -> dict[str, object]:
         url, count = reverse("orders:detail", args=[summary[0]]), summary[1]
     label = ngettext("%(counter)s item", "%(counter)s items", count) % {"counter": count}
     return {"cart_count": count, "cart_url": url, "cart_label": label}
+
+
+def site(request: HttpRequest | None = None) -> dict[str, Any]:
+    """What every page shows of the shop itself, the same for every visitor: its identity
+    (name, logo, contact, footer, languages offered) and whether payments are the demo's."""
+    shop = identity()
+    return {
+        "shop": shop,
+        "shop_languages": shop.language_choices(),
+        "demo_payments": settings.SHOP_DEMO_PAYMENTS,
+    }

@@ -25,7 +25,7 @@ from django.template.loader import render_to_string
 from django.utils.html import escape
 from django.utils.translation import get_language
 
-from kassa.storefront.context_processors import cart, page_path
+from kassa.storefront.context_processors import cart, page_path, site
 
 T = TypeVar("T")
 
@@ -48,13 +48,18 @@ def page(
     # same for all of them: their copy has it in already.
     first_visit = settings.SESSION_COOKIE_NAME not in request.COOKIES
     pages = caches[cache]
-    cache_key = f"{version}:{get_language()}:{'first' if first_visit else 'session'}:{key}"
+    # What the shop says of itself (kassa.common.identity) is in every copy: a change is a new copy.
+    shop = site(request)
+    cache_key = (
+        f"{version}:{shop['shop'].version}:{get_language()}:"
+        f"{'first' if first_visit else 'session'}:{key}"
+    )
     html: str | None = pages.get(cache_key)
     header = {} if first_visit and html is not None else _header_values(request)
     if html is None:
         shown = header if first_visit else {name: _marker(name) for name in header}
         own = {name: _marker(name) for name in ("csrf_token", "page_path")}
-        html = render_to_string(template, {**context(), **shown, **own})
+        html = render_to_string(template, {**shop, **context(), **shown, **own})
         pages.set(cache_key, html)
     values: dict[str, object] = {
         "csrf_token": get_token(request),

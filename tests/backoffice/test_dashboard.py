@@ -423,6 +423,28 @@ def test_the_export_splits_discount_and_tax_per_line(staff_client: Client) -> No
     assert row[8:12] == ["10.00", "0.00", "2.00", "no"]
 
 
+def test_the_exports_line_totals_and_shipping_add_up_to_what_was_paid(
+    staff_client: Client,
+) -> None:
+    mug = ItemFactory.create(name="Mug", price=Decimal("10.00"), currency="usd")
+    towel = ItemFactory.create(name="Towel", price=Decimal("5.55"), currency="usd")
+    # 2 × 10.00 + 5.55 = 25.55, tax 20% = 5.11, shipping 4.00: 34.66 paid.
+    made = order("usd", S.PAID, paid=3466, paid_at=datetime.now(UTC), lines=[(mug, 2), (towel, 1)])
+    made.tax = TaxFactory.create(percentage=Decimal("20"))
+    made.shipping_amount = 400
+    made.shipping_method = "Courier"
+    made.save()
+
+    header, *rows = export(staff_client)
+
+    column = {name: index for index, name in enumerate(header)}
+    line_totals = sum(Decimal(row[column["line_total"]]) for row in rows)
+    shipping = Decimal(rows[0][column["order_shipping"]])
+    assert shipping == Decimal("4.00")
+    assert rows[0][column["shipping_method"]] == "Courier"
+    assert line_totals + shipping == Decimal(rows[0][column["order_amount_paid"]])
+
+
 @pytest.mark.parametrize(
     ("query", "message"),
     [

@@ -44,6 +44,7 @@ def admin_form(item: Item | None = None, **changes: object) -> dict[str, object]
         "price": str(item.price) if item else "30.00",
         "currency": "usd",
         "is_active": "on",
+        "requires_shipping": "on",
         "image_alt": "",
         # The stock the change page showed (blank: not tracked).
         "stock_seen": "" if item is None or item.stock is None else str(item.stock),
@@ -393,3 +394,22 @@ def test_nothing_outside_the_media_folder_is_served(
 def test_media_is_only_read(client: Client) -> None:
     item = with_image(picture("JPEG"))
     assert client.post(item.card_image.url).status_code == 405
+
+
+def test_staff_set_up_a_digital_item_that_needs_no_shipping(admin_client: Client) -> None:
+    page = admin_client.get("/admin/catalog/item/add/").text
+    assert 'name="requires_shipping"' in page
+    data = admin_form(name="E-book")
+    del data["requires_shipping"]  # the box left unticked
+
+    response = admin_client.post("/admin/catalog/item/add/", data)
+
+    assert response.status_code == 302, response.text
+    item = Item.objects.get()
+    assert item.requires_shipping is False
+    shipped = admin_client.post(
+        f"/admin/catalog/item/{item.pk}/change/", admin_form(item, requires_shipping="on")
+    )
+    assert shipped.status_code == 302, shipped.text
+    item.refresh_from_db()
+    assert item.requires_shipping is True

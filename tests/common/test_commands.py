@@ -1,3 +1,7 @@
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
@@ -64,3 +68,16 @@ def test_ensure_superuser_refuses_a_weak_password(
     with pytest.raises(CommandError, match="too weak"):
         call_command("ensure_superuser")
     assert not User.objects.exists()
+
+
+def test_management_commands_print_no_axes_banner() -> None:
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=Path(__file__).resolve().parent.parent.parent,
+        env={"PATH": "/usr/bin:/bin", "DJANGO_SECRET_KEY": "k"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "AXES" not in result.stdout + result.stderr

@@ -592,6 +592,7 @@ def _item_form(item: Item, **changes: str) -> dict[str, str]:
         "price": str(item.price),
         "currency": item.currency,
         "is_active": "on",
+        "requires_shipping": "on",
         "stock": "" if item.stock is None else str(item.stock),
         "stock_seen": "" if item.stock is None else str(item.stock),
         "image_alt": "",

@@ -137,9 +137,8 @@ def test_the_chosen_rate_is_recorded_and_its_amount_pays_the_order(shop: FakeStr
     assert order.shipping_address_lines == [
         "Ada Buyer",
         "1 Main St",
-        "12345 Springfield",
-        "IL",
-        "US",
+        "Springfield, IL 12345",
+        "United States",
     ]
 
 

@@ -60,9 +60,8 @@ def test_an_event_in_an_older_version_records_the_address_and_the_shipping(
     assert order.shipping_address_lines == [
         "Ada Buyer",
         "1 Main St",
-        "12345 Springfield",
-        "IL",
-        "US",
+        "Springfield, IL 12345",
+        "United States",
     ]
     assert (order.shipping_rate, order.shipping_amount) == (courier, 1500)
     [warning] = [r for r in caplog.records if r.name == "kassa.payments.webhooks"]

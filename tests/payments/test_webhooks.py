@@ -76,10 +76,13 @@ def test_a_redelivered_event_changes_nothing(webhooks: FakeStripe) -> None:
         "checkout.session.completed", webhooks.resources.complete_checkout_session(session["id"])
     )
 
-    assert deliver(evt).status_code == 200
+    first = deliver(evt)
     again = deliver(evt)
 
+    assert first.status_code == 200
+    assert first.json() == {"received": True, "outcome": "processed"}
     assert again.status_code == 200
+    assert again.json() == {"received": True, "outcome": "duplicate"}
     assert paid_changes(order) == 1
     assert WebhookEvent.objects.get().attempts == 1
 

@@ -149,11 +149,20 @@ def test_settings_py_turns_the_production_env_into_https_settings() -> None:
     }
 
 
+# A server's .env sets Stripe's keys beside production.env (without them the shop would run demo
+# payments, which check --deploy refuses: tests/demo_stripe/).
+STRIPE_ENV = {
+    "STRIPE_API_KEY": "sk_test_placeholder",
+    "STRIPE_PUBLISHABLE_KEY": "pk_test_placeholder",
+    "STRIPE_WEBHOOK_SECRET": "whsec_placeholder",
+}
+
+
 def _check_deploy(**env: str | None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
-        env=command_env(**env),
+        env=command_env(**{**STRIPE_ENV, **env}),
         capture_output=True,
         text=True,
         timeout=60,
@@ -164,6 +173,12 @@ def test_check_deploy_is_clean_with_the_documented_production_env() -> None:
     result = _check_deploy()
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_check_deploy_fails_without_stripe_keys_as_demo_payments_would_run() -> None:
+    result = _check_deploy(STRIPE_API_KEY=None, STRIPE_PUBLISHABLE_KEY=None)
+    assert result.returncode != 0
+    assert "kassa.E001" in result.stderr
 
 
 def test_check_deploy_fails_without_https() -> None:

@@ -172,6 +172,7 @@ def test_an_edit_in_the_admin_shows_on_the_shop_pages(admin_client: Client) -> N
             "price": "11.00",
             "currency": "usd",
             "is_active": "on",
+            "requires_shipping": "on",
             "stock_seen": "",
         },
     )

@@ -139,6 +139,7 @@ def test_an_image_uploaded_through_one_replica_is_served_by_every_replica(
             "price": "12.00",
             "currency": "usd",
             "is_active": "on",
+            "requires_shipping": "on",
             "image_alt": "A blue jug",
             "csrfmiddlewaretoken": staff.cookies["csrftoken"],
         },

@@ -6,7 +6,7 @@ from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from kassa.common.address import Address, Contact
+from kassa.common.address import Address, Contact, address_lines
 from kassa.common.money import CURRENCY_CHOICES
 from kassa.orders.models.adjustments import Discount, Tax
 from kassa.orders.models.shipping import ShippingRate
@@ -259,9 +259,7 @@ class Order(models.Model):
         address = self.shipping_address
         if address is None or not address.line1:
             return []
-        city = " ".join(part for part in (address.postal_code, address.city) if part)
-        lines = [address.name, address.line1, address.line2, city, address.state, address.country]
-        return [line for line in lines if line]
+        return address_lines(address)
 
     @property
     def is_paid(self) -> bool:

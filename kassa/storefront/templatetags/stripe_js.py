@@ -2,6 +2,7 @@
 
 from django import template
 from django.conf import settings
+from django.templatetags.static import static
 
 from kassa.stripe_api.keys import any_payable_account, keypair_for
 
@@ -17,6 +18,9 @@ def stripe_publishable_key(currency: str) -> str:
 
 @register.simple_tag
 def stripe_js_url() -> str:
+    if settings.SHOP_DEMO_PAYMENTS:
+        # The stand-in for Stripe.js (kassa.demo_stripe), under its versioned static name.
+        return static("kassa/demo-stripe.js")
     return str(settings.STRIPE_JS_URL)
 
 

@@ -32,10 +32,13 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
         logger.warning("rejected a Stripe webhook: %s", exc)
         metrics.webhook_event(type_="unknown", outcome="invalid")
         return json_error(str(exc), code="invalid_webhook", status=400)
-    record = webhooks.receive(event)
+    received = webhooks.receive(event)
+    record = received.record
     if record.outcome == WebhookEvent.Outcome.FAILED:
         # Stripe retries a non-2xx delivery; the error is kept on the record for staff.
         return json_error(
             "The event could not be handled; it will be retried.", code="webhook_failed", status=500
         )
-    return JsonResponse({"received": True, "outcome": record.outcome})
+    # A replayed event id says so: it was handled before and nothing was done again.
+    outcome = "duplicate" if received.duplicate else str(record.outcome)
+    return JsonResponse({"received": True, "outcome": outcome})
