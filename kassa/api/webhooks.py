@@ -8,8 +8,9 @@ from typing import Any
 from ninja import Schema
 from pydantic import BaseModel, Field
 
-from kassa.api.schemas import ItemOut, OrderOut, item_out, order_out
+from kassa.api.schemas import ItemOut, OrderOut, ReturnOut, item_out, order_out, return_out
 from kassa.catalog.models import Item
+from kassa.customers.models import ReturnRequest
 from kassa.integrations import events
 from kassa.integrations.models import EventType
 from kassa.orders.models import Order
@@ -32,7 +33,15 @@ class ItemEvent(_Envelope):
     data: ItemOut = Field(description="The item as the API presents it, at the event's time.")
 
 
-ENVELOPES: dict[str, type[BaseModel]] = {"order": OrderEvent, "item": ItemEvent}
+class ReturnEvent(_Envelope):
+    data: ReturnOut = Field(description="The return request as the API presents it.")
+
+
+ENVELOPES: dict[str, type[BaseModel]] = {
+    "order": OrderEvent,
+    "item": ItemEvent,
+    "return": ReturnEvent,
+}
 
 
 def _order(pk: int) -> dict[str, Any]:
@@ -43,9 +52,14 @@ def _item(pk: int) -> dict[str, Any]:
     return item_out(Item.objects.get(pk=pk)).model_dump(mode="json")
 
 
+def _return(pk: int) -> dict[str, Any]:
+    return return_out(ReturnRequest.objects.get(pk=pk)).model_dump(mode="json")
+
+
 def connect() -> None:
     events.register("order", _order)
     events.register("item", _item)
+    events.register("return", _return)
 
 
 def describe(schema: dict[str, Any]) -> None:
@@ -55,7 +69,7 @@ def describe(schema: dict[str, Any]) -> None:
     for event_type in EventType:
         envelope = ENVELOPES.get(events.OBJECT_KIND[event_type])
         if envelope is None:
-            continue  # an object the API does not present yet (returns)
+            continue  # an object the API does not present
         found = envelope.model_json_schema(ref_template="#/components/schemas/{model}")
         for name, definition in found.pop("$defs", {}).items():
             components.setdefault(name, definition)

@@ -19,6 +19,8 @@ from django.utils.translation import gettext as _
 
 from kassa.customers.errors import ReturnAlreadyDecided, ReturnRefused
 from kassa.customers.models import Customer, ReturnLine, ReturnRequest
+from kassa.integrations.events import order_subject, webhook_emit
+from kassa.integrations.models import EventType
 from kassa.notifications.models import Mail
 from kassa.notifications.services import mail_queue
 from kassa.orders.models import Order, OrderLine
@@ -109,6 +111,7 @@ def return_request_create(
                 {"name": names[line.order_line_id], "quantity": line.quantity} for line in lines
             ],
         )
+        _tell_other_systems(EventType.RETURN_REQUESTED, request)
     logger.info("order %s: return %s asked for", order_id, request.pk)
     return request
 
@@ -160,6 +163,14 @@ def _refund(*, request: ReturnRequest, amount: int, requested_by: str) -> str:
     return refund.stripe_id
 
 
+def _tell_other_systems(event_type: str, request: ReturnRequest) -> None:
+    """The outgoing webhook, written in the transaction that asks for or decides the return and
+    in line with the order's other events."""
+    webhook_emit(
+        event_type=event_type, object_id=request.pk, subject=order_subject(request.order_id)
+    )
+
+
 def return_approve(*, request_id: int, decided_by: str) -> Decision:
     """Refund the request's lines (and shipping if staff said so), put the items back in stock
     if staff said so, and tell the customer. The request is claimed first, so two staff
@@ -197,6 +208,7 @@ def return_approve(*, request_id: int, decided_by: str) -> Decision:
             amount_refunded=amount,
             note=request.staff_note,
         )
+        _tell_other_systems(EventType.RETURN_DECIDED, request)
     logger.info("return %s approved by %s: %s refunded", request_id, decided_by, amount)
     return Decision(request=request, refunded=amount)
 
@@ -223,5 +235,6 @@ def return_reject(*, request_id: int, decided_by: str, note: str | None = None) 
             language=request.order.language,
             note=request.staff_note,
         )
+        _tell_other_systems(EventType.RETURN_DECIDED, request)
     logger.info("return %s rejected by %s", request_id, decided_by)
     return request

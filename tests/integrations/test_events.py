@@ -7,6 +7,7 @@ from django.db import transaction
 from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
+from kassa.customers.returns import return_reject, return_request_create
 from kassa.integrations.events import webhook_emit
 from kassa.integrations.models import OutgoingEvent
 from kassa.orders.lifecycle import order_mark_refunded, order_reopen
@@ -97,22 +98,27 @@ def test_an_event_rolled_back_with_its_change_is_never_sent(
     assert not OutgoingEvent.objects.exists()
 
 
-def test_the_extension_point_writes_any_listed_type(
-    receiver: Receiver, endpoint_for: MakeEndpoint
+def test_a_return_asked_for_and_decided_is_told(
+    shop: FakeStripe, receiver: Receiver, endpoint_for: MakeEndpoint
 ) -> None:
-    """How the returns send return.requested: a presenter for their object, then one call."""
-    from kassa.integrations import events
-
-    endpoint_for("return.requested")
-    events.register("return", lambda pk: {"id": pk, "status": "requested"})
-    try:
-        webhook_emit(event_type="return.requested", object_id=7, subject=events.order_subject(3))
-    finally:
-        events._presenters.pop("return")
+    endpoint_for("return.requested", "return.decided")
+    order, _ = pay(shop)
+    line = order.lines.get()
+    request = return_request_create(
+        order_id=order.pk, quantities={line.pk: 1}, reason="Too small", customer=None
+    )
+    return_reject(request_id=request.pk, decided_by="staff", note="Worn, sorry")
     run_worker()
-    [request] = receiver.received
-    assert request.payload["type"] == "return.requested"
-    assert request.payload["data"] == {"id": 7, "status": "requested"}
+
+    seen = [
+        (r.payload["type"], r.payload["data"]["id"], r.payload["data"]["status"])
+        for r in receiver.received
+    ]
+    assert seen == [
+        ("return.requested", request.pk, "requested"),
+        ("return.decided", request.pk, "rejected"),
+    ]
+    assert receiver.received[1].payload["data"]["note"] == "Worn, sorry"
 
 
 def test_a_fault_building_an_event_never_stops_the_payment(
@@ -164,9 +170,13 @@ def test_deliver_webhooks_drains_the_queue_without_a_worker(
 
 
 def test_a_listed_type_without_its_presenter_is_logged_not_raised(
-    endpoint_for: MakeEndpoint, caplog: pytest.LogCaptureFixture
+    endpoint_for: MakeEndpoint, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    endpoint_for("return.decided")  # staff may tick it before the returns exist
+    """A type staff can tick whose objects have no presenter (yet) changes nothing else."""
+    from kassa.integrations import events
+
+    monkeypatch.delitem(events._presenters, "return")
+    endpoint_for("return.decided")
     assert webhook_emit(event_type="return.decided", object_id=1, subject="order:1") is None
     assert "no presenter for return objects" in caplog.text
     assert not OutgoingEvent.objects.exists()
