@@ -274,6 +274,12 @@ def list_items(request: HttpRequest, query: Query[PageQuery]) -> ItemPage:
     )
 
 
+_PRICE_BOUND: dict[str, Any] = {
+    "anyOf": [{"type": "number", "minimum": 0, "maximum": 999_999_999}, {"type": "null"}],
+    "description": "A price in the currency's major unit, e.g. 12.50.",
+}
+
+
 class ProductQuery(PageQuery):
     collection: str = Field("", max_length=200, description="Only this collection's (its handle).")
     q: str = Field("", max_length=200, description="Words the products' variants must match.")
@@ -282,9 +288,17 @@ class ProductQuery(PageQuery):
         max_length=20,
         description="`Name:Value`, e.g. `Size:M`; several values of one option are alternatives.",
     )
-    min_price: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=3)
-    max_price: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=3)
+    # Described as a number: pydantic's default for Decimal also allows any string, which the
+    # filter would then refuse.
+    min_price: Decimal | None = Field(None, ge=0, le=999_999_999, json_schema_extra=_PRICE_BOUND)
+    max_price: Decimal | None = Field(None, ge=0, le=999_999_999, json_schema_extra=_PRICE_BOUND)
     in_stock: bool = Field(False, description="Only products with a variant that can be bought.")
+
+    @field_validator("min_price", "max_price")
+    @classmethod
+    def to_the_thousandth(cls, bound: Decimal | None) -> Decimal | None:
+        # Prices have at most three decimals (the three-decimal currencies): finer is rounded.
+        return None if bound is None else bound.quantize(Decimal("0.001"))
 
     @field_validator("q")
     @classmethod
@@ -296,9 +310,9 @@ class ProductQuery(PageQuery):
     @field_validator("option")
     @classmethod
     def printable(cls, options: list[str]) -> list[str]:
-        if any(not value.isprintable() or len(value) > 201 for value in options):
-            raise ValueError("an option filter is `Name:Value` in printable characters")
-        return options
+        # As the search words: what cannot be printed is dropped (NUL, which PostgreSQL
+        # refuses in text, among it), and a filter is cut to an option's longest `Name:Value`.
+        return ["".join(ch for ch in value if ch.isprintable())[:201] for value in options]
 
     def filters(self) -> ProductFilters:
         options: dict[str, list[str]] = {}

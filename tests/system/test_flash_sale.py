@@ -117,13 +117,15 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
             WEB_CONCURRENCY="2",
             GUNICORN_THREADS="8",
         )
-        subprocess.run(
-            [str(VENV_BIN / "python"), "manage.py", "migrate", "--noinput", "-v", "0"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            timeout=300,
-        )
+        # Pages name their static files through the manifest, as in production.
+        for command in (["collectstatic", "--noinput"], ["migrate", "--noinput"]):
+            subprocess.run(
+                [str(VENV_BIN / "python"), "manage.py", *command, "-v", "0"],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                timeout=300,
+            )
         with log.open("wb") as out:
             server = subprocess.Popen(
                 [str(VENV_BIN / "gunicorn"), "config.wsgi", "--config", "config/gunicorn.py"],

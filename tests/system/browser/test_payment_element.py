@@ -410,7 +410,10 @@ def test_the_card_form_asks_the_address_and_shipping_and_the_admin_shows_them(
     # The amount changed at the shop before confirming: the Payment Element was told.
     assert len(payment_run.stripe.calls_to("fetchUpdates")) == 1
     intent = _the_one_intent(fake_stripe)
-    assert (intent["amount"], intent["receipt_email"]) == (5500, "ana+shop@example.com")
+    # The e-mail travels in the metadata: Stripe sends no receipt of its own beside the shop's
+    # (SHOP_STRIPE_RECEIPTS off).
+    assert (intent["amount"], intent["receipt_email"]) == (5500, None)
+    assert intent["metadata"]["customer_email"] == "ana+shop@example.com"
     assert intent["shipping"]["address"]["city"] == "Berlin"
     order = Order.objects.get()
     assert (order.status, order.amount_paid, order.shipping_amount) == (
