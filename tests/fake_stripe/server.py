@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.fake_stripe.forms import parse_form
+from kassa.demo_stripe.encoding import parse_form
 from tests.fake_stripe.resources import Resources, StripeError
 
 # What Stripe answers a call past its rate limit, with HTTP 429.
