@@ -11,12 +11,13 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from kassa.common.admin_records import RecordsOnly
 from kassa.common.errors import ShopError
 from kassa.orders.models import Order, Reservation
 from kassa.payments.flow import checkout_cancel
 
 
-class HeldStockAdmin(admin.ModelAdmin[Reservation]):
+class HeldStockAdmin(RecordsOnly, admin.ModelAdmin[Reservation]):
     list_display = [
         "display_order",
         "item",
@@ -34,15 +35,6 @@ class HeldStockAdmin(admin.ModelAdmin[Reservation]):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Reservation]:
         return super().get_queryset(request).filter(state=Reservation.State.HELD)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
     def has_release_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("orders.change_order")

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from kassa.common.admin_records import RecordsOnly
 from kassa.common.errors import ShopError
 from kassa.customers.models import Customer, ReturnLine, ReturnRequest
 from kassa.customers.personal_data import customer_delete, personal_data_export
@@ -159,7 +160,7 @@ def delete_and_erase(
     )
 
 
-class CustomerAdmin(admin.ModelAdmin[Customer]):
+class CustomerAdmin(RecordsOnly, admin.ModelAdmin[Customer]):
     """Read-only: an edit would be logged under the customer's e-mail, which deletion must be
     able to erase; the deletion is an action that erases everywhere."""
 
@@ -168,12 +169,3 @@ class CustomerAdmin(admin.ModelAdmin[Customer]):
     fields = ("email", "created_at", "last_sign_in_at")
     readonly_fields = fields
     actions = [download_personal_data, delete_and_erase]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

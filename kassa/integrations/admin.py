@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from kassa.common.admin_records import RecordsOnly
 from kassa.integrations import transport
 from kassa.integrations.delivery import delivery_resend
 from kassa.integrations.models import (
@@ -178,7 +179,8 @@ def send_again(
     )
 
 
-class WebhookDeliveryAdmin(admin.ModelAdmin[WebhookDelivery]):
+# The log is the record: manage.py clean_webhook_log trims it, staff never delete from it.
+class WebhookDeliveryAdmin(RecordsOnly, admin.ModelAdmin[WebhookDelivery]):
     list_display = [
         "event_type",
         "subject",
@@ -212,15 +214,6 @@ class WebhookDeliveryAdmin(admin.ModelAdmin[WebhookDelivery]):
         "body",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False  # the log is the record; manage.py clean_webhook_log trims it
 
     @admin.display(description=_("event id"))
     def event_id(self, obj: WebhookDelivery) -> str:

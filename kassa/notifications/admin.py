@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from kassa.common.admin_records import RecordsOnly
 from kassa.notifications.models import Mail, RecoveryOptOut
 from kassa.notifications.sending import SECRET_KINDS
 from kassa.notifications.services import mail_retry
@@ -39,7 +40,7 @@ def send_again(
     )
 
 
-class MailAdmin(admin.ModelAdmin[Mail]):
+class MailAdmin(RecordsOnly, admin.ModelAdmin[Mail]):
     list_display = [
         "__str__",
         "order",
@@ -71,15 +72,6 @@ class MailAdmin(admin.ModelAdmin[Mail]):
         "sent_at",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
     @admin.display(description=_("context"))
     def shown_context(self, obj: Mail) -> object:

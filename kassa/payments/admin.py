@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
+from kassa.common.admin_records import RecordsOnly
 from kassa.common.money import (
     MoneyError,
     format_amount,
@@ -301,7 +302,7 @@ class RefundInline(admin.TabularInline[Refund, Order]):
         return ", ".join(str(line) for line in obj.lines.all()) or "-"
 
 
-class RefundAdmin(admin.ModelAdmin[Refund]):
+class RefundAdmin(RecordsOnly, admin.ModelAdmin[Refund]):
     """Every refund, made by the shop or in Stripe's Dashboard, and where it stands."""
 
     list_display = [
@@ -320,14 +321,6 @@ class RefundAdmin(admin.ModelAdmin[Refund]):
     inlines = [RefundLineInline]
 
     # Made through the refund form or by Stripe; read here, never written by hand.
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
     @admin.display(description=_("amount"), ordering="amount")
     def display_amount(self, obj: Refund) -> str:
