@@ -465,7 +465,7 @@ def return_out(request: ReturnRequest) -> ReturnOut:
             ReturnLineOut(
                 line_id=line.order_line_id, item=line.order_line.item.name, quantity=line.quantity
             )
-            for line in request.lines.all()
+            for line in request.lines.select_related("order_line__item")
         ],
     )
 
