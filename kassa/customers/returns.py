@@ -159,6 +159,7 @@ def _refund(*, request: ReturnRequest, amount: int, requested_by: str) -> str:
         amount=amount,
         restock=request.restock,
         note=f"return {request.pk}",
+        customer_told=True,  # the approval mail names the amount: one mail, not two
     )
     return refund.stripe_id
 

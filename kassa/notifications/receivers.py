@@ -45,7 +45,11 @@ def order_shipped(sender: Any, *, order_id: int, **kwargs: Any) -> None:
     )
 
 
-def order_refunded(sender: Any, *, order_id: int, amount_refunded: int, **kwargs: Any) -> None:
+def order_refunded(
+    sender: Any, *, order_id: int, amount_refunded: int, customer_told: bool = False, **kwargs: Any
+) -> None:
+    if customer_told:
+        return  # the change's own mail says what was refunded (a return's approval)
     # One notice per refund: Stripe's running total names it.
     mail_queue(
         key=f"refund:{order_id}:{amount_refunded}",

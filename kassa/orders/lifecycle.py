@@ -309,10 +309,13 @@ def order_mark_delivered(*, order_id: int, source: str) -> bool:
 
 
 @transaction.atomic
-def order_mark_refunded(*, order_id: int, amount_refunded: int, source: str) -> bool:
+def order_mark_refunded(
+    *, order_id: int, amount_refunded: int, source: str, customer_told: bool = False
+) -> bool:
     """Record the total refunded so far: what Stripe refunded and did not take back. It goes
     down when a refund fails after it succeeded (the order is paid again, or partially
-    refunded). The customer's refund notice is queued when it goes up. False if unchanged."""
+    refunded). The customer's refund notice is queued when it goes up, unless the caller
+    tells them itself (`customer_told`). False if unchanged."""
     locked = _lock(order_id)
     if not locked.is_paid or amount_refunded == locked.amount_refunded or amount_refunded < 0:
         return False
@@ -334,7 +337,10 @@ def order_mark_refunded(*, order_id: int, amount_refunded: int, source: str) -> 
         _move(locked, to, source=source, fields=fields)
     if more:
         signals.order_refunded.send(
-            sender=Order, order_id=locked.pk, amount_refunded=amount_refunded
+            sender=Order,
+            order_id=locked.pk,
+            amount_refunded=amount_refunded,
+            customer_told=customer_told,
         )
     return True
 

@@ -9,7 +9,8 @@ from django.dispatch import Signal
 
 # order_id: the order just became paid.
 order_paid = Signal()
-# order_id, amount_refunded (Stripe's running total, minor units): a refund was recorded.
+# order_id, amount_refunded (Stripe's running total, minor units), customer_told (the change
+# that refunded tells the customer itself): a refund was recorded.
 order_refunded = Signal()
 # order_id: a checkout was left unpaid by a customer who agreed to hear from the shop.
 order_abandoned = Signal()

@@ -142,6 +142,7 @@ def refund_order(
     refunded_before: int | None = None,
     note: str = "",
     at_most: int | None = None,
+    customer_told: bool = False,
 ) -> Refund:
     """Refund a paid order in Stripe and record it, for the goods that came back.
 
@@ -157,6 +158,8 @@ def refund_order(
       is free text for staff.
     - `at_most` (minor units): refuse a bigger refund (a staff member's limit, see
       SHOP_STAFF_REFUND_LIMIT), before Stripe is asked.
+    - `customer_told`: the caller tells the customer of this refund in a mail of its own (a
+      return's approval says what was refunded), so the refund notice is not sent as well.
 
     Returns the refund as recorded. Its state may be pending (Stripe will say later, see
     `refund_reported`) or even failed at once: then nothing came back to stock and the order
@@ -260,15 +263,19 @@ def refund_order(
                     source=f"refund {made.id}",
                     items={items[line_id]: units for line_id, units in lines.items()},
                 )
-            _settle_order(order, source=f"refund {made.id} by {requested_by}")
+            _settle_order(
+                order, source=f"refund {made.id} by {requested_by}", customer_told=customer_told
+            )
             return refund
 
 
-def _settle_order(order: Order, *, source: str) -> bool:
+def _settle_order(order: Order, *, source: str, customer_told: bool = False) -> bool:
     """The order's refunded total made what its succeeded refunds add up to."""
     succeeded = Refund.objects.filter(order=order, state=Refund.State.SUCCEEDED)
     total = int(succeeded.aggregate(total=Sum("amount"))["total"] or 0)
-    return lifecycle.order_mark_refunded(order_id=order.pk, amount_refunded=total, source=source)
+    return lifecycle.order_mark_refunded(
+        order_id=order.pk, amount_refunded=total, source=source, customer_told=customer_told
+    )
 
 
 def _moves(recorded: str, reported: results.RefundState) -> bool:

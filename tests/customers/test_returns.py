@@ -105,6 +105,9 @@ def test_an_approved_return_refunds_exactly_those_lines_and_restocks_them(
     subjects = mails_to(smtp, EMAIL)
     assert sum("received your return request" in s for s in subjects) == 1
     assert sum("is approved" in s for s in subjects) == 1
+    # The approval names the amount refunded: no refund notice besides it.
+    assert not Mail.objects.filter(kind=Mail.Kind.REFUND).exists()
+    assert len(subjects) == 4  # paid, sign-in code, request received, approved
     # The order's page shows the return; what is left can still be asked back.
     page = client.get(f"/orders/{order.pk}/").content.decode()
     assert "approved" in page
