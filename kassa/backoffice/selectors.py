@@ -21,6 +21,7 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
     Window,
@@ -339,6 +340,15 @@ def carts(*, queryset: QuerySet[Order] | None = None) -> QuerySet[Order]:
     """Open orders, each with how many payment attempts it had (none: a cart; some, all
     closed: an abandoned checkout)."""
     orders = Order.objects.all() if queryset is None else queryset
+    # Counted per order shown, in a subquery: a join and GROUP BY would count every cart's
+    # attempts before the page's few are chosen.
+    attempts = (
+        PaymentAttempt.objects.filter(order=OuterRef("pk"))
+        .order_by()
+        .values("order")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
     return orders.filter(status=Order.Status.OPEN).annotate(
-        attempt_count=Count("payment_attempts", distinct=True)
+        attempt_count=Coalesce(Subquery(attempts), 0)
     )
