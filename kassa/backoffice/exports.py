@@ -5,6 +5,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta
 from itertools import groupby
 
+from django.db import transaction
 from django.utils import timezone
 
 from kassa.backoffice.selectors import PAID
@@ -63,14 +64,19 @@ def paid_orders(*, start: date, end: date) -> Iterator[tuple[Order, list[OrderLi
         )
         .select_related("order", "order__discount", "order__tax", "item")
         .order_by("order__paid_at", "order_id", "id")
-        .iterator(chunk_size=CHUNK)
     )
-    for _order_id, group in groupby(lines, key=lambda line: line.order_id):
-        of_order = list(group)
-        order = of_order[0].order
-        for line in of_order:
-            line.order = order  # one instance for all, as a prefetch would give
-        yield order, of_order
+    # In a transaction PostgreSQL's cursor hands out rows as it finds them, from a plan made
+    # to start fast (orders by their paid_at index, then their lines); outside one, a cursor
+    # must outlive its transaction and PostgreSQL reads the whole month before the first row.
+    with transaction.atomic():
+        for _order_id, group in groupby(
+            lines.iterator(chunk_size=CHUNK), key=lambda line: line.order_id
+        ):
+            of_order = list(group)
+            order = of_order[0].order
+            for line in of_order:
+                line.order = order  # one instance for all, as a prefetch would give
+            yield order, of_order
 
 
 class _Echo:

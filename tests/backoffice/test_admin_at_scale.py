@@ -155,3 +155,36 @@ def test_the_export_streams_in_pieces_from_one_query(
     rows = list(csv.reader(io.StringIO(b"".join(pieces).decode())))
     assert len(rows) == 8
     assert {row[8] for row in rows[1:]} == {"5.00"}
+
+
+def test_an_export_that_fails_on_the_way_is_cut_off_not_finished(
+    staff_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server sees the error mid-stream and drops the connection before the body's end,
+    which a browser reports as a failed download."""
+    monkeypatch.setattr(exports, "CHUNK", 4)  # one row a piece
+    item = ItemFactory.create(price=Decimal("2.50"), currency="usd")
+    for _ in range(3):
+        made = Order.objects.create(
+            currency="usd", status=S.PAID, amount_paid=250, paid_at=datetime.now(UTC)
+        )
+        OrderLine.objects.create(order=made, item=item, quantity=1, unit_price=item.price)
+    totals = exports.order_totals
+    calls = []
+
+    def failing(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("the database went away")
+        return totals(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(exports, "order_totals", failing)
+    today = datetime.now(UTC).date()
+    response = staff_client.get(
+        "/admin/sales/export/", {"start": today.isoformat(), "end": today.isoformat()}
+    )
+    assert response.status_code == 200
+    pieces = iter(response.streaming_content)  # type: ignore[attr-defined]
+    assert next(pieces).startswith(b"order,")
+    with pytest.raises(RuntimeError):
+        list(pieces)
