@@ -6,14 +6,15 @@ ORM save an order: a million orders take minutes, not hours.
     python -m bench.orders_fixture queries <paths> # SQL queries of each admin page (JSON list)
     python -m bench.orders_fixture cold            # the dashboard's cached figures forgotten
 
-What it writes, for `orders` orders spread evenly over HISTORY_DAYS days up to now (the id
-grows with the time, as in a real shop): 50 items; one to three lines an order; one order in
-twenty an open cart (half of them an abandoned checkout), one in twenty being paid, 3% refunded
-and 2% partly refunded, the rest paid; a payment attempt for every order that was ever taken to
-payment; paid orders delivered, but those of the last ten days half unfulfilled and half
-shipped; about three orders a customer, an e-mail in mixed case (`Customer42@Example.com`). Then
-VACUUM ANALYZE, as autovacuum would soon after an import. A table `bench_fixture` records the
-size, so a database already filled is reused as it is.
+What it writes, for `orders` orders spread evenly over HISTORY_DAYS days up to now (the id grows
+with the time, as in a real shop): 50 items; one to three lines an order; in the last 30 days
+one order in twenty an open cart (half of them an abandoned checkout) and one in twenty being
+paid (older carts are gone, as `clean_abandoned_orders --older-than 30d` leaves a shop that runs
+it daily, docs/deploy.md); 3% refunded and 2% partly refunded, the rest paid; a payment attempt
+for every order that was ever taken to payment; paid orders delivered, but those of the last ten
+days half unfulfilled and half shipped; about three orders a customer, an e-mail in mixed case
+(`Customer42@Example.com`). Then VACUUM ANALYZE, as autovacuum would soon after an import. A
+table `bench_fixture` records the size, so a database already filled is reused as it is.
 
 Prints JSON: the size, an order to open, a month to export, an e-mail to search for.
 """
@@ -94,7 +95,8 @@ CROSS JOIN LATERAL (
 CROSS JOIN LATERAL (
     SELECT status, status NOT IN ('open', 'pending') AS paid FROM (
         SELECT CASE
-            WHEN n %% 20 = 0 THEN 'open' WHEN n %% 20 = 10 THEN 'pending'
+            WHEN n %% 20 = 0 AND t.at > %(now)s - interval '30 days' THEN 'open'
+            WHEN n %% 20 = 10 AND t.at > %(now)s - interval '30 days' THEN 'pending'
             WHEN n %% 100 IN (1, 21, 41) THEN 'refunded'
             WHEN n %% 100 IN (3, 23) THEN 'partially_refunded'
             ELSE 'paid' END AS status
