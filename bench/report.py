@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bench import flash_sale
+from bench import admin_rows, flash_sale
 from bench.drive import LARGE_CATALOG, PAGE_CLIENTS, SEARCH_WORDS
 from bench.load import Load
 from bench.machine import machine_line
@@ -185,7 +185,41 @@ def tables(results: dict[str, Any]) -> str:
         ),
         f"| gunicorn master | {memory['master_peak_rss']:.0f} MiB |",
     ]
+    out += ["", *admin_table(results.get("admin"))]
     return "\n".join(out)
+
+
+def admin_table(admin: dict[str, Any] | None) -> list[str]:
+    """The admin's pages at SMALL_ORDERS orders and at `--orders`, their ratio per round."""
+    if not admin:
+        return []
+    small, large = admin["small"], admin["large"]
+    rounds = len(admin["rows"][0]["rounds"]) if admin["rows"] else 0
+    out = [
+        f"| admin page, one request at a time (medians of {rounds} rounds) | SQL queries at "
+        f"{small:,} / {large:,} orders | at {small:,} | at {large:,} | × the time at {small:,}: "
+        f"median (each round's) | target: same queries, ≤ {admin_rows.TARGET_RATIO:g} × |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for row in admin["rows"]:
+        m = admin_rows.measure(row, small, large)
+        label = row["label"]
+        if row["key"] == "export":
+            label += " (to its first byte)"
+        out.append(
+            f"| {label} | {row[f'queries_{small}']} / {row[f'queries_{large}']} "
+            f"| {m['ms_small']:.0f} ms | {m['ms_large']:.0f} ms "
+            f"| {m['ratio']:.2f} ({_listed(m['ratios'])}) | {_mark(m['met'])} |"
+        )
+    export = next((row for row in admin["rows"] if row["key"] == "export"), None)
+    if export:
+        whole = [r[str(large)]["total_s"] for r in export["rounds"]]
+        size = export["rounds"][0][str(large)]["bytes"] if export["rounds"] else 0
+        out.append(
+            f"\nThe month's CSV at {large:,} orders: {size / 1e6:.1f} MB in "
+            f"{_median(whole):.1f} s (median)."
+        )
+    return out
 
 
 def _pacer_rows(buy: list[dict[str, Any]]) -> list[str]:

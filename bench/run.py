@@ -14,7 +14,9 @@ What it does, in order:
    peak memory;
 5. the flash sale (bench/flash_sale.py): the fake enforcing Stripe's test-mode limit with 429s,
    200 buyers at once, with the shop pacing itself through Redis and then without pacing;
-6. stops everything, drops the database, prints the tables and writes them as JSON to
+6. with --orders N: the admin's pages timed at 1,000 orders and at N (bench/admin_rows.py, on
+   two databases kept between runs);
+7. stops everything, drops the database, prints the tables and writes them as JSON to
    bench/results/<UTC time>.json.
 
 The shop runs with a Redis of the bench's own (a redis-server on a free port) and the pacer in
@@ -33,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import drive, report
+from bench import admin_rows, drive, report
 from bench.load import Server
 from bench.machine import machine, machine_line, peak_rss_mib
 from bench.processes import (
@@ -70,6 +72,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def _run(args: argparse.Namespace, server_url: str, logs: Path, results: dict[str, Any]) -> None:
     fake_url = f"http://127.0.0.1:{free_port()}"
+    if args.only == "admin":
+        results["admin"] = admin_rows.run(args, server_url, fake_url, logs)
+        return
     threads = os.environ.get("GUNICORN_THREADS", "16")
     with throwaway_database(server_url) as database_url, own_redis(logs) as redis_url:
         env = shop_env(database_url, fake_url)
@@ -107,6 +112,8 @@ def _run(args: argparse.Namespace, server_url: str, logs: Path, results: dict[st
                     args, env, logs, server_url, fake_url, fake_pid, seed["item"], paced
                 )
             results["flash_sale"] = drive.flash_sales(args, env, logs, fake_url, redis_url, threads)
+    if args.orders and args.only is None:
+        results["admin"] = admin_rows.run(args, server_url, fake_url, logs)
 
 
 def _at_least_one(text: str) -> int:
@@ -136,13 +143,30 @@ def main() -> None:
         help=f"PostgreSQL server to make {DATABASE} on ($BENCH_DATABASE_NAME) (default "
         f"$BENCH_DATABASE_URL or {DEFAULT_SERVER})",
     )
-    parser.add_argument("--only", choices=["pages", "buy", "flash"], help="one part (experiments)")
+    parser.add_argument(
+        "--only", choices=["pages", "buy", "flash", "admin"], help="one part (experiments)"
+    )
+    parser.add_argument(
+        "--orders",
+        type=_at_least_one,
+        help=f"also time the admin's pages at this many orders against {admin_rows.SMALL_ORDERS}",
+    )
+    parser.add_argument(
+        "--orders-database",
+        default=f"{DATABASE}_orders",
+        help="the database kept with the --orders fixture (<name>_1000 beside it)",
+    )
+    parser.add_argument(
+        "--admin-rounds", type=_at_least_one, default=5, help="rounds of the admin pages"
+    )
     parser.add_argument(
         "--gunicorn-arg", action="append", default=[], help="extra gunicorn argument (experiments)"
     )
     args = parser.parse_args()
     # `kill` stops the bench like Ctrl-C does: the servers stopped, the database dropped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if args.only == "admin" and not args.orders:
+        parser.error("--only admin needs --orders")
     if shutil.which("wrk") is None:
         sys.exit("make bench needs wrk: run scripts/ensure_wrk.sh (or apt-get install wrk)")
     started_at = datetime.now(UTC)
@@ -152,6 +176,8 @@ def main() -> None:
     text = "" if args.only else report.tables(results)
     if args.only == "flash":
         text = "\n".join(report.flash_table(results["flash_sale"]))
+    if args.only == "admin":
+        text = "\n".join(report.admin_table(results["admin"]))
     print()
     print(text)
     path = report.write(results, text, started_at, args.only)

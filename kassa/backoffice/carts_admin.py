@@ -13,7 +13,7 @@ from django.utils.translation import ngettext
 from kassa.backoffice.models import Cart
 from kassa.backoffice.orders_admin import OrderAdmin
 from kassa.backoffice.selectors import carts
-from kassa.common.admin_money import CURRENCIES_IN_USE
+from kassa.orders.admin import ORDER_CURRENCIES
 from kassa.orders.models import Order
 from kassa.payments.models import PaymentAttempt
 
@@ -73,7 +73,7 @@ class CartAdmin(OrderAdmin):
         "updated_at",
         "user",
     ]
-    list_filter = [CartKindFilter, IdleFilter, CURRENCIES_IN_USE]
+    list_filter = [CartKindFilter, IdleFilter, ORDER_CURRENCIES]
     list_select_related = ["user", "discount", "tax"]
     actions = []  # nothing here was paid, so there is nothing to refund
 

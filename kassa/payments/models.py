@@ -174,6 +174,8 @@ class PaymentAttempt(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["order", "number"], name="paymentattempt_number"),
         ]
+        # The dashboard's checkouts started in its last 30 days, by range.
+        indexes = [models.Index(fields=["opened_at"], name="paymentattempt_opened_at")]
 
     def __str__(self) -> str:
         return str(
