@@ -635,8 +635,9 @@ if not SHOP_DEFAULT_TAX_CODE.startswith("txcd_"):
 # still settles and reports in its own currency.
 SHOP_ADAPTIVE_PRICING = env.bool("SHOP_ADAPTIVE_PRICING", default=False)
 # The seller on every invoice and credit note: legal name, postal address (lines separated by
-# "\n" or ";") and tax id (VAT number, EIN, INN, ...).
-SHOP_LEGAL_NAME = env.str("SHOP_LEGAL_NAME", default="Kassa")
+# "\n" or ";") and tax id (VAT number, EIN, INN, ...). Unset, the name and address are the
+# shop's own (kassa.common.identity: the admin's Shop settings, else SHOP_NAME).
+SHOP_LEGAL_NAME = env.str("SHOP_LEGAL_NAME", default="").strip()
 SHOP_LEGAL_ADDRESS = [
     line.strip()
     for line in env.str("SHOP_LEGAL_ADDRESS", default="")

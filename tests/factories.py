@@ -4,17 +4,32 @@ from decimal import Decimal
 import factory
 
 from kassa.catalog.models import Item, Product, unique_handle
-from kassa.orders.models import Discount, Tax
+from kassa.orders.models import Discount, ShippingRate, Tax
+
+
+def ensure_shipping_rate(currency: str) -> None:
+    """A free rate in `currency` unless the shop has an active one: goods to send in a currency
+    with no rate cannot be paid for, and most tests buy goods to send without asking what
+    their shipping costs. Tests about shipping make their own rates first."""
+    if not ShippingRate.objects.filter(currency=currency, active=True).exists():
+        ShippingRate.objects.create(name="Free shipping", amount=Decimal(0), currency=currency)
 
 
 class ItemFactory(factory.django.DjangoModelFactory[Item]):
     class Meta:
         model = Item
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Item {n}")
     description = "A fine thing."
     price = Decimal("12.34")
     currency = "usd"
+
+    @factory.post_generation
+    def shipping_rate(obj: Item, create: bool, extracted: bool | None, **kwargs: object) -> None:
+        """`ItemFactory(shipping_rate=False)`: no rate is made for the item's currency."""
+        if create and obj.requires_shipping and extracted is not False:
+            ensure_shipping_rate(obj.currency)
 
 
 class DiscountFactory(factory.django.DjangoModelFactory[Discount]):
@@ -69,4 +84,5 @@ def product_with_variants(
         item.full_clean()
         item.save()
         items.append(item)
+    ensure_shipping_rate(currency)
     return product, items

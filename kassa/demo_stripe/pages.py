@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 
 from kassa.common.money import format_amount, from_minor
+from kassa.demo_stripe.store import StripeError, load
 
 
 class CheckoutForm(forms.Form):
@@ -40,11 +41,12 @@ class CheckoutForm(forms.Form):
         self.fields["phone"].required = self.asks_phone
         currency = session.get("currency", "usd")
         options = [
-            (str(index), _money(int(option["shipping_amount"]), currency))
+            (str(index), _option_label(option, currency))
             for index, option in enumerate(session.get("shipping_options") or [])
         ]
         self._choices("shipping_option", options)
-        self.fields["shipping_option"].required = bool(options)
+        # As on Stripe's page the first option is chosen until the customer picks another.
+        self.fields["shipping_option"].initial = "0" if options else None
 
     def _choices(self, name: str, choices: list[tuple[str, str]]) -> None:
         field = self.fields[name]
@@ -64,6 +66,16 @@ class CheckoutForm(forms.Form):
 class ConfirmForm(forms.Form):
     client_secret = forms.CharField(max_length=200)
     card = forms.CharField(max_length=30)
+
+
+def _option_label(option: dict[str, Any], currency: str) -> str:
+    """ "Standard post — $4.90", as Checkout names a shipping option (its rate's display name)."""
+    price = _money(int(option["shipping_amount"]), currency)
+    try:
+        name = load("shipping_rate", option.get("shipping_rate", "")).get("display_name", "")
+    except StripeError:
+        name = ""
+    return f"{name} — {price}" if name else price
 
 
 def _money(minor: int, currency: str) -> str:

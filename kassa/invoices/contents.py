@@ -6,16 +6,22 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from kassa.common.identity import identity
 from kassa.orders.models import Order
 from kassa.orders.models.adjustments import percent
 from kassa.orders.pricing import Totals, discount_in_effect, order_totals
 
 
 def seller() -> dict[str, Any]:
-    """The shop as its invoices name it (SHOP_LEGAL_NAME, SHOP_LEGAL_ADDRESS, SHOP_TAX_ID)."""
+    """The shop as its invoices name it (SHOP_LEGAL_NAME, SHOP_LEGAL_ADDRESS, SHOP_TAX_ID); the
+    name and address the owner gave the shop where no legal ones are set."""
+    shop = identity()
+    address = list(settings.SHOP_LEGAL_ADDRESS) or [
+        line.strip() for line in shop.contact_address.splitlines() if line.strip()
+    ]
     return {
-        "name": settings.SHOP_LEGAL_NAME,
-        "address": list(settings.SHOP_LEGAL_ADDRESS),
+        "name": settings.SHOP_LEGAL_NAME or shop.name,
+        "address": address,
         "tax_id": settings.SHOP_TAX_ID,
     }
 

@@ -463,8 +463,8 @@ class ShippingRateAdmin(admin.ModelAdmin[ShippingRate]):
             messages.warning(
                 request,
                 _(
-                    "No active shipping rate in %(currencies)s: orders of goods sent and paid "
-                    "in it are charged no shipping until you add one."
+                    "No active shipping rate in %(currencies)s: customers cannot pay for goods "
+                    "sent in it until you add one (a rate of 0 ships them free)."
                 )
                 % {"currencies": ", ".join(code.upper() for code in missing)},
             )

@@ -8,6 +8,9 @@ class OrdersConfig(AppConfig):
     verbose_name = _("Orders")
 
     def ready(self) -> None:
+        from kassa.catalog.signals import demo_catalog_loaded
         from kassa.orders import checkout_defaults
+        from kassa.orders.demo import add_demo_shipping_rates
 
         checkout_defaults.connect()
+        demo_catalog_loaded.connect(add_demo_shipping_rates, dispatch_uid="demo-shipping-rates")

@@ -78,6 +78,7 @@ def order_create_for_item(
     )
     # Paid at once: Stripe's smallest charge is checked here, before Stripe is asked.
     limits.check_payable(_check_total(order, [line]))
+    checkout_defaults.check_shipping_rate(currency=order.currency, lines=[line])
     return order, [line]
 
 

@@ -11,6 +11,7 @@ Callers get copies: the kept instances are shared by the process's threads and n
 """
 
 import copy
+from collections.abc import Iterable
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -18,6 +19,7 @@ from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext as _
 
 from kassa.catalog import revision
+from kassa.orders.errors import NoShippingRate
 from kassa.orders.models import Order, OrderLine, ShippingRate, Tax
 from kassa.orders.shipping import MAX_OPTIONS, ShippingOption, needs_shipping, option_amount
 
@@ -52,18 +54,40 @@ def options_for(*, currency: str, goods_total: int) -> list[ShippingOption]:
 
 def offered(*, order: Order, lines: list[OrderLine], goods: int) -> list[ShippingOption]:
     """The shipping choices `order` of `lines` is offered, its goods coming to `goods` minor
-    units: none if nothing is sent (nor when the shop has no rate in the order's currency,
-    which the cart and the admin say: kassa.orders.review, currencies_without_shipping_rate)."""
+    units: none if nothing is sent. Goods to send in a currency with no rate are refused before
+    a payment begins (check_shipping_rate), so they are never sent free unless a rate says so."""
     if not needs_shipping(lines):
         return []
     return options_for(currency=order.currency, goods_total=goods)
 
 
+def has_rate(currency: str) -> bool:
+    """Whether the shop offers an active shipping rate in `currency`."""
+    return bool(_terms().rates.get(currency))
+
+
 def no_rate_message(currency: str) -> str:
     return _(
-        "The shop has no shipping rate for orders in %(currency)s yet, so no shipping is "
-        "charged: the shop will arrange delivery with you."
+        "This shop does not ship orders in %(currency)s yet, so they cannot be paid for: "
+        "no shipping rate is set up for them. Please contact the shop, or choose items "
+        "that need no shipping."
     ) % {"currency": currency.upper()}
+
+
+def no_rate_problem(*, currency: str, lines: Iterable[OrderLine]) -> str:
+    """What to tell a customer whose goods to send are in a currency the shop has no active
+    shipping rate in; "" when nothing is sent or a rate is there."""
+    if not needs_shipping(lines) or has_rate(currency):
+        return ""
+    return no_rate_message(currency)
+
+
+def check_shipping_rate(*, currency: str, lines: Iterable[OrderLine]) -> None:
+    """Raise NoShippingRate for goods to send in a currency with no rate: charging no shipping
+    is a choice staff make with a free rate, never one made by leaving a rate out."""
+    message = no_rate_problem(currency=currency, lines=lines)
+    if message:
+        raise NoShippingRate(message)
 
 
 def _terms() -> _Terms:

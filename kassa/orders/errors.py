@@ -47,3 +47,10 @@ class BelowMinimumCharge(Conflict, OrderError):
     """Less than Stripe charges at the least in the order's currency."""
 
     code = "below_minimum_charge"
+
+
+class NoShippingRate(Conflict, OrderError):
+    """Goods to send in a currency the shop offers no shipping rate in: refused until staff add
+    one, rather than sent free without anyone deciding so."""
+
+    code = "no_shipping_rate"

@@ -22,7 +22,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from kassa.common.address import Address, Contact
-from kassa.orders import limits, signals, stock
+from kassa.orders import checkout_defaults, limits, signals, stock
 from kassa.orders.cart_merge import cart_merge_newer_into
 from kassa.orders.charge import ChargeDetails
 from kassa.orders.errors import CartNeedsChanges, EmptyOrder, OrderNotEditable
@@ -90,6 +90,7 @@ def order_begin_payment(*, order: Order) -> None:
             fields.append("discount")
         # What Stripe would refuse is refused before it is asked (kassa.orders.limits).
         limits.check_payable(order_totals(locked, lines, shipping=0))
+        checkout_defaults.check_shipping_rate(currency=locked.currency, lines=lines)
         locked.language = _shopping_language()
         _move(locked, S.PENDING, source="checkout started", fields=[*fields, "language"])
         # After the order's own writes: the items' rows stay locked from here to the commit.

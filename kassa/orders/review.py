@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from kassa.common.money import format_amount, from_minor
 from kassa.orders import limits
-from kassa.orders.checkout_defaults import no_rate_message, options_for
+from kassa.orders.checkout_defaults import no_rate_problem, options_for
 from kassa.orders.models import Order
 from kassa.orders.pricing import Totals, order_totals
 from kassa.orders.shipping import needs_shipping
@@ -30,8 +30,6 @@ class CartReview:
     problems: list[str] = field(default_factory=list)
     # Goods to send, shipping chosen at checkout: what it will cost at least ("" otherwise).
     shipping_from: str = ""
-    # Goods to send in a currency the shop has no shipping rate in: said, not silently free.
-    shipping_notice: str = ""
 
 
 def cart_review(order: Order, totals: Totals | None = None) -> CartReview:
@@ -69,10 +67,13 @@ def cart_review(order: Order, totals: Totals | None = None) -> CartReview:
         if problem:
             review.problems.append(problem)
     lines = [line_total.line for line_total in totals.lines]
+    # Goods to send in a currency the shop has no shipping rate in: refused, never sent free.
+    no_rate = no_rate_problem(currency=order.currency, lines=lines)
+    if no_rate:
+        review.problems.append(no_rate)
+        return review
     if lines and needs_shipping(lines) and not order.shipping_method:
         options = options_for(currency=order.currency, goods_total=totals.goods_total)
-        if not options:
-            return replace(review, shipping_notice=no_rate_message(order.currency))
         cheapest = min(option.amount for option in options)
         shipping_from = (
             format_amount(from_minor(cheapest, order.currency), order.currency)

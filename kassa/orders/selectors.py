@@ -103,7 +103,7 @@ def _buy_now_in_payment(owners: Q, *, item: Item, quantity: int, tax: Tax | None
 
 def currencies_without_shipping_rate() -> list[str]:
     """Currencies of items on sale that are sent, for which the shop has no active shipping
-    rate: orders of them are charged no shipping until staff add one."""
+    rate: customers cannot pay for them until staff add one."""
     sent = set(
         Item.objects.filter(is_active=True, requires_shipping=True).values_list(
             "currency", flat=True

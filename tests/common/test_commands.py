@@ -1,5 +1,6 @@
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,8 @@ from django.core.management import CommandError, call_command
 
 from kassa.catalog.models import Item
 from kassa.common.money import CURRENCIES
+from kassa.orders.models import ShippingRate
+from kassa.orders.selectors import currencies_without_shipping_rate
 from tests.factories import ItemFactory
 
 pytestmark = pytest.mark.django_db
@@ -23,10 +26,26 @@ def test_seed_demo_fills_an_empty_catalog_with_valid_items_in_several_currencies
         assert item.currency in CURRENCIES
 
 
+def test_seed_demo_ships_in_every_currency_of_its_catalog_so_its_goods_can_be_bought() -> None:
+    ShippingRate.objects.create(name="Mine", amount=Decimal(3), currency="usd", active=False)
+
+    call_command("seed_demo")
+
+    sent = set(Item.objects.filter(requires_shipping=True).values_list("currency", flat=True))
+    assert currencies_without_shipping_rate() == ["usd"]  # the owner's own rate, left alone
+    rated = set(ShippingRate.objects.values_list("currency", flat=True))
+    assert sent <= rated
+    for rate in ShippingRate.objects.exclude(name="Mine"):
+        rate.full_clean()
+        assert rate.active
+        assert rate.amount > 0
+
+
 def test_seed_demo_never_touches_a_catalog_with_items() -> None:
-    ItemFactory.create(name="Mine")
+    ItemFactory.create(name="Mine", shipping_rate=False)
     call_command("seed_demo")
     assert list(Item.objects.values_list("name", flat=True)) == ["Mine"]
+    assert not ShippingRate.objects.exists()
 
 
 def test_ensure_superuser_creates_the_admin_once(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,6 +14,8 @@ from django.utils import timezone
 from pypdf import PdfReader
 from pytest_django.fixtures import Settings as SettingsWrapper
 
+from kassa.common.identity import SETTINGS_ID
+from kassa.common.models import ShopSettings
 from kassa.invoices.models import Invoice
 from kassa.orders import lifecycle
 from kassa.orders.links import order_token
@@ -257,3 +259,23 @@ def test_the_mails_signed_link_gets_the_invoice_on_any_device(shop: FakeStripe) 
     assert response.status_code == 200
     assert f"Invoice no. {YEAR}-000001" in pdf_text(response.content)
     assert Client().get("/orders/view/1:forged/invoice.pdf").status_code == 404
+
+
+@pytest.mark.django_db
+def test_without_a_legal_name_the_invoice_names_the_shop_as_its_owner_set_it(
+    shop: FakeStripe, settings: SettingsWrapper
+) -> None:
+    settings.SHOP_LEGAL_NAME = ""
+    settings.SHOP_LEGAL_ADDRESS = []
+    ShopSettings.objects.update_or_create(
+        pk=SETTINGS_ID,
+        defaults={"name": "Soap & Co", "contact_address": "1 Lather Lane\nBubbleton"},
+    )
+
+    client, order = paid(shop)
+    text = pdf_text(client.get(f"/orders/{order.pk}/invoice.pdf").content)
+
+    assert "Soap & Co" in text
+    assert "1 Lather Lane" in text
+    assert "Bubbleton" in text
+    assert "Kassa" not in text.replace(f"Kassa order #{order.pk}", "")

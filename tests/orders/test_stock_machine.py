@@ -31,6 +31,7 @@ from kassa.orders import cart, lifecycle, stock
 from kassa.orders.models import Order, OrderLine, Reservation
 from kassa.orders.stock import OutOfStock
 from kassa.orders.visitors import Visitor
+from tests.factories import ensure_shipping_rate
 
 S = Order.Status
 R = Reservation.State
@@ -62,6 +63,7 @@ class StockMachine(RuleBasedStateMachine):
         ]
         if untracked:
             self.items.append(Item.objects.create(name="Untracked", price=Decimal("3.00")))
+        ensure_shipping_rate("usd")  # the items are sent, and paid for in dollars
         # Units staff put in, per item: stock + sold and not returned must add up to it.
         self.received = {item.pk: item.stock for item in self.items if item.stock is not None}
         # An admin form read now, saved later: its stale `reserved` must never be written.

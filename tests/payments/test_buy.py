@@ -127,7 +127,7 @@ def test_a_transient_stripe_failure_is_retried_with_the_same_idempotency_key(
     client: Client, fake_stripe: FakeStripe
 ) -> None:
     item = ItemFactory.create()
-    fake_stripe.fail_next(status=500)
+    fake_stripe.fail_next(status=500, path="/v1/checkout/sessions")
 
     response = client.get(f"/buy/{item.pk}")
 
@@ -153,7 +153,7 @@ def test_a_session_made_whose_answer_was_lost_is_not_made_twice(
 
 def test_a_dropped_connection_is_retried(client: Client, fake_stripe: FakeStripe) -> None:
     item = ItemFactory.create()
-    fake_stripe.drop_next()
+    fake_stripe.drop_next(path="/v1/checkout/sessions")
 
     response = client.get(f"/buy/{item.pk}")
 
@@ -251,7 +251,7 @@ def test_every_buy_of_another_item_is_its_own_order(
     second = client.get(f"/buy/{ItemFactory.create().pk}").json()
     assert first["order_id"] != second["order_id"]
     assert first["id"] != second["id"]
-    keys = [r.idempotency_key for r in fake_stripe.requests]
+    keys = [r.idempotency_key for r in fake_stripe.requests_to("POST", "/v1/checkout/sessions")]
     assert len(set(keys)) == 2
 
 

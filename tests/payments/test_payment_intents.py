@@ -10,7 +10,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from kassa.common.installation import installation_id
 from kassa.common.money import format_amount, from_minor
-from kassa.orders.models import Order
+from kassa.orders.models import Order, ShippingRate
 from kassa.stripe_api.client import API_VERSION
 from tests.attempts import intent_of, session_of
 from tests.conftest import PUBLISHABLE_KEY, SECRET_KEY
@@ -61,6 +61,10 @@ def test_the_intent_is_for_exactly_the_total_shown(
         "currency": "usd",
         "automatic_payment_methods[enabled]": "true",
         "metadata[order_id]": str(order.pk),
+        # The shop's one rate in dollars (the factory's free one), until the customer chooses.
+        "metadata[shipping_rate_id]": str(ShippingRate.objects.get().pk),
+        "metadata[shipping_amount]": "0",
+        "metadata[shipping_method]": "Free shipping",
         "description": f"Kassa order #{order.pk}",
     }
     assert created.api_key == SECRET_KEY
@@ -68,15 +72,24 @@ def test_the_intent_is_for_exactly_the_total_shown(
     assert created.idempotency_key == f"{installation_id()}-kassa-payment-intent-{order.pk}-1"
     [intent] = fake_stripe.resources.payment_intents.values()
     body = response.json()
-    # What the page asks before paying (tests/payments/test_payment_details.py): no rates, none
-    # offered.
+    # What the page asks before paying (tests/payments/test_payment_details.py): the one rate,
+    # free.
     assert body.pop("customer") == {
         "details_url": f"/orders/{order.pk}/payment-details/",
         "email": "",
         "collect_phone": False,
         "needs_shipping": True,
         "countries": settings.SHOP_SHIPPING_COUNTRIES,
-        "shipping_options": [],
+        "shipping_options": [
+            {
+                "id": ShippingRate.objects.get().pk,
+                "name": "Free shipping",
+                "price": "Free",
+                "estimate": "",
+                "total": shown(6116),
+                "pay_label": f"Pay {shown(6116)}",
+            }
+        ],
         "address": None,  # no signed-in customer's address to start with
         "total": shown(6116),
         "pay_label": f"Pay {shown(6116)}",
@@ -167,11 +180,10 @@ def test_an_amount_change_updates_the_same_intent(client: Client, fake_stripe: F
     assert shown["total"]["amount"] == 5607
     assert update.params == {
         "amount": "5607",
-        # No rate is offered: the intent asks no shipping (empty values remove the keys).
         "metadata[order_id]": str(order.pk),
-        "metadata[shipping_rate_id]": "",
-        "metadata[shipping_amount]": "",
-        "metadata[shipping_method]": "",
+        "metadata[shipping_rate_id]": str(ShippingRate.objects.get().pk),
+        "metadata[shipping_amount]": "0",
+        "metadata[shipping_method]": "Free shipping",
     }
     assert update.idempotency_key == f"{installation_id()}-kassa-payment-intent-amount-{order.pk}-2"
     assert second["amount"] == 5607

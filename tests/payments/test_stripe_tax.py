@@ -220,10 +220,10 @@ def test_stored_totals_equal_stripes_to_the_minor_unit(
     ]
     shipping = data.draw(st.one_of(st.none(), PRICES[currency]), label="shipping")
     ShippingRate.objects.update(active=False)
-    if shipping is not None:
-        ShippingRate.objects.create(
-            name="Post", amount=Decimal(shipping).scaleb(-exponent), currency=currency
-        )
+    # Goods to send need a rate in their currency: shipping nothing is a rate of 0.
+    ShippingRate.objects.create(
+        name="Post", amount=Decimal(shipping or 0).scaleb(-exponent), currency=currency
+    )
     percent = data.draw(st.one_of(st.none(), st.integers(1, 60)), label="discount")
     discount = DiscountFactory.create(percent_off=Decimal(percent)) if percent else None
 

@@ -113,8 +113,9 @@ def test_a_checkout_with_a_discount_and_a_tax_is_one_stripe_call_after_the_first
     first, second, third = (order_for(token, items, discount=discount, tax=tax) for _ in range(3))
 
     assert client.get(f"/orders/{first.pk}/buy/").status_code == 200
-    # The first checkout also makes the coupon and the tax rate, once for the account.
-    assert len(fake_stripe.requests) == 3
+    # The first checkout also makes the coupon, the tax rate and the (factory's free) shipping
+    # rate, once for the account.
+    assert len(fake_stripe.requests) == 4
     for order in (second, third):
         before = len(fake_stripe.requests)
         assert client.get(f"/orders/{order.pk}/buy/").status_code == 200
@@ -207,6 +208,7 @@ def test_a_first_buy_click_writes_its_order_once_and_reads_nothing_back(
         "INSERT orders_orderstatuschange",
         "INSERT orders_orderline",
         "INSERT payments_paymentattempt",  # its first attempt, in the same transaction
+        "SELECT payments_stripeshippingrate",  # the Stripe objects of the rates it is offered
         "UPDATE payments_paymentattempt",  # the Checkout Session, unless a newer attempt began
         "INSERT django_session",  # the new visitor's, without asking if its key is taken
     ]
@@ -228,6 +230,7 @@ def test_a_buy_click_of_an_item_in_stock_takes_its_unit_in_one_statement(
         "INSERT payments_paymentattempt",
         "INSERT orders_reservation",
         "UPDATE catalog_item",  # reserved + 1 WHERE stock - reserved >= 1
+        "SELECT payments_stripeshippingrate",
         "UPDATE payments_paymentattempt",
         "INSERT django_session",
     ]

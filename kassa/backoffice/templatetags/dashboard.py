@@ -11,6 +11,7 @@ from kassa.backoffice.forms import ExportForm
 from kassa.backoffice.selectors import TO_SHIP, cached_sales_overview
 from kassa.common.money import format_amount, from_minor
 from kassa.orders.models import Order
+from kassa.orders.selectors import currencies_without_shipping_rate
 
 register = template.Library()
 # Sales are what orders add up to: staff who may not see orders do not see them either.
@@ -28,6 +29,9 @@ def sales_dashboard(context: template.Context) -> dict[str, Any]:
         "overview": overview,
         "charts": [(sales_chart(sales), sales) for sales in overview.sales],
         "export_form": ExportForm(today=overview.today),
+        # Read afresh, not with the cached figures: staff who add a rate see the warning go.
+        "without_shipping_rate": [code.upper() for code in currencies_without_shipping_rate()],
+        "may_see_shipping_rates": request.user.has_perm("orders.view_shippingrate"),
         # The Orders list's filters for what the panel counts as orders to ship.
         "to_ship_query": urlencode(
             {

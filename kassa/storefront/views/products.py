@@ -16,6 +16,7 @@ from kassa.catalog.models import Collection, Item, Product
 from kassa.catalog.picker import picker
 from kassa.common.http import page_or_json
 from kassa.common.money import format_amount
+from kassa.orders import checkout_defaults
 from kassa.storefront import shared_pages
 from kassa.storefront.forms import CollectionQueryForm
 
@@ -30,6 +31,12 @@ def product_page_context(*, product: Product, variants: list[Item], chosen: Item
         "options": picker(product=product, variants=variants, chosen=chosen),
         "variants_json": [_variant_json(product, variant) for variant in variants],
         "canonical_path": product.get_absolute_url() if product.handle else "",
+        # Said before Buy, which refuses it: goods to send in a currency with no shipping rate.
+        "shipping_notice": (
+            checkout_defaults.no_rate_message(chosen.currency)
+            if chosen.requires_shipping and not checkout_defaults.has_rate(chosen.currency)
+            else ""
+        ),
     }
 
 

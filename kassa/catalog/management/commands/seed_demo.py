@@ -7,7 +7,7 @@ from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from kassa.catalog import images, services
+from kassa.catalog import images, services, signals
 from kassa.catalog.demo_images import picture_png
 from kassa.catalog.models import Collection, CollectionProduct, Item, Product
 
@@ -84,6 +84,10 @@ class Command(BaseCommand):
             services.item_save(item=item, new_image=checked)
         self._shirt()
         self._collections()
+        signals.demo_catalog_loaded.send(
+            sender=Item,
+            currencies=set(Item.objects.values_list("currency", flat=True).distinct()),
+        )
         self.stdout.write(
             f"Loaded {len(DEMO_ITEMS)} demo items, a product in {len(SHIRT_VARIANTS)} variants "
             f"and {len(DEMO_COLLECTIONS)} collections."
