@@ -23,6 +23,9 @@ import django
 
 django.setup()
 
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY  # noqa: E402
+from django.contrib.auth import SESSION_KEY as SESSION_KEY_AUTH  # noqa: E402
+from django.contrib.auth.models import User  # noqa: E402
 from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 from django.core.cache import caches  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
@@ -32,6 +35,7 @@ from django.utils.crypto import get_random_string  # noqa: E402
 
 from kassa.catalog import revision, shopify_csv  # noqa: E402
 from kassa.catalog.models import Collection, CollectionProduct, Item, Product  # noqa: E402
+from kassa.customers.models import Customer  # noqa: E402
 from kassa.orders.models import Discount, Order, OrderLine, Tax  # noqa: E402
 from kassa.storefront.visitors import SESSION_KEY  # noqa: E402
 
@@ -93,11 +97,16 @@ def _grow(to: int) -> None:
             cursor.execute("ANALYZE catalog_item")
 
 
-def _visitor() -> tuple[str, str]:
-    """A visitor token in a fresh session: (token, session key for the cookie)."""
+def _visitor(user: User | None = None) -> tuple[str, str]:
+    """A visitor token in a fresh session, signed in as `user` if given: (token, session key
+    for the cookie)."""
     token = secrets.token_hex(16)
     session = SessionStore()
     session[SESSION_KEY] = token
+    if user is not None:  # what django.contrib.auth.login() keeps in the session
+        session[SESSION_KEY_AUTH] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     assert session.session_key is not None
     return token, session.session_key
@@ -110,14 +119,16 @@ def _order(
     tax: Tax | None = None,
     visitor: tuple[str, str] | None = None,
     status: str = Order.Status.OPEN,
+    user: User | None = None,
 ) -> dict[str, Any]:
-    token, session_key = visitor or _visitor()
+    token, session_key = visitor or _visitor(user)
     order = Order.objects.create(
-        currency="usd", visitor_token=token, discount=discount, tax=tax, status=status
+        currency="usd", visitor_token=token, discount=discount, tax=tax, status=status, user=user
     )
     OrderLine.objects.bulk_create(
         OrderLine(order=order, item=item, quantity=1 + n % 3, unit_price=item.price)
         for n, item in enumerate(items)
+        if item.product_id is not None  # a saved item is a product of one variant
     )
     return {"id": order.pk, "session": session_key}
 
@@ -299,10 +310,24 @@ def seed() -> dict[str, Any]:
     discount = Discount.objects.create(name="Bench 10%", percent_off=Decimal("10"))
     tax = Tax.objects.create(name="VAT", percentage=Decimal("20"), inclusive=False)
     cart = _order(items[:1])
+    collection = Collection.objects.create(name="Everything", handle="bench-everything")
+    CollectionProduct.objects.bulk_create(
+        CollectionProduct(collection=collection, product_id=item.product_id, position=n)
+        for n, item in enumerate(items)
+        if item.product_id is not None  # a saved item is a product of one variant
+    )
+    user = User.objects.create_user("customer@example.com")
+    Customer.objects.create(user=user, email="customer@example.com")
+    customers_cart = _order(items[1:3], user=user)
     return {
         "item": items[0].pk,
+        "collection": f"/collections/{collection.handle}/",
         # A returning visitor: a cart of one line, and the CSRF cookie their first page set.
         "returning_cookie": f"sessionid={cart['session']}; csrftoken={get_random_string(32)}",
+        # A signed-in customer with a cart of two lines.
+        "customer_cookie": (
+            f"sessionid={customers_cart['session']}; csrftoken={get_random_string(32)}"
+        ),
         # Three orders with a discount and a tax: the first checkout makes the coupon and the tax
         # rate, the later two show what every later checkout costs in Stripe calls.
         "checkout_orders": [_order(items[:3], discount=discount, tax=tax) for _ in range(3)],

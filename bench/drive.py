@@ -6,13 +6,16 @@ Stripe calls of an order's checkouts; /buy with the pacer and without it; the fl
 import argparse
 import re
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from bench import flash_sale
 from bench.load import Load, Server, diff, fake_counts, get, load_line, settled
-from bench.processes import django_side, gunicorn
+from bench.processes import HTTPS, django_side, gunicorn
+
+HEADER_COOKIE = "kassa_header"
 
 PAGE_CLIENTS = 16
 BUY_CLIENTS = (16, 32, 64)
@@ -31,14 +34,24 @@ def shop(
     env: dict[str, str],
 ) -> dict[str, Any]:
     """The pages, /buy at each number of clients, then the pages at LARGE_CATALOG items."""
-    item = seed["item"]
+    item, collection = seed["item"], seed["collection"]
     search = f"/?q={quote(SEARCH_WORDS)}"
-    # name: (path, cookie); "returning" is the item page for a visitor with cookies and a cart.
+    # The cookies of a browser that has seen a page: the header's cookie the shop set then.
+    cart = with_header_cookie(server.base_url, seed["returning_cookie"])
+    customer = with_header_cookie(server.base_url, seed["customer_cookie"])
+    # name: (path, cookie); "returning" is the item page for a visitor with cookies and a cart,
+    # "customer" for a signed-in customer with a cart.
     page_runs = {
         "trivial": ("/bench/trivial/", ""),
         "catalog": ("/", ""),
         "item": (f"/item/{item}/", ""),
-        "returning": (f"/item/{item}/", seed["returning_cookie"]),
+        "collection": (collection, ""),
+        "returning": (f"/item/{item}/", cart),
+        "returning_catalog": ("/", cart),
+        "returning_collection": (collection, cart),
+        "customer": (f"/item/{item}/", customer),
+        "customer_catalog": ("/", customer),
+        "customer_collection": (collection, customer),
         "search": (search, ""),
     }
     pages = _page_rounds(server, page_runs, args, "") if args.only != "flash" else {}
@@ -81,6 +94,17 @@ def shop(
             f" at {grown['items']} items",
         )
     return {"pages": pages, "buy": buy, "pages_large": pages_large}
+
+
+def with_header_cookie(base_url: str, cookie: str) -> str:
+    """`cookie` and the header's cookie (kassa.storefront.personal) the shop sets for it, as a
+    browser keeps it: wrk sends the same cookies with every request."""
+    request = urllib.request.Request(f"{base_url}/", headers={**HTTPS, "Cookie": cookie})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        for header in response.headers.get_all("Set-Cookie") or []:
+            if header.startswith(f"{HEADER_COOKIE}="):
+                return f"{cookie}; {header.split(';', 1)[0]}"
+    return cookie
 
 
 def _page_rounds(

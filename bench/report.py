@@ -14,7 +14,12 @@ from bench.machine import machine_line
 from bench.processes import ROOT, gunicorn_line
 
 RESULTS = ROOT / "bench" / "results"
-TARGETS = {"item_page": 0.7, "buy_32_of_ideal": 0.8, "buy_64_of_ceiling": 0.7}
+TARGETS = {
+    "item_page": 0.7,
+    "personal_page": 0.6,
+    "buy_32_of_ideal": 0.8,
+    "buy_64_of_ceiling": 0.7,
+}
 
 
 def _others_line(loads: list[Load]) -> str:
@@ -46,6 +51,7 @@ def _mark(ok: bool) -> str:
 
 
 def _page_rows(pages: dict[str, list[Load]], rows: list[tuple[str, str, str]]) -> list[str]:
+    """A row per page; a target names its TARGETS key."""
     out = []
     for name, label, target in rows:
         runs = pages.get(name)
@@ -55,7 +61,7 @@ def _page_rows(pages: dict[str, list[Load]], rows: list[tuple[str, str, str]]) -
             run.per_second / t.per_second for run, t in zip(runs, pages["trivial"], strict=True)
         ]
         ratio = _median(ratios)
-        check = f"{target} {_mark(ratio >= TARGETS['item_page'])}" if target else ""
+        check = f"≥ {TARGETS[target]} {_mark(ratio >= TARGETS[target])}" if target else ""
         out.append(
             f"| {label} | {_median([r.per_second for r in runs]):.0f} "
             f"| {_median([r.p50_ms for r in runs]):.1f} ms "
@@ -93,8 +99,14 @@ def tables(results: dict[str, Any]) -> str:
     rows = [
         ("trivial", "trivial view (no DB, no template)", ""),
         ("catalog", "catalog `/`, first visit", ""),
-        ("item", "item page `/item/<id>/`, first visit", f"≥ {TARGETS['item_page']}"),
-        ("returning", "item page, returning visitor with a cart", ""),
+        ("item", "item page `/item/<id>/`, first visit", "item_page"),
+        ("collection", "collection `/collections/<handle>/`, first visit", ""),
+        ("returning", "item page, returning visitor with a cart", "personal_page"),
+        ("returning_catalog", "catalog, returning visitor with a cart", "personal_page"),
+        ("returning_collection", "collection, returning visitor with a cart", "personal_page"),
+        ("customer", "item page, signed-in customer with a cart", "personal_page"),
+        ("customer_catalog", "catalog, signed-in customer with a cart", "personal_page"),
+        ("customer_collection", "collection, signed-in customer with a cart", "personal_page"),
         ("search", f"search `/?q={SEARCH_WORDS}`, first visit", ""),
     ]
     out += _page_rows(pages, rows)
@@ -114,7 +126,7 @@ def tables(results: dict[str, Any]) -> str:
                 ("catalog", "catalog `/`, first visit", ""),
                 ("deep", "catalog page 200 `/?page=200`, first visit", ""),
                 ("search", f"search `/?q={SEARCH_WORDS}`, first visit", ""),
-                ("item", "item page `/item/<id>/`, first visit", f"≥ {TARGETS['item_page']}"),
+                ("item", "item page `/item/<id>/`, first visit", "item_page"),
             ],
         )
     rounds = len(buy[0]["buy"]) if buy else 0

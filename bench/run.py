@@ -111,7 +111,10 @@ def _run(args: argparse.Namespace, server_url: str, logs: Path, results: dict[st
                 results["pacer"] = drive.pacer_rounds(
                     args, env, logs, server_url, fake_url, fake_pid, seed["item"], paced
                 )
-            results["flash_sale"] = drive.flash_sales(args, env, logs, fake_url, redis_url, threads)
+            if args.only in (None, "flash"):
+                results["flash_sale"] = drive.flash_sales(
+                    args, env, logs, fake_url, redis_url, threads
+                )
     if args.orders and args.only is None:
         results["admin"] = admin_rows.run(args, server_url, fake_url, logs)
 

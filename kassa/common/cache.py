@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.db import DatabaseCache
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.db import DatabaseError, router, transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
@@ -82,11 +82,30 @@ def _outage_of(location: str) -> _Outage:
         return _outages.setdefault(location, _Outage())
 
 
+class _OneClientPerPool(RedisCacheClient):
+    """Django's Redis client, keeping one `redis.Redis` per connection pool. Django makes a new
+    one for every call, and making one (its table of response callbacks) cost more CPU than
+    the call itself: a page reading the header's cart versions paid for it on every view."""
+
+    def __init__(self, servers: Any, **options: Any) -> None:
+        super().__init__(servers, **options)
+        self._clients: dict[int, Any] = {}
+
+    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+        pool = self._get_connection_pool(write)  # type: ignore[attr-defined]
+        client = self._clients.get(id(pool))
+        if client is None:
+            # redis.Redis is safe to share between threads: it takes a connection per command.
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)  # type: ignore[attr-defined]
+        return client
+
+
 class FailSoftRedisCache(RedisCache):
     """Django's Redis cache, where Redis down or slow is a miss rather than an error."""
 
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
+        self._class = _OneClientPerPool
         self._outage = _outage_of(str(server))
         self._location = str(server)
 

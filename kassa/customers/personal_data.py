@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from kassa.customers.models import Customer, ReturnRequest, SignInCode
 from kassa.notifications.models import Mail
+from kassa.orders import cart_versions
 from kassa.orders.models import Order
 from kassa.payments.models import WebhookEvent
 
@@ -166,6 +167,8 @@ def customer_delete(*, customer_id: int, source: str) -> int:
         WebhookEvent.objects.filter(pk=event.pk).update(payload=_scrub(event.payload))
         erased_events += 1
     _mails(customer, order_ids).update(recipients="", context={})
+    # The account's cart is no longer theirs: its other devices read their header afresh.
+    cart_versions.owners_changed([("", customer.user_id)])
     Order.objects.filter(pk__in=order_ids).update(
         user=None,
         email="",

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from kassa.common.admin_money import CURRENCIES_IN_USE
 from kassa.common.admin_paging import LookaheadPagingMixin
 from kassa.common.money import format_amount, from_minor
+from kassa.orders import cart_versions
 from kassa.orders.admin_forms import DiscountAdminForm, OrderLineAdminForm
 from kassa.orders.admin_fulfilment import export_csv, mark_delivered, mark_shipped
 from kassa.orders.models import (
@@ -297,7 +298,24 @@ class OrderAdmin(LookaheadPagingMixin, admin.ModelAdmin[Order]):
             return False
         return super().has_delete_permission(request, obj)
 
+    def save_model(self, request: HttpRequest, obj: Order, form: Any, change: bool) -> None:
+        if change:  # staff may give a cart to someone else: its owner before, too
+            cart_versions.owners_changed(
+                Order.objects.filter(pk=obj.pk).values_list("visitor_token", "user_id")
+            )
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        # A cart's lines edited here show in its customer's header.
+        cart_versions.cart_changed(form.instance)
+
+    def delete_model(self, request: HttpRequest, obj: Order) -> None:
+        cart_versions.cart_changed(obj)
+        super().delete_model(request, obj)
+
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        cart_versions.owners_changed(queryset.values_list("visitor_token", "user_id"))
         kept = queryset.filter(paid_at__isnull=False).count()
         super().delete_queryset(request, queryset.filter(paid_at__isnull=True))
         if kept:

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from kassa.catalog.models import Item
 from kassa.common.money import MAX_MINOR_AMOUNT
-from kassa.orders import checkout_defaults, holds, lifecycle, limits, stock
+from kassa.orders import cart_versions, checkout_defaults, holds, lifecycle, limits, stock
 from kassa.orders.errors import (
     CurrencyMismatch,
     InvalidDiscountCode,
@@ -137,6 +137,7 @@ def cart_add_item(*, visitor: Visitor, item: Item, quantity: int = 1) -> tuple[O
         line.save(update_fields=["quantity"])
     _check_total(cart)
     cart.save(update_fields=["updated_at"])
+    cart_versions.cart_changed(cart)
     return cart, created
 
 
@@ -181,6 +182,7 @@ def order_set_quantity(*, order: Order, line_id: int, quantity: int) -> None:
         line.save(update_fields=["quantity"])
         _check_total(locked)
     locked.save(update_fields=["updated_at"])
+    cart_versions.cart_changed(locked)
 
 
 @transaction.atomic

@@ -23,6 +23,7 @@ import logging
 from django.db import transaction
 from django.db.models import ProtectedError, Q
 
+from kassa.orders import cart_versions
 from kassa.orders.models import MAX_QUANTITY, Order, OrderLine
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ def cart_merge_at_sign_in(*, visitor_token: str, user_id: int) -> Order | None:
         if order.user_id != user_id:
             order.user_id = user_id
             order.save(update_fields=["user", "updated_at"])
+            cart_versions.cart_changed(order)
         for other in carts:
             if other.pk != order.pk:
                 _fold(order, other)
@@ -70,6 +72,8 @@ def cart_merge_at_sign_in(*, visitor_token: str, user_id: int) -> Order | None:
 
 def _fold(order: Order, other: Order) -> None:
     """`other`'s lines and discount join `order` (both locked); `other` is removed."""
+    # Their owners' headers change whichever way it goes (`order` takes `other`'s user).
+    cart_versions.cart_changed(order, other)
     if other.currency != order.currency:
         _set_aside(other, why=f"in {other.currency}, beside order {order.pk}")
         return

@@ -22,7 +22,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from kassa.common.address import Address, Contact
-from kassa.orders import checkout_defaults, limits, signals, stock
+from kassa.orders import cart_versions, checkout_defaults, limits, signals, stock
 from kassa.orders.cart_merge import cart_merge_newer_into
 from kassa.orders.charge import ChargeDetails
 from kassa.orders.errors import CartNeedsChanges, EmptyOrder, OrderNotEditable
@@ -60,8 +60,12 @@ def _move(order: Order, to: str, *, source: str, fields: list[str]) -> None:
         order=order, from_status=order.status, to_status=to, source=source[:80]
     )
     logger.info("order %s: %s -> %s (%s)", order.pk, order.status, to, source)
+    was = order.status
     order.status = to
     order.save(update_fields=["status", "updated_at", *fields])
+    if S.OPEN in (was, to):
+        # A cart leaves the header when its checkout starts, and comes back when it reopens.
+        cart_versions.cart_changed(order)
 
 
 def order_begin_payment(*, order: Order) -> None:

@@ -21,6 +21,7 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from kassa.orders import cart_versions
 from kassa.orders.models import Order
 from kassa.payments.models import PaymentAttempt
 
@@ -74,6 +75,9 @@ def remove_abandoned_orders(*, cutoff: datetime, batch: int = BATCH) -> Removed:
             # Read again now that the rows are locked: what committed meanwhile counts.
             ids = list(
                 abandoned_orders(cutoff=cutoff).filter(pk__in=locked).values_list("pk", flat=True)
+            )
+            cart_versions.owners_changed(
+                Order.objects.filter(pk__in=ids).values_list("visitor_token", "user_id")
             )
             attempts, _ = PaymentAttempt.objects.filter(order_id__in=ids).delete()
             Order.objects.filter(pk__in=ids).delete()

@@ -8,8 +8,7 @@ from django.urls import reverse
 from django.utils.translation import ngettext
 
 from kassa.common.identity import identity
-from kassa.orders.selectors import cart_summary
-from kassa.storefront.visitors import visitor_from_request
+from kassa.storefront import personal
 
 
 def page_path(request: HttpRequest) -> dict[str, object]:
@@ -20,17 +19,14 @@ def page_path(request: HttpRequest) -> dict[str, object]:
 def cart(request: HttpRequest) -> dict[str, object]:
     """The cart link, item count and its label for every page's header (creates no session).
 
-    Shared pages put these in per visitor (kassa.storefront.shared_pages)."""
-    summary = None
-    # Without a session cookie there is neither a visitor token nor a logged-in user.
-    if settings.SESSION_COOKIE_NAME in request.COOKIES:
-        visitor = visitor_from_request(request, create=False)
-        if visitor.token or visitor.user_id:
-            summary = cart_summary(visitor=visitor)
-    if summary is None:
-        url, count = reverse("orders:list"), 0
+    Shared pages put these in per visitor (kassa.storefront.shared_pages); kassa.storefront.personal
+    reads them."""
+    shown = personal.header(request)  # a signed cookie, or the database (creates no session)
+    count = shown.count
+    if shown.cart_id is None:
+        url = reverse("orders:list")
     else:
-        url, count = reverse("orders:detail", args=[summary[0]]), summary[1]
+        url = reverse("orders:detail", args=[shown.cart_id])
     label = ngettext("%(counter)s item", "%(counter)s items", count) % {"counter": count}
     return {"cart_count": count, "cart_url": url, "cart_label": label}
 

@@ -3,8 +3,9 @@
 A shared copy is rendered without a request, so nothing of one visitor's can end up in it. What
 belongs to a visitor is a marker in the copy, replaced for each response: the CSRF token of the
 page's forms, the page's own address (the language switch returns to it) and the header's cart link
-(kassa.storefront.context_processors.cart), which depends on the session alone: visitors without a
-session cookie share a copy with those values in already. Markers hold a NUL, which no form accepts
+(kassa.storefront.context_processors.cart, read from a signed cookie by kassa.storefront.personal
+without the database): visitors without a session cookie share a copy with those values in
+already. Markers hold a NUL, which no form accepts
 and no escaping adds or removes. A visitor with a message waiting (messages framework) gets the
 whole page rendered for them, as does everyone when DEBUG is on (templates being edited).
 

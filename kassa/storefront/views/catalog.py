@@ -5,6 +5,7 @@ from math import ceil
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -41,13 +42,18 @@ def catalog(request: HttpRequest) -> HttpResponse:
             return _too_many_searches(request, query, refused)
     version = revision.recent()
     if query:
-        products = selectors.product_search(query=query)
         # The words as the form left them (at most 200 characters), hashed for a short key.
         key, cache = f"search:{hashlib.sha256(query.encode()).hexdigest()}", "searches"
     else:
-        products, key, cache = selectors.product_list(), "catalog", "pages"
+        key, cache = "catalog", "pages"
+
+    def products() -> QuerySet[Product]:
+        # Built only when a copy or a count is made: building the query costs more than
+        # serving the copy.
+        return selectors.product_search(query=query) if query else selectors.product_list()
+
     count = shared_pages.kept(
-        key=f"{key}:count", version=version, value=products.count, cache=cache
+        key=f"{key}:count", version=version, value=lambda: products().count(), cache=cache
     )
     # A search pages through at most SEARCH_RESULTS_LIMIT items, and says when it found more.
     more = count > selectors.SEARCH_RESULTS_LIMIT
@@ -58,7 +64,7 @@ def catalog(request: HttpRequest) -> HttpResponse:
 
     def context() -> dict[str, object]:
         listing = selectors.card_page(
-            products=products, number=number, count=count, size=settings.SHOP_PAGE_SIZE
+            products=products(), number=number, count=count, size=settings.SHOP_PAGE_SIZE
         )
         return {**_listing_context(listing, query), "more_found": more}
 

@@ -5,6 +5,7 @@ from math import ceil
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -142,21 +143,28 @@ def collection_detail(request: HttpRequest, handle: str) -> HttpResponse:
     if not isinstance(collection, Collection):
         raise Http404(_("There is no such collection."))
     number, query, filters = form.cleaned_data["page"], form.cleaned_data["q"], form.filters()
-    in_collection = selectors.collection_products(collection=collection)
-    products = in_collection
-    if query:
-        products = products.filter(pk__in=selectors.product_search(query=query).values("pk"))
-    products = selectors.filtered(products, filters)
+
+    # The queries are built only when a copy or a count is made: building them costs more
+    # than serving the copy.
+    def in_collection() -> QuerySet[Product]:
+        return selectors.collection_products(collection=collection)
+
+    def products() -> QuerySet[Product]:
+        found = in_collection()
+        if query:
+            found = found.filter(pk__in=selectors.product_search(query=query).values("pk"))
+        return selectors.filtered(found, filters)
+
     canonical = form.canonical_query()
     key = f"collection:{handle}:{hashlib.sha256(canonical.encode()).hexdigest()}"
     count = shared_pages.kept(
-        key=f"{key}:count", version=version, value=products.count, cache="searches"
+        key=f"{key}:count", version=version, value=lambda: products().count(), cache="searches"
     )
     number = min(number, max(1, ceil(count / settings.SHOP_PAGE_SIZE)))
     facets = shared_pages.kept(
         key=f"collection:{handle}:facets",
         version=version,
-        value=lambda: selectors.option_facets(products=in_collection),
+        value=lambda: selectors.option_facets(products=in_collection()),
     )
 
     def url(page: int) -> str:
@@ -167,7 +175,7 @@ def collection_detail(request: HttpRequest, handle: str) -> HttpResponse:
 
     def context() -> dict[str, object]:
         listing = selectors.card_page(
-            products=products, number=number, count=count, size=settings.SHOP_PAGE_SIZE
+            products=products(), number=number, count=count, size=settings.SHOP_PAGE_SIZE
         )
         return {
             "collection": collection,
