@@ -172,15 +172,19 @@ def order_totals(
 def returned_amount(order: Order, returned: Mapping[int, int]) -> int:
     """What the customer paid for units that came back: `returned` maps an order line's id to
     its units. Each unit counts its line's share of the discount and of the tax (added on top
-    when the tax is exclusive); shipping is not part of it. Rounded per line to an amount
-    Stripe refunds in the currency."""
+    when the tax is exclusive; with Stripe Tax, the line's tax Stripe reported); shipping is
+    not part of it. Rounded per line to an amount Stripe refunds in the currency."""
     totals = order_totals(order)
+    # Stripe Tax's own figure per line where it reported one (recorded when it was paid).
+    by_stripe = order.tax_computed_by_stripe
+    inclusive = order.tax_inclusive if by_stripe else totals.tax_inclusive
     amount = 0
     for part in totals.lines:
         units = returned.get(part.line.pk, 0)
         if not units or not part.line.quantity:
             continue
-        paid = part.amount - part.discount + (0 if totals.tax_inclusive else part.tax)
+        tax = (part.line.tax_amount or 0) if by_stripe else part.tax
+        paid = part.amount - part.discount + (0 if inclusive else tax)
         share = Fraction(paid * min(units, part.line.quantity), part.line.quantity)
         amount += _round_half_up(share, _step(order.currency))
     return amount

@@ -143,17 +143,6 @@ def test_a_session_whose_goods_differ_from_the_attempt_is_unmatched(shop: FakeSt
     assert unmatched.reason == UnmatchedPayment.Reason.AMOUNT_DIFFERS
 
 
-def test_the_card_page_sends_the_customer_to_checkout(shop: FakeStripe) -> None:
-    item = ItemFactory.create(name="Mug")
-    client = Client()
-    client.post(f"/item/{item.pk}/add-to-order/", {"quantity": 1}, headers=JSON)
-    order = Order.objects.get()
-    response = client.post(f"/orders/{order.pk}/payment-intent/", headers=JSON)
-    assert response.status_code == 409
-    assert "Checkout" in response.json()["error"]
-    assert shop.requests_to("POST", "/v1/payment_intents") == []
-
-
 def test_a_business_buyer_and_the_buyers_currency_are_recorded(
     shop: FakeStripe, settings: SettingsWrapper
 ) -> None:
