@@ -9,6 +9,7 @@ from django.contrib.auth import logout
 from django.http import Http404, HttpRequest
 from django.middleware.csrf import get_token
 from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
 from django_stubs_ext import StrOrPromise
 from ninja import NinjaAPI, Query, Schema
 from ninja.openapi.schema import OpenAPISchema
@@ -70,6 +71,8 @@ from kassa.orders.cart import (
     order_set_quantity,
 )
 from kassa.orders.models import Order
+from kassa.orders.tax_mode import stripe_computes_tax
+from kassa.payments.errors import CheckoutConflict
 from kassa.payments.flow import checkout_buy, checkout_start, payment_intent_start
 from kassa.storefront.accounts import complete_sign_in, current_customer, sign_in_link
 from kassa.storefront.forms import SearchQueryField, SignInEmailForm
@@ -527,7 +530,15 @@ def start_checkout(request: HttpRequest, order_id: int) -> CheckoutSession:
 )
 @buy_limited
 def start_payment_intent(request: HttpRequest, order_id: int) -> PaymentIntent:
-    """The order's PaymentIntent, for Stripe's Payment Element on your own page."""
+    """The order's PaymentIntent, for Stripe's Payment Element on your own page. Not with
+    SHOP_TAX=stripe (409): the tax depends on an address this API does not take yet."""
+    if stripe_computes_tax():
+        raise CheckoutConflict(
+            _(
+                "With Stripe Tax, pay through Checkout or the shop's card page: "
+                "the tax depends on an address this API does not take yet."
+            )
+        )
     started = payment_intent_start(order=_order(request, order_id), pages=return_pages(request))
     return payment_intent_out(started, return_url=return_pages(request).success)
 

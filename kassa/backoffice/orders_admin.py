@@ -26,6 +26,7 @@ from kassa.payments.admin import (
     StripeCouponInline,
     StripeShippingRateInline,
     StripeTaxRateInline,
+    TaxTransactionInline,
     refund_in_stripe,
     with_paid_twice_flag,
 )
@@ -74,6 +75,7 @@ class OrderAdmin(orders_admin.OrderAdmin):
         RefundInline,
         PaymentAttemptInline,
         InvoiceInline,
+        TaxTransactionInline,
     ]
     actions = [*orders_admin.OrderAdmin.actions, refund_in_stripe]
     search_fields = [*orders_admin.OrderAdmin.search_fields, "payment_attempts__stripe_id"]

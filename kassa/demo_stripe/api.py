@@ -10,7 +10,7 @@ from typing import Any
 
 from django.db import transaction
 
-from kassa.demo_stripe import events
+from kassa.demo_stripe import events, tax
 from kassa.demo_stripe.store import StripeError, find, load, new_id, save
 
 # Stripe takes amounts in these currencies in thousandths, and only in tens of them.
@@ -403,6 +403,15 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     ("GET", re.compile(r"/v1/checkout/sessions"), list_checkout_sessions),
     ("GET", re.compile(r"/v1/checkout/sessions/(?P<id>[^/]+)"), get_checkout_session),
     ("POST", re.compile(r"/v1/checkout/sessions/(?P<id>[^/]+)/expire"), expire_checkout_session),
+    ("POST", re.compile(r"/v1/tax/calculations"), tax.create_calculation),
+    ("GET", re.compile(r"/v1/tax/calculations/(?P<id>[^/]+)"), tax.get_calculation),
+    (
+        "GET",
+        re.compile(r"/v1/tax/calculations/(?P<id>[^/]+)/line_items"),
+        tax.list_calculation_lines,
+    ),
+    ("POST", re.compile(r"/v1/tax/transactions/create_from_calculation"), tax.create_transaction),
+    ("POST", re.compile(r"/v1/tax/transactions/create_reversal"), tax.create_reversal),
 ]
 
 

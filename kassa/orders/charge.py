@@ -18,6 +18,9 @@ class ChargeDetails:
     tax_amount: int = 0
     tax_inclusive: bool = False
     tax_shares: tuple[TaxShare, ...] = ()
+    # The tax Stripe computed for each of the order's lines (line id, minor units), where it
+    # reports it per line (a tax calculation's line items).
+    line_taxes: tuple[tuple[int, int], ...] = ()
     presentment_currency: str = ""
     presentment_amount: int | None = None
     company: str = ""

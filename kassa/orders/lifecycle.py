@@ -259,6 +259,8 @@ def _record_details(order: Order, details: ChargeDetails) -> list[str]:
     order.presentment_amount = details.presentment_amount
     order.buyer_company = details.company[:200]
     order.buyer_tax_id = details.tax_id[:100]
+    for line_id, amount in details.line_taxes:
+        OrderLine.objects.filter(order=order, pk=line_id).update(tax_amount=amount)
     return [
         "tax_computed_by_stripe",
         "tax_amount",

@@ -172,15 +172,34 @@ def order_totals(
 def returned_amount(order: Order, returned: Mapping[int, int]) -> int:
     """What the customer paid for units that came back: `returned` maps an order line's id to
     its units. Each unit counts its line's share of the discount and of the tax (added on top
-    when the tax is exclusive); shipping is not part of it. Rounded per line to an amount
-    Stripe refunds in the currency."""
+    when the tax is exclusive; with Stripe Tax, the line's tax Stripe reported); shipping is
+    not part of it. Rounded per line to an amount Stripe refunds in the currency."""
     totals = order_totals(order)
+    by_stripe = order.tax_computed_by_stripe
+    inclusive = order.tax_inclusive if by_stripe else totals.tax_inclusive
+    taxes = [part.tax for part in totals.lines]
+    if by_stripe:
+        taxes = _stripe_line_taxes(order, totals)
     amount = 0
-    for part in totals.lines:
+    for part, tax in zip(totals.lines, taxes, strict=True):
         units = returned.get(part.line.pk, 0)
         if not units or not part.line.quantity:
             continue
-        paid = part.amount - part.discount + (0 if totals.tax_inclusive else part.tax)
+        paid = part.amount - part.discount + (0 if inclusive else tax)
         share = Fraction(paid * min(units, part.line.quantity), part.line.quantity)
         amount += _round_half_up(share, _step(order.currency))
     return amount
+
+
+def _stripe_line_taxes(order: Order, totals: Totals) -> list[int]:
+    """Each line's tax as Stripe Tax computed it: its own figure where Stripe reported one per
+    line (the card page's calculation); else (Checkout) the tax added on top of the goods, which
+    is what was paid beyond the goods and the shipping, spread over the lines by amount."""
+    recorded = [part.line.tax_amount for part in totals.lines]
+    if all(tax is not None for tax in recorded):
+        return [tax or 0 for tax in recorded]
+    if order.tax_inclusive or order.amount_paid is None:
+        return [0 for _ in totals.lines]  # inside the prices: refunded with them
+    goods = [part.amount - part.discount for part in totals.lines]
+    added = order.amount_paid - order.shipping_amount - sum(goods)
+    return spread(max(added, 0), goods)

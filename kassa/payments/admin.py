@@ -32,6 +32,7 @@ from kassa.payments.models import (
     StripeCoupon,
     StripeShippingRate,
     StripeTaxRate,
+    TaxTransaction,
     UnmatchedPayment,
 )
 from kassa.payments.refunds import (
@@ -300,6 +301,25 @@ class RefundInline(admin.TabularInline[Refund, Order]):
     @admin.display(description=_("returned"))
     def returned(self, obj: Refund) -> str:
         return ", ".join(str(line) for line in obj.lines.all()) or "-"
+
+
+class TaxTransactionInline(admin.TabularInline[TaxTransaction, Order]):
+    """What Stripe Tax has recorded of a card-page sale and its refunds; blank ids are waiting
+    for Stripe (reconciliation sends them again)."""
+
+    model = TaxTransaction
+    fk_name = "order"
+    extra = 0
+    can_delete = False
+    fields = ("kind", "stripe_id", "calculation_id", "amount", "created_at", "recorded_at")
+    readonly_fields = fields
+    verbose_name_plural = _("tax transactions")
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 class RefundAdmin(RecordsOnly, admin.ModelAdmin[Refund]):

@@ -19,7 +19,7 @@ from kassa.metrics import instruments as metrics
 from kassa.orders import lifecycle
 from kassa.orders.models import ShippingRate
 from kassa.orders.shipping import ShippingCharge
-from kassa.payments import attempts
+from kassa.payments import attempts, tax_records
 from kassa.payments.methods import method_for
 from kassa.payments.methods.base import Remote, RemoteState
 from kassa.payments.models import PaymentAttempt, UnmatchedPayment
@@ -110,6 +110,10 @@ def _fulfil(remote: Remote, *, source: str) -> bool:
     if not made:
         _unmatched(UnmatchedPayment.Reason.UNKNOWN_OBJECT, **unmatched)
         return False
+    if remote.tax_missing:
+        # Paid before the tax for the customer's address was added: not what the shop asked.
+        _unmatched(UnmatchedPayment.Reason.AMOUNT_DIFFERS, attempt=made[0], **unmatched)
+        return False
     attempt = next(
         (
             attempt
@@ -132,6 +136,8 @@ def _fulfil(remote: Remote, *, source: str) -> bool:
     )
     if paid:
         metrics.checkout_paid(currency=attempt.currency, kind=kind)
+        if remote.tax_calculation:
+            tax_records.sale_paid(order=attempt.order, calculation_id=remote.tax_calculation)
     # Read under the order's lock, which order_mark_paid holds until this transaction ends: the
     # same payment reported at the same moment elsewhere (the webhook beside the success page)
     # has marked its attempt by now. Read before the lock, it would look like a second payment.

@@ -311,3 +311,55 @@ class RefundLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.line.item.name}"
+
+
+class TaxTransaction(models.Model):
+    """A sale, or a refund of one, recorded with Stripe Tax for the owner's tax reports: for
+    orders paid on the shop's own card page, whose tax the shop asked Stripe to calculate
+    (Checkout records its own). The row is written in the transaction that pays or refunds the
+    order, so each is recorded once; it is sent to Stripe after the commit, and again by
+    reconciliation until Stripe has it (`stripe_id`)."""
+
+    class Kind(models.TextChoices):
+        SALE = "sale", _("sale")
+        REVERSAL = "reversal", _("reversal")
+
+    order = models.ForeignKey(
+        Order,
+        verbose_name=_("order"),
+        related_name="tax_transactions",
+        on_delete=models.PROTECT,
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    currency = models.CharField(_("currency"), max_length=3)
+    # A sale's: the calculation the customer paid.
+    calculation_id = models.CharField(_("Stripe Tax calculation"), max_length=255, blank=True)
+    # A reversal's: the refund it follows, and what it takes back (minor units, tax
+    # included; none: the whole sale).
+    refund = models.OneToOneField(
+        Refund,
+        verbose_name=_("refund"),
+        related_name="tax_reversal",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+    )
+    amount = models.BigIntegerField(_("amount reversed"), null=True, blank=True)
+    stripe_id = models.CharField(_("Stripe Tax transaction"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    recorded_at = models.DateTimeField(_("recorded at Stripe"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["order", "created_at", "id"]
+        verbose_name = _("tax transaction")
+        verbose_name_plural = _("tax transactions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=models.Q(kind="sale"),
+                name="taxtransaction_one_sale_per_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.stripe_id or '(not recorded yet)'}"

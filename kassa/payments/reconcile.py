@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from kassa.orders import lifecycle
 from kassa.orders.models import Order, Reservation
-from kassa.payments import attempts
+from kassa.payments import attempts, tax_records
 from kassa.payments.fulfilment import fulfil
 from kassa.payments.methods import method_for
 from kassa.payments.methods.base import RemoteState
@@ -99,6 +99,9 @@ def reconcile_pending(
         report.checked += 1
         if lifecycle.order_reopen(order_id=order.pk, source=SOURCE):
             report.reopened.append(order.pk)
+    # Card-page sales and refunds Stripe Tax has not recorded yet (Stripe could not be reached
+    # after they committed).
+    tax_records.send_unrecorded(limit=limit)
     return report
 
 
@@ -144,7 +147,14 @@ def _reconcile(attempt: PaymentAttempt, *, abandoned: bool) -> str:
         attempts.attempt_close(attempt=attempt, source=SOURCE, note=remote.note)
         return "closed"
     if abandoned and remote.state is RemoteState.OPEN and not method.expires_itself:
-        method.close(currency=attempt.order.currency, stripe_id=remote.stripe_id)
-        attempts.attempt_close(attempt=attempt, source=f"{SOURCE}: abandoned", note="abandoned")
+        given_up = method.close(currency=attempt.order.currency, stripe_id=remote.stripe_id)
+        source = f"{SOURCE}: abandoned"
+        if attempts.attempt_close(attempt=attempt, source=source, note="abandoned") and (
+            given_up.recovery_email
+        ):
+            # As Checkout's session expiring: a customer who agreed gets one reminder.
+            lifecycle.order_offer_recovery(
+                order_id=attempt.order_id, email=given_up.recovery_email, source=source
+            )
         return "closed"
     return ""

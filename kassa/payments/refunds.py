@@ -26,6 +26,7 @@ from kassa.common.notices import notify_staff
 from kassa.orders import lifecycle
 from kassa.orders.models import Order, OrderLine
 from kassa.orders.pricing import returned_amount
+from kassa.payments import tax_records
 from kassa.payments.errors import RefundFailed
 from kassa.payments.models import PaymentAttempt, Refund, RefundLine
 from kassa.stripe_api import refunds as stripe_refunds
@@ -273,6 +274,7 @@ def _settle_order(order: Order, *, source: str, customer_told: bool = False) -> 
     """The order's refunded total made what its succeeded refunds add up to."""
     succeeded = Refund.objects.filter(order=order, state=Refund.State.SUCCEEDED)
     total = int(succeeded.aggregate(total=Sum("amount"))["total"] or 0)
+    tax_records.refunds_settled(order=order)
     return lifecycle.order_mark_refunded(
         order_id=order.pk, amount_refunded=total, source=source, customer_told=customer_told
     )

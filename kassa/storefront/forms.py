@@ -200,6 +200,8 @@ class PaymentDetailsForm(forms.Form):
     # A business buyer's details for the invoice.
     company = forms.CharField(max_length=200, required=False)
     tax_id = forms.CharField(max_length=100, required=False)
+    # "Tell me about offers": as Checkout's promotions consent, it allows the one reminder.
+    offers = forms.BooleanField(required=False)
 
     def clean_phone(self) -> str:
         phone: str = self.cleaned_data["phone"]
@@ -234,6 +236,7 @@ def details_from(data: Any) -> Details:
         shipping_rate_id=fields["shipping_rate"],
         company=fields["company"].strip(),
         tax_id=fields["tax_id"].strip(),
+        promotions=fields["offers"],
     )
 
 

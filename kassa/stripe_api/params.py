@@ -17,10 +17,20 @@ from stripe.params.checkout import (
     SessionCreateParamsLineItemPriceData,
     SessionCreateParamsLineItemPriceDataProductData,
 )
+from stripe.params.tax import (
+    CalculationCreateParams,
+    CalculationCreateParamsCustomerDetailsAddress,
+    CalculationCreateParamsLineItem,
+    CalculationCreateParamsShippingCost,
+)
 
 from kassa.common.address import Address
 
 __all__ = [
+    "CalculationCreateParams",
+    "CalculationCreateParamsCustomerDetailsAddress",
+    "CalculationCreateParamsLineItem",
+    "CalculationCreateParamsShippingCost",
     "CouponCreateParams",
     "PaymentIntentCreateParams",
     "PaymentIntentUpdateParams",

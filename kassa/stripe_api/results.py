@@ -89,6 +89,17 @@ class PaymentIntent:
     client_secret: str
     order_id: str  # our metadata
     buyer: Buyer = field(default_factory=Buyer)
+    # The Stripe Tax calculation whose amount the intent asks, as the shop put it in the
+    # metadata, and what it computed: the tax in all, the part added on top of the goods (the
+    # shipping's own is in `buyer.shipping_amount`), whether the prices held it.
+    tax_calculation: str = ""
+    tax_amount: int = 0
+    tax_added: int = 0
+    tax_inclusive: bool = False
+    # The shop made the intent for Stripe Tax: it must carry a calculation to be paid in full.
+    tax_required: bool = False
+    # The customer agreed to hear from the shop (the card page's box).
+    promotions_consent: bool = False
 
 
 class RefundState(StrEnum):
@@ -297,6 +308,7 @@ def _int_or_none(value: object) -> int | None:
 
 def payment_intent(intent: dict[str, Any]) -> PaymentIntent:
     """A PaymentIntent from Stripe's JSON (an answer, or a webhook event's object)."""
+    metadata = _dict(intent.get("metadata"))
     return PaymentIntent(
         id=str(intent.get("id") or ""),
         status=intent.get("status") or "",
@@ -306,6 +318,12 @@ def payment_intent(intent: dict[str, Any]) -> PaymentIntent:
         client_secret=intent.get("client_secret") or "",
         order_id=_order_id(intent),
         buyer=_intent_buyer(intent),
+        tax_calculation=_text(metadata.get("tax_calculation")),
+        tax_amount=_digits(metadata.get("tax_amount")) or 0,
+        tax_added=_digits(metadata.get("tax_added")) or 0,
+        tax_inclusive=metadata.get("tax_inclusive") == "true",
+        tax_required=metadata.get("tax") == "stripe",
+        promotions_consent=metadata.get("promotions_consent") == "opt_in",
     )
 
 
@@ -327,4 +345,97 @@ def refund(obj: dict[str, Any]) -> Refund:
         failure_reason=_text(obj.get("failure_reason")),
         order_id=_order_id(obj),
         created=_digits(obj.get("created")) or 0,
+    )
+
+
+@dataclass(frozen=True)
+class TaxLine:
+    """What Stripe Tax computed for one line of a calculation, named by our `reference`."""
+
+    reference: str
+    amount: int  # the line's amount as sent (with the tax in it when inclusive)
+    amount_tax: int
+    inclusive: bool
+
+
+@dataclass(frozen=True)
+class TaxCalculation:
+    """A Stripe Tax calculation: the tax for a basket and an address, before anyone pays."""
+
+    id: str
+    currency: str
+    amount_total: int  # what the customer pays: the lines, the shipping and tax added on top
+    tax_exclusive: int  # tax added on top of the prices
+    tax_inclusive: int  # tax inside the prices
+    shipping_amount: int  # the shipping as sent (with its tax in it when inclusive)
+    shipping_tax: int
+    parts: tuple[TaxPart, ...] = ()  # per rate (the calculation's tax_breakdown)
+    lines: tuple[TaxLine, ...] = ()  # only when the line items were read
+
+    @property
+    def tax(self) -> int:
+        return self.tax_exclusive + self.tax_inclusive
+
+
+@dataclass(frozen=True)
+class TaxTransaction:
+    """A Stripe Tax transaction (a sale recorded for tax reporting) or a reversal of one."""
+
+    id: str
+    reference: str
+    type: str  # "transaction" or "reversal"
+
+
+# Stripe's tax types as an invoice names them; others are written out from their code.
+_TAX_TYPE_NAMES = {"vat": "VAT", "gst": "GST", "hst": "HST", "pst": "PST", "qst": "QST"}
+_TAX_TYPE_NAMES |= {"jct": "JCT", "igst": "IGST", "rst": "RST"}
+
+
+def _calculation_part(entry: dict[str, Any]) -> TaxPart:
+    details = _dict(entry.get("tax_rate_details"))
+    kind = _text(details.get("tax_type"))
+    name = _TAX_TYPE_NAMES.get(kind) or (kind.replace("_", " ").capitalize() or "Tax")
+    where = "-".join(p for p in (_text(details.get("country")), _text(details.get("state"))) if p)
+    return TaxPart(
+        name=f"{name} ({where})" if where else name,
+        rate=_text(details.get("percentage_decimal")),
+        amount=int(entry.get("amount") or 0),
+        inclusive=bool(entry.get("inclusive")),
+    )
+
+
+def tax_line(entry: dict[str, Any]) -> TaxLine:
+    return TaxLine(
+        reference=_text(entry.get("reference")),
+        amount=int(entry.get("amount") or 0),
+        amount_tax=int(entry.get("amount_tax") or 0),
+        inclusive=entry.get("tax_behavior") == "inclusive",
+    )
+
+
+def tax_calculation(
+    obj: dict[str, Any], lines: list[dict[str, Any]] | None = None
+) -> TaxCalculation:
+    """A calculation from Stripe's JSON; `lines` its line items, when they were read."""
+    shipping = _dict(obj.get("shipping_cost"))
+    return TaxCalculation(
+        id=_text(obj.get("id")),
+        currency=_text(obj.get("currency")).lower(),
+        amount_total=int(obj.get("amount_total") or 0),
+        tax_exclusive=int(obj.get("tax_amount_exclusive") or 0),
+        tax_inclusive=int(obj.get("tax_amount_inclusive") or 0),
+        shipping_amount=int(shipping.get("amount") or 0),
+        shipping_tax=int(shipping.get("amount_tax") or 0),
+        parts=tuple(
+            _calculation_part(_dict(entry))
+            for entry in obj.get("tax_breakdown") or []
+            if int(_dict(entry).get("amount") or 0)
+        ),
+        lines=tuple(tax_line(_dict(entry)) for entry in lines or []),
+    )
+
+
+def tax_transaction(obj: dict[str, Any]) -> TaxTransaction:
+    return TaxTransaction(
+        id=_text(obj.get("id")), reference=_text(obj.get("reference")), type=_text(obj.get("type"))
     )

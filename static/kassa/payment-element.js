@@ -22,6 +22,9 @@
   // address and shipping choice when goods are sent.
   var customer = null;
   var addressElement = null;
+  // The amount the Pay button names: a payment for any other (tax added for the address) waits
+  // for the customer to see it and press Pay again.
+  var agreed = null;
   var token = form.querySelector("input[name=csrfmiddlewaretoken]");
 
   function showError(message) {
@@ -102,8 +105,11 @@
       elements = stripe.elements({ clientSecret: data.client_secret, locale: document.documentElement.lang || "auto" });
       elements.create("payment").mount("#payment-element");
       showCustomerFields(data.customer);
-      if (customer && customer.needs_shipping) {
-        var addressOptions = { mode: "shipping", allowedCountries: customer.countries };
+      if (customer && customer.needs_address) {
+        // Where the goods go; or, nothing sent, the billing address Stripe Tax needs.
+        var addressOptions = customer.needs_shipping
+          ? { mode: "shipping", allowedCountries: customer.countries }
+          : { mode: "billing" };
         // A signed-in customer's last address, to change or keep.
         if (customer.address) addressOptions.defaultValues = customer.address;
         addressElement = elements.create("address", addressOptions);
@@ -132,10 +138,12 @@
     byId("pay-phone-row").hidden = !customer.collect_phone;
     byId("pay-phone").required = !!customer.collect_phone;
     // The Address Element asks the name of whoever receives the goods; without one, ours does.
-    byId("pay-name-row").hidden = !!customer.needs_shipping;
-    byId("pay-name").required = !customer.needs_shipping;
+    byId("pay-name-row").hidden = !!customer.needs_address;
+    byId("pay-name").required = !customer.needs_address;
     byId("customer-fields").hidden = false;
-    byId("shipping-fields").hidden = !customer.needs_shipping;
+    byId("shipping-fields").hidden = !customer.needs_address;
+    var legend = byId("address-legend");
+    if (customer.needs_address && !customer.needs_shipping) legend.textContent = legend.dataset.billing;
     var rates = byId("shipping-rates");
     Array.prototype.forEach.call(rates.querySelectorAll("label"), function (old) { old.remove(); });
     var options = customer.needs_shipping ? customer.shipping_options : [];
@@ -152,6 +160,7 @@
       // The totals are the shop's; what is charged is worked out again when the details are sent.
       input.addEventListener("change", function () {
         showTotal(option.total);
+        agreed = option.amount;
         label = option.pay_label;
         if (!busy) button.textContent = label;
       });
@@ -163,6 +172,7 @@
     });
     rates.hidden = options.length === 0;
     if (customer.pay_label) label = customer.pay_label;
+    agreed = customer.amount;
     showTotal(customer.total);
   }
 
@@ -181,6 +191,7 @@
     fields.append("phone", byId("pay-phone").value.trim());
     fields.append("company", byId("pay-company").value.trim());
     fields.append("tax_id", byId("pay-tax-id").value.trim());
+    if (byId("pay-offers").checked) fields.append("offers", "on");
     if (addressElement) {
       var given = await addressElement.getValue();
       if (!given || !given.complete) {
@@ -193,7 +204,7 @@
         fields.append(key, address[key] || "");
       });
       var chosen = form.querySelector("input[name=shipping_rate]:checked");
-      fields.append("shipping_rate", chosen ? chosen.value : "");
+      if (customer.needs_shipping) fields.append("shipping_rate", chosen ? chosen.value : "");
     }
     fields.append("name", name);
     var response, data;
@@ -215,6 +226,17 @@
     }
     if (data.pay_label) label = data.pay_label;
     showTotal(data.total);
+    var notice = byId("pay-tax-notice");
+    if (data.tax_notice) {
+      notice.textContent = data.tax_notice;
+      notice.hidden = false;
+    }
+    if (data.amount !== agreed) {
+      // The tax for the address changed the total: nothing is charged until the customer has
+      // seen it and presses Pay again.
+      agreed = data.amount;
+      return false;
+    }
     return true;
   }
 

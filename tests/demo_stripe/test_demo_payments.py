@@ -19,7 +19,7 @@ from kassa.demo_stripe import events
 from kassa.demo_stripe.models import DemoObject
 from kassa.notifications.models import Mail
 from kassa.orders.models import Order
-from kassa.payments.models import WebhookEvent
+from kassa.payments.models import TaxTransaction, WebhookEvent
 from kassa.payments.refunds import refund_order
 from tests.factories import ItemFactory
 
@@ -254,3 +254,36 @@ def test_demo_payments_are_on_exactly_when_no_key_is_set() -> None:
     refused = _settings_with({"STRIPE_API_KEY": "sk_live_x", "SHOP_DEMO_PAYMENTS": "true"})
     assert refused.returncode != 0
     assert "never run beside real keys" in refused.stderr
+
+
+def test_with_stripe_tax_the_card_form_pays_and_records_the_sale(
+    demo: str, settings: SettingsWrapper
+) -> None:
+    # The stand-in is an account with no tax registrations: Stripe Tax adds nothing.
+    settings.SHOP_TAX = "stripe"
+    item = ItemFactory.create(requires_shipping=False, price=Decimal("9.00"))
+    client = Client()
+    response = client.post(f"/item/{item.pk}/payment-intent", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200, response.content
+    secret = response.json()["client_secret"]
+    order = Order.objects.get(pk=response.json()["order_id"])
+    fields = {"email": "nora@example.com", "name": "Nora", "line1": "1 Main St"}
+    fields |= {"city": "Springfield", "postal_code": "12345", "country": "US"}
+    sent = client.post(
+        f"/orders/{order.pk}/payment-details/", fields, HTTP_ACCEPT="application/json"
+    )
+    assert sent.status_code == 200, sent.content
+    assert sent.json()["amount"] == 900
+
+    paid = client.post(
+        "/demo-stripe/js/confirm/",
+        json.dumps({"client_secret": secret, "card": "4242 4242 4242 4242"}),
+        content_type="application/json",
+    )
+
+    assert paid.status_code == 200
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    assert (order.amount_paid, order.tax_computed_by_stripe, order.tax_amount) == (900, True, 0)
+    [sale] = TaxTransaction.objects.all()
+    assert sale.stripe_id.startswith("tax_")

@@ -123,7 +123,11 @@ def _require(body: dict[str, Any], name: str) -> Any:
     return body[name]
 
 
-class Resources:
+# Stripe Tax's own API lives beside this module and reads the helpers above.
+from tests.fake_stripe.tax import StripeTax  # noqa: E402
+
+
+class Resources(StripeTax):
     def __init__(self) -> None:
         self.checkout_sessions: dict[str, dict[str, Any]] = {}
         self.coupons: dict[str, dict[str, Any]] = {}
@@ -160,6 +164,7 @@ class Resources:
                 re.compile(r"/v1/checkout/sessions/(?P<id>[^/]+)/expire"),
                 self.expire_checkout_session,
             ),
+            *self.tax_routes(),
         ]
 
     def dispatch(self, request: "RecordedRequest") -> dict[str, Any]:

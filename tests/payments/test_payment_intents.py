@@ -79,6 +79,8 @@ def test_the_intent_is_for_exactly_the_total_shown(
         "email": "",
         "collect_phone": False,
         "needs_shipping": True,
+        "needs_address": True,
+        "tax_by_stripe": False,  # the shop's own rate: no tax to add for an address
         "countries": settings.SHOP_SHIPPING_COUNTRIES,
         "shipping_options": [
             {
@@ -92,6 +94,7 @@ def test_the_intent_is_for_exactly_the_total_shown(
         ],
         "address": None,  # no signed-in customer's address to start with
         "total": shown(6116),
+        "amount": 6116,
         "pay_label": f"Pay {shown(6116)}",
     }
     assert body == {
@@ -184,6 +187,12 @@ def test_an_amount_change_updates_the_same_intent(client: Client, fake_stripe: F
         "metadata[shipping_rate_id]": str(ShippingRate.objects.get().pk),
         "metadata[shipping_amount]": "0",
         "metadata[shipping_method]": "Free shipping",
+        # Nor the tax of a Stripe Tax calculation (none here: the shop's rate is in the goods).
+        "metadata[tax_calculation]": "",
+        "metadata[tax_amount]": "",
+        "metadata[tax_added]": "",
+        "metadata[tax_inclusive]": "",
+        "metadata[tax]": "",
     }
     assert update.idempotency_key == f"{installation_id()}-kassa-payment-intent-amount-{order.pk}-2"
     assert second["amount"] == 5607

@@ -14,6 +14,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from kassa.orders.models import Order, ShippingRate
 from kassa.payments.models import UnmatchedPayment
+from kassa.payments.refunds import ReturnedLine, refund_order
 from tests.factories import DiscountFactory, ItemFactory, TaxFactory
 from tests.fake_stripe import FakeStripe
 from tests.stripe_events import WEBHOOK_SECRET, event, post_event
@@ -143,17 +144,6 @@ def test_a_session_whose_goods_differ_from_the_attempt_is_unmatched(shop: FakeSt
     assert unmatched.reason == UnmatchedPayment.Reason.AMOUNT_DIFFERS
 
 
-def test_the_card_page_sends_the_customer_to_checkout(shop: FakeStripe) -> None:
-    item = ItemFactory.create(name="Mug")
-    client = Client()
-    client.post(f"/item/{item.pk}/add-to-order/", {"quantity": 1}, headers=JSON)
-    order = Order.objects.get()
-    response = client.post(f"/orders/{order.pk}/payment-intent/", headers=JSON)
-    assert response.status_code == 409
-    assert "Checkout" in response.json()["error"]
-    assert shop.requests_to("POST", "/v1/payment_intents") == []
-
-
 def test_a_business_buyer_and_the_buyers_currency_are_recorded(
     shop: FakeStripe, settings: SettingsWrapper
 ) -> None:
@@ -245,3 +235,20 @@ def test_stored_totals_equal_stripes_to_the_minor_unit(
         == invoice["total"]
         == session["amount_total"]
     )
+
+
+def test_returned_units_of_a_checkout_order_are_refunded_with_their_tax(shop: FakeStripe) -> None:
+    ShippingRate.objects.create(name="Post", amount=Decimal("5.00"), currency="usd")
+    mug = ItemFactory.create(name="Mug", price=Decimal("20.00"))
+    book = ItemFactory.create(name="Book", price=Decimal("10.00"))
+    order, session_id = checkout(Client(), (mug, 2), (book, 1))
+    session = pay(shop, session_id, address=GERMANY)
+    order.refresh_from_db()
+    assert order.amount_paid == session["amount_total"] == 5950 + 595  # 19 % on all
+
+    line = order.lines.get(item=mug)
+    refund = refund_order(
+        order_id=order.pk, requested_by="staff", returned=[ReturnedLine(line.pk, 1)]
+    )
+
+    assert refund.amount == 2380  # one mug, 20.00, with its 19 % that Stripe added

@@ -23,6 +23,9 @@ class OrderLine(models.Model):
     # this is the price when the item was added, or when a payment last began: the cart says
     # which prices changed since, and a payment freezes the lines at the price of that moment.
     unit_price = models.DecimalField(_("unit price"), max_digits=12, decimal_places=3)
+    # The tax Stripe Tax computed for the line when it was paid (minor units; inside the price
+    # or on top of it, as the order's `tax_inclusive` says), where Stripe reported it per line.
+    tax_amount = models.BigIntegerField(_("tax computed by Stripe"), null=True, blank=True)
 
     class Meta:
         ordering = ["id"]

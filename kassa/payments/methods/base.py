@@ -56,6 +56,12 @@ class Remote:
     # Tax Stripe Tax added on top of the goods (exclusive prices; shipping's own tax is part of
     # `shipping`): `amount - shipping - tax_added` is what the attempt asked for.
     tax_added: int = 0
+    # The Stripe Tax calculation the object's amount holds, when the shop asked for one itself
+    # (the card page): its sale is recorded with Stripe Tax once paid (kassa.payments.tax_records).
+    tax_calculation: str = ""
+    # Made to be charged with Stripe Tax, but its amount holds no calculation: paid, it was paid
+    # without the tax, which is not what the shop asked (kept as an unmatched payment).
+    tax_missing: bool = False
     # What the order records of the payment beside its amount (tax, presentment, business).
     details: ChargeDetails = field(default_factory=ChargeDetails)
     # Closed unpaid by a customer who agreed to hear from the shop: where a reminder may go.

@@ -8,6 +8,7 @@ reservation lapsed.
 """
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -30,8 +31,10 @@ from kassa.payments.methods.base import (
 )
 from kassa.payments.methods.checkout_session import METHOD as CHECKOUT_SESSION
 from kassa.payments.methods.checkout_session import remote_of as session_remote
+from kassa.payments.methods.payment_intent_tax import charge_details, no_tax_metadata
 from kassa.payments.models import PaymentAttempt
-from kassa.stripe_api import checkout_sessions, payment_intents, results
+from kassa.stripe_api import checkout_sessions, payment_intents, results, tax_calculations
+from kassa.stripe_api.errors import PaymentError
 from kassa.stripe_api.params import PaymentIntentCreateParams
 from kassa.stripe_api.results import PaymentIntent
 
@@ -61,10 +64,26 @@ def remote_of(intent: PaymentIntent) -> Remote:
         buyer=intent.buyer,
         client_secret=intent.client_secret if state is RemoteState.OPEN else "",
         shipping=intent.buyer.shipping_amount,
+        tax_added=intent.tax_added,
+        tax_calculation=intent.tax_calculation,
+        tax_missing=intent.tax_required and not intent.tax_calculation,
         # Seen when Stripe sends the customer back: the card was declined, or it was given up.
         declined=intent.status in ("requires_payment_method", "canceled"),
         note="intent canceled" if state is RemoteState.CLOSED else "",
-        details=ChargeDetails(company=intent.buyer.company, tax_id=intent.buyer.tax_id),
+        details=ChargeDetails(
+            tax_by_stripe=bool(intent.tax_calculation),
+            tax_amount=intent.tax_amount,
+            tax_inclusive=intent.tax_inclusive and intent.tax_amount > 0,
+            company=intent.buyer.company,
+            tax_id=intent.buyer.tax_id,
+        ),
+        # Given up unpaid (cancelled once its reservation lapsed) by a customer who ticked the
+        # page's box: where the one reminder may go.
+        recovery_email=(
+            intent.buyer.contact.email
+            if state is RemoteState.CLOSED and intent.promotions_consent
+            else ""
+        ),
     )
 
 
@@ -101,12 +120,17 @@ def payment_intent_params(
     *, order: Order, goods: int, option: ShippingOption | None
 ) -> PaymentIntentCreateParams:
     order_ref = str(order.pk)
+    metadata = {k: v for k, v in shipping_metadata(order, option).items() if v}
+    if stripe_computes_tax():
+        # Its amount holds no tax until the customer's address is known (the card page sends
+        # it before confirming): paid before then, it is not what the shop asked.
+        metadata["tax"] = "stripe"
     return {
         "amount": goods + (option.amount if option else 0),
         "currency": order.currency,
         "automatic_payment_methods": {"enabled": True},
         # Stripe refuses empty metadata values on create.
-        "metadata": {k: v for k, v in shipping_metadata(order, option).items() if v},
+        "metadata": metadata,
         "description": f"Kassa order #{order_ref}",
     }
 
@@ -122,12 +146,6 @@ class PaymentIntentMethod(PaymentMethod):
     }
 
     def check_payable(self, order: Order) -> None:
-        if stripe_computes_tax():
-            # The card page does not ask Stripe Tax yet: it would charge the prices without
-            # the tax Stripe computes. Checkout does.
-            raise CheckoutConflict(
-                _("Please pay through Stripe Checkout: it adds the tax for your address.")
-            )
         if order_totals(order).is_free:
             # Stripe cannot charge nothing; Checkout takes a free order, the Payment Element not.
             raise CheckoutConflict(
@@ -186,7 +204,15 @@ class PaymentIntentMethod(PaymentMethod):
         intent = payment_intents.update_intent(
             currency=order.currency,
             payment_intent_id=remote.stripe_id,
-            params={"amount": total, "metadata": shipping_metadata(order, option)},
+            # Without the tax a calculation added: the page asks for it again for the address.
+            params={
+                "amount": total,
+                "metadata": {
+                    **shipping_metadata(order, option),
+                    **no_tax_metadata(),
+                    "tax": "stripe" if stripe_computes_tax() else "",
+                },
+            },
             idempotency_key=f"kassa-payment-intent-amount-{order.pk}-{attempt}",
         )
         return remote_of(intent)
@@ -196,7 +222,9 @@ class PaymentIntentMethod(PaymentMethod):
         payment is recorded through it (Stripe reports the two in either order)."""
         attempts = PaymentAttempt.objects.filter(kind=self.kind, stripe_id=remote.stripe_id)
         if attempts.exists():
-            return remote
+            if attempts.filter(state=PaymentAttempt.State.PAID).exists():
+                return remote  # recorded already: its report again changes nothing
+            return with_tax_breakdown(remote)
         sessions = PaymentAttempt.objects.filter(kind=CHECKOUT_SESSION.kind)
         if sessions.filter(payment_intent_id=remote.stripe_id).exists():
             return None
@@ -206,6 +234,30 @@ class PaymentIntentMethod(PaymentMethod):
         if session is not None and sessions.filter(stripe_id=session.id).exists():
             return session_remote(session)
         return remote
+
+
+def with_tax_breakdown(remote: Remote) -> Remote:
+    """A paid intent whose tax Stripe calculated, with the tax per rate and per line, which only
+    the calculation carries (read once, when the payment is recorded)."""
+    if not remote.tax_calculation or remote.details.tax_shares:
+        return remote
+    try:
+        calculation = tax_calculations.retrieve_calculation(
+            currency=remote.currency, calculation_id=remote.tax_calculation
+        )
+    except PaymentError:
+        logger.warning("%s: its tax per rate could not be read now", remote.stripe_id)
+        return remote  # recorded with the tax's total: the money wins
+    computed = charge_details(calculation, inclusive=remote.details.tax_inclusive)
+    return replace(
+        remote,
+        details=replace(
+            remote.details,
+            tax_amount=computed.tax_amount,
+            tax_shares=computed.tax_shares,
+            line_taxes=computed.line_taxes,
+        ),
+    )
 
 
 METHOD = PaymentIntentMethod()

@@ -17,9 +17,11 @@ from kassa.orders.checkout_defaults import offered
 from kassa.orders.models import Order, OrderLine
 from kassa.orders.pricing import order_totals
 from kassa.orders.shipping import ShippingOption, needs_shipping
+from kassa.orders.tax_mode import stripe_computes_tax
 from kassa.payments import attempts
 from kassa.payments.errors import CheckoutConflict
 from kassa.payments.methods.payment_intent import shipping_metadata
+from kassa.payments.methods.payment_intent_tax import Taxed, calculate, no_tax_metadata
 from kassa.payments.models import PaymentAttempt
 from kassa.stripe_api import params as stripe_params
 from kassa.stripe_api import payment_intents
@@ -38,6 +40,9 @@ class Details:
     shipping_rate_id: int | None
     company: str = ""  # a business buyer's, for the invoice
     tax_id: str = ""
+    # The customer agreed to hear from the shop (the page's box): an unpaid order they leave
+    # gets one reminder, as Checkout's consent_collection[promotions] gives.
+    promotions: bool = False
 
 
 def payable_intent(order: Order) -> PaymentAttempt:
@@ -77,6 +82,15 @@ def _chosen(
     return option, address
 
 
+def _tax_address(details: Details, *, shipped_to: Address | None) -> Address:
+    """Where Stripe Tax taxes the order: where the goods go, else the billing address the page
+    asks for when nothing is sent (any country: the shop ships nothing there)."""
+    address = shipped_to or details.address
+    if address is None:
+        raise DetailsInvalid(_("Please enter your address: the tax depends on it."))
+    return address
+
+
 def update_params(
     details: Details,
     *,
@@ -84,8 +98,12 @@ def update_params(
     goods: int,
     option: ShippingOption | None,
     address: Address | None,
+    taxed: Taxed | None = None,
 ) -> PaymentIntentUpdateParams:
-    metadata = shipping_metadata(order, option)
+    metadata = {**shipping_metadata(order, option), **no_tax_metadata()}
+    if taxed is not None:
+        metadata.update(taxed.metadata)
+    metadata["promotions_consent"] = "opt_in" if details.promotions else ""
     # Where a PaymentIntent has no field of its own for them (nothing is shipped).
     metadata["customer_name"] = details.contact.name
     metadata["customer_phone"] = details.contact.phone
@@ -93,7 +111,7 @@ def update_params(
     metadata["buyer_company"] = details.company
     metadata["buyer_tax_id"] = details.tax_id
     params: PaymentIntentUpdateParams = {
-        "amount": goods + (option.amount if option else 0),
+        "amount": taxed.amount if taxed else goods + (option.amount if option else 0),
         "metadata": metadata,
     }
     # One receipt: `receipt_email` makes Stripe send its own in live mode, beside the shop's
@@ -110,8 +128,9 @@ def update_params(
 
 def payment_intent_details(*, order: Order, details: Details) -> PaymentIntent:
     """Send the customer's details and shipping choice to the order's PaymentIntent, its amount
-    the goods plus that shipping. Raises DetailsInvalid (nothing sent) for a choice the order
-    is not offered, CheckoutConflict if the order is no longer being paid on this page."""
+    the goods plus that shipping (and, with Stripe Tax, plus the tax Stripe calculates for the
+    address). Raises DetailsInvalid (nothing sent) for a choice the order is not offered,
+    CheckoutConflict if the order is no longer being paid on this page."""
     attempt = payable_intent(order)
     lines = list(order.lines.select_related("item"))
     goods = order_totals(order, lines, shipping=0).total
@@ -120,8 +139,19 @@ def payment_intent_details(*, order: Order, details: Details) -> PaymentIntent:
         # The attempt froze the order: its goods cannot have changed. Should they have, paying
         # now would be recorded as an unmatched payment; a reload starts afresh.
         raise CheckoutConflict(_("This order changed. Please reload the page."))
+    taxed = None
+    if stripe_computes_tax():
+        taxed = calculate(
+            order=order,
+            lines=lines,
+            option=option,
+            address=_tax_address(details, shipped_to=address),
+            shipped=address is not None,
+        )
     return payment_intents.update_intent(
         currency=order.currency,
         payment_intent_id=attempt.stripe_id,
-        params=update_params(details, order=order, goods=goods, option=option, address=address),
+        params=update_params(
+            details, order=order, goods=goods, option=option, address=address, taxed=taxed
+        ),
     )

@@ -21,6 +21,7 @@ from kassa.orders.checkout_defaults import offered
 from kassa.orders.models import Order
 from kassa.orders.pricing import order_totals
 from kassa.orders.shipping import ShippingOption, needs_shipping
+from kassa.orders.tax_mode import stripe_computes_tax
 from kassa.payments.flow import Started, payment_intent_buy, payment_intent_start
 from kassa.payments.methods import payment_intent_details
 from kassa.payments.methods.checkout_session import known_email
@@ -40,11 +41,17 @@ def _customer_form(order: Order, *, amount: int) -> dict[str, Any]:
     lines = list(order.lines.select_related("item"))
     goods = order_totals(order, lines, shipping=0).total
     options = offered(order=order, lines=lines, goods=goods)
+    tax_by_stripe = stripe_computes_tax()
     return {
         "details_url": reverse("payments:order-payment-details", args=[order.pk]),
         "email": known_email(order),
         "collect_phone": settings.SHOP_COLLECT_PHONE,
         "needs_shipping": needs_shipping(lines),
+        # Stripe Tax needs an address even when nothing is sent: the billing one.
+        "needs_address": needs_shipping(lines) or tax_by_stripe,
+        # The totals shown are before tax until the address is known; the page shows the
+        # total with the tax, and asks again, before anything is charged.
+        "tax_by_stripe": tax_by_stripe,
         "countries": settings.SHOP_SHIPPING_COUNTRIES,
         "shipping_options": [
             {
@@ -53,6 +60,7 @@ def _customer_form(order: Order, *, amount: int) -> dict[str, Any]:
                 "price": _shown(option.amount, order.currency) if option.amount else _("Free"),
                 "estimate": _estimate(option),
                 "total": _shown(goods + option.amount, order.currency),
+                "amount": goods + option.amount,
                 "pay_label": _("Pay %(amount)s")
                 % {"amount": _shown(goods + option.amount, order.currency)},
             }
@@ -62,6 +70,7 @@ def _customer_form(order: Order, *, amount: int) -> dict[str, Any]:
         "address": _remembered(order) if needs_shipping(lines) else None,
         # The intent is made for the cheapest option until the customer chooses.
         "total": _shown(amount, order.currency),
+        "amount": amount,
         "pay_label": _("Pay %(amount)s") % {"amount": _shown(amount, order.currency)},
     }
 
@@ -122,6 +131,17 @@ def order_payment_details(request: HttpRequest, order_id: int) -> JsonResponse:
             "amount": intent.amount,
             "currency": order.currency,
             "total": _shown(intent.amount, order.currency),
+            # Stripe Tax's, for the address given (null when the shop's rates apply).
+            "tax": _shown(intent.tax_amount, order.currency) if intent.tax_calculation else None,
+            "tax_notice": (
+                _("Tax for your address: %(tax)s. The total is %(total)s.")
+                % {
+                    "tax": _shown(intent.tax_amount, order.currency),
+                    "total": _shown(intent.amount, order.currency),
+                }
+                if intent.tax_calculation
+                else ""
+            ),
             "pay_label": _("Pay %(amount)s") % {"amount": _shown(intent.amount, order.currency)},
         }
     )

@@ -465,3 +465,42 @@ def test_digital_goods_ask_the_name_and_phone_and_no_address(
     )
     assert order.fulfilment_status == Order.Fulfilment.NOT_REQUIRED
     assert payment_run.page_errors == []
+
+
+def test_with_stripe_tax_the_customer_sees_the_tax_before_paying_it(
+    payment_run: BrowserRun, fake_stripe: FakeStripe, settings: SettingsWrapper
+) -> None:
+    settings.SHOP_TAX = "stripe"
+    settings.SHOP_PRICES_INCLUDE_TAX = []
+    settings.SHOP_SHIPPING_COUNTRIES = ["DE", "US"]
+    ShippingRate.objects.create(name="Post", amount=Decimal("5.00"), currency="usd")
+    item = ItemFactory.create(name="Walnut bowl", price=Decimal("40.00"), currency="usd")
+    page = payment_run.page
+    page.goto(payment_run.url(f"/item/{item.pk}/pay/"))
+    _wait_until_ready(page)
+    expect(page.locator("#pay")).to_have_text(f"Pay {shown(4500)}")
+    _fill_in(page)
+    page.get_by_label("Tell me about offers").check()
+    page.get_by_label("Company (optional, for the invoice)").fill("Acme GmbH")
+
+    # The first press works out the tax for Berlin and charges nothing yet.
+    page.locator("#pay").click()
+    # 40.00 + 19 % = 47.60; shipping 5.00 + 19 % = 5.95.
+    expect(page.locator("#pay-tax-notice")).to_have_text(
+        f"Tax for your address: {shown(855)}. The total is {shown(5355)}."
+    )
+    expect(page.locator("#pay")).to_have_text(f"Pay {shown(5355)}")
+    expect(page.locator("#pay-total")).to_have_text(shown(5355))
+    assert fake_stripe.resources.payment_intents[_the_one_intent(fake_stripe)["id"]]["status"] == (
+        "requires_payment_method"
+    )
+    payment_run.screenshot("pay-item-stripe-tax")
+
+    page.locator("#pay").click()
+    page.wait_for_url(SUCCESS_URL)
+    order = Order.objects.get()
+    assert order.status == Order.Status.PAID
+    assert (order.amount_paid, order.tax_amount, order.buyer_company) == (5355, 855, "Acme GmbH")
+    intent = _the_one_intent(fake_stripe)
+    assert intent["metadata"]["promotions_consent"] == "opt_in"
+    assert len(fake_stripe.requests_to("POST", "/v1/tax/transactions/create_from_calculation")) == 1
