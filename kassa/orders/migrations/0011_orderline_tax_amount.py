@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0009_order_email_index'),
+        ('orders', '0010_admin_list_indexes'),
     ]
 
     operations = [

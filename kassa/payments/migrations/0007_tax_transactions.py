@@ -7,8 +7,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0010_orderline_tax_amount'),
-        ('payments', '0005_refund_records'),
+        ('orders', '0011_orderline_tax_amount'),
+        ('payments', '0006_attempt_opened_at_index'),
     ]
 
     operations = [
