@@ -89,6 +89,7 @@ def test_the_intent_is_for_exactly_the_total_shown(
                 "price": "Free",
                 "estimate": "",
                 "total": shown(6116),
+                "amount": 6116,
                 "pay_label": f"Pay {shown(6116)}",
             }
         ],
