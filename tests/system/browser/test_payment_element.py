@@ -15,6 +15,7 @@ from tests.attempts import intent_of
 from tests.conftest import PUBLISHABLE_KEY
 from tests.factories import DiscountFactory, ItemFactory, TaxFactory
 from tests.fake_stripe import FakeStripe
+from tests.mail import run_worker
 from tests.payments.test_payment_intents import shown
 from tests.system.browser.conftest import BrowserRun
 from tests.system.browser.test_dashboard import log_in
@@ -503,4 +504,5 @@ def test_with_stripe_tax_the_customer_sees_the_tax_before_paying_it(
     assert (order.amount_paid, order.tax_amount, order.buyer_company) == (5355, 855, "Acme GmbH")
     intent = _the_one_intent(fake_stripe)
     assert intent["metadata"]["promotions_consent"] == "opt_in"
+    run_worker()  # the worker sends the sale to Stripe Tax
     assert len(fake_stripe.requests_to("POST", "/v1/tax/transactions/create_from_calculation")) == 1
