@@ -3,14 +3,15 @@ paid, once, and a reversal for each refund that succeeded.
 
 Rows (TaxTransaction) are written in the transaction that pays or refunds the order, so a report
 of the payment or the refund arriving again (a webhook redelivered, the success page beside it)
-writes none twice; each is sent to Stripe after the commit under an idempotency key and a
-reference of its own, and sent again by reconciliation while Stripe has not answered it.
+writes none twice; the worker's task, enqueued in the same transaction, sends each to Stripe
+under an idempotency key and a reference of its own, and reconciliation sends again whatever
+Stripe has not answered.
 """
 
 import logging
 
-from django.db import transaction
 from django.utils import timezone
+from django_tasks import task
 
 from kassa.orders.models import Order
 from kassa.payments.models import Refund, TaxTransaction
@@ -55,7 +56,15 @@ def refunds_settled(*, order: Order) -> None:
 
 
 def _send_after_commit(order_id: int) -> None:
-    transaction.on_commit(lambda: send_unrecorded(order_id=order_id))
+    # Enqueued in the caller's transaction (the database backend): it exists exactly when the
+    # rows do, and survives the process.
+    send_tax_records.enqueue(order_id)
+
+
+@task(queue_name="default")
+def send_tax_records(order_id: int) -> int:
+    """The worker's task (`manage.py mail_worker` runs the "default" queue too)."""
+    return send_unrecorded(order_id=order_id)
 
 
 def send_unrecorded(*, order_id: int | None = None, limit: int = 100) -> int:

@@ -22,6 +22,7 @@ from kassa.orders.models import Order
 from kassa.payments.models import TaxTransaction, WebhookEvent
 from kassa.payments.refunds import refund_order
 from tests.factories import ItemFactory
+from tests.mail import run_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -285,5 +286,6 @@ def test_with_stripe_tax_the_card_form_pays_and_records_the_sale(
     order.refresh_from_db()
     assert order.status == Order.Status.PAID
     assert (order.amount_paid, order.tax_computed_by_stripe, order.tax_amount) == (900, True, 0)
+    run_worker()
     [sale] = TaxTransaction.objects.all()
     assert sale.stripe_id.startswith("tax_")

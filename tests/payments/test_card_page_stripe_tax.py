@@ -20,12 +20,13 @@ from kassa.payments.reconcile import reconcile_pending
 from kassa.payments.refunds import ReturnedLine, refund_order
 from tests.factories import DiscountFactory, ItemFactory
 from tests.fake_stripe import FakeStripe
+from tests.mail import run_worker
 from tests.payments.test_fulfilment import deliver
 from tests.payments.test_order_checkout import JSON, cart
 from tests.payments.test_payment_intents import intent_id, shown, start
 from tests.stripe_events import WEBHOOK_SECRET, event
 
-# Transactions commit: the sale and its reversals are sent to Stripe after the commit.
+# Transactions commit: the worker sends the sale and its reversals to Stripe after the commit.
 pytestmark = pytest.mark.django_db(transaction=True)
 GERMANY = {
     "line1": "Hauptstraße 5",
@@ -60,6 +61,7 @@ def pay(shop: FakeStripe, client: Client, intent: str) -> None:
     assert client.get(f"/checkout/success/?payment_intent={intent}").status_code == 200
     deliver(event("payment_intent.succeeded", paid))
     deliver(event("payment_intent.succeeded", paid))
+    run_worker()  # the worker sends the sale to Stripe Tax
 
 
 def test_the_intent_asks_the_calculations_tax_and_the_sale_is_recorded_once(
@@ -151,6 +153,7 @@ def test_a_refund_reverses_its_part_of_the_sale_and_a_whole_refund_all_of_it(
     line = order.lines.get()
 
     refund_order(order_id=order.pk, requested_by="staff", returned=[ReturnedLine(line.pk, 1)])
+    run_worker()
 
     [partial] = shop.requests_to("POST", REVERSE_TRANSACTION)
     assert len(shop.requests_to("POST", CREATE_TRANSACTION)) == 1
@@ -163,10 +166,12 @@ def test_a_refund_reverses_its_part_of_the_sale_and_a_whole_refund_all_of_it(
 
     # The refund reported again by Stripe's events reverses nothing more.
     deliver(event("charge.refunded", {"payment_intent": order_pi}))
+    run_worker()
     assert len(shop.requests_to("POST", REVERSE_TRANSACTION)) == 1
 
     other, _ = paid_order(Client(), shop)
     refund_order(order_id=other.pk, requested_by="staff")
+    run_worker()
     whole = shop.requests_to("POST", REVERSE_TRANSACTION)[-1]
     assert whole.body["mode"] == "full"
     assert "flat_amount" not in whole.body
@@ -178,6 +183,7 @@ def test_a_reversal_stripe_missed_is_sent_by_reconciliation(
     order, _ = paid_order(client, shop)
     shop.fail_next(status=500, path=REVERSE_TRANSACTION, times=3)
     refund_order(order_id=order.pk, requested_by="staff")
+    run_worker()
     assert TaxTransaction.objects.get(kind="reversal").stripe_id == ""
 
     reconcile_pending()

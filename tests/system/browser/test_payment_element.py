@@ -11,10 +11,12 @@ from playwright.sync_api import Page, expect
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from kassa.orders.models import Order, ShippingRate
+from kassa.payments.models import TaxTransaction
 from tests.attempts import intent_of
 from tests.conftest import PUBLISHABLE_KEY
 from tests.factories import DiscountFactory, ItemFactory, TaxFactory
 from tests.fake_stripe import FakeStripe
+from tests.mail import run_worker
 from tests.payments.test_payment_intents import shown
 from tests.system.browser.conftest import BrowserRun
 from tests.system.browser.test_dashboard import log_in
@@ -503,4 +505,14 @@ def test_with_stripe_tax_the_customer_sees_the_tax_before_paying_it(
     assert (order.amount_paid, order.tax_amount, order.buyer_company) == (5355, 855, "Acme GmbH")
     intent = _the_one_intent(fake_stripe)
     assert intent["metadata"]["promotions_consent"] == "opt_in"
+    run_worker()  # the worker sends the sale to Stripe Tax
     assert len(fake_stripe.requests_to("POST", "/v1/tax/transactions/create_from_calculation")) == 1
+
+    # Staff see the tax Stripe computed and the sale Stripe Tax recorded.
+    log_in(page, payment_run)
+    page.goto(payment_run.url(f"/admin/orders/order/{order.pk}/change/"))
+    content = page.locator("#content")
+    expect(content).to_contain_text("Tax transactions")
+    expect(content).to_contain_text(TaxTransaction.objects.get().stripe_id)
+    expect(content).to_contain_text(shown(855))
+    payment_run.screenshot("admin-order-card-page-stripe-tax")
