@@ -138,7 +138,9 @@ class Product(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["name", "id"]
+        # The original column (the main language's name), as an expression: django-modeltranslation
+        # would turn "name" into the page language's column, untranslated rows first, no index.
+        ordering = [models.F("name").asc(), "id"]
         verbose_name = _("product")
         verbose_name_plural = _("products")
         indexes = [
@@ -294,7 +296,7 @@ class Collection(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["position", "name", "id"]
+        ordering = ["position", models.F("name").asc(), "id"]  # (as Product's)
         verbose_name = _("collection")
         verbose_name_plural = _("collections")
 
@@ -459,7 +461,9 @@ class Item(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["name", "id"]
+        # The original column (the main language's name), as an expression: django-modeltranslation
+        # would turn "name" into the page language's column, untranslated rows first, no index.
+        ordering = [models.F("name").asc(), "id"]
         verbose_name = _("item")
         verbose_name_plural = _("items")
         constraints = [

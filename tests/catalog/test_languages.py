@@ -188,3 +188,16 @@ def test_checkout_names_the_line_in_the_customers_language(fake_stripe: FakeStri
         created = fake_stripe.requests_to("POST", "/v1/checkout/sessions")[-1]
         assert created.params["line_items[0][price_data][product_data][name]"] == name
         assert created.params["locale"] == language
+
+
+def test_the_catalog_keeps_one_order_in_every_language() -> None:
+    # By the main language's names (one index for all), an untranslated product in its place.
+    for name, russian in (("Zebra mug", "Кружка-зебра"), ("Apple jam", "Яблочный джем")):
+        item = ItemFactory.build(name=name)
+        set_texts(item, "ru", name=russian)
+        item.save()  # a product of one variant, with the item's names
+    ItemFactory.create(name="Mango tea")
+    listed = Client().get("/api/v1/products", headers=RU).json()["products"]
+    assert [p["name"] for p in listed] == ["Яблочный джем", "Mango tea", "Кружка-зебра"]
+    page = Client().get("/", headers=RU).text
+    assert page.index("Яблочный джем") < page.index("Mango tea") < page.index("Кружка-зебра")
