@@ -2,6 +2,7 @@
 kassa.backoffice.admin)."""
 
 import secrets
+import zipfile
 from functools import partial
 from typing import Any
 
@@ -23,11 +24,25 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 
 from kassa.catalog import images, services, shopify_csv
-from kassa.catalog.models import MAX_STOCK, Collection, CollectionProduct, Item, Product
+from kassa.catalog.models import (
+    MAX_STOCK,
+    Collection,
+    CollectionProduct,
+    Item,
+    Product,
+    ProductImage,
+    languages,
+    localized,
+)
 from kassa.common.admin_money import CURRENCIES_IN_USE, show_in_currency
 from kassa.common.money import CURRENCY_CHOICES, format_amount
+
+
+def translated_columns(*fields: str) -> list[str]:
+    return [localized(field, code) for field in fields for code in languages()]
 
 
 class ItemImageField(forms.FileField):
@@ -218,7 +233,7 @@ class StockFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ItemAdmin(admin.ModelAdmin[Item]):
+class ItemAdmin(TranslationAdmin[Item]):
     form = ItemAdminForm
     list_display = [
         "thumbnail",
@@ -233,7 +248,8 @@ class ItemAdmin(admin.ModelAdmin[Item]):
     ]
     list_display_links = ["thumbnail", "name"]
     list_filter = [StockFilter, "is_active", "requires_shipping", CURRENCIES_IN_USE]
-    search_fields = ["name", "description", "sku"]
+    # Every language's column: a search in one language's admin finds the others' words too.
+    search_fields = [*translated_columns("name", "description"), "sku"]
     list_select_related = ["product"]
     autocomplete_fields = ["product"]
     readonly_fields = ["reserved", "image_preview", "created_at", "updated_at"]
@@ -320,15 +336,47 @@ class ProductCollectionInline(admin.TabularInline[CollectionProduct, Any]):
     verbose_name_plural = _("collections")
 
 
+class ProductImageForm(forms.ModelForm[ProductImage]):
+    image = ItemImageField(
+        label=_("image"),
+        widget=AdminFileWidget(attrs={"accept": "image/jpeg,image/png,image/webp,image/gif"}),
+    )
+
+    class Meta:
+        model = ProductImage
+        fields = ["image", "alt", "position"]
+
+    def checked_image(self) -> images.CheckedImage | None:
+        upload = self.cleaned_data.get("image")
+        if "image" not in self.changed_data or not isinstance(upload, UploadedFile):
+            return None
+        checked: images.CheckedImage = upload.checked_image  # type: ignore[attr-defined]
+        return checked
+
+
+class ProductImageInline(TranslationTabularInline[ProductImage, Any]):
+    """The product's gallery, in order: a variant's own image takes over while it is chosen."""
+
+    model = ProductImage
+    form = ProductImageForm
+    extra = 0
+    fields = ["thumbnail", "image", "alt", "position"]
+    readonly_fields = ["thumbnail"]
+
+    @admin.display(description=_("as the catalog shows it"))
+    def thumbnail(self, obj: ProductImage) -> SafeString:
+        return _picture(obj.card_image, 96, 72, obj.alt_text(obj.product.name) if obj.pk else "")
+
+
 # A product page in the admin lists this many variants; more are a link to the items' list,
 # so a product of 400 variants is one page load, and each variant is edited on its own page.
 VARIANTS_SHOWN = 50
 
 
-class ProductAdmin(admin.ModelAdmin[Product]):
+class ProductAdmin(TranslationAdmin[Product]):
     list_display = ["name", "handle", "is_active", "variant_count", "updated_at"]
     list_filter = ["is_active", "collections"]
-    search_fields = ["name", "handle", "variants__sku"]
+    search_fields = [*translated_columns("name"), "handle", "variants__sku"]
     prepopulated_fields = {"handle": ["name"]}
     readonly_fields = ["variants_table", "created_at", "updated_at"]
     fields = [
@@ -343,7 +391,7 @@ class ProductAdmin(admin.ModelAdmin[Product]):
         "created_at",
         "updated_at",
     ]
-    inlines = [ProductCollectionInline]
+    inlines = [ProductImageInline, ProductCollectionInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Product]:
         return super().get_queryset(request).annotate(variants_counted=Count("variants"))
@@ -399,6 +447,19 @@ class ProductAdmin(admin.ModelAdmin[Product]):
     def save_model(self, request: HttpRequest, obj: Product, form: Any, change: bool) -> None:
         services.product_save(product=obj)
 
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not ProductImage:
+            super().save_formset(request, form, formset, change)
+            return
+        # Each new picture stored with the sizes the pages show (as an item's upload).
+        forms_of = {id(image_form.instance): image_form for image_form in formset.forms}
+        for image in formset.save(commit=False):
+            image.product = form.instance
+            checked = forms_of[id(image)].checked_image()
+            services.product_image_save(image=image, new_image=checked)
+        for deleted in formset.deleted_objects:
+            deleted.delete()
+
     def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view(partial(import_products_view, self))
         own = [path("import/", view, name="catalog_product_import")]
@@ -414,18 +475,51 @@ class ProductAdmin(admin.ModelAdmin[Product]):
     actions = ["export_csv"]
 
 
-class CollectionAdmin(admin.ModelAdmin[Collection]):
+class CollectionAdminForm(forms.ModelForm[Collection]):
+    image = ItemImageField(
+        label=_("image"),
+        required=False,
+        widget=AdminFileWidget(attrs={"accept": "image/jpeg,image/png,image/webp,image/gif"}),
+    )
+
+    class Meta:
+        model = Collection
+        fields = ["name", "handle", "description", "image", "position", "is_active"]
+
+    def checked_image(self) -> images.CheckedImage | None:
+        upload = self.cleaned_data.get("image")
+        if "image" not in self.changed_data or not isinstance(upload, UploadedFile):
+            return None
+        checked: images.CheckedImage = upload.checked_image  # type: ignore[attr-defined]
+        return checked
+
+
+class CollectionAdmin(TranslationAdmin[Collection]):
+    form = CollectionAdminForm
     list_display = ["name", "handle", "position", "is_active", "updated_at"]
     list_editable = ["position", "is_active"]
-    search_fields = ["name", "handle"]
+    search_fields = [*translated_columns("name"), "handle"]
     prepopulated_fields = {"handle": ["name"]}
-    fields = ["name", "handle", "description", "position", "is_active"]
+    fields = ["name", "handle", "description", "image", "position", "is_active"]
     inlines = [CollectionEntryInline]
+
+    def save_model(self, request: HttpRequest, obj: Collection, form: Any, change: bool) -> None:
+        services.collection_save(collection=obj, new_image=form.checked_image())
+
+
+# A ZIP waits in the shared cache between preview and import: a bound on what it holds there.
+ADMIN_ARCHIVE_MAX_MB = 50
 
 
 class ImportForm(forms.Form):
     file = forms.FileField(
-        label=_("CSV file"), widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"})
+        label=_("CSV file, or a ZIP of it and its pictures"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv,.zip,application/zip"}),
+        help_text=_(
+            "In a ZIP, the pictures are found by the file names the CSV's Image Src and Variant "
+            "Image end in. At most %(limit)s MB here; a larger archive: manage.py import_products."
+        )
+        % {"limit": ADMIN_ARCHIVE_MAX_MB},
     )
     currency = forms.ChoiceField(
         label=_("Currency"),
@@ -459,7 +553,7 @@ def import_products_view(model_admin: "ProductAdmin", request: HttpRequest) -> H
         try:
             summary = shopify_csv.apply(
                 shopify_csv.read(kept["text"], currency=kept["currency"]),
-                source=shopify_csv.image_source(folder=None),
+                source=_source(kept.get("pictures")),
             )
         except shopify_csv.ImportFailed as failed:
             context["errors"] = failed.errors
@@ -475,23 +569,47 @@ def import_products_view(model_admin: "ProductAdmin", request: HttpRequest) -> H
     return TemplateResponse(request, "admin/catalog/import_products.html", context)
 
 
+def _source(pictures: dict[str, bytes] | None) -> shopify_csv.ImageSource:
+    if pictures is None:  # a CSV alone: images from URLs only (the admin has no folder)
+        return shopify_csv.image_source(folder=None)
+    return shopify_csv.archive_source(pictures)
+
+
 def _preview(form: ImportForm) -> dict[str, Any]:
-    try:
-        text = form.cleaned_data["file"].read().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return {"errors": [(1, gettext("The file is not UTF-8 text."))]}
+    upload = form.cleaned_data["file"]
+    pictures: dict[str, bytes] | None = None
+    if zipfile.is_zipfile(upload):
+        if upload.size > ADMIN_ARCHIVE_MAX_MB * 1024 * 1024:
+            message = gettext(
+                "The archive is larger than %(limit)s MB: import it with manage.py import_products."
+            ) % {"limit": ADMIN_ARCHIVE_MAX_MB}
+            return {"errors": [(1, message)]}
+        upload.seek(0)
+        try:
+            archive = shopify_csv.read_archive(upload)
+        except shopify_csv.ArchiveRefused as refused:
+            return {"errors": [(1, str(refused))]}
+        text, pictures = archive.text, archive.pictures
+    else:
+        upload.seek(0)
+        try:
+            text = upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return {"errors": [(1, gettext("The file is not UTF-8 text."))]}
     currency = form.cleaned_data["currency"]
     try:
         summary = shopify_csv.apply(
             shopify_csv.read(text, currency=currency),
-            source=shopify_csv.image_source(folder=None),
+            source=_source(pictures),
             dry_run=True,
         )
     except shopify_csv.ImportFailed as failed:
         return {"errors": failed.errors}
     token = secrets.token_hex(16)
     caches["default"].set(
-        f"product-import:{token}", {"text": text, "currency": currency}, IMPORT_PREVIEW_SECONDS
+        f"product-import:{token}",
+        {"text": text, "currency": currency, "pictures": pictures},
+        IMPORT_PREVIEW_SECONDS,
     )
     return {
         "summary": summary,

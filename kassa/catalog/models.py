@@ -14,9 +14,12 @@ from django.core.validators import (
 from django.db import models
 from django.db.models.expressions import CombinedExpression
 from django.urls import reverse
+from django.utils import translation
 from django.utils.text import slugify
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+from modeltranslation.manager import MultilingualManager
+from modeltranslation.utils import build_localized_fieldname
 
 from kassa.catalog.handles import unidecode_ru
 from kassa.common.money import CURRENCY_CHOICES, MoneyError, validate_amount
@@ -26,13 +29,73 @@ MAX_STOCK = 10_000_000
 
 
 def search_document() -> CombinedExpression:
-    """An item's words for full-text search, stemmed as Russian and as English (so "кружки"
-    finds "Кружка" and "mugs" finds "Mug"): what `search_vector` keeps (migration 0006's
-    trigger writes the same in SQL)."""
-    words = ("name", "description")
+    """An item's words for full-text search, in every language it is written in, stemmed as
+    Russian and as English (so "кружки" finds "Кружка" and "mugs" finds "Mug"): what
+    `search_vector` keeps (migration 0012's trigger writes the same in SQL)."""
+    words = ("name_en", "name_ru", "description_en", "description_ru")
     russian = SearchVector(*words, config="russian")
     english = SearchVector(*words, config="english")
     return russian + english
+
+
+def localized(field: str, language: str | None = None) -> str:
+    """The column of `field` in `language` (the shop's main language by default): "name_ru"."""
+    return build_localized_fieldname(field, language or settings.LANGUAGE_CODE)
+
+
+def set_texts(instance: models.Model, language: str, **texts: str) -> None:
+    """Write `instance`'s texts in `language`: set_texts(product, "ru", name="Кружка")."""
+    for field, text in texts.items():
+        setattr(instance, localized(field, language), text)
+
+
+def text_in(instance: models.Model, field: str, language: str) -> str | None:
+    """`instance`'s `field` as written in `language` (None: not written in it)."""
+    text: str | None = getattr(instance, localized(field, language))
+    return text
+
+
+def languages() -> list[str]:
+    return [code for code, _name in settings.LANGUAGES]
+
+
+def sync_main_language(instance: models.Model, fields: tuple[str, ...]) -> None:
+    """Before a save: the main language's column filled (an object made while another language
+    was active has only that one: it becomes the main text too). The save itself runs in the
+    main language (`main_language()`), so the original column is written from it: ordering,
+    indexes and search words read the main language whatever language is active."""
+    for field in fields:
+        column = localized(field)
+        if getattr(instance, column, None) is None:
+            setattr(instance, column, instance.__dict__.get(field) or "")
+
+
+def main_language() -> translation.override:
+    return translation.override(settings.LANGUAGE_CODE)
+
+
+def clean_name(instance: models.Model) -> None:
+    """Every language's name without surrounding spaces; the main language's one required."""
+    for code in languages():
+        column = localized("name", code)
+        value = getattr(instance, column, None)
+        if value is not None:
+            setattr(
+                instance, column, value.strip() or (None if code != settings.LANGUAGE_CODE else "")
+            )
+    main = getattr(instance, localized("name"), None)
+    if main is None:
+        main = (instance.__dict__.get("name") or "").strip()
+        setattr(instance, localized("name"), main)
+    if not main:
+        raise ValidationError({localized("name"): _("The name cannot be blank.")})
+
+
+# The texts of each model shown to customers, in each language (kassa/catalog/translation.py).
+PRODUCT_TEXTS = ("name", "description", "body_html")
+COLLECTION_TEXTS = ("name", "description")
+ITEM_TEXTS = ("name", "description", "image_alt")
+PRODUCT_IMAGE_TEXTS = ("alt",)
 
 
 # A product tells its variants apart by up to this many options (Size, Colour, ...), as Shopify.
@@ -43,6 +106,8 @@ class Product(models.Model):
     """What a customer sees as one thing on a page of its own: its variants are Items, each
     with its own price, stock and image, told apart by the values of up to three options."""
 
+    # Declared, so type checkers know what django-modeltranslation makes of it.
+    objects: MultilingualManager["Product"] = MultilingualManager()
     name = models.CharField(_("name"), max_length=200, validators=[MinLengthValidator(1)])
     handle = models.SlugField(
         _("handle"),
@@ -73,16 +138,42 @@ class Product(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["name", "id"]
+        # The original column (the main language's name), as an expression: django-modeltranslation
+        # would turn "name" into the page language's column, untranslated rows first, no index.
+        ordering = [models.F("name").asc(), "id"]
         verbose_name = _("product")
         verbose_name_plural = _("products")
-        indexes = [models.Index(fields=["name", "id"], name="catalog_product_order")]
+        indexes = [
+            # By the main language's name in every language (kassa/catalog/translation.py);
+            # written as expressions so django-modeltranslation adds no index per language.
+            models.Index(models.F("name"), models.F("id"), name="catalog_product_order")
+        ]
 
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        sync_main_language(self, PRODUCT_TEXTS)
+        with main_language():
+            super().save(*args, **kwargs)
+
     def get_absolute_url(self) -> str:
         return reverse("catalog:product", args=[self.handle])
+
+    def page_body(self) -> tuple[str, bool]:
+        """What the page shows as the description, and whether it is HTML: the imported HTML
+        body or the written description in the page's language, whichever exists there (a
+        Russian description written in the admin wins over the main language's imported
+        HTML), else the main language's."""
+        language = get_language() or settings.LANGUAGE_CODE
+        for code in dict.fromkeys([language, settings.LANGUAGE_CODE]):
+            html = getattr(self, localized("body_html", code), None)
+            if html:
+                return html, True
+            text = getattr(self, localized("description", code), None)
+            if text:
+                return text, False
+        return "", False
 
     @property
     def option_names(self) -> list[str]:
@@ -92,15 +183,64 @@ class Product(models.Model):
 
     def clean(self) -> None:
         super().clean()
-        self.name = self.name.strip()
-        if not self.name:
-            raise ValidationError({"name": _("The name cannot be blank.")})
+        clean_name(self)
         names = [self.option1_name.strip(), self.option2_name.strip(), self.option3_name.strip()]
         if any(later and not earlier for earlier, later in itertools.pairwise(names)):
             raise ValidationError(_("Fill the options in order: option 2 needs option 1."))
         if len({n.casefold() for n in names if n}) != len([n for n in names if n]):
             raise ValidationError(_("Two options cannot have the same name."))
         self.option1_name, self.option2_name, self.option3_name = names
+
+
+class ProductImage(models.Model):
+    """One picture of a product's gallery, in the product's order. A variant's own image takes
+    the gallery's place while that variant is chosen; a card shows the product's first image
+    when its variant has none. Stored and resized as an item's (kassa.catalog.images)."""
+
+    # Declared, so type checkers know what django-modeltranslation makes of it.
+    objects: MultilingualManager["ProductImage"] = MultilingualManager()
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="images", verbose_name=_("product")
+    )
+    position = models.PositiveIntegerField(_("position"), default=0)
+    image = models.ImageField(_("image"), upload_to="items/", max_length=200)
+    alt = models.CharField(
+        _("image description"),
+        max_length=300,
+        blank=True,
+        default="",
+        help_text=_(
+            "What the image shows, for people who cannot see it. A language without one uses "
+            "the product's name."
+        ),
+    )
+    # The Image Src an import made it from: importing the file again finds it, not a copy.
+    source = models.CharField(max_length=1000, blank=True, default="", editable=False)
+    card_image = models.ImageField(upload_to="items/", blank=True, editable=False, max_length=200)
+    card_width = models.PositiveIntegerField(default=0, editable=False)
+    card_height = models.PositiveIntegerField(default=0, editable=False)
+    large_image = models.ImageField(upload_to="items/", blank=True, editable=False, max_length=200)
+    large_width = models.PositiveIntegerField(default=0, editable=False)
+    large_height = models.PositiveIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("product image")
+        verbose_name_plural = _("product images")
+        indexes = [models.Index(fields=["product", "position", "id"], name="catalog_gallery_order")]
+
+    def __str__(self) -> str:
+        return f"{self.product} #{self.position}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        sync_main_language(self, PRODUCT_IMAGE_TEXTS)
+        with main_language():
+            super().save(*args, **kwargs)
+
+    def alt_text(self, product_name: str) -> str:
+        """The description in the page's language, else the product's name in it."""
+        own = getattr(self, localized("alt", get_language() or settings.LANGUAGE_CODE), None)
+        return own or product_name
 
 
 def unique_handle(name: str, *, taken: "set[str] | None" = None, exclude: int | None = None) -> str:
@@ -119,6 +259,8 @@ def unique_handle(name: str, *, taken: "set[str] | None" = None, exclude: int | 
 class Collection(models.Model):
     """A named, ordered set of products, with a page of its own and a place in the header."""
 
+    # Declared, so type checkers know what django-modeltranslation makes of it.
+    objects: MultilingualManager["Collection"] = MultilingualManager()
     name = models.CharField(_("name"), max_length=200, validators=[MinLengthValidator(1)])
     handle = models.SlugField(_("handle"), max_length=200, unique=True)
     description = models.TextField(
@@ -128,6 +270,22 @@ class Collection(models.Model):
         _("position"), default=0, help_text=_("Where it stands in the header: lower first.")
     )
     is_active = models.BooleanField(_("shown"), default=True)
+    # A picture at the top of its page (and for links shared elsewhere), stored and resized as
+    # an item's (kassa.catalog.images). Database defaults: a process of the previous release
+    # inserts collections without these columns.
+    image = models.ImageField(
+        _("image"), upload_to="items/", blank=True, max_length=200, default="", db_default=""
+    )
+    card_image = models.ImageField(
+        upload_to="items/", blank=True, editable=False, max_length=200, default="", db_default=""
+    )
+    card_width = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    card_height = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    large_image = models.ImageField(
+        upload_to="items/", blank=True, editable=False, max_length=200, default="", db_default=""
+    )
+    large_width = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    large_height = models.PositiveIntegerField(default=0, db_default=0, editable=False)
     products = models.ManyToManyField(
         Product,
         through="CollectionProduct",
@@ -138,12 +296,17 @@ class Collection(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["position", "name", "id"]
+        ordering = ["position", models.F("name").asc(), "id"]  # (as Product's)
         verbose_name = _("collection")
         verbose_name_plural = _("collections")
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        sync_main_language(self, COLLECTION_TEXTS)
+        with main_language():
+            super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("catalog:collection", args=[self.handle])
@@ -174,6 +337,8 @@ class CollectionProduct(models.Model):
 
 
 class Item(models.Model):
+    # Declared, so type checkers know what django-modeltranslation makes of it.
+    objects: MultilingualManager["Item"] = MultilingualManager()
     name = models.CharField(_("name"), max_length=200, validators=[MinLengthValidator(1)])
     description = models.TextField(
         _("description"), max_length=5000, blank=True, validators=[MaxLengthValidator(5000)]
@@ -198,8 +363,8 @@ class Item(models.Model):
         default="",
         db_default="",
         help_text=_(
-            "What the image shows, for people who cannot see it, in the shop's main language. "
-            "Pages in other languages, and items without one, use the item's name."
+            "What the image shows, for people who cannot see it. A language without one uses "
+            "the item's name."
         ),
     )
     card_image = models.ImageField(
@@ -296,7 +461,9 @@ class Item(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["name", "id"]
+        # The original column (the main language's name), as an expression: django-modeltranslation
+        # would turn "name" into the page language's column, untranslated rows first, no index.
+        ordering = [models.F("name").asc(), "id"]
         verbose_name = _("item")
         verbose_name_plural = _("items")
         constraints = [
@@ -313,7 +480,8 @@ class Item(models.Model):
         indexes = [
             # A catalog page is a slice in this order: the index makes it a short index scan
             # rather than a sort of every item, whatever the catalog's size.
-            models.Index(fields=["name", "id"], name="catalog_item_order"),
+            # (Expressions: no copy per language, as the product's.)
+            models.Index(models.F("name"), models.F("id"), name="catalog_item_order"),
             # A product's variants, in their order, without a sort.
             models.Index(fields=["product", "position", "id"], name="catalog_variant_order"),
             # Full-text search's GIN index on `search_vector` exists on PostgreSQL only, made by
@@ -326,6 +494,7 @@ class Item(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         # `reserved` moves under checkouts at any moment: a save of an item read earlier (the
         # admin's form) must not write back the figure it read.
+        sync_main_language(self, ITEM_TEXTS)
         if not self._state.adding and kwargs.get("update_fields") is None:
             kwargs["update_fields"] = [
                 field.name
@@ -334,16 +503,14 @@ class Item(models.Model):
             ]
         if self.product_id is None:
             # An item of its own is a product of one variant.
-            self.product = Product.objects.create(
-                name=self.name,
-                handle=unique_handle(self.name),
-                description=self.description,
-                is_active=True,
-            )
+            self.product = Product(handle=unique_handle(self.name), is_active=True)
+            self._copy_texts_to(self.product)
+            self.product.save()
             fields = kwargs.get("update_fields")
             if fields is not None and "product" not in fields:
                 kwargs["update_fields"] = [*fields, "product"]
-        super().save(*args, **kwargs)
+        with main_language():
+            super().save(*args, **kwargs)
         self._mirror_to_product()
 
     def get_absolute_url(self) -> str:
@@ -355,9 +522,20 @@ class Item(models.Model):
         product = self.product
         if product is None or product.option_names:
             return
-        if (product.name, product.description) != (self.name, self.description):
-            product.name, product.description = self.name, self.description
-            product.save(update_fields=["name", "description", "updated_at"])
+        if self._copy_texts_to(product):
+            fields = [localized(f, code) for f in ("name", "description") for code in languages()]
+            product.save(update_fields=[*fields, "name", "description", "updated_at"])
+
+    def _copy_texts_to(self, product: Product) -> bool:
+        """The item's name and description, in every language, as `product`'s; whether any
+        differed."""
+        changed = False
+        for column in [localized(f, code) for f in ("name", "description") for code in languages()]:
+            value = getattr(self, column)
+            if getattr(product, column, None) != value:
+                changed = True
+                setattr(product, column, value)
+        return changed
 
     @property
     def option_values(self) -> list[str]:
@@ -381,17 +559,14 @@ class Item(models.Model):
         return available
 
     def image_alt_text(self) -> str:
-        """The image's description on this page: staff write it in the shop's main language,
-        so other languages (and items without one) fall back to the name."""
-        if self.image_alt and get_language() == settings.LANGUAGE_CODE:
-            return self.image_alt
-        return self.name
+        """The image's description in the page's language; where staff wrote none in it, the
+        item's name (in that language) rather than another language's description."""
+        own = getattr(self, localized("image_alt", get_language() or settings.LANGUAGE_CODE), None)
+        return own or self.name
 
     def clean(self) -> None:
         super().clean()
-        self.name = self.name.strip()
-        if not self.name:
-            raise ValidationError({"name": _("The name cannot be blank.")})
+        clean_name(self)
         self.option1, self.option2, self.option3 = (
             self.option1.strip(),
             self.option2.strip(),

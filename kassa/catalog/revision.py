@@ -12,7 +12,14 @@ import uuid
 from django.conf import settings
 from django.db.models.signals import post_delete, post_save
 
-from kassa.catalog.models import CatalogRevision, Collection, CollectionProduct, Item, Product
+from kassa.catalog.models import (
+    CatalogRevision,
+    Collection,
+    CollectionProduct,
+    Item,
+    Product,
+    ProductImage,
+)
 
 REVISION_ID = 1
 
@@ -50,7 +57,7 @@ def _changed(sender: type[object], **kwargs: object) -> None:
 
 
 def connect() -> None:
-    for model in (Item, Product, Collection, CollectionProduct):
+    for model in (Item, Product, ProductImage, Collection, CollectionProduct):
         name = model._meta.model_name
         post_save.connect(_changed, sender=model, dispatch_uid=f"catalog-revision-save-{name}")
         post_delete.connect(_changed, sender=model, dispatch_uid=f"catalog-revision-delete-{name}")

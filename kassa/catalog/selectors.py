@@ -24,7 +24,14 @@ from django.db.models import (
 from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404
 
-from kassa.catalog.models import Collection, Item, Product
+from kassa.catalog.models import (
+    Collection,
+    Item,
+    Product,
+    ProductImage,
+    languages,
+    localized,
+)
 
 
 def item_list() -> QuerySet[Item]:
@@ -72,9 +79,13 @@ def item_search(*, query: str) -> QuerySet[Item]:
         matches = on_sale.filter(search_vector=words)
     else:
         condition = Q()
+        columns = [localized(f, code) for f in ("name", "description") for code in languages()]
         for word in query.split():
             pattern = re.escape(word)
-            condition &= Q(name__iregex=pattern) | Q(description__iregex=pattern)
+            either = Q()
+            for column in columns:  # any language's text, as the stored words on PostgreSQL
+                either |= Q(**{f"{column}__iregex": pattern})
+            condition &= either
         matches = on_sale.filter(condition)
     # The first matches found, in no order (an order would mean finding them all first); then
     # those in the catalog's order, by the name's lower case (a sort of at most
@@ -140,6 +151,14 @@ def item_page(*, items: QuerySet[Item], number: int, count: int, size: int) -> I
 
 
 @dataclass(frozen=True)
+class Picture:
+    url: str
+    width: int
+    height: int
+    alt: str
+
+
+@dataclass(frozen=True)
 class ProductCard:
     """What a catalog card shows of a product: its first variant on sale (the picture, and the
     one Buy/Add when it has no other), the range of its variants' prices and whether any is left."""
@@ -150,6 +169,25 @@ class ProductCard:
     max_price: Decimal
     variant_count: int
     sold_out: bool
+    # The product's first gallery image, shown when the lead variant has none of its own.
+    gallery_image: "ProductImage | None" = None
+
+    @property
+    def picture(self) -> "Picture | None":
+        lead = self.lead
+        if lead.card_image:
+            return Picture(
+                lead.card_image.url, lead.card_width, lead.card_height, lead.image_alt_text()
+            )
+        shown = self.gallery_image
+        if shown is not None and shown.card_image:
+            return Picture(
+                shown.card_image.url,
+                shown.card_width,
+                shown.card_height,
+                shown.alt_text(self.product.name),
+            )
+        return None
 
     @property
     def single(self) -> bool:
@@ -194,6 +232,11 @@ def _with_card_figures(products: QuerySet[Product]) -> QuerySet[Product]:
 
     return products.annotate(
         lead_id=Subquery(_on_sale_variants().order_by("position", "id").values("pk")[:1]),
+        gallery_id=Subquery(
+            ProductImage.objects.filter(product=OuterRef("pk"))
+            .order_by("position", "id")
+            .values("pk")[:1]
+        ),
         min_price=figure(Min("price")),
         max_price=figure(Max("price")),
         variant_count=figure(Count("pk")),
@@ -214,6 +257,14 @@ def product_cards(products: QuerySet[Product], *, start: int, stop: int) -> list
     # Annotated rows: the figures are attributes the model does not declare.
     rows: list[Any] = list(_with_card_figures(products)[start:stop])
     leads = Item.objects.in_bulk([row.lead_id for row in rows if row.lead_id])
+    # Gallery images only for leads without a picture: none at all (no query) in a catalog
+    # whose variants have their own.
+    wanted = [
+        row.gallery_id
+        for row in rows
+        if row.gallery_id and row.lead_id in leads and not leads[row.lead_id].card_image
+    ]
+    gallery = ProductImage.objects.in_bulk(wanted) if wanted else {}
     return [
         ProductCard(
             product=row,
@@ -222,6 +273,7 @@ def product_cards(products: QuerySet[Product], *, start: int, stop: int) -> list
             max_price=row.max_price,
             variant_count=row.variant_count,
             sold_out=not row.in_stock_count,
+            gallery_image=gallery.get(row.gallery_id),
         )
         for row in rows
         if row.lead_id in leads
@@ -247,6 +299,11 @@ def card_page(*, products: QuerySet[Product], number: int, count: int, size: int
 
 def product_get(*, handle: str) -> Product:
     return get_object_or_404(Product, handle=handle)
+
+
+def product_gallery(*, product: Product) -> list[ProductImage]:
+    """The product's own images, in their order (one query through their index)."""
+    return list(product.images.order_by("position", "id"))
 
 
 def product_variants(*, product: Product) -> list[Item]:

@@ -3,7 +3,7 @@
 from django.db import transaction
 
 from kassa.catalog import images, revision
-from kassa.catalog.models import Item, Product
+from kassa.catalog.models import Collection, Item, Product, ProductImage
 
 
 @transaction.atomic
@@ -12,12 +12,7 @@ def item_save(*, item: Item, new_image: images.CheckedImage | None = None) -> It
     image was cleared loses its sizes too. Stored files are never deleted here: named by their
     content, they may be another item's too (and an older page may still show them)."""
     if new_image is not None:
-        item.image = images.store_original(new_image)
-        card, large = images.renditions(new_image)
-        item.card_image = card.name
-        item.card_width, item.card_height = card.width, card.height
-        item.large_image = large.name
-        item.large_width, item.large_height = large.width, large.height
+        _store_with_renditions(item, new_image)
     elif not item.image:
         item.card_image = item.large_image = ""
         item.card_width = item.card_height = item.large_width = item.large_height = 0
@@ -39,3 +34,42 @@ def product_save(*, product: Product) -> Product:
         product.variants.update(is_active=product.is_active)
         revision.bump()
     return product
+
+
+def _store_with_renditions(
+    target: Item | ProductImage | Collection, checked: images.CheckedImage
+) -> None:
+    """The original and the sizes the pages show, stored, on `target`'s fields."""
+    target.image = images.store_original(checked)
+    card, large = images.renditions(checked)
+    target.card_image = card.name
+    target.card_width, target.card_height = card.width, card.height
+    target.large_image = large.name
+    target.large_width, target.large_height = large.width, large.height
+
+
+@transaction.atomic
+def product_image_save(
+    *, image: ProductImage, new_image: images.CheckedImage | None = None
+) -> ProductImage:
+    """Save one picture of a product's gallery; with `new_image`, store it and its sizes first."""
+    if new_image is not None:
+        _store_with_renditions(image, new_image)
+    image.save()
+    return image
+
+
+@transaction.atomic
+def collection_save(
+    *, collection: Collection, new_image: images.CheckedImage | None = None
+) -> Collection:
+    """Save `collection`; with `new_image`, store it and its sizes first (a cleared image loses
+    its sizes too)."""
+    if new_image is not None:
+        _store_with_renditions(collection, new_image)
+    elif not collection.image:
+        collection.card_image = collection.large_image = ""
+        collection.card_width = collection.card_height = 0
+        collection.large_width = collection.large_height = 0
+    collection.save()
+    return collection

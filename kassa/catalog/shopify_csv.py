@@ -12,24 +12,38 @@ import html
 import io
 import itertools
 import re
+import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
+from urllib.parse import urlsplit
 
 import nh3
 import requests
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Max, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import slugify
 
 from kassa.catalog import images, revision
-from kassa.catalog.models import MAX_STOCK, Collection, CollectionProduct, Item, Product
-from kassa.catalog.services import item_save
+from kassa.catalog.models import (
+    ITEM_TEXTS,
+    MAX_STOCK,
+    PRODUCT_TEXTS,
+    Collection,
+    CollectionProduct,
+    Item,
+    Product,
+    ProductImage,
+    localized,
+)
+from kassa.catalog.services import item_save, product_image_save
 from kassa.common.money import CURRENCIES, MoneyError, validate_amount
 
 COLUMNS = [
@@ -106,6 +120,7 @@ class ProductPlan:
     option_names: tuple[str, str, str]
     variants: list[VariantPlan] = field(default_factory=list)
     images: list[tuple[int, str, str]] = field(default_factory=list)  # (position, src, alt)
+    image_lines: dict[str, int] = field(default_factory=dict)  # where each src is named first
     collections: list[str] = field(default_factory=list)
 
 
@@ -258,6 +273,7 @@ def _read_row(
         if not position.isdigit():
             raise ValueError(f"Image Position must be a number, not {position!r}")
         plan.images.append((int(position), cell["Image Src"], cell["Image Alt Text"][:300]))
+        plan.image_lines.setdefault(cell["Image Src"], line)
     if not (cell["Variant Price"] or cell["Variant SKU"] or cell["Option1 Value"]):
         return  # an image row
     _read_variant(cell, line, plan, skus, currency)
@@ -343,6 +359,113 @@ def image_source(*, folder: Path | None) -> ImageSource:
     return fetch
 
 
+class ArchiveRefused(ValueError):
+    """A ZIP the import does not take, with the reason in staff's words."""
+
+
+# A ZIP holds a shop's CSV and its pictures: each picture is checked against SHOP_MAX_IMAGE_MB
+# as it is read; these bound the rest, whatever the archive's own headers claim.
+MAX_ARCHIVE_CSV_BYTES = 100 * 1024 * 1024
+MAX_ARCHIVE_MEMBERS = 20_000
+MAX_ARCHIVE_TOTAL_BYTES = 2 * 1024 * 1024 * 1024
+
+
+@dataclass
+class Archive:
+    """A ZIP's CSV text and its pictures by file name (Image Src's last part)."""
+
+    name: str
+    text: str
+    pictures: dict[str, bytes]
+
+
+def read_archive(data: "io.BufferedIOBase | bytes") -> Archive:
+    """The one CSV of a ZIP and its files by name, each read no further than its limit (an
+    archive's sizes are its own claim); ArchiveRefused with the reason otherwise."""
+    stream = io.BytesIO(data) if isinstance(data, bytes) else data
+    try:
+        archive = zipfile.ZipFile(stream)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ArchiveRefused("The file is not a ZIP archive.") from exc
+    with archive:
+        members = [
+            m
+            for m in archive.infolist()
+            if not m.is_dir()
+            and not m.filename.startswith("__MACOSX/")
+            and not Path(m.filename).name.startswith(".")
+        ]
+        if len(members) > MAX_ARCHIVE_MEMBERS:
+            raise ArchiveRefused(f"The archive holds more than {MAX_ARCHIVE_MEMBERS} files.")
+        if any(m.flag_bits & 0x1 for m in members):
+            raise ArchiveRefused("The archive is encrypted: make one without a password.")
+        csvs = [m for m in members if m.filename.lower().endswith(".csv")]
+        if len(csvs) != 1:
+            found = ", ".join(m.filename for m in csvs) or "none"
+            raise ArchiveRefused(f"The archive must hold exactly one .csv file (found: {found}).")
+        limit = images.max_upload_bytes()
+        total = 0
+        pictures: dict[str, bytes] = {}
+        for member in members:
+            if member is csvs[0]:
+                continue
+            name = Path(member.filename).name
+            content = _member(archive, member, limit)
+            if content is None:
+                raise ArchiveRefused(
+                    f"{member.filename}: larger than {images.max_upload_mb()} MB, the most "
+                    "an image may be."
+                )
+            total += len(content)
+            if total > MAX_ARCHIVE_TOTAL_BYTES:
+                raise ArchiveRefused("The archive's files add up to more than 2 GB.")
+            if name in pictures and pictures[name] != content:
+                raise ArchiveRefused(
+                    f"Two different files are named {name}: images are found by file name."
+                )
+            pictures[name] = content
+        raw = _member(archive, csvs[0], MAX_ARCHIVE_CSV_BYTES)
+    if raw is None:
+        raise ArchiveRefused(f"{csvs[0].filename} is larger than 100 MB.")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ArchiveRefused(f"{csvs[0].filename} is not UTF-8 text.") from exc
+    return Archive(name=csvs[0].filename, text=text, pictures=pictures)
+
+
+def _member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limit: int) -> bytes | None:
+    """The member's bytes, or None past `limit` (read at most one byte further)."""
+    try:
+        with archive.open(member) as opened:
+            content = opened.read(limit + 1)
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError) as exc:
+        raise ArchiveRefused(f"{member.filename}: the archive is damaged ({exc}).") from exc
+    return None if len(content) > limit else content
+
+
+def src_name(src: str) -> str:
+    """The file name an Image Src names: an URL's last part without its query
+    (https://cdn.shopify.com/.../shirt.jpg?v=1 → shirt.jpg), or a path's."""
+    return Path(urlsplit(src).path).name
+
+
+def archive_source(pictures: dict[str, bytes]) -> ImageSource:
+    """Image bytes from an archive's files, by the name an Image Src ends in; a URL whose file
+    is not in the archive is fetched, with a timeout."""
+    fetch = image_source(folder=None)
+
+    def find(src: str) -> bytes:
+        name = src_name(src)
+        if name in pictures:
+            return pictures[name]
+        if src.startswith(("http://", "https://")):
+            return fetch(src)
+        raise ValueError(f"no file named {name} in the archive")
+
+    return find
+
+
 def _checked_images(
     plans: list[ProductPlan], source: ImageSource | None
 ) -> dict[str, images.CheckedImage]:
@@ -353,7 +476,7 @@ def _checked_images(
         return found
     errors = []
     for plan in plans:
-        wanted = [(plan.line, src) for _p, src, _alt in plan.images]
+        wanted = [(plan.image_lines.get(src, plan.line), src) for _p, src, _alt in plan.images]
         wanted += [(v.line, v.image) for v in plan.variants if v.image]
         for line, src in wanted:
             if src in found:
@@ -378,7 +501,9 @@ def apply(
     pictures = _checked_images(plans, source)
     summary = Summary()
     try:
-        with transaction.atomic():
+        # A file's texts are the shop's main language's, whatever language staff read the
+        # admin in (reading and writing `name` then means the main language's column).
+        with translation.override(settings.LANGUAGE_CODE), transaction.atomic():
             _apply(plans, pictures=pictures, summary=summary)
             if dry_run:
                 raise _DryRun
@@ -389,6 +514,13 @@ def apply(
 
 class _DryRun(Exception):
     pass
+
+
+def with_main_language(fields: list[str]) -> list[str]:
+    """`fields` and, for each translated one, its main language's column, which a bulk write
+    must name itself (no save() keeps them in step)."""
+    texts = set(PRODUCT_TEXTS) | set(ITEM_TEXTS)
+    return [*fields, *(localized(field) for field in fields if field in texts)]
 
 
 PRODUCT_FIELDS = [
@@ -451,7 +583,9 @@ def _apply(
         changed_products.append(product)
         summary.products_updated += 1
         summary.changes.append(f"~ product {plan.handle}")
-    Product.objects.bulk_update(changed_products, PRODUCT_FIELDS, batch_size=1000)
+    Product.objects.bulk_update(
+        changed_products, with_main_language(PRODUCT_FIELDS), batch_size=1000
+    )
 
     skus = [v.sku for p in plans for v in p.variants if v.sku]
     by_sku = {i.sku: i for i in _in_chunks(Item.objects.all(), "sku__in", skus)}
@@ -464,12 +598,12 @@ def _apply(
     for plan in plans:
         product = products[plan.handle]
         description = body_text(plan.body_html)
-        first_image = min(plan.images)[1] if plan.images else ""
         siblings = {(i.option1, i.option2, i.option3): i for i in variants.get(product.pk, [])}
         for position, variant in enumerate(plan.variants):
             found: Item | None = by_sku.get(variant.sku) if variant.sku else None
             found = found or siblings.get(variant.options)
-            picture = pictures.get(variant.image or first_image)
+            # A variant's own picture; the Image Src ones are the product's gallery.
+            picture = pictures.get(variant.image) if variant.image else None
             error = _variant(
                 found, product, plan, variant, position, description, picture, summary, batch
             )
@@ -484,11 +618,44 @@ def _apply(
         for item in items:
             item.updated_at = now
         names = sorted(field.removesuffix("_id") for field in fields)
-        Item.objects.bulk_update(items, [*names, "updated_at"], batch_size=1000)
+        Item.objects.bulk_update(items, with_main_language([*names, "updated_at"]), batch_size=1000)
     for item, picture in batch.pictured:
         item_save(item=item, new_image=picture)
+    _gallery(plans, products, pictures, summary)
     _collect(plans, products, summary)
     revision.bump()
+
+
+def _gallery(
+    plans: list[ProductPlan],
+    products: dict[str, Product],
+    pictures: dict[str, images.CheckedImage],
+    summary: Summary,
+) -> None:
+    """Each product's Image Src pictures as its gallery, found again by their Image Src on a
+    later import (a new position or description updates them; none is deleted)."""
+    ids = [products[plan.handle].pk for plan in plans if plan.images]
+    have = {
+        (image.product_id, image.source): image
+        for image in _in_chunks(ProductImage.objects.all(), "product_id__in", ids)
+    }
+    for plan in plans:
+        product = products[plan.handle]
+        for position, src, alt in sorted(plan.images):
+            picture = pictures.get(src)
+            if picture is None:
+                continue
+            found = have.get((product.pk, src))
+            if found is None:
+                image = ProductImage(product=product, position=position, alt=alt, source=src)
+                have[(product.pk, src)] = image
+                product_image_save(image=image, new_image=picture)
+                summary.images += 1
+                summary.changes.append(f"+ image {src_name(src)} of {plan.handle}")
+            elif (found.position, found.alt) != (position, alt):
+                found.position, found.alt = position, alt
+                found.save()
+                summary.changes.append(f"~ image {src_name(src)} of {plan.handle}")
 
 
 def _product_values(plan: ProductPlan) -> dict[str, object]:
@@ -549,7 +716,7 @@ def _variant(
     for k, v in wanted.items():
         setattr(item, k, v)
     if new_picture is not None:
-        item.image_alt = next((alt for _p, _s, alt in plan.images if alt), "")[:300]
+        item.image_alt = next((alt for _p, s, alt in plan.images if s == variant.image), "")[:300]
         summary.images += 1
         batch.pictured.append((item, new_picture))
     elif created:
@@ -630,11 +797,21 @@ def body_html_of(product: Product) -> str:
 def export(
     out: SupportsWrite,
     *,
-    image_src: Callable[[Item], str] | None = None,
+    image_src: Callable[[Item | ProductImage], str] | None = None,
     products: QuerySet[Product] | None = None,
 ) -> int:
     """Every product (or those of `products`) and its variants as Shopify's CSV; returns the
     number of rows."""
+    with translation.override(settings.LANGUAGE_CODE):  # the main language's texts
+        return _export(out, image_src=image_src, products=products)
+
+
+def _export(
+    out: SupportsWrite,
+    *,
+    image_src: Callable[[Item | ProductImage], str] | None,
+    products: QuerySet[Product] | None,
+) -> int:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     rows = 0
@@ -647,13 +824,36 @@ def export(
         items: dict[int, list[Item]] = {}
         for item in Item.objects.filter(product__in=chunk).order_by("product_id", "position", "id"):
             items.setdefault(item.product_id or 0, []).append(item)
+        gallery: dict[int, list[ProductImage]] = {}
+        for image in ProductImage.objects.filter(product__in=chunk).order_by(
+            "product_id", "position", "id"
+        ):
+            gallery.setdefault(image.product_id, []).append(image)
         for product in chunk:
+            pictures = gallery.get(product.pk, []) if image_src else []
             for n, item in enumerate(items.get(product.pk, [])):
-                writer.writerow(
-                    _row(product, item, first=n == 0, memberships=memberships, image_src=image_src)
+                row = _row(
+                    product, item, first=n == 0, memberships=memberships, image_src=image_src
                 )
+                if n == 0 and pictures and image_src:
+                    _image_cells(row, pictures[0], image_src)
+                writer.writerow(row)
                 rows += 1
+            # The rest of the gallery: image rows, as Shopify writes them.
+            for picture in pictures[1:] if items.get(product.pk) else []:
+                row = [""] * len(COLUMNS)
+                row[COLUMNS.index("Handle")] = product.handle
+                _image_cells(row, picture, image_src)  # type: ignore[arg-type]
+                writer.writerow(row)
     return rows
+
+
+def _image_cells(
+    row: list[str], picture: ProductImage, image_src: Callable[[Item | ProductImage], str]
+) -> None:
+    row[COLUMNS.index("Image Src")] = image_src(picture)
+    row[COLUMNS.index("Image Position")] = str(picture.position)
+    row[COLUMNS.index("Image Alt Text")] = picture.alt
 
 
 def _row(
@@ -662,7 +862,7 @@ def _row(
     *,
     first: bool,
     memberships: dict[int, list[str]],
-    image_src: Callable[[Item], str] | None,
+    image_src: Callable[[Item | ProductImage], str] | None,
 ) -> list[str]:
     names = [product.option1_name, product.option2_name, product.option3_name]
     values = [item.option1, item.option2, item.option3]
@@ -691,9 +891,6 @@ def _row(
                 "Option1 Name": names[0],
                 "Option2 Name": names[1],
                 "Option3 Name": names[2],
-                "Image Src": src,
-                "Image Position": "1" if src else "",
-                "Image Alt Text": item.image_alt if src else "",
                 "Collection": ", ".join(memberships.get(product.pk, [])),
             }
         )

@@ -37,9 +37,12 @@
     stock.className = "stock" + (variant.sold_out ? " stock-out" : variant.stock ? " stock-low" : "");
     var image = document.getElementById("variant-image");
     if (image && variant.image) {
+      image.classList.remove("placeholder");
       image.src = variant.image;
       image.srcset = variant.srcset;
       image.alt = variant.alt;
+      image.width = variant.width;
+      image.height = variant.height;
     }
     var form = document.getElementById("add-form");
     if (form) form.action = variant.add_url;

@@ -152,8 +152,8 @@ def test_the_item_form_saves_the_price_it_shows(admin_client: Client) -> None:
     response = admin_client.post(
         f"/admin/catalog/item/{item.pk}/change/",
         {
-            "name": "Mug",
-            "description": "",
+            "name_en": "Mug",
+            "description_en": "",
             "price": input_value(page, "price"),
             "currency": "usd",
             "stock_seen": "",  # not tracked

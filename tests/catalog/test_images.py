@@ -39,13 +39,13 @@ def with_image(content: bytes, **fields: object) -> Item:
 
 def admin_form(item: Item | None = None, **changes: object) -> dict[str, object]:
     data: dict[str, object] = {
-        "name": item.name if item else "Teapot",
-        "description": "",
+        "name_en": item.name if item else "Teapot",
+        "description_en": "",
         "price": str(item.price) if item else "30.00",
         "currency": "usd",
         "is_active": "on",
         "requires_shipping": "on",
-        "image_alt": "",
+        "image_alt_en": "",
         # The stock the change page showed (blank: not tracked).
         "stock_seen": "" if item is None or item.stock is None else str(item.stock),
     }
@@ -237,7 +237,7 @@ def test_staff_upload_an_image_in_the_admin_and_see_it_previewed(
 ) -> None:
     upload = SimpleUploadedFile("teapot.jpg", picture("JPEG"), content_type="image/jpeg")
     response = admin_client.post(
-        "/admin/catalog/item/add/", admin_form(image=upload, image_alt="A white teapot")
+        "/admin/catalog/item/add/", admin_form(image=upload, image_alt_en="A white teapot")
     )
     assert response.status_code == 302, response.text
     item = Item.objects.get()
@@ -267,7 +267,7 @@ def test_a_refused_upload_is_a_form_error_and_writes_nothing(
 
     upload = SimpleUploadedFile(name, content)
     response = admin_client.post(
-        f"/admin/catalog/item/{item.pk}/change/", admin_form(item, image=upload, name="Renamed")
+        f"/admin/catalog/item/{item.pk}/change/", admin_form(item, image=upload, name_en="Renamed")
     )
 
     assert response.status_code == 200  # the form again, with the error
@@ -399,7 +399,7 @@ def test_media_is_only_read(client: Client) -> None:
 def test_staff_set_up_a_digital_item_that_needs_no_shipping(admin_client: Client) -> None:
     page = admin_client.get("/admin/catalog/item/add/").text
     assert 'name="requires_shipping"' in page
-    data = admin_form(name="E-book")
+    data = admin_form(name_en="E-book")
     del data["requires_shipping"]  # the box left unticked
 
     response = admin_client.post("/admin/catalog/item/add/", data)

@@ -13,7 +13,7 @@ from django.test import Client
 
 from kassa.catalog import shopify_csv
 from kassa.catalog.demo_images import picture_png
-from kassa.catalog.models import Collection, CollectionProduct, Item, Product
+from kassa.catalog.models import Collection, CollectionProduct, Item, Product, ProductImage
 
 pytestmark = pytest.mark.django_db
 
@@ -41,10 +41,11 @@ mug,Mug,,,,,TRUE,Title,Default Title,,,,,MUG-1,,many,9.90,,maybe,,,,,active,
 
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
-    png = picture_png("Ceramic mug")
-    assert png
-    (tmp_path / "tee.png").write_bytes(png)
-    (tmp_path / "tee-back.png").write_bytes(png)
+    front, back = picture_png("Ceramic mug"), picture_png("Linen tea towel")
+    assert front
+    assert back
+    (tmp_path / "tee.png").write_bytes(front)
+    (tmp_path / "tee-back.png").write_bytes(back)
     return tmp_path
 
 
@@ -88,8 +89,15 @@ def test_the_fixed_file_makes_products_variants_images_and_collections(
         ("M", "Red", "TEE-M-R", Decimal("20.000"), 0, "eur"),
         ("M", "Blue", "TEE-M-B", Decimal("22.500"), 7, "eur"),
     ]
-    assert all(v.card_image for v in variants)  # the product's image, checked and sized
-    assert variants[0].image_alt == "A red tee"
+    # The Image Src pictures are the product's gallery, checked and sized; the variants name
+    # none of their own.
+    gallery = list(tee.images.all())
+    assert [(g.position, g.alt, g.source) for g in gallery] == [
+        (1, "A red tee", "tee.png"),
+        (2, "The back", "tee-back.png"),
+    ]
+    assert all(g.card_image and g.large_image for g in gallery)
+    assert not any(v.image for v in variants)
     mug = Item.objects.get(sku="MUG-1")
     assert mug.product is not None
     assert mug.product.option_names == []
@@ -110,6 +118,7 @@ def test_reimporting_changes_nothing_and_a_changed_price_updates_in_place(
     ids = dict(Item.objects.values_list("sku", "pk"))
     out = run_import(tmp_path, GOOD, "--images", str(folder))
     assert "0 products created, 0 updated; 0 variants created, 0 updated, 4 unchanged" in out
+    assert ProductImage.objects.count() == 2  # found again, not copied
 
     changed = GOOD.replace("TEE-M-B,200,7,22.50", "TEE-M-B,200,3,24.00")
     out = run_import(tmp_path, changed, "--images", str(folder))
@@ -150,7 +159,11 @@ def test_export_then_import_into_an_empty_shop_gives_the_same_catalog(
             )
         )
 
-    before = catalog()
+    def gallery() -> list[tuple[object, ...]]:
+        return sorted(ProductImage.objects.values_list("product__handle", "position", "alt"))
+
+    before, gallery_before = catalog(), gallery()
+    assert len(gallery_before) == 2
     collections_before = sorted(
         CollectionProduct.objects.values_list("collection__name", "product__handle")
     )
@@ -165,6 +178,7 @@ def test_export_then_import_into_an_empty_shop_gives_the_same_catalog(
     run_import(tmp_path, exported.read_text(), "--images", default_storage.path("items"))
 
     assert catalog() == before
+    assert gallery() == gallery_before
     assert (
         sorted(CollectionProduct.objects.values_list("collection__name", "product__handle"))
         == collections_before

@@ -587,15 +587,15 @@ def test_a_tax_that_applies_to_every_order_is_on_new_carts_and_buy_now(
 
 def _item_form(item: Item, **changes: str) -> dict[str, str]:
     return {
-        "name": item.name,
-        "description": item.description,
+        "name_en": item.name,
+        "description_en": item.description,
         "price": str(item.price),
         "currency": item.currency,
         "is_active": "on",
         "requires_shipping": "on",
         "stock": "" if item.stock is None else str(item.stock),
         "stock_seen": "" if item.stock is None else str(item.stock),
-        "image_alt": "",
+        "image_alt_en": "",
         **changes,
     }
 
@@ -711,7 +711,7 @@ def test_a_stale_admin_save_keeps_the_units_sold_meanwhile(
     assert levels(item) == (15, 0)
 
     saved = staff.post(
-        f"/admin/catalog/item/{item.pk}/change/", {**form, "name": "Teapot"}, follow=True
+        f"/admin/catalog/item/{item.pk}/change/", {**form, "name_en": "Teapot"}, follow=True
     )
 
     item.refresh_from_db()
@@ -755,7 +755,7 @@ def test_an_admin_save_without_the_stock_it_showed_is_refused(staff: Client) -> 
     """A page opened before the shop sent the figure (or a hand-made post) cannot say what
     changed, so it changes nothing."""
     item = ItemFactory.create(name="Kettle", stock=20)
-    form = {k: v for k, v in _item_form(item, name="Renamed").items() if k != "stock_seen"}
+    form = {k: v for k, v in _item_form(item, name_en="Renamed").items() if k != "stock_seen"}
 
     refused = staff.post(f"/admin/catalog/item/{item.pk}/change/", form)
 

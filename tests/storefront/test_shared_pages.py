@@ -167,8 +167,8 @@ def test_an_edit_in_the_admin_shows_on_the_shop_pages(admin_client: Client) -> N
     response = admin_client.post(
         f"/admin/catalog/item/{item.pk}/change/",
         {
-            "name": "Kettle",
-            "description": "",
+            "name_en": "Kettle",
+            "description_en": "",
             "price": "11.00",
             "currency": "usd",
             "is_active": "on",

@@ -9,7 +9,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from kassa.catalog import revision, selectors
-from kassa.catalog.models import Item, Product
+from kassa.catalog.models import Collection, Item, Product, ProductImage
 from kassa.catalog.shopify_csv import sanitise_body
 from kassa.common.money import from_minor, to_minor
 
@@ -35,7 +35,9 @@ def _price(item: Item) -> str:
     return str(from_minor(to_minor(item.price, item.currency), item.currency))
 
 
-def product_data(product: Product, variants: list[Item]) -> dict[str, object]:
+def product_data(
+    product: Product, variants: list[Item], gallery: list[ProductImage] | None = None
+) -> dict[str, object]:
     """schema.org Product with one Offer per variant (price, currency, availability, SKU)."""
     url = absolute(product.get_absolute_url())
     offers = [
@@ -60,21 +62,31 @@ def product_data(product: Product, variants: list[Item]) -> dict[str, object]:
     }
     if product.description:
         data["description"] = product.description
-    images = [absolute(v.large_image.url) for v in variants if v.large_image]
+    images = [absolute(g.large_image.url) for g in gallery or [] if g.large_image]
+    images += [absolute(v.large_image.url) for v in variants if v.large_image]
     if images:
         data["image"] = list(dict.fromkeys(images))
     return data
 
 
 @register.simple_tag
-def product_meta(product: Product, chosen: Item, variants: list[Item]) -> SafeString:
+def product_meta(
+    product: Product,
+    chosen: Item,
+    variants: list[Item],
+    gallery: list[ProductImage] | None = None,
+) -> SafeString:
     """The product page's head: its canonical address (every variant's URL names the product's),
     Open Graph and JSON-LD. A product made on the fly for an item without one says nothing."""
     if not product.handle:
         return mark_safe("")
     url = absolute(product.get_absolute_url())
     description = " ".join(product.description.split())[:300]
-    image = chosen.large_image or next((v.large_image for v in variants if v.large_image), None)
+    image = (
+        chosen.large_image
+        or next((g.large_image for g in gallery or [] if g.large_image), None)
+        or next((v.large_image for v in variants if v.large_image), None)
+    )
     tags = [
         ('<link rel="canonical" href="{}">', url),
         ('<meta property="og:type" content="{}">', "product"),
@@ -87,7 +99,7 @@ def product_meta(product: Product, chosen: Item, variants: list[Item]) -> SafeSt
     if image:
         tags.append(('<meta property="og:image" content="{}">', absolute(image.url)))
     head = format_html_join("\n", "{}", ((format_html(t, v),) for t, v in tags))
-    return format_html("{}\n{}", head, json_ld(product_data(product, variants)))
+    return format_html("{}\n{}", head, json_ld(product_data(product, variants, gallery)))
 
 
 @register.filter
@@ -98,13 +110,20 @@ def sanitised_html(body: str) -> SafeString:
 
 
 @register.simple_tag
+def absolute_url(path: str) -> str:
+    """`path` on the shop's public address, for tags read off the site (Open Graph)."""
+    return absolute(path)
+
+
+@register.simple_tag
 def canonical(path: str) -> SafeString:
     return format_html('<link rel="canonical" href="{}">', absolute(path))
 
 
 # (catalog revision, the header's collections): replaced whole, so threads never see half of it.
-# Kept in the process rather than a cache: every page shows it, and it is a few names.
-_nav: tuple[str, list[tuple[str, str]]] = ("", [])
+# Kept in the process rather than a cache: every page shows it, and it is a few rows. The rows,
+# not their names: each page reads the names in its own language.
+_nav: tuple[str, list[Collection]] = ("", [])
 
 
 @register.inclusion_tag("kassa/_collections_nav.html")
@@ -113,5 +132,5 @@ def collections_nav() -> dict[str, object]:
     global _nav
     version = revision.recent()
     if _nav[0] != version or not version:
-        _nav = (version, [(c.name, c.get_absolute_url()) for c in selectors.collection_list()])
-    return {"collections": _nav[1]}
+        _nav = (version, list(selectors.collection_list()))
+    return {"collections": [(c.name, c.get_absolute_url()) for c in _nav[1]]}

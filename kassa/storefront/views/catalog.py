@@ -146,7 +146,8 @@ def _item_as_variant(item_id: int) -> dict[str, object]:
     variants = selectors.product_variants(product=product)
     if item not in variants or not product.is_active:
         variants = [item]
-    return product_page_context(product=product, variants=variants, chosen=item)
+    gallery = selectors.product_gallery(product=product)
+    return product_page_context(product=product, variants=variants, chosen=item, gallery=gallery)
 
 
 def _alone(item: Item) -> Product:

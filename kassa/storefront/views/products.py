@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from kassa.catalog import revision, selectors
-from kassa.catalog.models import Collection, Item, Product
+from kassa.catalog.models import Collection, Item, Product, ProductImage
 from kassa.catalog.picker import picker
 from kassa.common.http import page_or_json
 from kassa.common.money import format_amount
@@ -22,15 +22,32 @@ from kassa.storefront import shared_pages
 from kassa.storefront.forms import CollectionQueryForm
 
 
-def product_page_context(*, product: Product, variants: list[Item], chosen: Item) -> dict:
-    """What product.html shows: the product, the chosen variant, the picker, and every variant
-    as the page's script needs it to switch without a reload."""
+def product_page_context(
+    *,
+    product: Product,
+    variants: list[Item],
+    chosen: Item,
+    gallery: list[ProductImage] | None = None,
+) -> dict:
+    """What product.html shows: the product, the chosen variant, the picker, the gallery, and
+    every variant as the page's script needs it to switch without a reload."""
+    gallery = gallery or []
     return {
         "product": product,
         "item": chosen,
         "variants": variants,
+        "gallery": gallery,
+        "gallery_pictures": [
+            {
+                **_picture(image, image.alt_text(product.name)),
+                "thumb": image.card_image.url,
+            }
+            for image in gallery
+            if image.large_image
+        ],
+        "picture": _shown_picture(product, chosen, gallery),
         "options": picker(product=product, variants=variants, chosen=chosen),
-        "variants_json": [_variant_json(product, variant) for variant in variants],
+        "variants_json": [_variant_json(product, variant, gallery) for variant in variants],
         "canonical_path": product.get_absolute_url() if product.handle else "",
         # Said before Buy, which refuses it: goods to send in a currency with no shipping rate.
         "shipping_notice": (
@@ -41,7 +58,34 @@ def product_page_context(*, product: Product, variants: list[Item], chosen: Item
     }
 
 
-def _variant_json(product: Product, variant: Item) -> dict[str, object]:
+def _shown_picture(
+    product: Product, variant: Item, gallery: list[ProductImage]
+) -> dict[str, object] | None:
+    """The large picture shown with `variant` chosen: its own image, else the gallery's first."""
+    if variant.large_image:
+        return _picture(variant, variant.image_alt_text())
+    if gallery and gallery[0].large_image:
+        return _picture(gallery[0], gallery[0].alt_text(product.name))
+    return None
+
+
+def _picture(source: Item | ProductImage, alt: str) -> dict[str, object]:
+    return {
+        "url": source.large_image.url,
+        "width": source.large_width,
+        "height": source.large_height,
+        "srcset": (
+            f"{source.card_image.url} {source.card_width}w, "
+            f"{source.large_image.url} {source.large_width}w"
+        ),
+        "alt": alt,
+    }
+
+
+def _variant_json(
+    product: Product, variant: Item, gallery: list[ProductImage]
+) -> dict[str, object]:
+    picture = _shown_picture(product, variant, gallery)
     page = product.get_absolute_url() if product.handle else variant.get_absolute_url()
     return {
         "id": variant.pk,
@@ -54,14 +98,11 @@ def _variant_json(product: Product, variant: Item) -> dict[str, object]:
         "buy_url": reverse("payments:buy", args=[variant.pk]),
         "add_url": reverse("orders:add", args=[variant.pk]),
         "pay_url": reverse("payments:item-pay", args=[variant.pk]),
-        "image": variant.large_image.url if variant.large_image else "",
-        "srcset": (
-            f"{variant.card_image.url} {variant.card_width}w, "
-            f"{variant.large_image.url} {variant.large_width}w"
-            if variant.large_image
-            else ""
-        ),
-        "alt": variant.image_alt_text() if variant.large_image else "",
+        "image": picture["url"] if picture else "",
+        "srcset": picture["srcset"] if picture else "",
+        "alt": picture["alt"] if picture else "",
+        "width": picture["width"] if picture else 0,
+        "height": picture["height"] if picture else 0,
     }
 
 
@@ -109,7 +150,10 @@ def product_detail(request: HttpRequest, handle: str) -> HttpResponse:
             chosen = next((v for v in variants if not v.sold_out), variants[0])
         if chosen is None:
             raise Http404(_("There is no such variant."))
-        return product_page_context(product=product, variants=variants, chosen=chosen)
+        gallery = selectors.product_gallery(product=product)
+        return product_page_context(
+            product=product, variants=variants, chosen=chosen, gallery=gallery
+        )
 
     return shared_pages.page(
         request,

@@ -48,9 +48,9 @@ def test_staff_upload_a_picture_in_the_admin_and_customers_see_it(
     page.fill("#id_username", "staff")
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
-    page.fill("#id_name", "White teapot")
+    page.fill("#id_name_en", "White teapot")
     page.fill("#id_price", "30.00")
-    page.fill("#id_image_alt", "A white porcelain teapot")
+    page.fill("#id_image_alt_en", "A white porcelain teapot")
     with page.expect_file_chooser() as chooser:
         page.click("#id_image")
     chooser.value.set_files(str(photo))
@@ -83,7 +83,7 @@ def test_a_refused_upload_says_why_in_the_admin(browser_run: BrowserRun, tmp_pat
     page.fill("#id_username", "staff")
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
-    page.fill("#id_name", "Mug")
+    page.fill("#id_name_en", "Mug")
     page.fill("#id_price", "10.00")
     with page.expect_file_chooser() as chooser:
         page.click("#id_image")

@@ -6,10 +6,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from kassa.catalog import shopify_csv
-from kassa.catalog.models import Item
+from kassa.catalog.models import Item, ProductImage
 
 
-def _image_name(item: Item) -> str:
+def _image_name(item: Item | ProductImage) -> str:
     # The stored file's name: `import_products --images <the media folder>/items` reads it back.
     return Path(item.image.name or "").name
 

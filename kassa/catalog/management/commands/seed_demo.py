@@ -3,13 +3,15 @@
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import translation
 
 from kassa.catalog import images, services, signals
 from kassa.catalog.demo_images import picture_png
-from kassa.catalog.models import Collection, CollectionProduct, Item, Product
+from kassa.catalog.models import Collection, CollectionProduct, Item, Product, set_texts
 
 # What each demo picture shows, for people who cannot see it.
 DEMO_ALT = {
@@ -47,6 +49,47 @@ DEMO_COLLECTIONS = [
     ),
 ]
 
+# The same in Russian (name, description), so a fresh shop shows both languages.
+DEMO_RU = {
+    "Ceramic mug": (
+        "Керамическая кружка",
+        "Кружка из каменной керамики на 350 мл, глазурь ручной работы. "
+        "Можно мыть в посудомоечной машине.",
+    ),
+    "Linen tea towel": (
+        "Льняное полотенце",
+        "Стираный лён, 50 × 70 см. С каждой стиркой всё мягче.",
+    ),
+    "Notebook, A5 dotted": (
+        "Блокнот A5 в точку",
+        "160 страниц бумаги 100 г/м², по которой хорошо пишет перьевая ручка.",
+    ),
+    "Brass pencil": (
+        "Латунный карандаш",
+        "Механический карандаш из цельной латуни, грифели 0,7 мм.",
+    ),
+    "Furoshiki cloth": (
+        "Платок фуросики",
+        "Хлопковый платок для упаковки, 70 см, напечатан в Киото.",
+    ),
+    SHIRT: (
+        "Футболка из органического хлопка",
+        "Плотный органический хлопок, прямой крой, сшита в Порту. Предварительно постирана.",
+    ),
+    "Kitchen": ("Кухня", "Для стола и для мойки."),
+    "Desk & wear": ("Стол и одежда", "Бумага, карандаши и то, в чём ими пользоваться."),
+}
+DEMO_ALT_RU = {
+    "Ceramic mug": "Синяя керамическая кружка на светлом столе",
+    "Linen tea towel": "Сложенное кремовое льняное полотенце в красную полоску",
+    "Notebook, A5 dotted": "Тёмно-зелёный блокнот с жёлтой закладкой",
+    "Brass pencil": "Латунный механический карандаш на столе",
+    "Furoshiki cloth": "Фиолетовый платок в кружок, завязанный вокруг свёртка",
+    "Organic cotton T-shirt, Indigo": "Футболка цвета индиго, разложенная на столе",
+    "Organic cotton T-shirt, Sand": "Песочная футболка, разложенная на столе",
+}
+COLOURS_RU = {"Indigo": "индиго", "Sand": "песочная"}
+
 DEMO_ITEMS = [
     ("Ceramic mug", "A 350 ml stoneware mug, glazed by hand. Dishwasher safe.", "14.50", "usd"),
     (
@@ -71,16 +114,23 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
+        # The texts given as `name=` are the main language's, whatever language is active.
+        with translation.override(settings.LANGUAGE_CODE):
+            self._load()
+
+    def _load(self) -> None:
         if Item.objects.exists():
             self.stdout.write("The catalog already has items: demo data not loaded.")
             return
         for name, description, price, currency in DEMO_ITEMS:
             item = Item(name=name, description=description, price=Decimal(price), currency=currency)
+            set_texts(item, "ru", name=DEMO_RU[name][0], description=DEMO_RU[name][1])
             item.full_clean()
             picture = picture_png(name)
             # Through the same checks and sizes as an upload in the admin.
             checked = images.check_upload(ContentFile(picture)) if picture else None
             item.image_alt = DEMO_ALT.get(name, "") if checked else ""
+            set_texts(item, "ru", image_alt=DEMO_ALT_RU.get(name, "") if checked else "")
             services.item_save(item=item, new_image=checked)
         self._shirt()
         self._collections()
@@ -101,6 +151,7 @@ class Command(BaseCommand):
             option1_name="Size",
             option2_name="Colour",
         )
+        set_texts(product, "ru", name=DEMO_RU[SHIRT][0], description=DEMO_RU[SHIRT][1])
         product.full_clean()
         services.product_save(product=product)
         pictures = {}
@@ -119,14 +170,23 @@ class Command(BaseCommand):
                 currency="eur",
                 stock=stock,
             )
+            set_texts(item, "ru", name=f"{DEMO_RU[SHIRT][0]} — {size} / {COLOURS_RU[colour]}")
             item.full_clean()
             item.image_alt = DEMO_ALT[f"{SHIRT}, {colour}"] if pictures[colour] else ""
+            alt_ru = DEMO_ALT_RU[f"{SHIRT}, {colour}"] if pictures[colour] else ""
+            set_texts(item, "ru", image_alt=alt_ru)
             services.item_save(item=item, new_image=pictures[colour])
 
     def _collections(self) -> None:
         for position, (name, handle, description, members) in enumerate(DEMO_COLLECTIONS):
+            name_ru, description_ru = DEMO_RU[name]
             collection = Collection.objects.create(
-                name=name, handle=handle, description=description, position=position
+                name=name,
+                name_ru=name_ru,
+                handle=handle,
+                description=description,
+                description_ru=description_ru,
+                position=position,
             )
             for order, member in enumerate(members):
                 product = Product.objects.get(name=member)
