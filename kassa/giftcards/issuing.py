@@ -73,13 +73,14 @@ def issue_bought(*, order: Order, lines: list[OrderLine]) -> list[GiftCard]:
     return issued
 
 
-@transaction.atomic
 def codes_to_show(*, order: Order) -> list[tuple[GiftCard, str]]:
     """The codes of the cards `order` bought that the buyer has not been shown yet, each given
-    once: forgotten here as they are returned."""
-    cards = list(
-        GiftCard.objects.select_for_update().filter(bought_with=order).exclude(code_to_show="")
-    )
-    shown = [(card, card.code_to_show) for card in cards]
-    GiftCard.objects.filter(pk__in=[card.pk for card in cards]).update(code_to_show="")
+    once: only the request whose conditional UPDATE clears a code shows it (two tabs of the
+    success page at once show it in one of them)."""
+    shown = []
+    for card in GiftCard.objects.filter(bought_with=order).exclude(code_to_show=""):
+        code = card.code_to_show
+        if GiftCard.objects.filter(pk=card.pk, code_to_show=code).update(code_to_show=""):
+            card.code_to_show = ""
+            shown.append((card, code))
     return shown

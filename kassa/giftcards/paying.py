@@ -91,6 +91,24 @@ def applied(order: Order, lines: list[OrderLine] | None = None) -> list[Applied]
     return [Applied(use, use.card, part) for use, part in zip(uses, parts, strict=True)]
 
 
+# What the attempt beginning in this request held, kept on the order's instance so the payment
+# kind asks Stripe for the rest without reading it again (a Buy click, the busiest write, reads
+# nothing of gift cards at all: none can be applied to an order made for one item).
+_HELD = "_gift_cards_held"
+
+
+def held_for_attempt(order: Order, lines: list[OrderLine]) -> list[Applied]:
+    """The cards paying the attempt that began for `order` in this request (read from the
+    database if it was not seen beginning)."""
+    known = getattr(order, _HELD, None)
+    return applied(order, lines) if known is None else list(known)
+
+
+def none_held(order: Order) -> None:
+    """`order` was made for this payment (Buy now): no gift card can be applied to it."""
+    setattr(order, _HELD, [])
+
+
 def paid_by_cards(order: Order) -> int:
     """What the order's cards pay of its goods (see `applied`)."""
     return sum(part.amount for part in applied(order))
@@ -138,6 +156,7 @@ def hold_for_payment(*, order: Order) -> int:
         raise OrderNotEditable("Gift cards are held inside the transaction of the payment.")
     uses = list(GiftCardUse.objects.filter(order=order).order_by("pk"))
     if not uses:
+        setattr(order, _HELD, [])
         return 0
     ledger.release(order=order, note="a new attempt")
     cards = {card.pk: card for card in ledger.lock(use.card_id for use in uses)}
@@ -163,6 +182,11 @@ def hold_for_payment(*, order: Order) -> int:
         if use.amount != part:
             use.amount = part
             use.save(update_fields=["amount"])
+    setattr(
+        order,
+        _HELD,
+        [Applied(use, cards[use.card_id], part) for use, part in zip(uses, parts, strict=True)],
+    )
     return sum(parts)
 
 

@@ -241,6 +241,7 @@ def _buy(
             item=item, visitor=visitor, quantity=quantity
         )
         attempt = attempts.attempt_begin_new_order(order=order, kind=method.kind, account=account)
+        gift_cards.none_held(order)
         # Last before the commit: from here the item's row is locked, and a flash sale's
         # buyers all wait for it, so nothing else is written while it is held.
         stock.reserve(order=order, lines=lines)

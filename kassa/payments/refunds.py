@@ -185,6 +185,7 @@ def refund_order(
                 left=left,
                 restock=restock,
                 note=note,
+                at_most=at_most,
             )
         if paid_by is None or left <= 0:
             raise RefundFailed(_("The order is not paid, or already refunded."))
@@ -288,6 +289,7 @@ def _refund_to_gift_cards(
     left: int,
     restock: bool,
     note: str,
+    at_most: int | None,
 ) -> Refund:
     """Refund an order its gift cards paid in full: the cards get the amount back (the first
     applied first), recorded as a refund of the order like one through Stripe."""
@@ -296,6 +298,11 @@ def _refund_to_gift_cards(
     if not 0 < amount <= left:
         raise RefundFailed(
             _("The amount to refund must be more than nothing and at most what is left.")
+        )
+    if at_most is not None and amount > at_most:
+        raise RefundFailed(
+            _("A refund of more than %(limit)s needs the owner's permission; nothing was refunded.")
+            % {"limit": format_amount(from_minor(at_most, order.currency), order.currency)}
         )
     with transaction.atomic():
         number = Refund.objects.filter(order=order).count() + 1

@@ -182,7 +182,7 @@ def after_gift_cards(
     """
     paid = sum(part.amount for part in cards)
     total = order_totals(order, lines, shipping=0).total
-    names = ", ".join(f"••••{part.card.last4}" for part in cards if part.amount)
+    names = ", ".join(f"••••{part.card.last4}" for part in cards)
     params["line_items"] = [
         {
             "price_data": {
@@ -196,7 +196,7 @@ def after_gift_cards(
             "quantity": 1,
         }
     ]
-    params.pop("discounts", None)
+    params.pop("discounts", None)  # none is made, but never one on top of the rest
 
 
 def known_email(order: Order) -> str:
@@ -342,9 +342,12 @@ class CheckoutSessionMethod(PaymentMethod):
     ) -> Made:
         """The session of `order`'s attempt number `attempt` (one Stripe call once the order's
         coupon, tax rate and shipping rates exist)."""
-        discount = discount_in_effect(order)
+        by_cards = [part for part in gift_cards.held_for_attempt(order, lines) if part.amount]
+        # With gift cards, the session is one line of what is left (after_gift_cards): the
+        # order's coupon and tax rate are not made for it.
+        discount = None if by_cards else discount_in_effect(order)
         coupon_id = ensure_coupon(discount=discount, currency=order.currency) if discount else None
-        manual_tax = order.tax if not stripe_computes_tax() else None
+        manual_tax = order.tax if not stripe_computes_tax() and not by_cards else None
         tax_rate_id = (
             ensure_tax_rate(tax=manual_tax, currency=order.currency) if manual_tax else None
         )
@@ -357,8 +360,7 @@ class CheckoutSessionMethod(PaymentMethod):
             tax_rate_id=tax_rate_id,
             shipping_rate_ids=shipping_rate_ids(order=order, lines=lines),
         )
-        by_cards = gift_cards.applied(order, lines)
-        if by_cards and sum(part.amount for part in by_cards):
+        if by_cards:
             after_gift_cards(params, order=order, lines=lines, cards=by_cards)
         session = checkout_sessions.create_session(
             currency=order.currency,

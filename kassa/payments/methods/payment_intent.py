@@ -144,7 +144,7 @@ class PaymentIntentMethod(PaymentMethod):
         option = default_shipping(order=order, lines=lines, goods=goods)
         # Gift cards in the cart pay their part first: the intent asks for the rest (the
         # shipping offered still follows the goods' full total).
-        goods -= gift_cards.paid_by_cards(order)
+        goods -= sum(part.amount for part in gift_cards.held_for_attempt(order, lines))
         intent = payment_intents.create_intent(
             currency=order.currency,
             params=payment_intent_params(order=order, goods=goods, option=option),
