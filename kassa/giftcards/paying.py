@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kassa.common.money import minimum_charge
+from kassa.common.money import THREE_DECIMAL, minimum_charge
 from kassa.giftcards import codes, ledger
 from kassa.giftcards.errors import GiftCardBalanceChanged, GiftCardNotUsable
 from kassa.giftcards.models import GiftCard, GiftCardUse
@@ -25,6 +25,8 @@ from kassa.orders.models import Order, OrderLine
 from kassa.orders.pricing import order_totals
 from kassa.orders.shipping import needs_shipping
 from kassa.orders.tax_mode import stripe_computes_tax
+
+_STEP = dict.fromkeys(THREE_DECIMAL, 10)
 
 
 @dataclass(frozen=True)
@@ -50,14 +52,17 @@ def allocate(*, total: int, balances: list[int], currency: str, ships: bool) -> 
     cap = total
     if ships:
         cap = max(total - least, 0)
+    # Stripe charges three-decimal currencies (KWD, ...) in tens of the minor unit only: a card
+    # pays whole tens there, so what is left for Stripe stays a sum it can charge.
+    step = _STEP.get(currency.lower(), 1)
     parts: list[int] = []
     for balance in balances:
         part = max(min(balance, cap - sum(parts)), 0)
-        parts.append(part)
+        parts.append(part - part % step)
     left = total - sum(parts)
     if 0 < left < least:
         # Leave Stripe its minimum: the last cards that pay give a little back.
-        short = least - left
+        short = -(-(least - left) // step) * step
         for index in reversed(range(len(parts))):
             back = min(short, parts[index])
             parts[index] -= back

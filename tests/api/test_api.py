@@ -154,6 +154,8 @@ def test_a_whole_cart_through_the_api(api: Api) -> None:
         "problems": [],
         "customer": None,
         "shipping_address": None,
+        "gift_cards": [],
+        "amount_due": usd(5283, "$52.83"),
     }
     assert api.get("/cart").json() == discounted.json()
 
