@@ -207,6 +207,14 @@ def test_a_card_paying_part_leaves_stripe_exactly_the_rest_tax_on_the_full_price
     page = client.get(f"/orders/{order.pk}/").content.decode()
     assert "••••" + code[-4:] in page
 
+    # Refunded in full: Stripe gives back its part, the card gets its 50.00 back.
+    refund = refund_order(order_id=order.pk, requested_by="staff")
+    assert refund.amount == 2199
+    [refund_call] = shop.requests_to("POST", "/v1/refunds")
+    assert "amount" not in refund_call.params  # all Stripe took
+    card = card_of(code)
+    assert card.balance == 5000 == ledger.ledger_sum(card)
+
 
 def test_the_card_page_charges_the_rest_too(shop: FakeStripe) -> None:
     _buyer, _order, code = buy_a_card(shop)
