@@ -414,6 +414,8 @@ OPERATIONS = {
     ("delete", "/api/v1/cart/lines/{item_id}"),
     ("put", "/api/v1/cart/discount"),
     ("delete", "/api/v1/cart/discount"),
+    ("post", "/api/v1/cart/gift-cards"),
+    ("delete", "/api/v1/cart/gift-cards/{card_id}"),
     ("get", "/api/v1/orders"),
     ("get", "/api/v1/orders/{order_id}"),
     ("post", "/api/v1/orders/{order_id}/checkout"),

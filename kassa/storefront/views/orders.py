@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET
 
 from kassa.api.schemas import OrderList, order_out
@@ -141,6 +142,8 @@ def order_line_update(request: HttpRequest, order_id: int, line_id: int) -> Http
 
 
 @never_cache
+# A gift card's code is money: Django's error reports leave it out.
+@sensitive_post_parameters("code")
 @page_or_json("POST", not_found=NO_SUCH_ORDER, back=_order_page)
 @code_limited
 def order_discount(request: HttpRequest, order_id: int) -> HttpResponse:
