@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "kassa.integrations",
+    "kassa.giftcards",
 ]
 
 MIDDLEWARE = [
@@ -473,6 +474,17 @@ if AXES_FAILURE_LIMIT < 1:
 SHOP_RETURN_DAYS = env.int("SHOP_RETURN_DAYS", default=30)
 if SHOP_RETURN_DAYS < 0:
     raise ImproperlyConfigured("SHOP_RETURN_DAYS must be 0 or more.")
+
+# --- Gift cards (kassa/giftcards) -------------------------------------------------------------
+# Months a gift card can be used after it is issued; blank: it never expires (what many
+# jurisdictions require of cards that were paid for).
+SHOP_GIFT_CARD_MONTHS = (
+    env.int("SHOP_GIFT_CARD_MONTHS", default=None)
+    if env.str("SHOP_GIFT_CARD_MONTHS", default="").strip()
+    else None
+)
+if SHOP_GIFT_CARD_MONTHS is not None and SHOP_GIFT_CARD_MONTHS < 1:
+    raise ImproperlyConfigured("SHOP_GIFT_CARD_MONTHS must be blank or 1 or more.")
 
 # --- Catalog ----------------------------------------------------------------------------------
 # Items per catalog page (and per page of search results).

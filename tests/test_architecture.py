@@ -23,6 +23,7 @@ LAYERS: dict[str, int] = {
     "notifications": 3,
     "customers": 3,
     "promotions": 3,
+    "giftcards": 3,
     "integrations": 3,
     "storefront": 4,
     "api": 4,

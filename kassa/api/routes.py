@@ -27,6 +27,7 @@ from kassa.api.schemas import (
     CsrfToken,
     DiscountIn,
     Error,
+    GiftCardIn,
     ItemOut,
     ItemPage,
     LineIn,
@@ -63,6 +64,8 @@ from kassa.customers.models import Customer, ReturnRequest
 from kassa.customers.personal_data import customer_orders
 from kassa.customers.returns import return_request_create
 from kassa.customers.sign_in import normalize_email, sign_in_request, sign_in_with_code
+from kassa.giftcards import paying as gift_cards
+from kassa.giftcards.errors import GiftCardNotUsable
 from kassa.orders import selectors as order_selectors
 from kassa.orders.cart import (
     cart_add_item,
@@ -489,6 +492,35 @@ def apply_discount(request: HttpRequest, payload: DiscountIn) -> OrderOut:
 def remove_discount(request: HttpRequest) -> OrderOut:
     cart = _cart(request)
     order_remove_discount(order=cart)
+    return _as_now(request, cart)
+
+
+@api.post(
+    "/cart/gift-cards",
+    **_spec({200: OrderOut}, 400, 404, 409, 429, write=True),
+    tags=["cart"],
+)
+@code_limited
+def apply_gift_card(request: HttpRequest, payload: GiftCardIn) -> OrderOut:
+    """Apply a gift card to the cart by its code (400 `invalid_gift_card` when no card of it
+    can pay for the cart). Its balance pays the cart up to its total; Stripe charges the rest
+    (`amount_due`)."""
+    cart = _cart(request)
+    if gift_cards.apply_code(order=cart, typed=payload.code) is None:
+        raise GiftCardNotUsable(gettext_lazy("This is not a gift card code."))
+    return _as_now(request, cart)
+
+
+@api.delete(
+    f"/cart/gift-cards/{ID % 'card_id'}",
+    **_spec({200: OrderOut}, 404, 409, write=True),
+    tags=["cart"],
+)
+def remove_gift_card(request: HttpRequest, card_id: int) -> OrderOut:
+    """Take a gift card (by the id the cart shows) off the cart."""
+    cart = _cart(request)
+    if not gift_cards.remove(order=cart, card_id=card_id):
+        raise NotFound(gettext_lazy("No such gift card is applied to the cart."))
     return _as_now(request, cart)
 
 

@@ -15,6 +15,7 @@ from kassa.common.address import Address, Contact
 from kassa.common.converters import ID_MAX_DIGITS
 from kassa.common.money import format_amount, from_minor, to_minor
 from kassa.customers.models import Customer, ReturnRequest
+from kassa.giftcards import paying as gift_cards
 from kassa.orders.models import MAX_QUANTITY, Order
 from kassa.orders.pricing import Totals, order_totals
 from kassa.orders.review import cart_review
@@ -221,6 +222,12 @@ def address_out(address: Address) -> AddressOut:
     )
 
 
+class GiftCardOut(Schema):
+    id: int
+    last4: str = Field(description="The card's last four characters; the code is never shown.")
+    amount: Money = Field(description="What the card pays of this order.")
+
+
 class OrderOut(Schema):
     id: int
     status: Order.Status
@@ -247,6 +254,29 @@ class OrderOut(Schema):
     shipping_address: AddressOut | None = Field(
         description="Where the goods go, once the order is paid (none for digital goods)."
     )
+    gift_cards: list[GiftCardOut] = Field(
+        default_factory=list, description="Gift cards applied, each with what it pays."
+    )
+    amount_due: Money | None = Field(
+        default=None, description="The total less what gift cards pay: what Stripe charges."
+    )
+
+
+def _gift_cards(order: Order, totals: Totals) -> dict[str, Any]:
+    """The gift cards applied to the order, and what is left for Stripe to charge."""
+    by_cards = gift_cards.applied(order, [line.line for line in totals.lines])
+    total = _tax_and_total(order, totals)["total"]
+    paid = sum(part.amount for part in by_cards)
+    due = totals.total - paid if not order.tax_computed_by_stripe else None
+    return {
+        "gift_cards": [
+            GiftCardOut(
+                id=part.card.pk, last4=part.card.last4, amount=money(part.amount, order.currency)
+            )
+            for part in by_cards
+        ],
+        "amount_due": money(due, order.currency) if due is not None else total,
+    }
 
 
 def _tax_and_total(order: Order, totals: Totals) -> dict[str, Any]:
@@ -301,6 +331,7 @@ def order_out(order: Order, totals: Totals | None = None) -> OrderOut:
         problems=review.problems,
         customer=contact_out(order.contact) if order.is_paid else None,
         shipping_address=address_out(address) if order.is_paid and address else None,
+        **_gift_cards(order, totals),
     )
 
 
@@ -333,6 +364,10 @@ class QuantityIn(Schema):
         Field(ge=0, le=MAX_QUANTITY, description="The line's new quantity; 0 takes it out."),
         WHOLE_NUMBER,
     ]
+
+
+class GiftCardIn(Schema):
+    code: StrictStr = Field(max_length=100, description="A gift card's code, in any case.")
 
 
 class DiscountIn(Schema):

@@ -24,6 +24,8 @@ from kassa.catalog.models import Collection, Item, Product
 from kassa.common.models import ShopSettings
 from kassa.customers.admin import CustomerAdmin, ReturnRequestAdmin
 from kassa.customers.models import Customer, ReturnRequest
+from kassa.giftcards.admin import GiftCardAdmin
+from kassa.giftcards.models import GiftCard
 from kassa.integrations.admin import WebhookDeliveryAdmin, WebhookEndpointAdmin
 from kassa.integrations.models import WebhookDelivery, WebhookEndpoint
 from kassa.invoices.models import Invoice
@@ -64,6 +66,8 @@ admin.site.register(RecoveryOptOut, RecoveryOptOutAdmin)
 # Customers' accounts and the returns they asked for.
 admin.site.register(ReturnRequest, ReturnRequestAdmin)
 admin.site.register(Customer, CustomerAdmin)
+# Gift cards: balances the shop owes, and every change of them.
+admin.site.register(GiftCard, GiftCardAdmin)
 # What moved money, and the records of what the shop made in Stripe.
 admin.site.register(PaymentAttempt, PaymentAttemptAdmin)
 admin.site.register(UnmatchedPayment, UnmatchedPaymentAdmin)

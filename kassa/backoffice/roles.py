@@ -2,10 +2,11 @@
 only superusers see.
 
 - Owner: everything of the shop: the catalog, orders and their fulfilment, refunds, discounts,
-  taxes, shipping rates, payments nobody matched, the mail queue, staff accounts and groups.
-- Staff: the day's work: orders (view, mark shipped or delivered), refunds, carts, the catalog
-  and the mail queue to read. Refunding is its own permission ("Can add refund"): the owner
-  takes it from the Staff group (or gives it to one person) as they choose.
+  gift cards, taxes, shipping rates, payments nobody matched, the mail queue, staff accounts and
+  groups.
+- Staff: the day's work: orders (view, mark shipped or delivered), refunds, carts, the catalog,
+  gift cards and the mail queue to read. Refunding is its own permission ("Can add refund"):
+  the owner takes it from the Staff group (or gives it to one person) as they choose.
 - Internals (payment attempts, webhook events, the Stripe objects the shop made, task results,
   login attempts): superusers only, whatever permissions a group holds (kassa.backoffice.admin).
 
@@ -43,7 +44,7 @@ INTERNALS: frozenset[tuple[str, str]] = frozenset(
 )
 
 # The apps whose every other model is the owner's, and the accounts of who works in the shop.
-_OWNER_APPS = ("catalog", "orders", "payments", "notifications", "dashboard")
+_OWNER_APPS = ("catalog", "orders", "payments", "notifications", "dashboard", "giftcards")
 _OWNER_EXTRA = (("auth", "user"), ("auth", "group"))
 
 STAFF_PERMISSIONS: frozenset[str] = frozenset(
@@ -60,6 +61,8 @@ STAFF_PERMISSIONS: frozenset[str] = frozenset(
         "payments.add_refund",  # the refund form
         "payments.view_unmatchedpayment",
         "notifications.view_mail",
+        "giftcards.view_giftcard",  # a customer asking what is left on their card
+        "giftcards.view_giftcardentry",
     }
 )
 

@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from kassa.catalog.models import Item
 from kassa.common.money import to_minor
+from kassa.giftcards.selectors import GiftCardFigures, gift_card_figures
 from kassa.notifications.models import Mail
 from kassa.orders.models import Order, OrderLine
 from kassa.payments.models import PaymentAttempt
@@ -116,6 +117,8 @@ class Overview:
     # was sent, and what they brought in (currency -> minor units).
     recovered_orders: int = 0
     recovered: dict[str, int] = field(default_factory=dict)
+    # Gift cards sold and what the shop still owes on them, per currency.
+    gift_cards: list[GiftCardFigures] = field(default_factory=list)
 
 
 def _midnight(day: date, zone: tzinfo) -> datetime:
@@ -156,6 +159,7 @@ def sales_overview(*, now: datetime | None = None) -> Overview:
         **_to_ship(),
         **_restock(),
         **_recovered(start=start, end=end),
+        gift_cards=gift_card_figures(now=now),
     )
 
 

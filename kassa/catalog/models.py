@@ -394,6 +394,17 @@ class Item(models.Model):
         db_default=True,
         help_text=_("Off for digital goods: nothing is sent, so no address is asked for."),
     )
+    # A gift card for sale: its price is the card's amount; paying issues a card (and its code)
+    # for each unit, mailed to whom the buyer names (kassa.giftcards).
+    is_gift_card = models.BooleanField(
+        _("gift card"),
+        default=False,
+        db_default=False,
+        help_text=_(
+            "Selling this item sells a gift card of its price, mailed to the recipient the buyer "
+            "names. Make it digital (no shipping)."
+        ),
+    )
     large_image = models.ImageField(
         upload_to="items/", blank=True, editable=False, max_length=200, default="", db_default=""
     )

@@ -20,8 +20,9 @@ from kassa.orders.pricing import Totals, order_totals
 Kind = Mail.Kind
 _STAFF = {Kind.STAFF_NEW_ORDER, Kind.STAFF_NOTICE}
 _SAYS_WHAT_WAS_REFUNDED = {Kind.REFUND, Kind.RETURN_APPROVED}
-# Mail to an address rather than to an order's buyer (a sign-in code): the address is `to`.
-_ADDRESSED = {Kind.SIGN_IN}
+# Mail to an address rather than to an order's buyer (a sign-in code, a gift card for someone
+# else): the address is `to`.
+_ADDRESSED = {Kind.SIGN_IN, Kind.GIFT_CARD}
 
 
 class NoRecipient(Exception):

@@ -23,6 +23,7 @@ class Mail(models.Model):
         RETURN_REQUESTED = "return_requested", _("return request received")
         RETURN_APPROVED = "return_approved", _("return approved")
         RETURN_REJECTED = "return_rejected", _("return rejected")
+        GIFT_CARD = "gift_card", _("gift card")
 
     class State(models.TextChoices):
         QUEUED = "queued", _("queued")

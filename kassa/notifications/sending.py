@@ -25,7 +25,8 @@ from kassa.notifications.models import Mail
 
 logger = logging.getLogger(__name__)
 
-SECRET_KINDS = {Mail.Kind.SIGN_IN}
+# A sign-in code and a gift card code are secrets (the subject never carries them).
+SECRET_KINDS = {Mail.Kind.SIGN_IN, Mail.Kind.GIFT_CARD}
 
 # Schedules another try of mail `pk` at `when` (the worker's task, kassa.notifications.tasks).
 Retry = Callable[[int, datetime], object]

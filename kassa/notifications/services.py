@@ -39,10 +39,12 @@ def mail_queue(
 
 
 def mail_queue_later(
-    *, due: datetime, key: str, kind: str, order_id: int | None, language: str
+    *, due: datetime, key: str, kind: str, order_id: int | None, language: str, **context: object
 ) -> Mail | None:
     """As mail_queue, for a mail that is due only at `due` (its task runs then)."""
-    return _queue(key=key, kind=kind, order_id=order_id, language=language, context={}, due=due)
+    return _queue(
+        key=key, kind=kind, order_id=order_id, language=language, context=context, due=due
+    )
 
 
 def _queue(

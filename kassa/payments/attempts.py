@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from kassa.giftcards import paying as gift_cards
 from kassa.orders import lifecycle
 from kassa.orders.models import Order
 from kassa.payments.models import PaymentAttempt
@@ -24,12 +25,16 @@ class Begun:
     # none of them can be paid any more. An earlier attempt whose object was still being made is
     # closed here already; whoever is making it closes the object when it arrives.
     earlier: list[PaymentAttempt]
+    # What the cart's gift cards were held for as it began (minor units).
+    held_by_gift_cards: int = 0
 
 
 @transaction.atomic
 def attempt_begin(*, order: Order, kind: str, account: str) -> Begun:
     """A new attempt for `order` (pending from here), numbered after every earlier one."""
     lifecycle.order_begin_payment(order=order)  # locks the order until this commits
+    # What the cart's gift cards pay is held with it, under each card's row lock.
+    held = gift_cards.hold_for_payment(order=order)
     attempts = list(
         PaymentAttempt.objects.select_for_update().filter(order=order).order_by("number")
     )
@@ -45,7 +50,7 @@ def attempt_begin(*, order: Order, kind: str, account: str) -> Begun:
     attempt = PaymentAttempt.objects.create(
         order=order, number=number, kind=kind, account=account, currency=order.currency
     )
-    return Begun(attempt=attempt, earlier=earlier)
+    return Begun(attempt=attempt, earlier=earlier, held_by_gift_cards=held)
 
 
 def attempt_begin_new_order(*, order: Order, kind: str, account: str) -> PaymentAttempt:

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kassa.catalog.models import Item
+from kassa.giftcards import paying as gift_cards
 from kassa.metrics import instruments as metrics
 from kassa.orders import cart as order_cart
 from kassa.orders import checkout_defaults, holds, lifecycle, stock
@@ -159,6 +160,12 @@ def _start(*, order: Order, method: PaymentMethod, pages: ReturnPages) -> Starte
         raise
     # The lines are frozen now that the attempt has begun.
     lines = list(order.lines.select_related("item"))
+    if begun.held_by_gift_cards and gift_cards.pays_all(
+        order=order, lines=lines, held=begun.held_by_gift_cards
+    ):
+        return _paid_by_gift_cards(
+            order=order, attempt=attempt, pages=pages, held=begun.held_by_gift_cards
+        )
     if kept is not None:
         return _keep(order=order, method=method, attempt=attempt, lines=lines, kept=kept)
     try:
@@ -169,6 +176,18 @@ def _start(*, order: Order, method: PaymentMethod, pages: ReturnPages) -> Starte
         metrics.checkout_failed(currency=order.currency, kind=method.kind, error=exc)
         raise
     return _attach(order=order, attempt=attempt, made=made)
+
+
+def _paid_by_gift_cards(
+    *, order: Order, attempt: PaymentAttempt, pages: ReturnPages, held: int
+) -> Started:
+    """The order's gift cards pay all of it: paid here, with no call to Stripe. The attempt is
+    its record (no Stripe object), and the customer goes straight to the success page."""
+    with transaction.atomic():
+        lifecycle.order_mark_paid(order_id=order.pk, amount=held, source="paid by gift card")
+        attempts.attempt_mark_paid(attempt=attempt, payment_intent_id="")
+    order.refresh_from_db()
+    return Started(order=order, attempt=attempt, amount=0, url=f"{pages.success}?order={order.pk}")
 
 
 def _buy_now_still_open(
@@ -222,6 +241,7 @@ def _buy(
             item=item, visitor=visitor, quantity=quantity
         )
         attempt = attempts.attempt_begin_new_order(order=order, kind=method.kind, account=account)
+        gift_cards.none_held(order)
         # Last before the commit: from here the item's row is locked, and a flash sale's
         # buyers all wait for it, so nothing else is written while it is held.
         stock.reserve(order=order, lines=lines)
@@ -290,7 +310,7 @@ def _keep(
     kept: tuple[PaymentAttempt, Remote],
 ) -> Started:
     earlier, remote = kept
-    goods = order_totals(order, lines, shipping=0).total
+    goods = order_totals(order, lines, shipping=0).total - gift_cards.paid_by_cards(order)
     # Recorded before the amount changes at Stripe, so a payment of the new amount finds its
     # attempt however soon it arrives.
     if not attempts.attempt_attach(

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from kassa.common.errors import Conflict
 from kassa.common.money import format_amount, from_minor
 from kassa.common.notices import notify_staff
+from kassa.giftcards import ledger as gift_card_ledger
 from kassa.orders import lifecycle
 from kassa.orders.models import Order, OrderLine
 from kassa.orders.pricing import returned_amount
@@ -178,6 +179,19 @@ def refund_order(
             raise RefundFailed(_("There is no such order."))
         paid_by = _paid_by(order)
         left = refundable(order)
+        if paid_by is None and left > 0 and gift_card_ledger.spent_by(order):
+            # Paid by gift cards alone: what is refunded goes back to them, without Stripe.
+            return _refund_to_gift_cards(
+                order,
+                requested_by=requested_by,
+                lines=_checked_lines(order, returned),
+                amount=amount,
+                left=left,
+                restock=restock,
+                note=note,
+                at_most=at_most,
+                customer_told=customer_told,
+            )
         if paid_by is None or left <= 0:
             raise RefundFailed(_("The order is not paid, or already refunded."))
         before = refunds_counted(order)
@@ -253,6 +267,9 @@ def refund_order(
             )
             if made.failed:
                 return refund  # nothing went back to the customer: nothing comes back to stock
+            if amount == left and not lines:
+                # All that was left is refunded: what gift cards paid goes back to them too.
+                gift_card_ledger.refund(order=order, by=requested_by, note=f"refund {made.id}")
             RefundLine.objects.bulk_create(
                 RefundLine(refund=refund, line_id=line_id, quantity=units, restocked=restock)
                 for line_id, units in lines.items()
@@ -268,6 +285,64 @@ def refund_order(
                 order, source=f"refund {made.id} by {requested_by}", customer_told=customer_told
             )
             return refund
+
+
+def _refund_to_gift_cards(
+    order: Order,
+    *,
+    requested_by: str,
+    lines: dict[int, int],
+    amount: int | None,
+    left: int,
+    restock: bool,
+    note: str,
+    at_most: int | None,
+    customer_told: bool,
+) -> Refund:
+    """Refund an order its gift cards paid in full: the cards get the amount back (the first
+    applied first), recorded as a refund of the order like one through Stripe."""
+    if amount is None:
+        amount = min(returned_amount(order, lines), left) if lines else left
+    if not 0 < amount <= left:
+        raise RefundFailed(
+            _("The amount to refund must be more than nothing and at most what is left.")
+        )
+    if at_most is not None and amount > at_most:
+        raise RefundFailed(
+            _("A refund of more than %(limit)s needs the owner's permission; nothing was refunded.")
+            % {"limit": format_amount(from_minor(at_most, order.currency), order.currency)}
+        )
+    with transaction.atomic():
+        number = Refund.objects.filter(order=order).count() + 1
+        reference = f"giftcard-{order.pk}-{number}"
+        given = gift_card_ledger.refund(
+            order=order, by=requested_by, note=note or reference, at_most=amount
+        )
+        refund = Refund.objects.create(
+            order=order,
+            stripe_id=reference,
+            payment_intent_id="",
+            amount=given,
+            currency=order.currency,
+            state=Refund.State.SUCCEEDED,
+            requested_by=requested_by[:150],
+            note=note[:500],
+        )
+        RefundLine.objects.bulk_create(
+            RefundLine(refund=refund, line_id=line_id, quantity=units, restocked=restock)
+            for line_id, units in lines.items()
+        )
+        if restock and lines:
+            items = dict(OrderLine.objects.filter(pk__in=lines).values_list("pk", "item_id"))
+            lifecycle.order_return_stock(
+                order_id=order.pk,
+                source=reference,
+                items={items[line_id]: units for line_id, units in lines.items()},
+            )
+        _settle_order(
+            order, source=f"{reference} by {requested_by}", customer_told=customer_told
+        )
+        return refund
 
 
 def _settle_order(order: Order, *, source: str, customer_told: bool = False) -> bool:

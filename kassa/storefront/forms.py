@@ -145,6 +145,22 @@ class AddToCartForm(_QuantityForm):
     """The item page's "Add to cart": how many (one when the field is left out)."""
 
 
+class GiftCardRecipientForm(forms.Form):
+    """Whom a gift card added to the cart is for, and when it is mailed to them (blank: as
+    soon as it is paid; the buyer's own address when no recipient is named)."""
+
+    recipient_email = forms.EmailField(required=False, max_length=254)
+    recipient_name = forms.CharField(required=False, max_length=100)
+    message = forms.CharField(required=False, max_length=1000, widget=forms.Textarea)
+    send_on = forms.DateField(required=False)
+
+
+class RemoveGiftCardForm(forms.Form):
+    """A gift card's Remove button in the cart (the card by its id, never its code)."""
+
+    remove_gift_card = IdField()
+
+
 class BuyNowForm(_QuantityForm):
     """Buy now's quantity (`?quantity=N` on the Buy address): the item page's box beside it."""
 

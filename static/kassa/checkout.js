@@ -65,7 +65,7 @@
           await new Promise(function (resolve) { setTimeout(resolve, Math.min(wait, 10) * 1000); });
         }
         data = await response.json().catch(function () { return {}; });
-        if (!response.ok || !data.id) {
+        if (!response.ok || !(data.id || data.url)) {
           fail(data.error || say("notStarted", "The payment could not be started. Please try again."));
           return;
         }
@@ -74,6 +74,11 @@
         return;
       }
 
+      if (!data.id) {
+        // Paid already, by gift cards alone: no Checkout, straight to the success page.
+        window.location.assign(data.url);
+        return;
+      }
       try {
         var stripe = typeof window.Stripe === "function" ? window.Stripe(button.dataset.stripeKey) : null;
         if (stripe && typeof stripe.redirectToCheckout === "function") {

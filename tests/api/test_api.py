@@ -154,6 +154,8 @@ def test_a_whole_cart_through_the_api(api: Api) -> None:
         "problems": [],
         "customer": None,
         "shipping_address": None,
+        "gift_cards": [],
+        "amount_due": usd(5283, "$52.83"),
     }
     assert api.get("/cart").json() == discounted.json()
 
@@ -412,6 +414,8 @@ OPERATIONS = {
     ("delete", "/api/v1/cart/lines/{item_id}"),
     ("put", "/api/v1/cart/discount"),
     ("delete", "/api/v1/cart/discount"),
+    ("post", "/api/v1/cart/gift-cards"),
+    ("delete", "/api/v1/cart/gift-cards/{card_id}"),
     ("get", "/api/v1/orders"),
     ("get", "/api/v1/orders/{order_id}"),
     ("post", "/api/v1/orders/{order_id}/checkout"),

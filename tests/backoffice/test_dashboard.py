@@ -280,7 +280,7 @@ def test_the_figures_take_nine_queries_however_many_orders(count: int) -> None:
     many_paid_orders(count)
     with CaptureQueriesContext(connection) as captured:
         overview = sales_overview()
-    assert len(captured) == 9
+    assert len(captured) == 9  # the ninth: gift cards sold and outstanding, per currency
     assert overview.periods[-1].paid_orders == count
 
 

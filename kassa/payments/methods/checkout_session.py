@@ -13,9 +13,11 @@ from django.conf import settings
 from django.core import signing
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
 
 from kassa.catalog import images
 from kassa.common.money import to_minor
+from kassa.giftcards import paying as gift_cards
 from kassa.orders.charge import ChargeDetails, TaxShare
 from kassa.orders.checkout_defaults import offered
 from kassa.orders.models import Order, OrderLine
@@ -157,6 +159,44 @@ def _line_item(
     if tax_rate_id:
         item["tax_rates"] = [tax_rate_id]
     return item
+
+
+def after_gift_cards(
+    params: SessionCreateParams,
+    *,
+    order: Order,
+    lines: list[OrderLine],
+    cards: list[gift_cards.Applied],
+) -> None:
+    """Gift cards paid part of the order: Checkout is asked for exactly the rest, as one line.
+
+    A gift card is a payment, not a discount, so Checkout cannot be told of it as a coupon:
+    Stripe takes a coupon off before it computes tax, which would tax less than the full price,
+    and a session takes one coupon (the order's discount may already be it) and no negative
+    line. So the session gets one line, "Order N (after gift card ••••1234)", for the order's
+    total (its discount and tax already in it, as kassa.orders.pricing computed them) less what
+    the cards pay, with no coupon and no tax rate on top: Stripe charges total − cards to the
+    minor unit. The shipping the customer chooses in Checkout comes on top, as for any order.
+    What the customer loses is the itemised list on Stripe's page; the shop's own pages, mails
+    and invoice still itemise the order, with the cards' part shown.
+    """
+    paid = sum(part.amount for part in cards)
+    total = order_totals(order, lines, shipping=0).total
+    names = ", ".join(f"••••{part.card.last4}" for part in cards)
+    params["line_items"] = [
+        {
+            "price_data": {
+                "currency": order.currency,
+                "unit_amount": total - paid,
+                "product_data": {
+                    "name": _("Order %(number)s (after gift card %(cards)s)")
+                    % {"number": order.pk, "cards": names}
+                },
+            },
+            "quantity": 1,
+        }
+    ]
+    params.pop("discounts", None)  # none is made, but never one on top of the rest
 
 
 def known_email(order: Order) -> str:
@@ -302,23 +342,29 @@ class CheckoutSessionMethod(PaymentMethod):
     ) -> Made:
         """The session of `order`'s attempt number `attempt` (one Stripe call once the order's
         coupon, tax rate and shipping rates exist)."""
-        discount = discount_in_effect(order)
+        by_cards = [part for part in gift_cards.held_for_attempt(order, lines) if part.amount]
+        # With gift cards, the session is one line of what is left (after_gift_cards): the
+        # order's coupon and tax rate are not made for it.
+        discount = None if by_cards else discount_in_effect(order)
         coupon_id = ensure_coupon(discount=discount, currency=order.currency) if discount else None
-        manual_tax = order.tax if not stripe_computes_tax() else None
+        manual_tax = order.tax if not stripe_computes_tax() and not by_cards else None
         tax_rate_id = (
             ensure_tax_rate(tax=manual_tax, currency=order.currency) if manual_tax else None
         )
+        params = checkout_params(
+            order=order,
+            attempt=attempt,
+            lines=lines,
+            pages=pages,
+            coupon_id=coupon_id,
+            tax_rate_id=tax_rate_id,
+            shipping_rate_ids=shipping_rate_ids(order=order, lines=lines),
+        )
+        if by_cards:
+            after_gift_cards(params, order=order, lines=lines, cards=by_cards)
         session = checkout_sessions.create_session(
             currency=order.currency,
-            params=checkout_params(
-                order=order,
-                attempt=attempt,
-                lines=lines,
-                pages=pages,
-                coupon_id=coupon_id,
-                tax_rate_id=tax_rate_id,
-                shipping_rate_ids=shipping_rate_ids(order=order, lines=lines),
-            ),
+            params=params,
             idempotency_key=f"kassa-checkout-{order.pk}-{attempt}",
         )
         remote = remote_of(session)

@@ -14,6 +14,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from kassa.giftcards import paying as gift_cards
 from kassa.orders.charge import ChargeDetails
 from kassa.orders.checkout_defaults import offered
 from kassa.orders.models import Order, OrderLine
@@ -159,6 +160,9 @@ class PaymentIntentMethod(PaymentMethod):
         the choice, and the intent's amount follows it (payment_intent_details)."""
         goods = order_totals(order, lines, shipping=0).total
         option = default_shipping(order=order, lines=lines, goods=goods)
+        # Gift cards in the cart pay their part first: the intent asks for the rest (the
+        # shipping offered still follows the goods' full total).
+        goods -= sum(part.amount for part in gift_cards.held_for_attempt(order, lines))
         intent = payment_intents.create_intent(
             currency=order.currency,
             params=payment_intent_params(order=order, goods=goods, option=option),

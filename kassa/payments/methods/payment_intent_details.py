@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from kassa.common.address import Address, Contact
 from kassa.common.errors import Invalid
+from kassa.giftcards import paying as gift_cards
 from kassa.orders.checkout_defaults import offered
 from kassa.orders.models import Order, OrderLine
 from kassa.orders.pricing import order_totals
@@ -135,6 +136,7 @@ def payment_intent_details(*, order: Order, details: Details) -> PaymentIntent:
     lines = list(order.lines.select_related("item"))
     goods = order_totals(order, lines, shipping=0).total
     option, address = _chosen(details, order=order, lines=lines, goods=goods)
+    goods -= gift_cards.paid_by_cards(order)  # the cards' part is not the intent's
     if attempt.amount is not None and attempt.amount != goods:
         # The attempt froze the order: its goods cannot have changed. Should they have, paying
         # now would be recorded as an unmatched payment; a reload starts afresh.

@@ -17,6 +17,7 @@ from kassa.common.http import json_endpoint
 from kassa.common.money import format_amount, from_minor
 from kassa.common.throttle import buy_limited
 from kassa.customers.selectors import last_shipping_address
+from kassa.giftcards import paying as gift_cards
 from kassa.orders.checkout_defaults import offered
 from kassa.orders.models import Order
 from kassa.orders.pricing import order_totals
@@ -194,6 +195,9 @@ def order_pay_page(request: HttpRequest, order_id: int) -> HttpResponse:
     order = order_for_request(request, order_id)
     totals = order_totals(order)
     free = totals.is_free  # Stripe cannot charge nothing
+    by_cards = gift_cards.applied(order)  # they pay first: the card is charged the rest
+    amount_due = totals.total - sum(part.amount for part in by_cards)
+    cards_pay_all = bool(by_cards) and amount_due <= 0
     payable = order.status in (Order.Status.OPEN, Order.Status.PENDING) and bool(totals.lines)
     return render(
         request,
@@ -202,8 +206,11 @@ def order_pay_page(request: HttpRequest, order_id: int) -> HttpResponse:
             "order": order,
             "totals": totals,
             "currency": order.currency,
-            "payable": payable and not free,
+            "payable": payable and not free and not cards_pay_all,
             "free": free,
+            "gift_cards": by_cards,
+            "amount_due": amount_due,
+            "cards_pay_all": cards_pay_all,
             "intent_url": reverse("payments:order-payment-intent", args=[order.pk]),
         },
     )

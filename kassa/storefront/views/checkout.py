@@ -14,6 +14,7 @@ from kassa.catalog import selectors as catalog_selectors
 from kassa.common.forms import cleaned
 from kassa.common.http import json_endpoint, page_or_json
 from kassa.common.throttle import buy_limited
+from kassa.giftcards.issuing import codes_to_show
 from kassa.orders import selectors as order_selectors
 from kassa.payments.back_from_stripe import confirm_return
 from kassa.payments.flow import checkout_buy, checkout_cancel, checkout_start
@@ -75,13 +76,25 @@ def success(request: HttpRequest) -> HttpResponse:
     returned = confirm_return(query=request.GET)
     order = returned.order
     visitor = visitor_from_request(request, create=False)
+    if order is None and request.GET.get("order", "").isdigit():
+        # Paid by gift cards alone: no Stripe object to ask, the order is looked up as the
+        # visitor's own (below), and shown only if it is paid.
+        order = (
+            order_selectors.order_list(visitor=visitor)
+            .filter(pk=int(request.GET["order"][:18]))
+            .first()
+        )
     if (
         order is not None
         and not order_selectors.order_list(visitor=visitor).filter(pk=order.pk).exists()
     ):
         order = None  # paid or not, a stranger's order is not shown
+    # The codes of gift cards the order bought, shown in full this once, to its buyer.
+    bought = codes_to_show(order=order) if order is not None and order.is_paid else []
     return render(
-        request, "kassa/success.html", {"order": order, "failed": order and returned.failed}
+        request,
+        "kassa/success.html",
+        {"order": order, "failed": order and returned.failed, "gift_card_codes": bought},
     )
 
 

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET
 
 from kassa.api.schemas import OrderList, order_out
@@ -16,6 +17,8 @@ from kassa.common.forms import cleaned
 from kassa.common.http import page_or_json, wants_json
 from kassa.common.throttle import code_limited
 from kassa.customers.returns import can_return, return_deadline
+from kassa.giftcards import paying as gift_cards
+from kassa.giftcards.recipients import set_recipient
 from kassa.orders import selectors
 from kassa.orders.cart import (
     cart_add_item,
@@ -30,8 +33,10 @@ from kassa.orders.review import cart_review
 from kassa.storefront.forms import (
     AddToCartForm,
     DiscountCodeForm,
+    GiftCardRecipientForm,
     LineQuantityForm,
     RemoveDiscountForm,
+    RemoveGiftCardForm,
     RemoveLineForm,
 )
 from kassa.storefront.json import shape
@@ -68,9 +73,12 @@ def add_to_order(request: HttpRequest, item_id: int) -> HttpResponse:
     """POST /item/<id>/add-to-order/: put the item in the visitor's cart (made on first add)."""
     item = catalog_selectors.item_get(item_id=item_id)
     quantity: int = cleaned(AddToCartForm(request.POST))["quantity"]
+    recipient = cleaned(GiftCardRecipientForm(request.POST)) if item.is_gift_card else None
     cart, created = cart_add_item(
         visitor=visitor_from_request(request), item=item, quantity=quantity
     )
+    if recipient is not None:
+        set_recipient(order=cart, item_id=item.pk, **recipient)
     if wants_json(request):
         return _as_json(request, cart, status=201 if created else 200)
     messages.success(request, _("%(item)s is in your cart.") % {"item": item.name})
@@ -94,12 +102,15 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     totals = order_totals(order)
     if wants_json(request):
         return shape(order_out(order, totals))
+    by_cards = gift_cards.applied(order)
     return render(
         request,
         "kassa/order_detail.html",
         {
             "order": order,
             "totals": totals,
+            "gift_cards": by_cards,
+            "amount_due": totals.total - sum(part.amount for part in by_cards),
             "review": cart_review(order, totals),
             **_returns(order, reverse("orders:return", args=[order.pk])),
         },
@@ -131,11 +142,24 @@ def order_line_update(request: HttpRequest, order_id: int, line_id: int) -> Http
 
 
 @never_cache
+# A gift card's code is money: Django's error reports leave it out.
+@sensitive_post_parameters("code")
 @page_or_json("POST", not_found=NO_SUCH_ORDER, back=_order_page)
 @code_limited
 def order_discount(request: HttpRequest, order_id: int) -> HttpResponse:
-    """Apply a discount code typed in the cart, or (its Remove button) remove the discount."""
+    """Apply a code typed in the cart's one code box (a gift card's, else a discount's), or
+    (their Remove buttons) remove a gift card or the discount."""
     order = order_for_request(request, order_id)
+    # Gift cards first: a code of a gift card's shape is only ever a gift card's.
+    remove_card = RemoveGiftCardForm(request.POST)
+    if remove_card.is_valid():
+        gift_cards.remove(order=order, card_id=remove_card.cleaned_data["remove_gift_card"])
+        return _changed(request, order)
+    card = gift_cards.apply_code(order=order, typed=request.POST.get("code", "")[:100])
+    if card is not None:
+        if not wants_json(request):
+            messages.success(request, _("Gift card ••••%(last4)s applied.") % {"last4": card.last4})
+        return _changed(request, order)
     if RemoveDiscountForm(request.POST).is_valid():
         order_remove_discount(order=order)
         return _changed(request, order)
