@@ -339,9 +339,7 @@ def _refund_to_gift_cards(
                 source=reference,
                 items={items[line_id]: units for line_id, units in lines.items()},
             )
-        _settle_order(
-            order, source=f"{reference} by {requested_by}", customer_told=customer_told
-        )
+        _settle_order(order, source=f"{reference} by {requested_by}", customer_told=customer_told)
         return refund
 
 

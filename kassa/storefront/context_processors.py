@@ -1,5 +1,7 @@
 """What every page's header shows of the visitor: where they are, and their cart."""
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -16,7 +18,7 @@ def page_path(request: HttpRequest) -> dict[str, object]:
     return {"page_path": request.get_full_path()}
 
 
-def cart(request: HttpRequest) -> dict[str, object]:
+def cart_values(request: HttpRequest) -> dict[str, object]:
     """The cart link, item count and its label for every page's header (creates no session).
 
     Shared pages put these in per visitor (kassa.storefront.shared_pages); kassa.storefront.personal
@@ -29,6 +31,21 @@ def cart(request: HttpRequest) -> dict[str, object]:
         url = reverse("orders:detail", args=[shown.cart_id])
     label = ngettext("%(counter)s item", "%(counter)s items", count) % {"counter": count}
     return {"cart_count": count, "cart_url": url, "cart_label": label}
+
+
+def cart(request: HttpRequest) -> dict[str, object]:
+    """cart_values for templates, looked up only when a template shows them: the admin's pages
+    and the mails never do, so they cost no cache or database read for the cart."""
+    values = functools.cache(lambda: cart_values(request))
+    # A template calls a callable it is given: each name asks once, for all three.
+    return {name: functools.partial(_value, values, name) for name in _NAMES}
+
+
+_NAMES = ("cart_count", "cart_url", "cart_label")
+
+
+def _value(values: Callable[[], dict[str, object]], name: str) -> object:
+    return values()[name]
 
 
 def site(request: HttpRequest | None = None) -> dict[str, Any]:

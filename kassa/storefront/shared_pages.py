@@ -3,11 +3,11 @@
 A shared copy is rendered without a request, so nothing of one visitor's can end up in it. What
 belongs to a visitor is a marker in the copy, replaced for each response: the CSRF token of the
 page's forms, the page's own address (the language switch returns to it) and the header's cart link
-(kassa.storefront.context_processors.cart, read from a signed cookie by kassa.storefront.personal
-without the database): visitors without a session cookie share a copy with those values in
-already. Markers hold a NUL, which no form accepts
-and no escaping adds or removes. A visitor with a message waiting (messages framework) gets the
-whole page rendered for them, as does everyone when DEBUG is on (templates being edited).
+(kassa.storefront.context_processors.cart_values, read from a signed cookie by
+kassa.storefront.personal without the database): visitors without a session cookie share a
+copy with those values in already. Markers hold a NUL, which no form accepts and no escaping
+adds or removes. A visitor with a message waiting (messages framework) gets the whole page
+rendered for them, as does everyone when DEBUG is on (templates being edited).
 
 Copies live in this process's memory (the "pages" cache) under the caller's key and version; the
 caller changes the version when what its pages show changes (kassa.catalog.revision).
@@ -26,7 +26,7 @@ from django.template.loader import render_to_string
 from django.utils.html import escape
 from django.utils.translation import get_language
 
-from kassa.storefront.context_processors import cart, page_path, site
+from kassa.storefront.context_processors import cart_values, page_path, site
 
 T = TypeVar("T")
 
@@ -73,7 +73,7 @@ def page(
 
 
 def _header_values(request: HttpRequest) -> dict[str, object]:
-    return cart(request)
+    return cart_values(request)
 
 
 def _marker(name: str) -> str:
