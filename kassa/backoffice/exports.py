@@ -87,15 +87,17 @@ class _Echo:
 
 
 def csv_rows(*, start: date, end: date) -> Iterator[str]:
-    """The paid orders of the days from `start` to `end` as CSV text, the header first, a few
-    hundred rows a piece (for a streamed response)."""
+    """The paid orders of the days from `start` to `end` as CSV text, for a streamed response:
+    the header with the first row as soon as the query gives it (the download starts), then a
+    few hundred rows a piece."""
     writer = csv.writer(_Echo())
     piece = [writer.writerow(HEADER)]
+    size = 2
     for row in _rows(start=start, end=end):
         piece.append(writer.writerow(row))
-        if len(piece) >= CHUNK // 4:
+        if len(piece) >= size:
             yield "".join(piece)
-            piece = []
+            piece, size = [], CHUNK // 4
     if piece:
         yield "".join(piece)
 

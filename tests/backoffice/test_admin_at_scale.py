@@ -125,7 +125,7 @@ def test_the_carts_list_reads_the_same_queries_for_one_cart_or_twenty(
 def test_the_export_streams_in_pieces_from_one_query(
     staff_client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(exports, "CHUNK", 8)  # two rows a piece
+    monkeypatch.setattr(exports, "CHUNK", 8)  # two rows a piece after the first
     item = ItemFactory.create(name="Mug", price=Decimal("2.50"), currency="usd")
     paid_at = datetime.now(UTC) - timedelta(hours=1)
 
