@@ -60,6 +60,7 @@ def test_the_orders_list_says_more_than_and_pages_on(
     page = staff_client.get("/admin/orders/order/")
     assert page.status_code == 200
     assert "more than 4 orders" in page.text
+    assert "more than 4 results" in page.text  # beside the search box
     # Page 2 counts a page further: 6 of the 7 linked, and still more.
     assert "more than 6 orders" in staff_client.get("/admin/orders/order/", {"p": 2}).text
     last = staff_client.get("/admin/orders/order/", {"p": 4})
