@@ -38,7 +38,7 @@ HEADER = [
 # text instead.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Lines read from the database at a time, through one server-side cursor on PostgreSQL.
-CHUNK = 2000
+CHUNK = 500
 
 
 def _text(value: str) -> str:
