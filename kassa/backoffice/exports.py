@@ -1,9 +1,10 @@
 """Paid orders as CSV, one row per order line, for an accountant's spreadsheet."""
 
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from datetime import date, datetime, time, timedelta
 from itertools import groupby
+from typing import cast
 
 from django.db import transaction
 from django.utils import timezone
@@ -68,15 +69,17 @@ def paid_orders(*, start: date, end: date) -> Iterator[tuple[Order, list[OrderLi
     # In a transaction PostgreSQL's cursor hands out rows as it finds them, from a plan made
     # to start fast (orders by their paid_at index, then their lines); outside one, a cursor
     # must outlive its transaction and PostgreSQL reads the whole month before the first row.
+    rows = cast(Generator[OrderLine], lines.iterator(chunk_size=CHUNK))
     with transaction.atomic():
-        for _order_id, group in groupby(
-            lines.iterator(chunk_size=CHUNK), key=lambda line: line.order_id
-        ):
-            of_order = list(group)
-            order = of_order[0].order
-            for line in of_order:
-                line.order = order  # one instance for all, as a prefetch would give
-            yield order, of_order
+        try:
+            for _order_id, group in groupby(rows, key=lambda line: line.order_id):
+                of_order = list(group)
+                order = of_order[0].order
+                for line in of_order:
+                    line.order = order  # one instance for all, as a prefetch would give
+                yield order, of_order
+        finally:
+            rows.close()  # the cursor closed inside its transaction, also when cut short
 
 
 class _Echo:
