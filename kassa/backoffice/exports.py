@@ -1,9 +1,10 @@
 """Paid orders as CSV, one row per order line, for an accountant's spreadsheet."""
 
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from datetime import date, datetime, time, timedelta
 from itertools import groupby
+from typing import cast
 
 from django.db import transaction
 from django.utils import timezone
@@ -38,7 +39,7 @@ HEADER = [
 # text instead.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Lines read from the database at a time, through one server-side cursor on PostgreSQL.
-CHUNK = 2000
+CHUNK = 500
 
 
 def _text(value: str) -> str:
@@ -68,15 +69,17 @@ def paid_orders(*, start: date, end: date) -> Iterator[tuple[Order, list[OrderLi
     # In a transaction PostgreSQL's cursor hands out rows as it finds them, from a plan made
     # to start fast (orders by their paid_at index, then their lines); outside one, a cursor
     # must outlive its transaction and PostgreSQL reads the whole month before the first row.
+    rows = cast(Generator[OrderLine], lines.iterator(chunk_size=CHUNK))
     with transaction.atomic():
-        for _order_id, group in groupby(
-            lines.iterator(chunk_size=CHUNK), key=lambda line: line.order_id
-        ):
-            of_order = list(group)
-            order = of_order[0].order
-            for line in of_order:
-                line.order = order  # one instance for all, as a prefetch would give
-            yield order, of_order
+        try:
+            for _order_id, group in groupby(rows, key=lambda line: line.order_id):
+                of_order = list(group)
+                order = of_order[0].order
+                for line in of_order:
+                    line.order = order  # one instance for all, as a prefetch would give
+                yield order, of_order
+        finally:
+            rows.close()  # the cursor closed inside its transaction, also when cut short
 
 
 class _Echo:
@@ -87,15 +90,17 @@ class _Echo:
 
 
 def csv_rows(*, start: date, end: date) -> Iterator[str]:
-    """The paid orders of the days from `start` to `end` as CSV text, the header first, a few
-    hundred rows a piece (for a streamed response)."""
+    """The paid orders of the days from `start` to `end` as CSV text, for a streamed response:
+    the header with the first row as soon as the query gives it (the download starts), then a
+    few hundred rows a piece."""
     writer = csv.writer(_Echo())
     piece = [writer.writerow(HEADER)]
+    size = 2
     for row in _rows(start=start, end=end):
         piece.append(writer.writerow(row))
-        if len(piece) >= CHUNK // 4:
+        if len(piece) >= size:
             yield "".join(piece)
-            piece = []
+            piece, size = [], CHUNK // 4
     if piece:
         yield "".join(piece)
 

@@ -253,7 +253,10 @@ def _top_items(*, start: datetime, end: datetime) -> dict[str, list[TopItem]]:
     # Ids grow with time, so the window's orders are the newest few of a long history: lines
     # from the first of them on are read by their order index, not every line the shop has
     # (a condition the other one already implies: it changes no figure).
-    first = Order.objects.filter(_paid_between(start, end)).aggregate(first=Min("id"))["first"] or 0
+    # MIN(id + 0), not MIN(id): PostgreSQL would otherwise walk the primary key from the
+    # oldest order until one was paid in the window, through nearly every order.
+    window = Order.objects.filter(_paid_between(start, end))
+    first = window.aggregate(first=Min(F("id") + 0))["first"] or 0
     rows = (
         OrderLine.objects.filter(_paid_between(start, end, prefix="order__"), order_id__gte=first)
         .values("item_id", "item__name", "order__currency")

@@ -60,6 +60,7 @@ def test_the_orders_list_says_more_than_and_pages_on(
     page = staff_client.get("/admin/orders/order/")
     assert page.status_code == 200
     assert "more than 4 orders" in page.text
+    assert "more than 4 results" in page.text  # beside the search box
     # Page 2 counts a page further: 6 of the 7 linked, and still more.
     assert "more than 6 orders" in staff_client.get("/admin/orders/order/", {"p": 2}).text
     last = staff_client.get("/admin/orders/order/", {"p": 4})
@@ -125,7 +126,7 @@ def test_the_carts_list_reads_the_same_queries_for_one_cart_or_twenty(
 def test_the_export_streams_in_pieces_from_one_query(
     staff_client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(exports, "CHUNK", 8)  # two rows a piece
+    monkeypatch.setattr(exports, "CHUNK", 8)  # two rows a piece after the first
     item = ItemFactory.create(name="Mug", price=Decimal("2.50"), currency="usd")
     paid_at = datetime.now(UTC) - timedelta(hours=1)
 
