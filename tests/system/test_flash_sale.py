@@ -49,9 +49,10 @@ class Shop:
 
     def item(self, name: str, stock: int) -> int:
         [(pk,)] = self.sql(
+            # Digital: the sale is about stock, and a checkout stays one call to Stripe.
             "INSERT INTO catalog_item (name, description, price, currency, stock, reserved,"
-            " is_active, created_at, updated_at)"
-            " VALUES (%s, '', 9.90, 'usd', %s, 0, true, now(), now()) RETURNING id",
+            " is_active, requires_shipping, created_at, updated_at)"
+            " VALUES (%s, '', 9.90, 'usd', %s, 0, true, false, now(), now()) RETURNING id",
             name,
             stock,
         )
