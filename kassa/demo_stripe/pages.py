@@ -19,7 +19,7 @@ class CheckoutForm(forms.Form):
     postal_code = forms.CharField(label="Postal code", max_length=20, required=False)
     state = forms.CharField(label="State / region", max_length=100, required=False)
     country = forms.ChoiceField(label="Country", required=False)
-    shipping_option = forms.ChoiceField(label="Shipping", required=False)
+    shipping_option = forms.ChoiceField(label="Shipping", required=False, widget=forms.RadioSelect)
     card_number = forms.CharField(label="Card number", max_length=30, initial="4242 4242 4242 4242")
 
     def __init__(self, session: dict[str, Any], *args: Any, **kwargs: Any) -> None:

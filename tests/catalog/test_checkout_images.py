@@ -7,7 +7,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from kassa.catalog import images, services
 from kassa.catalog.models import Item
-from tests.factories import ItemFactory
+from tests.factories import ItemFactory, ensure_shipping_rate
 from tests.fake_stripe import FakeStripe
 from tests.images import picture
 
@@ -18,6 +18,7 @@ IMAGES = "line_items[0][price_data][product_data][images][0]"
 
 def item_with_image() -> int:
     item = ItemFactory.build(name="Teapot")
+    ensure_shipping_rate(item.currency)  # built, not created: the factory makes no rate
     checked = images.check_upload(ContentFile(picture("JPEG")))
     return int(services.item_save(item=item, new_image=checked).pk)
 

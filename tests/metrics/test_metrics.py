@@ -103,9 +103,12 @@ def test_a_failing_stripe_is_counted_by_outcome_and_error(
     readable.STRIPE_MAX_NETWORK_RETRIES = 0  # one call each, whatever stripe-python would retry
     item = ItemFactory.create()
     before = scrape()
-    fake_stripe.fail_next(status=503)
+    sessions = "/v1/checkout/sessions"  # not the shipping rate made before the first
+    fake_stripe.fail_next(status=503, path=sessions)
     assert Client().get(f"/buy/{item.pk}/").status_code == 503
-    fake_stripe.fail_next(status=400, body={"error": {"type": "invalid_request_error"}})
+    fake_stripe.fail_next(
+        status=400, body={"error": {"type": "invalid_request_error"}}, path=sessions
+    )
     assert Client().get(f"/buy/{item.pk}/").status_code == 502
     after = scrape()
 

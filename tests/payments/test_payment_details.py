@@ -336,3 +336,20 @@ def test_stripe_sends_its_receipt_only_when_the_shop_says_so(
     deliver(event("payment_intent.succeeded", shop.resources.payment_intents[pi]))
     order.refresh_from_db()
     assert (order.status, order.email) == (Order.Status.PAID, "ana+shop@example.com")
+
+
+def test_a_rate_switched_off_while_the_customer_pays_is_refused_not_sent_free(
+    client: Client, shop: FakeStripe, rates: dict[str, ShippingRate]
+) -> None:
+    order = cart(client, (ItemFactory.create(price=Decimal("40.00")).pk, 1))
+    body = start(client, order).json()
+    intent = intent_of_page(shop, body)
+    for rate in ShippingRate.objects.filter(currency="usd", active=True):
+        rate.active = False
+        rate.save()  # as staff's edit in the admin: the shop reads its rates again
+
+    answer = details(client, order, shipping_rate=str(rates["post"].pk))
+
+    assert answer.status_code == 409, answer.content
+    assert answer.json()["code"] == "no_shipping_rate"
+    assert intent_of_page(shop, body)["amount"] == intent["amount"]  # unchanged at Stripe

@@ -108,4 +108,5 @@ def test_every_key_the_shop_sends_carries_the_id(fake_stripe: FakeStripe) -> Non
     }
     prefix = f"{installation.installation_id()}-"
     assert all(str(r.idempotency_key).startswith(prefix) for r in posts)
-    assert posts[0].idempotency_key == f"{prefix}kassa-checkout-{order.pk}-1"
+    [made] = fake_stripe.requests_to(*SESSIONS)
+    assert made.idempotency_key == f"{prefix}kassa-checkout-{order.pk}-1"

@@ -98,7 +98,8 @@ def test_past_the_wait_bound_buy_is_a_503_with_retry_after_and_nothing_written(
 ) -> None:
     settings.STRIPE_RATE_LIMIT_WAIT_SECONDS = 1.5
     fake_stripe.set_rate_limit(0)  # every call is over the limit
-    item = ItemFactory.create()
+    # Nothing to send: the session is the only call, with no shipping rate made before it.
+    item = ItemFactory.create(requires_shipping=False)
 
     with caplog.at_level(logging.INFO, logger="kassa.payments.guard"):
         response = client.get(f"/buy/{item.pk}")

@@ -132,9 +132,10 @@ class Deployment:
     def item(self, name: str, stock: int, price: str = "9.90") -> int:
         return int(
             self.value(
+                # Sent by no one (digital): these tests are about stock, not shipping rates.
                 "INSERT INTO catalog_item (name, description, price, currency, stock, reserved,"
-                " is_active, created_at, updated_at)"
-                f" VALUES ('{name}', '', {price}, 'usd', {stock}, 0, true, now(), now())"
+                " is_active, requires_shipping, created_at, updated_at)"
+                f" VALUES ('{name}', '', {price}, 'usd', {stock}, 0, true, false, now(), now())"
                 " RETURNING id"
             )
         )

@@ -49,9 +49,10 @@ class Shop:
 
     def item(self, name: str, stock: int) -> int:
         [(pk,)] = self.sql(
+            # Digital: the sale is about stock, and a checkout stays one call to Stripe.
             "INSERT INTO catalog_item (name, description, price, currency, stock, reserved,"
-            " is_active, created_at, updated_at)"
-            " VALUES (%s, '', 9.90, 'usd', %s, 0, true, now(), now()) RETURNING id",
+            " is_active, requires_shipping, created_at, updated_at)"
+            " VALUES (%s, '', 9.90, 'usd', %s, 0, true, false, now(), now()) RETURNING id",
             name,
             stock,
         )
@@ -282,8 +283,10 @@ def test_a_flash_sale_on_one_variant_leaves_its_siblings_untouched(shop: Shop) -
     for position, (size, stock) in enumerate((("S", 10), ("M", 5), ("L", 10))):
         [(pk,)] = shop.sql(
             "INSERT INTO catalog_item (name, description, price, currency, stock, reserved,"
-            " is_active, product_id, option1, position, created_at, updated_at)"
-            " VALUES (%s, '', 9.90, 'usd', %s, 0, true, %s, %s, %s, now(), now()) RETURNING id",
+            " is_active, requires_shipping, product_id, option1, position, created_at,"
+            " updated_at)"
+            " VALUES (%s, '', 9.90, 'usd', %s, 0, true, false, %s, %s, %s, now(), now())"
+            " RETURNING id",
             f"Flash tee — {size}",
             stock,
             product,

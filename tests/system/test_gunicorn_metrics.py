@@ -50,7 +50,8 @@ def test_every_workers_counts_add_up_at_metrics(tmp_path: Path, slow_stripe: Fak
         "shell",
         "-c",
         "from kassa.catalog.models import Item; "
-        "print(Item.objects.create(name='Mug', price='9.50', currency='usd').pk)",
+        "print(Item.objects.create(name='Mug', price='9.50', currency='usd',"
+        " requires_shipping=False).pk)",
     ).splitlines()[-1]
     metrics_folder = tmp_path / "metrics"
     metrics_folder.mkdir()

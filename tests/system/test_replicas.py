@@ -89,7 +89,8 @@ def database() -> Iterator[tuple[str, int]]:
                 "--no-imports",
                 "-c",
                 "from kassa.catalog.models import Item; "
-                "print(Item.objects.create(name='Kettle', price='10.00', currency='usd').pk)",
+                "print(Item.objects.create(name='Kettle', price='10.00', currency='usd',"
+                " requires_shipping=False).pk)",
             ],
             cwd=ROOT,
             env=env,

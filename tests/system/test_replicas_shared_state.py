@@ -71,7 +71,8 @@ def _item(server: Server, name: str) -> str:
         "shell",
         "-c",
         f"from kassa.catalog.models import Item; "
-        f"print(Item.objects.create(name={name!r}, price='9.50', currency='usd').pk)",
+        f"print(Item.objects.create(name={name!r}, price='9.50', currency='usd',"
+        " requires_shipping=False).pk)",
     ).splitlines()[-1]
 
 

@@ -50,7 +50,8 @@ def served(tmp_path: Path, fake: FakeStripe) -> Iterator[tuple[Served, int]]:
             "--no-imports",
             "-c",
             "from kassa.catalog.models import Item; "
-            "print(Item.objects.create(name='Kettle', price='10.00', currency='usd').pk)",
+            "print(Item.objects.create(name='Kettle', price='10.00', currency='usd',"
+            " requires_shipping=False).pk)",
         ).strip()
     )
     port = free_port()

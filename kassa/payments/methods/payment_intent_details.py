@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from kassa.common.address import Address, Contact
 from kassa.common.errors import Invalid
 from kassa.giftcards import paying as gift_cards
-from kassa.orders.checkout_defaults import offered
+from kassa.orders.checkout_defaults import check_shipping_rate, offered
 from kassa.orders.models import Order, OrderLine
 from kassa.orders.pricing import order_totals
 from kassa.orders.shipping import ShippingOption, needs_shipping
@@ -74,7 +74,9 @@ def _chosen(
         raise DetailsInvalid(_("The shop does not send orders to this country."))
     options = offered(order=order, lines=lines, goods=goods)
     if not options:
-        return None, address  # the shop offers no rates in this currency: shipping is free
+        # The currency's last rate was switched off while the customer was paying: refused
+        # rather than sent free.
+        check_shipping_rate(currency=order.currency, lines=lines)
     if details.shipping_rate_id is None:
         raise DetailsInvalid(_("Please choose a shipping method."))
     option = next((o for o in options if o.rate.pk == details.shipping_rate_id), None)

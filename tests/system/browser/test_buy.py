@@ -209,7 +209,8 @@ def test_back_from_checkout_leaves_a_usable_buy_button(
 def test_stripe_failure_shows_a_plain_error_and_the_button_works_again(
     browser_run: BrowserRun, fake_stripe: FakeStripe
 ) -> None:
-    item = ItemFactory.create(name="Oak board")
+    # Nothing to send: no shipping rate is made at Stripe first, so the failure is the session's.
+    item = ItemFactory.create(name="Oak board", requires_shipping=False)
     page = browser_run.page
     _open_item_page(browser_run, item)
     item_url = page.url
@@ -251,7 +252,8 @@ def test_a_busy_shop_keeps_the_customer_in_line_then_opens_checkout(
     """Stripe rate-limits every call for a moment: the shop answers 503 with Retry-After, and the
     button waits that long and asks again, instead of showing an error."""
     settings.STRIPE_RATE_LIMIT_WAIT_SECONDS = 0.2
-    item = ItemFactory.create(name="Linen towel")
+    # Nothing to send: the only call to Stripe is the session's, which the limit refuses.
+    item = ItemFactory.create(name="Linen towel", requires_shipping=False)
     page = browser_run.page
     _open_item_page(browser_run, item)
     buy = page.locator("#buy")

@@ -189,7 +189,13 @@ def test_pay_for_an_item_on_the_page(payment_run: BrowserRun, fake_stripe: FakeS
     _wait_until_ready(page)
     assert _the_one_intent(fake_stripe)["id"] == intent["id"]
     assert Order.objects.count() == 1
-    assert intent["metadata"] == {"order_id": str(order.pk)}
+    assert intent["metadata"] == {
+        "order_id": str(order.pk),
+        # The shop's one rate in dollars (the test factory's free one), until the customer picks.
+        "shipping_rate_id": str(ShippingRate.objects.get().pk),
+        "shipping_amount": "0",
+        "shipping_method": "Free shipping",
+    }
     assert payment_run.stripe.calls == [
         ("Stripe", {"key": PUBLISHABLE_KEY}),
         ("elements", {"clientSecret": intent["client_secret"], "locale": "en"}),

@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from kassa.catalog.models import Item
 from kassa.orders.models import OrderLine
+from tests.factories import ensure_shipping_rate
 from tests.fake_stripe import FakeStripe
 from tests.system.browser.conftest import BrowserRun
 from tests.system.browser.test_storefront import serious_violations
@@ -28,6 +29,7 @@ def test_a_sold_out_item_says_so_and_cannot_be_bought(
         stock=3,
     )
     Item.objects.filter(pk=item.pk).update(reserved=3)  # three checkouts hold them all
+    ensure_shipping_rate(item.currency)
     page = browser_run.page
 
     page.goto(f"/item/{item.pk}/")
@@ -49,6 +51,7 @@ def test_only_two_left_and_buy_now_buys_the_quantity_in_the_box(
         price=Decimal("24.00"),
         stock=2,
     )
+    ensure_shipping_rate(item.currency)
     page = browser_run.page
 
     page.goto(f"/item/{item.pk}/")
