@@ -174,7 +174,7 @@ class OrderAdmin(admin.ModelAdmin[Order]):
         "user__username",
     ]
     actions = [mark_shipped, mark_delivered, export_csv]
-    list_select_related = ["discount", "tax"]
+    list_select_related = ["discount", "promotion", "tax"]
     # Status and money follow Stripe: they change through the lifecycle, not by hand.
     readonly_fields = [
         "status",

@@ -8,6 +8,7 @@ class OrdersConfig(AppConfig):
     verbose_name = _("Orders")
 
     def ready(self) -> None:
-        from kassa.orders import checkout_defaults
+        from kassa.orders import checkout_defaults, discount_rules
 
         checkout_defaults.connect()
+        discount_rules.connect()

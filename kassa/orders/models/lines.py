@@ -23,6 +23,12 @@ class OrderLine(models.Model):
     # this is the price when the item was added, or when a payment last began: the cart says
     # which prices changed since, and a payment freezes the lines at the price of that moment.
     unit_price = models.DecimalField(_("unit price"), max_digits=12, decimal_places=3)
+    # Frozen with the payment, as the unit price is (kassa.orders.discount_uses): what the
+    # automatic discount took off a unit (minor units), and whether the code covers the line.
+    promotion_unit_cut = models.BigIntegerField(
+        _("automatic discount per unit"), default=0, db_default=0
+    )
+    code_covers = models.BooleanField(_("code applies"), default=True, db_default=True)
 
     class Meta:
         ordering = ["id"]

@@ -15,11 +15,11 @@ from django.utils.crypto import constant_time_compare
 from django.utils.translation import get_language, gettext_lazy
 
 from kassa.catalog import images
-from kassa.common.money import to_minor
+from kassa.orders import discount_rules
 from kassa.orders.charge import ChargeDetails, TaxShare
 from kassa.orders.checkout_defaults import offered
 from kassa.orders.models import Order, OrderLine
-from kassa.orders.pricing import discount_in_effect, order_totals
+from kassa.orders.pricing import LineTotal, Totals, order_totals
 from kassa.orders.shipping import needs_shipping
 from kassa.orders.tax_mode import prices_include_tax, stripe_computes_tax, tax_code
 from kassa.payments.methods.base import (
@@ -30,7 +30,12 @@ from kassa.payments.methods.base import (
     ReturnPages,
 )
 from kassa.payments.models import PaymentAttempt
-from kassa.payments.stripe_objects import ensure_coupon, ensure_shipping_rates, ensure_tax_rate
+from kassa.payments.stripe_objects import (
+    ensure_coupon,
+    ensure_product,
+    ensure_shipping_rates,
+    ensure_tax_rate,
+)
 from kassa.stripe_api import checkout_sessions, results
 from kassa.stripe_api.client import longest_call
 from kassa.stripe_api.errors import PaymentError, StripeObjectMissing
@@ -61,11 +66,15 @@ def checkout_locale() -> str:
     return (get_language() or "auto").split("-")[0]
 
 
-def _product_data(line: OrderLine) -> SessionCreateParamsLineItemPriceDataProductData:
+def _product_data(
+    line: OrderLine, promotion: str = ""
+) -> SessionCreateParamsLineItemPriceDataProductData:
     """The line's product as Checkout shows it: its name, and its picture when the internet can
     reach it (SHOP_PUBLIC_URL set: Stripe fetches the image itself); with Stripe Tax, its tax
-    code."""
+    code; under its name, the automatic discount its price is lowered by."""
     data: SessionCreateParamsLineItemPriceDataProductData = {"name": line.item.name}
+    if promotion:
+        data["description"] = promotion
     if stripe_computes_tax():
         data["tax_code"] = tax_code(line.item)
     image = images.public_url(line.item.large_image.name or "")
@@ -98,12 +107,20 @@ def checkout_params(
     coupon_id: str | None,
     tax_rate_id: str | None,
     shipping_rate_ids: list[str] | None = None,
+    totals: Totals | None = None,
+    products: dict[int, str] | None = None,
 ) -> SessionCreateParams:
-    """The Checkout Session for `order`'s attempt, built only from what the database says."""
+    """The Checkout Session for `order`'s attempt, built only from what the database says:
+    each line at the price the shop charges it (after an automatic discount), naming the
+    Stripe product in `products` (by line id) where a coupon limited to it must find it."""
     order_ref = str(order.pk)
+    totals = totals or order_totals(order, lines, shipping=0)
     params: SessionCreateParams = {
         "mode": "payment",
-        "line_items": [_line_item(order, line, tax_rate_id) for line in lines],
+        "line_items": [
+            _line_item(order, part, tax_rate_id, (products or {}).get(part.line.pk, ""), totals)
+            for part in totals.lines
+        ],
         # For people reading the Dashboard: payments are matched to orders by the session's id.
         "client_reference_id": order_ref,
         "metadata": {"order_id": order_ref},
@@ -140,15 +157,19 @@ def checkout_params(
 
 
 def _line_item(
-    order: Order, line: OrderLine, tax_rate_id: str | None
+    order: Order, part: LineTotal, tax_rate_id: str | None, product: str, totals: Totals
 ) -> SessionCreateParamsLineItem:
     """One line as Checkout charges it: its price and product, and either the staff's tax rate
     or (Stripe Tax) whether the price includes tax (SHOP_PRICES_INCLUDE_TAX)."""
+    line = part.line
     price_data: SessionCreateParamsLineItemPriceData = {
         "currency": order.currency,
-        "unit_amount": to_minor(line.unit_price, order.currency),
-        "product_data": _product_data(line),
+        "unit_amount": part.unit_amount,
     }
+    if product:
+        price_data["product"] = product
+    else:
+        price_data["product_data"] = _product_data(line, promotion_note(part, totals))
     if stripe_computes_tax():
         price_data["tax_behavior"] = (
             "inclusive" if prices_include_tax(order.currency) else "exclusive"
@@ -157,6 +178,41 @@ def _line_item(
     if tax_rate_id:
         item["tax_rates"] = [tax_rate_id]
     return item
+
+
+def promotion_note(part: LineTotal, totals: Totals) -> str:
+    """What Checkout says under a line whose price an automatic discount lowered."""
+    if not part.promotion or totals.promotion is None:
+        return ""
+    return (
+        f"{totals.promotion.name[:100]} (−{totals.promotion.percent_off.normalize()}%)"
+        if (totals.promotion.percent_off is not None)
+        else totals.promotion.name[:100]
+    )
+
+
+def _coupon(order: Order, totals: Totals) -> tuple[str | None, dict[int, str]]:
+    """The coupon of the order's code, if it takes money off, and the Stripe products of the
+    lines it is limited to (by line id): Checkout takes one coupon, and a coupon limited to
+    some lines names their products in its `applies_to`."""
+    code = totals.code
+    if code is None or code.is_free_shipping:
+        return None, {}
+    if discount_rules.scope(code) is None:
+        return ensure_coupon(discount=code, currency=order.currency), {}
+    products = {
+        part.line.pk: ensure_product(
+            item=part.line.item,
+            params=dict(_product_data(part.line, promotion_note(part, totals))),  # type: ignore[arg-type]
+            currency=order.currency,
+        )
+        for part in totals.lines
+        if discount_rules.covers(code, part.line.item)
+    }
+    coupon = ensure_coupon(
+        discount=code, currency=order.currency, products=sorted(set(products.values()))
+    )
+    return coupon, products
 
 
 def known_email(order: Order) -> str:
@@ -191,8 +247,10 @@ def _collect_customer(
 
 def shipping_rate_ids(*, order: Order, lines: list[OrderLine]) -> list[str]:
     """The Stripe shipping rates the order is offered, made once per account and terms."""
-    goods = order_totals(order, lines, shipping=0).total
-    options = offered(order=order, lines=lines, goods=goods)
+    totals = order_totals(order, lines, shipping=0)
+    options = offered(
+        order=order, lines=lines, goods=totals.total, free_shipping=totals.free_shipping
+    )
     return ensure_shipping_rates(options=options, currency=order.currency)
 
 
@@ -302,8 +360,8 @@ class CheckoutSessionMethod(PaymentMethod):
     ) -> Made:
         """The session of `order`'s attempt number `attempt` (one Stripe call once the order's
         coupon, tax rate and shipping rates exist)."""
-        discount = discount_in_effect(order)
-        coupon_id = ensure_coupon(discount=discount, currency=order.currency) if discount else None
+        totals = order_totals(order, lines, shipping=0)
+        coupon_id, products = _coupon(order, totals)
         manual_tax = order.tax if not stripe_computes_tax() else None
         tax_rate_id = (
             ensure_tax_rate(tax=manual_tax, currency=order.currency) if manual_tax else None
@@ -318,6 +376,8 @@ class CheckoutSessionMethod(PaymentMethod):
                 coupon_id=coupon_id,
                 tax_rate_id=tax_rate_id,
                 shipping_rate_ids=shipping_rate_ids(order=order, lines=lines),
+                totals=totals,
+                products=products,
             ),
             idempotency_key=f"kassa-checkout-{order.pk}-{attempt}",
         )
