@@ -31,6 +31,7 @@ from kassa.catalog import revision
 from kassa.catalog.models import CollectionProduct, Item
 from kassa.common.money import THREE_DECIMAL, format_amount, from_minor, to_minor
 from kassa.orders.models import Discount, DiscountUse, Order, OrderLine
+from kassa.orders.models.adjustments import percent
 
 
 @dataclass(frozen=True)
@@ -312,7 +313,7 @@ def promotion_label(promotion: Discount) -> str:
     if promotion.is_free_shipping:
         what = _("Free shipping")
     else:
-        what = f"−{promotion.percent_off.normalize() if promotion.percent_off else 0}%"
+        what = f"−{percent(promotion.percent_off or Decimal(0))}%"
     if promotion.valid_until:
         until = timezone.localtime(promotion.valid_until)
         days = (until.date() - timezone.localdate()).days

@@ -19,6 +19,7 @@ from kassa.orders import discount_rules
 from kassa.orders.charge import ChargeDetails, TaxShare
 from kassa.orders.checkout_defaults import offered
 from kassa.orders.models import Order, OrderLine
+from kassa.orders.models.adjustments import percent
 from kassa.orders.pricing import LineTotal, Totals, order_totals
 from kassa.orders.shipping import needs_shipping
 from kassa.orders.tax_mode import prices_include_tax, stripe_computes_tax, tax_code
@@ -185,7 +186,7 @@ def promotion_note(part: LineTotal, totals: Totals) -> str:
     if not part.promotion or totals.promotion is None:
         return ""
     return (
-        f"{totals.promotion.name[:100]} (−{totals.promotion.percent_off.normalize()}%)"
+        f"{totals.promotion.name[:100]} (−{percent(totals.promotion.percent_off)}%)"
         if (totals.promotion.percent_off is not None)
         else totals.promotion.name[:100]
     )
