@@ -15,7 +15,8 @@ from kassa.catalog import revision, selectors
 from kassa.catalog.models import Collection, Item, Product
 from kassa.catalog.picker import picker
 from kassa.common.http import page_or_json
-from kassa.common.money import format_amount
+from kassa.common.money import format_amount, from_minor, to_minor
+from kassa.orders import discount_rules
 from kassa.storefront import shared_pages
 from kassa.storefront.forms import CollectionQueryForm
 
@@ -24,12 +25,28 @@ def product_page_context(*, product: Product, variants: list[Item], chosen: Item
     """What product.html shows: the product, the chosen variant, the picker, and every variant
     as the page's script needs it to switch without a reload."""
     return {
+        **_promotion(chosen),
         "product": product,
         "item": chosen,
         "variants": variants,
         "options": picker(product=product, variants=variants, chosen=chosen),
         "variants_json": [_variant_json(product, variant) for variant in variants],
         "canonical_path": product.get_absolute_url() if product.handle else "",
+    }
+
+
+def _promotion(item: Item) -> dict[str, object]:
+    """The automatic discount the item's price is lowered by now, as the page shows it:
+    "−10% until Sunday" and the price the cart will charge."""
+    promotion = discount_rules.promotion_for(item)
+    if promotion is None:
+        return {}
+    unit = to_minor(item.price, item.currency)
+    cut = discount_rules.unit_cut(promotion, item, unit, item.currency)
+    return {
+        "promotion_label": discount_rules.promotion_label(promotion),
+        "promotion_name": promotion.name,
+        "sale_price": format_amount(from_minor(unit - cut, item.currency), item.currency),
     }
 
 
