@@ -13,12 +13,14 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kassa.common.admin_money import CURRENCIES_IN_USE
+from kassa.common.admin_records import RecordsOnly
 from kassa.common.money import format_amount, from_minor
 from kassa.orders import discount_stats
 from kassa.orders.admin_forms import DiscountAdminForm, OrderLineAdminForm
 from kassa.orders.admin_fulfilment import export_csv, mark_delivered, mark_shipped
 from kassa.orders.models import (
     Discount,
+    DiscountUse,
     Order,
     OrderLine,
     OrderStatusChange,
@@ -414,6 +416,16 @@ class DiscountAdmin(admin.ModelAdmin[Discount]):
         if obj.amount_off is None or not obj.currency:
             return self.get_empty_value_display()
         return format_amount(obj.amount_off, obj.currency)
+
+
+class DiscountUseAdmin(RecordsOnly, admin.ModelAdmin[DiscountUse]):
+    """The uses of discounts with limits: held by payments being made, used, released; a use
+    beyond its limits (a late payment) is the one to look at."""
+
+    list_display = ["discount", "order", "email", "state", "late", "created_at", "closed_at"]
+    list_filter = ["state", "late", "discount"]
+    list_select_related = ["discount", "order"]
+    search_fields = ["=order__id", "email", "discount__name", "discount__code"]
 
 
 class TaxAdmin(admin.ModelAdmin[Tax]):

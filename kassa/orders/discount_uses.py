@@ -39,14 +39,7 @@ def begin(*, order: Order, lines: list[OrderLine]) -> list[str]:
     order's fields changed (the caller saves them)."""
     totals = order_totals(order, lines, shipping=0)
     if order.discount_id is not None and totals.code is None:
-        raise CartNeedsChanges(
-            totals.code_problem
-            or discount_rules.refusal(
-                order.discount,  # type: ignore[arg-type]
-                discount_rules.Cart(currency=order.currency, lines=lines, subtotal=totals.subtotal),
-            )
-            or ""
-        )
+        raise CartNeedsChanges(totals.code_problem)
     freeze(totals)
     fields = []
     if order.promotion_id != (totals.promotion.pk if totals.promotion else None):

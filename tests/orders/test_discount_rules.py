@@ -190,3 +190,26 @@ def test_a_late_payment_keeps_its_discount_and_is_flagged_for_staff() -> None:
     [late] = DiscountUse.objects.filter(order=paid, state=DiscountUse.State.USED)
     assert (late.state, late.late) == (DiscountUse.State.USED, True)
     assert discount_uses.release(order=paid) == 0
+
+
+def test_the_cart_lists_each_discount_with_its_amount(client: Client) -> None:
+    item = ItemFactory.create(price=Decimal("20"))
+    Discount.objects.create(name="Sale", percent_off=Decimal("10"), automatic=True)
+    DiscountFactory.create(name="Extra", code="EXTRA", percent_off=Decimal("50"))
+    token = client.get("/api/v1/csrf").json()["csrf_token"]
+    headers = {**JSON, "X-CSRFToken": token}
+    client.post(
+        "/api/v1/cart/lines",
+        {"item_id": item.pk, "quantity": 1},
+        "application/json",
+        headers=headers,
+    )
+    cart = client.put(
+        "/api/v1/cart/discount", {"code": "extra"}, "application/json", headers=headers
+    )
+    assert cart.status_code == 200, cart.content
+    assert [
+        (d["name"], d["code"], d["automatic"], d["amount"]["amount"])
+        for d in cart.json()["discounts"]
+    ] == [("Sale", None, True, 200), ("Extra", "EXTRA", False, 900)]
+    assert cart.json()["total"]["amount"] == 900
