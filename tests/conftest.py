@@ -13,7 +13,7 @@ from django.utils import translation
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from kassa.catalog import revision
-from kassa.orders import checkout_defaults
+from kassa.orders import checkout_defaults, discount_rules
 from tests.fake_stripe import FakeStripe
 
 SYSTEM = Path(__file__).resolve().parent / "system"
@@ -104,6 +104,7 @@ def _no_shared_pages_from_other_tests() -> Iterator[None]:
             caches[name].clear()
         revision._seen = ("", float("-inf"))
         checkout_defaults._kept = None
+        discount_rules._kept = None
 
     forget()
     yield

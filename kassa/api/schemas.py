@@ -228,6 +228,41 @@ class GiftCardOut(Schema):
     amount: Money = Field(description="What the card pays of this order.")
 
 
+class AppliedDiscountOut(Schema):
+    name: str
+    code: str | None = Field(description="The code typed, or null for an automatic discount.")
+    automatic: bool
+    free_shipping: bool
+    amount: Money = Field(description="What it takes off the order's items.")
+
+
+def discounts_out(totals: Totals) -> list[AppliedDiscountOut]:
+    """Each discount the order gets, with what it takes off: the automatic one, then the code."""
+    currency = totals.currency
+    applied = []
+    if totals.promotion is not None:
+        applied.append(
+            AppliedDiscountOut(
+                name=totals.promotion.name,
+                code=None,
+                automatic=True,
+                free_shipping=totals.promotion.is_free_shipping,
+                amount=money(totals.promotion_amount, currency),
+            )
+        )
+    if totals.code is not None:
+        applied.append(
+            AppliedDiscountOut(
+                name=totals.code.name,
+                code=totals.code.code or None,
+                automatic=False,
+                free_shipping=totals.code.is_free_shipping,
+                amount=money(totals.discount, currency),
+            )
+        )
+    return applied
+
+
 class OrderOut(Schema):
     id: int
     status: Order.Status
@@ -237,6 +272,9 @@ class OrderOut(Schema):
     subtotal: Money
     discount: Money
     discount_name: str | None
+    discounts: list[AppliedDiscountOut] = Field(
+        description="Each discount applied, with its amount: at most one automatic and one code."
+    )
     tax: Money
     tax_name: str | None
     tax_inclusive: bool = Field(description="Inclusive tax is part of the prices, not added.")
@@ -321,6 +359,7 @@ def order_out(order: Order, totals: Totals | None = None) -> OrderOut:
         subtotal=money(totals.subtotal, currency),
         discount=money(totals.discount, currency),
         discount_name=order.discount.name if totals.discount and order.discount else None,
+        discounts=discounts_out(totals),
         **_tax_and_total(order, totals),
         created_at=order.created_at,
         url=order.get_absolute_url(),

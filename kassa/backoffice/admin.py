@@ -31,7 +31,8 @@ from kassa.integrations.models import WebhookDelivery, WebhookEndpoint
 from kassa.invoices.models import Invoice
 from kassa.notifications.admin import MailAdmin, RecoveryOptOutAdmin
 from kassa.notifications.models import Mail, RecoveryOptOut
-from kassa.orders.models import Discount, Order, Reservation, ShippingRate, Tax
+from kassa.orders.admin import DiscountUseAdmin
+from kassa.orders.models import Discount, DiscountUse, Order, Reservation, ShippingRate, Tax
 from kassa.payments.admin import (
     PaymentAttemptAdmin,
     RefundAdmin,
@@ -56,6 +57,7 @@ admin.site.register(Item, ItemAdmin)
 admin.site.register(Order, OrderAdmin)
 admin.site.register(Cart, CartAdmin)
 admin.site.register(Discount, DiscountAdmin)
+admin.site.register(DiscountUse, DiscountUseAdmin)
 admin.site.register(Tax, TaxAdmin)
 admin.site.register(ShippingRate, ShippingRateAdmin)
 admin.site.register(Mail, MailAdmin)

@@ -119,6 +119,19 @@ class Overview:
     recovered: dict[str, int] = field(default_factory=dict)
     # Gift cards sold and what the shop still owes on them, per currency.
     gift_cards: list[GiftCardFigures] = field(default_factory=list)
+    # Discounts taken by orders paid in the window, most orders first.
+    discounts: list["DiscountSales"] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DiscountSales:
+    """A discount's paid orders in the window and what they brought in after refunds."""
+
+    discount_id: int
+    name: str
+    automatic: bool
+    orders: int
+    revenue: dict[str, int]  # currency -> minor units
 
 
 def _midnight(day: date, zone: tzinfo) -> datetime:
@@ -160,6 +173,35 @@ def sales_overview(*, now: datetime | None = None) -> Overview:
         **_restock(),
         **_recovered(start=start, end=end),
         gift_cards=gift_card_figures(now=now),
+        discounts=_discounts(start=start, end=end),
+    )
+
+
+def _discounts(*, start: datetime, end: datetime) -> list[DiscountSales]:
+    """Uses and revenue per discount: paid orders that took it as their code or their
+    automatic discount (two grouped queries)."""
+    found: dict[int, tuple[str, bool, int, dict[str, int]]] = {}
+    paid = Order.objects.filter(_paid_between(start, end))
+    for relation in ("discount", "promotion"):
+        rows = (
+            paid.exclude(**{f"{relation}_id": None})
+            .values(f"{relation}_id", f"{relation}__name", f"{relation}__automatic", "currency")
+            .annotate(n=Count("pk"), revenue=Sum(F("amount_paid") - F("amount_refunded")))
+            .order_by()
+        )
+        for row in rows:
+            key = row[f"{relation}_id"]
+            name, automatic, orders, revenue = found.get(
+                key, (row[f"{relation}__name"], row[f"{relation}__automatic"], 0, {})
+            )
+            revenue[row["currency"]] = revenue.get(row["currency"], 0) + int(row["revenue"] or 0)
+            found[key] = (name, automatic, orders + row["n"], revenue)
+    return sorted(
+        (
+            DiscountSales(discount_id=k, name=n, automatic=a, orders=o, revenue=r)
+            for k, (n, a, o, r) in found.items()
+        ),
+        key=lambda d: (-d.orders, d.name),
     )
 
 

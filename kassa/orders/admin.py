@@ -16,12 +16,14 @@ from django.utils.translation import gettext_lazy as _
 
 from kassa.common.admin_money import CURRENCIES_IN_USE
 from kassa.common.admin_paging import LookaheadPagingMixin
+from kassa.common.admin_records import RecordsOnly
 from kassa.common.money import format_amount, from_minor
-from kassa.orders import cart_versions
+from kassa.orders import cart_versions, discount_stats
 from kassa.orders.admin_forms import DiscountAdminForm, OrderLineAdminForm
 from kassa.orders.admin_fulfilment import export_csv, mark_delivered, mark_shipped
 from kassa.orders.models import (
     Discount,
+    DiscountUse,
     Order,
     OrderLine,
     OrderStatusChange,
@@ -211,7 +213,7 @@ class OrderAdmin(LookaheadPagingMixin, admin.ModelAdmin[Order]):
         "user__username",
     ]
     actions = [mark_shipped, mark_delivered, export_csv]
-    list_select_related = ["discount", "tax"]
+    list_select_related = ["discount", "promotion", "tax"]
     # Status and money follow Stripe: they change through the lifecycle, not by hand.
     readonly_fields = [
         "status",
@@ -407,10 +409,47 @@ class DiscountAdmin(admin.ModelAdmin[Discount]):
         "currency",
         "code",
         "active",
+        "automatic",
+        "display_uses",
     ]
-    list_filter = ["kind", "active", CURRENCIES_IN_USE]
+    list_filter = ["kind", "active", "automatic", CURRENCIES_IN_USE]
     search_fields = ["name", "code"]
-    fields = ("name", "kind", "percent_off", "amount_off", "currency", "code", "active")
+    filter_horizontal = ["products", "collections"]
+    fields = (
+        "name",
+        "kind",
+        "percent_off",
+        "amount_off",
+        "currency",
+        "code",
+        "active",
+        "automatic",
+        "valid_from",
+        "valid_until",
+        "max_uses",
+        "max_uses_per_customer",
+        "min_subtotal",
+        "products",
+        "collections",
+        "display_sales",
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Discount]:
+        return discount_stats.with_uses(super().get_queryset(request))
+
+    @admin.display(description=_("uses"), ordering="paid_uses")
+    def display_uses(self, obj: Discount) -> str:
+        """Paid orders that took it, and (after a plus) payments being made with it."""
+        paid, held = getattr(obj, "paid_uses", 0), getattr(obj, "held_uses", 0)
+        limit = f" / {obj.max_uses}" if obj.max_uses is not None else ""
+        return f"{paid} + {held}{limit}" if held else f"{paid}{limit}"
+
+    @admin.display(description=_("sales with it"))
+    def display_sales(self, obj: Discount) -> str:
+        if obj.pk is None:
+            return self.get_empty_value_display()
+        return discount_stats.sales_text(obj) or self.get_empty_value_display()
+
     _terms_as_read = {"percent_off": "display_percent_off", "amount_off": "display_amount_off"}
 
     # Its terms are part of what paid orders show they were charged: to change them, make a
@@ -422,8 +461,14 @@ class DiscountAdmin(admin.ModelAdmin[Discount]):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Discount | None = None) -> list[str]:
         if obj is not None and _charged_with(discount=obj):
-            return ["kind", "display_percent_off", "display_amount_off", "currency"]
-        return []
+            return [
+                "kind",
+                "display_percent_off",
+                "display_amount_off",
+                "currency",
+                "display_sales",
+            ]
+        return ["display_sales"]
 
     @admin.display(description=_("percent off"), ordering="percent_off")
     def display_percent_off(self, obj: Discount) -> str:
@@ -436,6 +481,16 @@ class DiscountAdmin(admin.ModelAdmin[Discount]):
         if obj.amount_off is None or not obj.currency:
             return self.get_empty_value_display()
         return format_amount(obj.amount_off, obj.currency)
+
+
+class DiscountUseAdmin(RecordsOnly, admin.ModelAdmin[DiscountUse]):
+    """The uses of discounts with limits: held by payments being made, used, released; a use
+    beyond its limits (a late payment) is the one to look at."""
+
+    list_display = ["discount", "order", "email", "state", "late", "created_at", "closed_at"]
+    list_filter = ["state", "late", "discount"]
+    list_select_related = ["discount", "order"]
+    search_fields = ["=order__id", "email", "discount__name", "discount__code"]
 
 
 class TaxAdmin(admin.ModelAdmin[Tax]):

@@ -8,7 +8,16 @@ from django.utils.translation import gettext as _
 
 from kassa.catalog.models import Item
 from kassa.common.money import MAX_MINOR_AMOUNT
-from kassa.orders import cart_versions, checkout_defaults, holds, lifecycle, limits, stock
+from kassa.orders import (
+    cart_versions,
+    checkout_defaults,
+    discount_rules,
+    discount_uses,
+    holds,
+    lifecycle,
+    limits,
+    stock,
+)
 from kassa.orders.errors import (
     CurrencyMismatch,
     InvalidDiscountCode,
@@ -72,10 +81,16 @@ def order_create_for_item(
         placed_from=holds.placed_from(visitor),
         tax=checkout_defaults.default_tax(item.currency),
     )
+    # The sale running now, if one covers the item (read while the order is still a cart).
+    line = OrderLine(item=item, quantity=quantity, unit_price=item.price)
+    as_cart = order_totals(order, [line], shipping=0)
+    order.promotion = as_cart.promotion
+    discount_uses.freeze(as_cart)
     lifecycle.order_create_pending(order=order)
-    line = OrderLine.objects.create(
-        order=order, item=item, quantity=quantity, unit_price=item.price
-    )
+    line.order = order
+    line.save(force_insert=True)
+    if order.promotion is not None:
+        discount_uses.hold(order=order, discount=order.promotion, automatic=True)
     # Paid at once: Stripe's smallest charge is checked here, before Stripe is asked.
     limits.check_payable(_check_total(order, [line]))
     checkout_defaults.check_shipping_rate(currency=order.currency, lines=[line])
@@ -187,19 +202,32 @@ def order_set_quantity(*, order: Order, line_id: int, quantity: int) -> None:
 
 @transaction.atomic
 def order_apply_discount_code(*, order: Order, code: str) -> Discount:
+    """The cart's code box, for a discount code: the discount it names, if its rules and uses
+    allow it for this cart now; refused (InvalidDiscountCode) with the reason otherwise."""
     locked = _lock_editable(order)
     code = code.strip()
     discount = (
         Discount.objects.annotate(code_upper=Upper("code"))
-        .filter(code_upper=code.upper(), active=True)
+        .filter(code_upper=code.upper())
         .exclude(code="")
         .first()
         if code
         else None
     )
-    if discount is None or not discount.applies_to(locked.currency):
-        raise InvalidDiscountCode(_("That discount code is not valid for this order."))
+    if not code:
+        raise InvalidDiscountCode(_("Type a discount code."))
+    if discount is None:
+        raise InvalidDiscountCode(_("There is no discount code “%(code)s”.") % {"code": code[:40]})
+    lines = list(locked.lines.select_related("item"))
     locked.discount = discount
+    totals = order_totals(locked, lines)
+    cart = discount_rules.Cart(currency=locked.currency, lines=lines, subtotal=totals.subtotal)
+    email, user_id = discount_rules.customer_of(locked)
+    problem = discount_rules.refusal(discount, cart) or discount_rules.use_refusal(
+        discount, order_id=locked.pk, email=email, user_id=user_id
+    )
+    if problem:
+        raise InvalidDiscountCode(problem)
     locked.save(update_fields=["discount", "updated_at"])
     return discount
 

@@ -52,13 +52,24 @@ def options_for(*, currency: str, goods_total: int) -> list[ShippingOption]:
     return sorted(options, key=lambda option: (option.amount, option.rate.pk))[:MAX_OPTIONS]
 
 
-def offered(*, order: Order, lines: list[OrderLine], goods: int) -> list[ShippingOption]:
+def offered(
+    *, order: Order, lines: list[OrderLine], goods: int, free_shipping: bool = False
+) -> list[ShippingOption]:
     """The shipping choices `order` of `lines` is offered, its goods coming to `goods` minor
     units: none if nothing is sent. Goods to send in a currency with no rate are refused before
-    a payment begins (check_shipping_rate), so they are never sent free unless a rate says so."""
+    a payment begins (check_shipping_rate), so they are never sent free unless a rate says so.
+    With a free-shipping discount, every choice costs nothing."""
     if not needs_shipping(lines):
         return []
-    return options_for(currency=order.currency, goods_total=goods)
+    options = options_for(currency=order.currency, goods_total=goods)
+    if not order.is_editable:
+        # Frozen with its payment: the discounts it began with (kassa.orders.pricing).
+        free_shipping = free_shipping or any(
+            d is not None and d.is_free_shipping for d in (order.discount, order.promotion)
+        )
+    if free_shipping:
+        options = [ShippingOption(rate=option.rate, amount=0) for option in options]
+    return options
 
 
 def has_rate(currency: str) -> bool:

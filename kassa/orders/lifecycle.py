@@ -22,7 +22,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from kassa.common.address import Address, Contact
-from kassa.orders import cart_versions, checkout_defaults, limits, signals, stock
+from kassa.orders import cart_versions, checkout_defaults, discount_uses, limits, signals, stock
 from kassa.orders.cart_merge import cart_merge_newer_into
 from kassa.orders.charge import ChargeDetails
 from kassa.orders.errors import CartNeedsChanges, EmptyOrder, OrderNotEditable
@@ -86,12 +86,9 @@ def order_begin_payment(*, order: Order) -> None:
         stock.extend(order=locked)
     if locked.status == S.OPEN:
         _freeze_lines(lines)
-        fields = []
-        if locked.discount is not None and not locked.discount.applies_to(locked.currency):
-            # A code switched off while it sat in the cart: the cart showed no discount, so
-            # the payment takes none. From here on the order keeps the discount it began with.
-            locked.discount = None
-            fields.append("discount")
+        # A code that stopped applying stops the payment (the cart says why); the automatic
+        # discount the cart gets is kept on the order, and a use of each is held.
+        fields = discount_uses.begin(order=locked, lines=lines)
         # What Stripe would refuse is refused before it is asked (kassa.orders.limits).
         limits.check_payable(order_totals(locked, lines, shipping=0))
         checkout_defaults.check_shipping_rate(currency=locked.currency, lines=lines)
@@ -100,6 +97,7 @@ def order_begin_payment(*, order: Order) -> None:
         # After the order's own writes: the items' rows stay locked from here to the commit.
         stock.reserve(order=locked, lines=lines)
     order.status, order.discount = locked.status, locked.discount
+    order.promotion = locked.promotion
 
 
 def _freeze_lines(lines: list[OrderLine]) -> None:
@@ -145,6 +143,7 @@ def order_discard(*, order_id: int, source: str) -> bool:
         return False
     logger.info("order %s: discarded (%s)", order_id, source)
     stock.release(order=locked)
+    discount_uses.release(order=locked)
     locked.delete()
     return True
 
@@ -162,6 +161,7 @@ def order_reopen(*, order_id: int, source: str) -> bool:
     if locked.status != S.PENDING:
         return False
     stock.release(order=locked)
+    discount_uses.release(order=locked)
     for tries_left in reversed(range(3)):
         cart_merge_newer_into(order=locked)
         try:
@@ -219,6 +219,7 @@ def order_mark_paid(
         fields += _record_buyer(locked, contact, address, shipping)
     if details is not None:
         fields += _record_details(locked, details)
+    discount_uses.finish(order=locked)
     if not locked.language:
         locked.language = settings.LANGUAGE_CODE
         fields.append("language")

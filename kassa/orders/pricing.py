@@ -1,15 +1,19 @@
 """An order's totals, computed the way Stripe Checkout computes what it charges.
 
 All arithmetic is on integer minor units, as Stripe's is:
+0. an automatic discount (a sale, kassa.orders.discount_rules) lowers the unit price of each
+   item it covers by its percentage, rounded half up per unit: Checkout is sent that price;
 1. each line is unit amount × quantity; the subtotal is their sum;
-2. the discount comes off first: a percentage of the subtotal (rounded half up), or a fixed
-   amount (never more than the subtotal); it is spread over the lines in proportion to their
-   amounts, the last cent going to the largest remainders so the parts add up exactly;
+2. the code's discount comes off next: a percentage of the subtotal of the lines it covers
+   (rounded half up), or a fixed amount (never more than that subtotal); it is spread over
+   those lines in proportion to their amounts, the last cent going to the largest remainders
+   so the parts add up exactly (Stripe's coupon `applies_to` its lines' products);
 3. tax is computed per line on the discounted line amount and rounded half up per line:
    exclusive tax is added on top; inclusive tax is the part of the price that is tax, and
    changes nothing in what the customer pays;
 4. shipping, the chosen rate's fixed amount, is added last: neither discounted nor taxed (a
-   coupon and a line's tax rates apply to the line items only).
+   coupon and a line's tax rates apply to the line items only); a free-shipping discount makes
+   every rate offered cost nothing.
 Stripe charges three-decimal currencies (KWD, BHD, ...) only in amounts ending in 0, so there a
 percentage discount and each line's tax are rounded to tens of the minor unit.
 """
@@ -20,17 +24,26 @@ from decimal import Decimal
 from fractions import Fraction
 
 from kassa.common.money import THREE_DECIMAL, to_minor
+from kassa.orders import discount_rules
+from kassa.orders.checkout_defaults import options_for
 from kassa.orders.models import Discount, Order, OrderLine, Tax
+from kassa.orders.shipping import needs_shipping
 from kassa.orders.tax_mode import stripe_computes_tax
 
 
 @dataclass(frozen=True)
 class LineTotal:
     line: OrderLine
-    unit_amount: int
+    unit_amount: int  # what Checkout charges a unit: after an automatic discount
     amount: int
     discount: int
     tax: int
+    list_unit_amount: int = 0  # the catalog's price of a unit, before an automatic discount
+
+    @property
+    def promotion(self) -> int:
+        """What the automatic discount takes off the line."""
+        return (self.list_unit_amount - self.unit_amount) * self.line.quantity
 
 
 @dataclass(frozen=True)
@@ -44,6 +57,14 @@ class Totals:
     tax_inclusive: bool
     shipping: int
     total: int
+    # The discounts behind the amounts: the code's (or staff's) in effect, the automatic one,
+    # and whether either makes shipping free.
+    code: Discount | None = None
+    promotion: Discount | None = None
+    promotion_amount: int = 0
+    free_shipping: bool = False
+    # Why the order's code does not count ("" when it does, or there is none).
+    code_problem: str = ""
 
     @property
     def goods_total(self) -> int:
@@ -71,20 +92,13 @@ def _round_half_up(value: Fraction, step: int = 1) -> int:
 
 
 def discount_in_effect(order: Order) -> Discount | None:
-    """The order's discount, if it counts. In a cart, only a code still active in the cart's
-    currency. Once payment has begun, the one it began with (lifecycle.order_begin_payment
-    keeps only a discount in effect then): switching the code off since changes nothing in what
-    the order was, or is being, charged. Checkout's coupon follows the same rule."""
-    discount = order.discount
-    if discount is None:
-        return None
-    usable = discount.applies_to if order.is_editable else discount.fits
-    return discount if usable(order.currency) else None
+    """The order's code (or staff's) discount, if it counts: see order_totals."""
+    return order_totals(order).code
 
 
 def discount_amount(discount: Discount | None, *, subtotal: int, currency: str) -> int:
     """What `discount` takes off `subtotal` (see discount_in_effect for whether it counts)."""
-    if discount is None or subtotal == 0:
+    if discount is None or subtotal == 0 or discount.is_free_shipping:
         return 0
     if discount.is_percent:
         assert discount.percent_off is not None
@@ -122,20 +136,72 @@ def charged_price(order: Order, line: OrderLine) -> Decimal:
     return line.item.price if order.is_editable else line.unit_price
 
 
+def _shipping_saving(order: Order, lines: list[OrderLine], goods: int) -> int:
+    """What free shipping would save a cart: its cheapest rate (nothing if nothing ships)."""
+    if not needs_shipping(lines):
+        return 0
+    options = options_for(currency=order.currency, goods_total=goods)
+    return min((option.amount for option in options), default=0)
+
+
 def order_totals(
     order: Order, lines: list[OrderLine] | None = None, *, shipping: int | None = None
 ) -> Totals:
     """Totals for `order`; pass `lines` when they are already loaded (with their items), and
-    `shipping` to price a shipping choice (default: the one recorded when it was paid)."""
+    `shipping` to price a shipping choice (default: the one recorded when it was paid).
+
+    Which discounts count: in a cart, the best automatic discount that fits it now and the code
+    if its rules allow it (kassa.orders.discount_rules; its uses are counted when it is typed and
+    when the payment begins). Once payment has begun, the ones it began with
+    (lifecycle.order_begin_payment): switching them off since changes nothing in what the order
+    was, or is being, charged. Checkout's coupon follows the same rule."""
     shipping = order.shipping_amount if shipping is None else shipping
     currency = order.currency
     lines = list(order.lines.all()) if lines is None else lines
-    units = [to_minor(charged_price(order, line), currency) for line in lines]
+    list_units = [to_minor(charged_price(order, line), currency) for line in lines]
+    code, problem = order.discount, ""
+    promotion = None if order.is_editable else order.promotion
+    # A cart reads the discounts' rules once; an order whose payment began reads its lines'
+    # frozen cuts and coverage instead (discount_uses.freeze), so later edits change nothing.
+    terms = discount_rules.snapshot() if order.is_editable else None
+    if order.is_editable:
+        list_subtotal = sum(u * line.quantity for u, line in zip(list_units, lines, strict=True))
+        promotion = discount_rules.best_automatic(
+            order=order,
+            lines=lines,
+            units=list_units,
+            shipping_saving=lambda: _shipping_saving(order, lines, list_subtotal),
+            terms=terms,
+        )
+    units = [
+        unit
+        - (
+            discount_rules.unit_cut(promotion, line.item, unit, currency, terms)
+            if terms is not None
+            else min(line.promotion_unit_cut, unit)
+        )
+        for unit, line in zip(list_units, lines, strict=True)
+    ]
     amounts = [unit * line.quantity for unit, line in zip(units, lines, strict=True)]
     subtotal = sum(amounts)
-    in_effect = discount_in_effect(order)
-    discount = discount_amount(in_effect, subtotal=subtotal, currency=currency)
-    discounts = spread(discount, amounts)
+    if code is not None and order.is_editable:
+        cart = discount_rules.Cart(currency=currency, lines=lines, subtotal=subtotal)
+        problem = discount_rules.refusal(code, cart, terms=terms) or ""
+        code = None if problem else code
+    elif code is not None and not code.fits(currency):
+        code = None
+    covered = [
+        amount
+        if code is not None
+        and (discount_rules.covers(code, line.item, terms) if terms else line.code_covers)
+        else 0
+        for amount, line in zip(amounts, lines, strict=True)
+    ]
+    discount = discount_amount(code, subtotal=sum(covered), currency=currency)
+    discounts = spread(discount, covered)
+    free_shipping = any(d is not None and d.is_free_shipping for d in (code, promotion))
+    if free_shipping:
+        shipping = 0
     # With Stripe Tax, staff's rates do not apply: Stripe computes tax from the buyer's address
     # at payment (the order records it then).
     manual = None if stripe_computes_tax() else order.tax
@@ -145,27 +211,34 @@ def order_totals(
     ]
     tax = sum(taxes)
     inclusive = bool(manual and manual.inclusive)
+    parts = [
+        LineTotal(
+            line=line,
+            unit_amount=unit,
+            amount=amount,
+            discount=cut,
+            tax=line_tax_amount,
+            list_unit_amount=list_unit,
+        )
+        for line, unit, amount, cut, line_tax_amount, list_unit in zip(
+            lines, units, amounts, discounts, taxes, list_units, strict=True
+        )
+    ]
     return Totals(
         currency=currency,
-        lines=[
-            LineTotal(
-                line=line,
-                unit_amount=unit,
-                amount=amount,
-                discount=cut,
-                tax=line_tax_amount,
-            )
-            for line, unit, amount, cut, line_tax_amount in zip(
-                lines, units, amounts, discounts, taxes, strict=True
-            )
-        ],
+        lines=parts,
         subtotal=subtotal,
         discount=discount,
-        discount_applies=in_effect is not None,
+        discount_applies=code is not None,
         tax=tax,
         tax_inclusive=inclusive,
         shipping=shipping,
         total=subtotal - discount + (0 if inclusive else tax) + shipping,
+        code=code,
+        promotion=promotion,
+        promotion_amount=sum(part.promotion for part in parts),
+        free_shipping=free_shipping,
+        code_problem=problem,
     )
 
 

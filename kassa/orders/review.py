@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 from django.utils.translation import gettext as _
 
 from kassa.common.money import format_amount, from_minor
-from kassa.orders import limits
+from kassa.orders import discount_rules, limits
 from kassa.orders.checkout_defaults import no_rate_problem, options_for
 from kassa.orders.models import Order
 from kassa.orders.pricing import Totals, order_totals
@@ -62,6 +62,9 @@ def cart_review(order: Order, totals: Totals | None = None) -> CartReview:
             else:
                 problem = _("Only %(count)s of %(item)s left: lower the quantity to pay.")
             review.problems.append(problem % {"item": item.name, "count": available})
+    code_problem = _code_problem(order, totals)
+    if code_problem:
+        review.problems.append(code_problem)
     # Stripe's limits on one payment (kassa.orders.limits): the cart says so before Pay.
     for problem in (limits.too_many_lines(len(totals.lines)), limits.below_minimum(totals)):
         if problem:
@@ -82,3 +85,15 @@ def cart_review(order: Order, totals: Totals | None = None) -> CartReview:
         )
         return replace(review, shipping_from=shipping_from)
     return review
+
+
+def _code_problem(order: Order, totals: Totals) -> str:
+    """Why the cart's code stopped applying (its rules, or no use left): the payment waits
+    until the customer removes it."""
+    if totals.code_problem or order.discount is None:
+        return totals.code_problem
+    email, user_id = discount_rules.customer_of(order)
+    return (
+        discount_rules.use_refusal(order.discount, order_id=order.pk, email=email, user_id=user_id)
+        or ""
+    )

@@ -12,7 +12,7 @@ from kassa.orders.visitors import Visitor
 
 def _with_everything(orders: QuerySet[Order]) -> QuerySet[Order]:
     """Orders with lines, items, discount and tax loaded in a fixed number of queries."""
-    return orders.select_related("discount", "tax").prefetch_related(
+    return orders.select_related("discount", "promotion", "tax").prefetch_related(
         Prefetch("lines", queryset=OrderLine.objects.select_related("item"))
     )
 

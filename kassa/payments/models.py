@@ -85,6 +85,28 @@ class StripeShippingRate(StripeObjectRecord):
         ]
 
 
+class StripeProduct(StripeObjectRecord):
+    """A Stripe product for one version of an item's terms (its name, picture, tax code): a
+    line a coupon is limited to names its product, which the coupon's `applies_to` lists."""
+
+    item = models.ForeignKey(
+        "catalog.Item",
+        verbose_name=_("item"),
+        related_name="stripe_products",
+        on_delete=models.CASCADE,
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("Stripe product")
+        verbose_name_plural = _("Stripe products")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item", "account", "version"], name="stripeproduct_once_per_terms"
+            )
+        ]
+
+
 class WebhookEvent(models.Model):
     """Every Stripe event received, stored before it is handled, with how handling went.
 

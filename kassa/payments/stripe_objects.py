@@ -1,5 +1,5 @@
-"""Stripe Coupons, Tax Rates and Shipping Rates for our Discounts, Taxes and shipping rates:
-made once per account and terms."""
+"""Stripe Coupons, Tax Rates, Shipping Rates and Products for our Discounts, Taxes, shipping
+rates and the items a limited discount covers: made once per account and terms."""
 
 import hashlib
 import json
@@ -8,19 +8,21 @@ from collections.abc import Callable
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
+from kassa.catalog.models import Item
 from kassa.common.money import to_minor
 from kassa.orders.models import Discount, ShippingRate, Tax
 from kassa.orders.shipping import ShippingOption
 from kassa.orders.tax_mode import SHIPPING_TAX_CODE, stripe_computes_tax, tax_behavior
-from kassa.payments.models import StripeCoupon, StripeShippingRate, StripeTaxRate
+from kassa.payments.models import StripeCoupon, StripeProduct, StripeShippingRate, StripeTaxRate
 from kassa.stripe_api import client, price_objects
 from kassa.stripe_api.params import (
     CouponCreateParams,
+    ProductCreateParams,
     ShippingRateCreateParams,
     TaxRateCreateParams,
 )
 
-_Params = CouponCreateParams | TaxRateCreateParams | ShippingRateCreateParams
+_Params = CouponCreateParams | TaxRateCreateParams | ShippingRateCreateParams | ProductCreateParams
 
 
 def _version(params: _Params) -> str:
@@ -28,8 +30,12 @@ def _version(params: _Params) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-def coupon_params(discount: Discount) -> CouponCreateParams:
+def coupon_params(discount: Discount, products: list[str] | None = None) -> CouponCreateParams:
+    """The coupon for `discount`'s terms; limited to the Stripe `products` given (those of the
+    order's lines it covers), or to every line when None."""
     params: CouponCreateParams = {"name": discount.name[:40], "duration": "once"}
+    if products is not None:
+        params["applies_to"] = {"products": sorted(products)}
     if discount.is_percent:
         assert discount.percent_off is not None
         params["percent_off"] = float(discount.percent_off)
@@ -70,9 +76,12 @@ def shipping_rate_params(option: ShippingOption) -> ShippingRateCreateParams:
 
 
 def _ensure(
-    records: QuerySet[StripeCoupon] | QuerySet[StripeTaxRate] | QuerySet[StripeShippingRate],
+    records: QuerySet[StripeCoupon]
+    | QuerySet[StripeTaxRate]
+    | QuerySet[StripeShippingRate]
+    | QuerySet[StripeProduct],
     *,
-    owner: dict[str, Discount | Tax | ShippingRate],
+    owner: dict[str, Discount | Tax | ShippingRate | Item],
     currency: str,
     params: _Params,
     create: Callable[[str], str],
@@ -98,15 +107,29 @@ def _ensure(
     return stripe_id
 
 
-def ensure_coupon(*, discount: Discount, currency: str) -> str:
-    """The Stripe coupon id for `discount`'s current terms in `currency`'s account."""
-    params = coupon_params(discount)
+def ensure_coupon(*, discount: Discount, currency: str, products: list[str] | None = None) -> str:
+    """The Stripe coupon id for `discount`'s current terms in `currency`'s account (limited to
+    `products`: one coupon per set of covered products the shop sells together)."""
+    params = coupon_params(discount, products)
     return _ensure(
         StripeCoupon.objects.all(),
         owner={"discount": discount},
         currency=currency,
         params=params,
         create=lambda key: price_objects.create_coupon(
+            currency=currency, params=params, idempotency_key=key
+        ),
+    )
+
+
+def ensure_product(*, item: Item, params: ProductCreateParams, currency: str) -> str:
+    """The Stripe product id for `item` as `params` describe it, in `currency`'s account."""
+    return _ensure(
+        StripeProduct.objects.all(),
+        owner={"item": item},
+        currency=currency,
+        params=params,
+        create=lambda key: price_objects.create_product(
             currency=currency, params=params, idempotency_key=key
         ),
     )

@@ -8,6 +8,7 @@ from stripe.params import (
     PaymentIntentUpdateParams,
     PaymentIntentUpdateParamsShipping,
     PaymentIntentUpdateParamsShippingAddress,
+    ProductCreateParams,
     ShippingRateCreateParams,
     TaxRateCreateParams,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "CouponCreateParams",
     "PaymentIntentCreateParams",
     "PaymentIntentUpdateParams",
+    "ProductCreateParams",
     "SessionCreateParams",
     "SessionCreateParamsLineItem",
     "SessionCreateParamsLineItemPriceData",

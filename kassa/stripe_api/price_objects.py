@@ -1,8 +1,14 @@
-"""The objects Checkout prices a session with, made at Stripe: coupons, tax rates and shipping
-rates. Each returns the new object's id; the payment domain keeps them (kassa.payments
-.stripe_objects) so each is made once per account and version of its terms."""
+"""The objects Checkout prices a session with, made at Stripe: coupons, tax rates, shipping rates
+and the products a coupon limited to some lines names. Each returns the new object's id; the
+payment domain keeps them (kassa.payments.stripe_objects) so each is made once per account and
+version of its terms."""
 
-from stripe.params import CouponCreateParams, ShippingRateCreateParams, TaxRateCreateParams
+from stripe.params import (
+    CouponCreateParams,
+    ProductCreateParams,
+    ShippingRateCreateParams,
+    TaxRateCreateParams,
+)
 
 from kassa.stripe_api.client import client_for, create, keyed
 
@@ -34,3 +40,12 @@ def create_tax_rate(*, currency: str, params: TaxRateCreateParams, idempotency_k
         lambda: client.v1.tax_rates.create(params=params, options=keyed(idempotency_key)),
     )
     return str(tax_rate["id"])
+
+
+def create_product(*, currency: str, params: ProductCreateParams, idempotency_key: str) -> str:
+    client = client_for(currency)
+    product = create(
+        "Product.create",
+        lambda: client.v1.products.create(params=params, options=keyed(idempotency_key)),
+    )
+    return str(product["id"])

@@ -144,6 +144,15 @@ def test_a_whole_cart_through_the_api(api: Api) -> None:
         "subtotal": usd(5870, "$58.70"),
         "discount": usd(587, "$5.87"),
         "discount_name": "Welcome",
+        "discounts": [
+            {
+                "name": "Welcome",
+                "code": "WELCOME",
+                "automatic": False,
+                "free_shipping": False,
+                "amount": usd(587, "$5.87"),
+            }
+        ],
         "tax": usd(0, "$0.00"),
         "tax_name": None,
         "tax_inclusive": False,

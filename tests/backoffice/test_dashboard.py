@@ -13,12 +13,13 @@ from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from kassa.backoffice.charts import nice_step, sales_chart
 from kassa.backoffice.selectors import sales_overview
 from kassa.catalog.models import Item
-from kassa.orders.models import Order, OrderLine
+from kassa.orders.models import Discount, Order, OrderLine
 from kassa.payments.models import PaymentAttempt
 from tests.factories import ItemFactory, TaxFactory
 
@@ -276,13 +277,13 @@ def many_paid_orders(count: int) -> None:
 
 
 @pytest.mark.parametrize("count", [10, 10_000])
-def test_the_figures_take_ten_queries_however_many_orders(count: int) -> None:
+def test_the_figures_take_twelve_queries_however_many_orders(count: int) -> None:
     many_paid_orders(count)
     with CaptureQueriesContext(connection) as captured:
         overview = sales_overview()
-    # Nine aggregates, and the first order of the best sellers' window (gift cards sold and
-    # outstanding, per currency, among the aggregates).
-    assert len(captured) == 10
+    # Nine aggregates (gift cards sold and outstanding per currency among them), the first
+    # order of the best sellers' window, and two for the discounts' uses and revenue.
+    assert len(captured) == 12
     assert overview.periods[-1].paid_orders == count
 
 
@@ -549,3 +550,29 @@ def test_what_needs_attention_is_counted_and_each_link_lists_as_many(
     assert _listed(staff_client, "/admin/catalog/item/?stock=low") == 2
     assert _listed(staff_client, "/admin/catalog/item/?stock=out") == 2
     assert {"/admin/catalog/item/?stock=low", "/admin/catalog/item/?stock=out"} <= set(links)
+
+
+def test_uses_and_revenue_per_discount_count_codes_and_automatic_ones() -> None:
+    code = Discount.objects.create(name="Spring", code="SPRING", percent_off=Decimal("10"))
+    sale = Discount.objects.create(name="Sale", percent_off=Decimal("5"), automatic=True)
+    paid = timezone.now()
+    for discount, promotion, amount, refunded in (
+        (code, None, 900, 0),
+        (code, sale, 1800, 300),
+        (None, sale, 500, 0),
+    ):
+        Order.objects.create(
+            currency="usd",
+            status=Order.Status.PAID,
+            discount=discount,
+            promotion=promotion,
+            amount_paid=amount,
+            amount_refunded=refunded,
+            paid_at=paid,
+        )
+    Order.objects.create(currency="usd", discount=code)  # a cart: not a use
+    figures = {d.name: (d.orders, d.revenue, d.automatic) for d in sales_overview().discounts}
+    assert figures == {
+        "Spring": (2, {"usd": 2400}, False),
+        "Sale": (2, {"usd": 2000}, True),
+    }

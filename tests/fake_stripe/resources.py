@@ -131,6 +131,7 @@ class Resources(StripeTax):
     def __init__(self) -> None:
         self.checkout_sessions: dict[str, dict[str, Any]] = {}
         self.coupons: dict[str, dict[str, Any]] = {}
+        self.products: dict[str, dict[str, Any]] = {}
         self.tax_rates: dict[str, dict[str, Any]] = {}
         # Each session's tax per rate, once its buyer's address is known (automatic tax).
         self.tax_breakdowns: dict[str, list[dict[str, Any]]] = {}
@@ -154,6 +155,7 @@ class Resources(StripeTax):
             ("GET", re.compile(r"/v1/refunds"), self.list_refunds),
             ("GET", re.compile(r"/v1/refunds/(?P<id>[^/]+)"), self.get_refund),
             ("POST", re.compile(r"/v1/coupons"), self.create_coupon),
+            ("POST", re.compile(r"/v1/products"), self.create_product),
             ("POST", re.compile(r"/v1/tax_rates"), self.create_tax_rate),
             ("POST", re.compile(r"/v1/shipping_rates"), self.create_shipping_rate),
             ("POST", re.compile(r"/v1/checkout/sessions"), self.create_checkout_session),
@@ -322,6 +324,17 @@ class Resources(StripeTax):
         (what `expand[]=total_details.breakdown` shows)."""
         amounts = []
         for index, line in enumerate(line_items):
+            product = line["price_data"].get("product")
+            if product is not None and product not in self.products:
+                raise StripeError(
+                    400, f"No such product: '{product}'", param=f"line_items[{index}][price_data]"
+                )
+            if (product is None) == ("product_data" not in line["price_data"]):
+                raise StripeError(
+                    400,
+                    "Give exactly one of product and product_data.",
+                    param=f"line_items[{index}][price_data]",
+                )
             unit_amount = line["price_data"].get("unit_amount", "")
             quantity = line.get("quantity", "1")
             if not unit_amount.isdigit() or not quantity.isdigit() or int(quantity) < 1:
@@ -330,22 +343,35 @@ class Resources(StripeTax):
         subtotal = sum(amounts)
 
         discount = 0
+        # A coupon limited to some products (`applies_to`) discounts only the lines priced
+        # with one of them, and no more than they come to.
+        covered = list(amounts)
+        if len(body.get("discounts", [])) > 1:
+            raise StripeError(400, "Checkout takes one discount.", param="discounts")
         for entry in body.get("discounts", []):
             coupon = self.coupons.get(entry.get("coupon", ""))
             if coupon is None:
                 raise StripeError(400, "No such coupon.", param="discounts")
+            limited = (coupon.get("applies_to") or {}).get("products")
+            if limited is not None:
+                covered = [
+                    amount if line["price_data"].get("product") in limited else 0
+                    for line, amount in zip(line_items, amounts, strict=True)
+                ]
+            eligible = sum(covered)
             if coupon["percent_off"] is not None:
-                exact = Decimal(subtotal) * Decimal(coupon["percent_off"]) / 100
+                exact = Decimal(eligible) * Decimal(coupon["percent_off"]) / 100
                 discount = _to_chargeable(exact, currency)
             else:
                 if coupon["currency"] != currency:
                     raise StripeError(400, "The coupon's currency does not match.")
                 discount = coupon["amount_off"]
-        discount = min(discount, subtotal)
+            discount = min(discount, eligible)
 
-        # The discount, spread over the lines by amount; leftover units go to the largest
-        # remainders (then the earlier line).
-        shares = [divmod(discount * amount, subtotal) if subtotal else (0, 0) for amount in amounts]
+        # The discount, spread over the lines it covers by amount; leftover units go to the
+        # largest remainders (then the earlier line).
+        eligible = sum(covered)
+        shares = [divmod(discount * amount, eligible) if eligible else (0, 0) for amount in covered]
         cuts = [quotient for quotient, _ in shares]
         leftover = discount - sum(cuts)
         for index in sorted(range(len(shares)), key=lambda i: (-shares[i][1], i))[:leftover]:
@@ -454,10 +480,34 @@ class Resources(StripeTax):
             "percent_off": percent_off,
             "amount_off": int(amount_off) if amount_off is not None else None,
             "currency": body.get("currency"),
+            "applies_to": None,
             "valid": True,
         }
+        products = _dict(body.get("applies_to")).get("products")
+        if products is not None:
+            for product in products:
+                if product not in self.products:
+                    raise StripeError(
+                        400, f"No such product: '{product}'", param="applies_to[products]"
+                    )
+            coupon["applies_to"] = {"products": list(products)}
         self.coupons[coupon["id"]] = coupon
         return coupon
+
+    def create_product(self, request: "RecordedRequest") -> dict[str, Any]:
+        body = request.body
+        name = _require(body, "name")
+        product = {
+            "id": _new_id("prod"),
+            "object": "product",
+            "name": name,
+            "description": body.get("description"),
+            "images": body.get("images", []),
+            "tax_code": body.get("tax_code"),
+            "active": True,
+        }
+        self.products[product["id"]] = product
+        return product
 
     def create_shipping_rate(self, request: "RecordedRequest") -> dict[str, Any]:
         body = request.body

@@ -3,6 +3,7 @@
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +14,9 @@ from kassa.orders.pricing import order_totals, spread
 from kassa.orders.shipping import ShippingOption, option_amount
 from kassa.payments.stripe_objects import coupon_params, shipping_rate_params, tax_rate_params
 from tests.fake_stripe.resources import Resources
+
+# The automatic discounts and what limited ones cover are read from the database.
+pytestmark = pytest.mark.django_db
 
 CURRENCIES = ["usd", "eur", "jpy", "krw", "kwd", "bhd", "gbp"]
 
@@ -81,6 +85,7 @@ def charged_by_stripe(
             "price_data": {
                 "currency": order.currency,
                 "unit_amount": str(int(line.unit_price.scaleb(_exponent(order.currency)))),
+                "product_data": {"name": line.item.name},
             },
             "quantity": str(line.quantity),
             "tax_rates": tax_rates,

@@ -373,25 +373,29 @@ def test_stripe_failing_leaves_the_cart_open(client: Client, fake_stripe: FakeSt
     assert session_of(order) == ""
 
 
-def test_a_code_switched_off_in_the_cart_is_not_charged_when_checkout_starts(
+def test_a_code_switched_off_in_the_cart_stops_checkout_until_removed(
     client: Client, fake_stripe: FakeStripe
 ) -> None:
     order = cart(client, (ItemFactory.create(price=Decimal("10.00")).pk, 1))
     order.discount = DiscountFactory.create(percent_off=Decimal("10"), active=False)
     order.save()
-    assert client.get(f"/orders/{order.pk}/", headers=JSON).json()["total"]["amount"] == 1000
+    shown = client.get(f"/orders/{order.pk}/", headers=JSON).json()
+    assert shown["total"]["amount"] == 1000
+    assert shown["problems"] == ["This code is no longer active."]
 
     response = client.get(f"/orders/{order.pk}/buy/")
 
-    assert response.status_code == 200
-    [session_call] = fake_stripe.requests_to("POST", "/v1/checkout/sessions")
-    assert "discounts[0][coupon]" not in session_call.params
-    assert fake_stripe.resources.checkout_sessions[response.json()["id"]]["amount_total"] == 1000
-    # The pending order shows what Checkout charges, and no longer carries the code.
-    shown = client.get(f"/orders/{order.pk}/", headers=JSON).json()
-    assert (shown["discount"]["amount"], shown["total"]["amount"]) == (0, 1000)
+    assert response.status_code == 409
+    assert response.json()["error"] == "This code is no longer active."
+    assert fake_stripe.requests_to("POST", "/v1/checkout/sessions") == []
     order.refresh_from_db()
-    assert order.discount is None
+    assert order.status == Order.Status.OPEN
+    assert order.discount is not None  # the customer sees why, and removes it
+
+    client.post(f"/orders/{order.pk}/discount/", {"remove": "1"}, headers=JSON)
+    paid = client.get(f"/orders/{order.pk}/buy/")
+    assert paid.status_code == 200
+    assert fake_stripe.resources.checkout_sessions[paid.json()["id"]]["amount_total"] == 1000
 
 
 def test_a_started_checkout_keeps_its_discount_when_the_code_is_switched_off(

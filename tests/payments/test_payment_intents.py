@@ -577,6 +577,11 @@ def test_a_code_switched_off_in_the_cart_is_not_charged_by_the_intent(
     order.discount = DiscountFactory.create(percent_off=Decimal("10"), active=False)
     order.save()
 
+    refused = start(client, order)
+    assert refused.status_code == 409
+    assert fake_stripe.requests_to(*CREATE) == []
+    order.discount = None
+    order.save()
     assert start(client, order).status_code == 200
 
     [created] = fake_stripe.requests_to(*CREATE)

@@ -2,6 +2,7 @@
 attach to it (discounts, taxes, shipping rates) and the stock it holds."""
 
 from kassa.orders.models.adjustments import Discount, Tax
+from kassa.orders.models.discount_use import DiscountUse
 from kassa.orders.models.lines import MAX_QUANTITY, OrderLine
 from kassa.orders.models.order import Order, OrderStatusChange
 from kassa.orders.models.reservation import Reservation
@@ -10,6 +11,7 @@ from kassa.orders.models.shipping import ShippingRate
 __all__ = [
     "MAX_QUANTITY",
     "Discount",
+    "DiscountUse",
     "Order",
     "OrderLine",
     "OrderStatusChange",

@@ -9,6 +9,7 @@ from django.db.models.functions import Upper
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
+from kassa.catalog.models import Collection, Product
 from kassa.common.money import CURRENCY_CHOICES, MoneyError, format_amount, validate_amount
 
 
@@ -16,11 +17,12 @@ class Discount(models.Model):
     class Kind(models.TextChoices):
         PERCENT = "percent", _("percentage off")
         AMOUNT = "amount", _("fixed amount off")
+        FREE_SHIPPING = "free_shipping", _("free shipping")
 
     name = models.CharField(
         _("name"), max_length=100, help_text=_("Shown to the customer in Checkout.")
     )
-    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.PERCENT)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.PERCENT)
     percent_off = models.DecimalField(
         _("percent off"),
         max_digits=5,
@@ -46,6 +48,56 @@ class Discount(models.Model):
         help_text=_("Optional: customers who type this code in their cart get the discount."),
     )
     active = models.BooleanField(_("active"), default=True)
+    # The rules (kassa.orders.discount_rules reads them; each refusal says which one failed).
+    valid_from = models.DateTimeField(
+        _("valid from"), null=True, blank=True, help_text=_("Blank: from now on.")
+    )
+    valid_until = models.DateTimeField(
+        _("valid until"), null=True, blank=True, help_text=_("Blank: until switched off.")
+    )
+    max_uses = models.PositiveIntegerField(
+        _("uses in all"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "How many orders may take it, e.g. 100 for the first 100 customers. A payment "
+            "being made holds one use; blank: no limit."
+        ),
+    )
+    max_uses_per_customer = models.PositiveIntegerField(
+        _("uses per customer"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Counted by the order's e-mail and by the customer's account; blank: no limit."
+        ),
+    )
+    # {currency: amount as a decimal string}: an order in a listed currency needs a subtotal
+    # of at least that much; a currency not listed has no minimum.
+    min_subtotal = models.JSONField(_("minimum subtotal"), default=dict, blank=True, db_default={})
+    products = models.ManyToManyField(
+        Product,
+        verbose_name=_("products"),
+        blank=True,
+        related_name="discounts",
+        help_text=_("Only these products' lines are discounted. Blank, with no collection: all."),
+    )
+    collections = models.ManyToManyField(
+        Collection,
+        verbose_name=_("collections"),
+        blank=True,
+        related_name="discounts",
+        help_text=_("Only the lines of products in these collections are discounted."),
+    )
+    automatic = models.BooleanField(
+        _("automatic"),
+        default=False,
+        db_default=False,
+        help_text=_(
+            "Applies by itself, with no code, to every cart it fits (a sale). An order takes "
+            "at most one automatic discount, the best for it, and one code."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -60,6 +112,8 @@ class Discount(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.is_free_shipping:
+            return f"{self.name} ({_('free shipping')})"
         if self.is_percent and self.percent_off is not None:
             return f"{self.name} ({percent(self.percent_off)}% off)"
         if not self.is_percent and self.amount_off is not None and self.currency:
@@ -71,9 +125,31 @@ class Discount(models.Model):
         """A percentage off, rather than a fixed amount in one currency."""
         return self.Kind(self.kind) is self.Kind.PERCENT
 
+    @property
+    def is_free_shipping(self) -> bool:
+        return self.Kind(self.kind) is self.Kind.FREE_SHIPPING
+
     def clean(self) -> None:
         super().clean()
         self.code = self.code.strip()
+        if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
+            raise ValidationError({"valid_until": _("The end must come after the start.")})
+        if self.automatic and self.code:
+            raise ValidationError(
+                {"automatic": _("An automatic discount applies without a code: clear the code.")}
+            )
+        if self.automatic and self.Kind(self.kind) is self.Kind.AMOUNT:
+            raise ValidationError(
+                {
+                    "automatic": _(
+                        "An automatic discount takes a percentage off each item it covers, "
+                        "or gives free shipping."
+                    )
+                }
+            )
+        if self.is_free_shipping:
+            self.percent_off, self.amount_off, self.currency = None, None, ""
+            return
         if self.is_percent:
             if self.percent_off is None:
                 raise ValidationError(
@@ -95,7 +171,7 @@ class Discount(models.Model):
 
     def fits(self, currency: str) -> bool:
         """Whether it can discount an amount in `currency` at all (active or not)."""
-        return self.is_percent or self.currency == currency
+        return self.is_percent or self.is_free_shipping or self.currency == currency
 
 
 class Tax(models.Model):

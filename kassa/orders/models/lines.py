@@ -26,6 +26,12 @@ class OrderLine(models.Model):
     # The tax Stripe Tax computed for the line when it was paid (minor units; inside the price
     # or on top of it, as the order's `tax_inclusive` says), where Stripe reported it per line.
     tax_amount = models.BigIntegerField(_("tax computed by Stripe"), null=True, blank=True)
+    # Frozen with the payment, as the unit price is (kassa.orders.discount_uses): what the
+    # automatic discount took off a unit (minor units), and whether the code covers the line.
+    promotion_unit_cut = models.BigIntegerField(
+        _("automatic discount per unit"), default=0, db_default=0
+    )
+    code_covers = models.BooleanField(_("code applies"), default=True, db_default=True)
 
     class Meta:
         ordering = ["id"]

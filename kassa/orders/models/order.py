@@ -53,6 +53,16 @@ class Order(models.Model):
         related_name="orders",
         on_delete=models.PROTECT,
     )
+    # The automatic discount the order's payment began with (a cart's is the best that fits it
+    # now: kassa.orders.discount_rules); `discount` is the one of a code, or staff's.
+    promotion = models.ForeignKey(
+        Discount,
+        verbose_name=_("automatic discount"),
+        null=True,
+        blank=True,
+        related_name="promoted_orders",
+        on_delete=models.PROTECT,
+    )
     tax = models.ForeignKey(
         Tax,
         verbose_name=_("tax"),

@@ -16,12 +16,13 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from kassa.catalog import images
-from kassa.common.money import to_minor
 from kassa.giftcards import paying as gift_cards
+from kassa.orders import discount_rules
 from kassa.orders.charge import ChargeDetails, TaxShare
 from kassa.orders.checkout_defaults import offered
 from kassa.orders.models import Order, OrderLine
-from kassa.orders.pricing import discount_in_effect, order_totals
+from kassa.orders.models.adjustments import percent
+from kassa.orders.pricing import LineTotal, Totals, order_totals
 from kassa.orders.shipping import needs_shipping
 from kassa.orders.tax_mode import prices_include_tax, stripe_computes_tax, tax_code
 from kassa.payments.methods.base import (
@@ -32,7 +33,12 @@ from kassa.payments.methods.base import (
     ReturnPages,
 )
 from kassa.payments.models import PaymentAttempt
-from kassa.payments.stripe_objects import ensure_coupon, ensure_shipping_rates, ensure_tax_rate
+from kassa.payments.stripe_objects import (
+    ensure_coupon,
+    ensure_product,
+    ensure_shipping_rates,
+    ensure_tax_rate,
+)
 from kassa.stripe_api import checkout_sessions, results
 from kassa.stripe_api.client import longest_call
 from kassa.stripe_api.errors import PaymentError, StripeObjectMissing
@@ -63,11 +69,15 @@ def checkout_locale() -> str:
     return (get_language() or "auto").split("-")[0]
 
 
-def _product_data(line: OrderLine) -> SessionCreateParamsLineItemPriceDataProductData:
+def _product_data(
+    line: OrderLine, promotion: str = ""
+) -> SessionCreateParamsLineItemPriceDataProductData:
     """The line's product as Checkout shows it: its name, and its picture when the internet can
     reach it (SHOP_PUBLIC_URL set: Stripe fetches the image itself); with Stripe Tax, its tax
-    code."""
+    code; under its name, the automatic discount its price is lowered by."""
     data: SessionCreateParamsLineItemPriceDataProductData = {"name": line.item.name}
+    if promotion:
+        data["description"] = promotion
     if stripe_computes_tax():
         data["tax_code"] = tax_code(line.item)
     image = images.public_url(line.item.large_image.name or "")
@@ -100,12 +110,20 @@ def checkout_params(
     coupon_id: str | None,
     tax_rate_id: str | None,
     shipping_rate_ids: list[str] | None = None,
+    totals: Totals | None = None,
+    products: dict[int, str] | None = None,
 ) -> SessionCreateParams:
-    """The Checkout Session for `order`'s attempt, built only from what the database says."""
+    """The Checkout Session for `order`'s attempt, built only from what the database says:
+    each line at the price the shop charges it (after an automatic discount), naming the
+    Stripe product in `products` (by line id) where a coupon limited to it must find it."""
     order_ref = str(order.pk)
+    totals = totals or order_totals(order, lines, shipping=0)
     params: SessionCreateParams = {
         "mode": "payment",
-        "line_items": [_line_item(order, line, tax_rate_id) for line in lines],
+        "line_items": [
+            _line_item(order, part, tax_rate_id, (products or {}).get(part.line.pk, ""), totals)
+            for part in totals.lines
+        ],
         # For people reading the Dashboard: payments are matched to orders by the session's id.
         "client_reference_id": order_ref,
         "metadata": {"order_id": order_ref},
@@ -142,15 +160,19 @@ def checkout_params(
 
 
 def _line_item(
-    order: Order, line: OrderLine, tax_rate_id: str | None
+    order: Order, part: LineTotal, tax_rate_id: str | None, product: str, totals: Totals
 ) -> SessionCreateParamsLineItem:
     """One line as Checkout charges it: its price and product, and either the staff's tax rate
     or (Stripe Tax) whether the price includes tax (SHOP_PRICES_INCLUDE_TAX)."""
+    line = part.line
     price_data: SessionCreateParamsLineItemPriceData = {
         "currency": order.currency,
-        "unit_amount": to_minor(line.unit_price, order.currency),
-        "product_data": _product_data(line),
+        "unit_amount": part.unit_amount,
     }
+    if product:
+        price_data["product"] = product
+    else:
+        price_data["product_data"] = _product_data(line, promotion_note(part, totals))
     if stripe_computes_tax():
         price_data["tax_behavior"] = (
             "inclusive" if prices_include_tax(order.currency) else "exclusive"
@@ -199,6 +221,41 @@ def after_gift_cards(
     params.pop("discounts", None)  # none is made, but never one on top of the rest
 
 
+def promotion_note(part: LineTotal, totals: Totals) -> str:
+    """What Checkout says under a line whose price an automatic discount lowered."""
+    if not part.promotion or totals.promotion is None:
+        return ""
+    return (
+        f"{totals.promotion.name[:100]} (−{percent(totals.promotion.percent_off)}%)"
+        if (totals.promotion.percent_off is not None)
+        else totals.promotion.name[:100]
+    )
+
+
+def _coupon(order: Order, totals: Totals) -> tuple[str | None, dict[int, str]]:
+    """The coupon of the order's code, if it takes money off, and the Stripe products of the
+    lines it is limited to (by line id): Checkout takes one coupon, and a coupon limited to
+    some lines names their products in its `applies_to`."""
+    code = totals.code
+    if code is None or code.is_free_shipping:
+        return None, {}
+    if discount_rules.scope(code) is None:
+        return ensure_coupon(discount=code, currency=order.currency), {}
+    products = {
+        part.line.pk: ensure_product(
+            item=part.line.item,
+            params=dict(_product_data(part.line, promotion_note(part, totals))),  # type: ignore[arg-type]
+            currency=order.currency,
+        )
+        for part in totals.lines
+        if discount_rules.covers(code, part.line.item)
+    }
+    coupon = ensure_coupon(
+        discount=code, currency=order.currency, products=sorted(set(products.values()))
+    )
+    return coupon, products
+
+
 def known_email(order: Order) -> str:
     """The customer's e-mail if the shop knows it already: asked for again, but filled in."""
     return order.email or (order.user.email if order.user_id and order.user else "")
@@ -231,8 +288,10 @@ def _collect_customer(
 
 def shipping_rate_ids(*, order: Order, lines: list[OrderLine]) -> list[str]:
     """The Stripe shipping rates the order is offered, made once per account and terms."""
-    goods = order_totals(order, lines, shipping=0).total
-    options = offered(order=order, lines=lines, goods=goods)
+    totals = order_totals(order, lines, shipping=0)
+    options = offered(
+        order=order, lines=lines, goods=totals.total, free_shipping=totals.free_shipping
+    )
     return ensure_shipping_rates(options=options, currency=order.currency)
 
 
@@ -343,10 +402,10 @@ class CheckoutSessionMethod(PaymentMethod):
         """The session of `order`'s attempt number `attempt` (one Stripe call once the order's
         coupon, tax rate and shipping rates exist)."""
         by_cards = [part for part in gift_cards.held_for_attempt(order, lines) if part.amount]
+        totals = order_totals(order, lines, shipping=0)
         # With gift cards, the session is one line of what is left (after_gift_cards): the
         # order's coupon and tax rate are not made for it.
-        discount = None if by_cards else discount_in_effect(order)
-        coupon_id = ensure_coupon(discount=discount, currency=order.currency) if discount else None
+        coupon_id, products = (None, {}) if by_cards else _coupon(order, totals)
         manual_tax = order.tax if not stripe_computes_tax() and not by_cards else None
         tax_rate_id = (
             ensure_tax_rate(tax=manual_tax, currency=order.currency) if manual_tax else None
@@ -359,6 +418,8 @@ class CheckoutSessionMethod(PaymentMethod):
             coupon_id=coupon_id,
             tax_rate_id=tax_rate_id,
             shipping_rate_ids=shipping_rate_ids(order=order, lines=lines),
+            totals=totals,
+            products=products,
         )
         if by_cards:
             after_gift_cards(params, order=order, lines=lines, cards=by_cards)

@@ -16,8 +16,8 @@ from kassa.catalog import revision, selectors
 from kassa.catalog.models import Collection, Item, Product, ProductImage
 from kassa.catalog.picker import picker
 from kassa.common.http import page_or_json
-from kassa.common.money import format_amount
-from kassa.orders import checkout_defaults
+from kassa.common.money import format_amount, from_minor, to_minor
+from kassa.orders import checkout_defaults, discount_rules
 from kassa.storefront import shared_pages
 from kassa.storefront.forms import CollectionQueryForm
 
@@ -33,6 +33,7 @@ def product_page_context(
     every variant as the page's script needs it to switch without a reload."""
     gallery = gallery or []
     return {
+        **_promotion(chosen),
         "product": product,
         "item": chosen,
         "variants": variants,
@@ -55,6 +56,21 @@ def product_page_context(
             if chosen.requires_shipping and not checkout_defaults.has_rate(chosen.currency)
             else ""
         ),
+    }
+
+
+def _promotion(item: Item) -> dict[str, object]:
+    """The automatic discount the item's price is lowered by now, as the page shows it:
+    "−10% until Sunday" and the price the cart will charge."""
+    promotion = discount_rules.promotion_for(item)
+    if promotion is None:
+        return {}
+    unit = to_minor(item.price, item.currency)
+    cut = discount_rules.unit_cut(promotion, item, unit, item.currency)
+    return {
+        "promotion_label": discount_rules.promotion_label(promotion),
+        "promotion_name": promotion.name,
+        "sale_price": format_amount(from_minor(unit - cut, item.currency), item.currency),
     }
 
 
