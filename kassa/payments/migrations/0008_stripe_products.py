@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('catalog', '0010_product_body_html'),
-        ('payments', '0005_refund_records'),
+        ('payments', '0007_tax_transactions'),
     ]
 
     operations = [
