@@ -30,6 +30,8 @@ class CartReview:
     problems: list[str] = field(default_factory=list)
     # Goods to send, shipping chosen at checkout: what it will cost at least ("" otherwise).
     shipping_from: str = ""
+    # Goods to send, and every shipping choice free: the total is final.
+    shipping_free: bool = False
 
 
 def cart_review(order: Order, totals: Totals | None = None) -> CartReview:
@@ -77,6 +79,8 @@ def cart_review(order: Order, totals: Totals | None = None) -> CartReview:
         return review
     if lines and needs_shipping(lines) and not order.shipping_method:
         options = options_for(currency=order.currency, goods_total=totals.goods_total)
+        if all(option.amount == 0 for option in options):
+            return replace(review, shipping_free=True)  # whatever is chosen, the total holds
         cheapest = min(option.amount for option in options)
         shipping_from = (
             format_amount(from_minor(cheapest, order.currency), order.currency)

@@ -36,6 +36,18 @@ def test_the_cart_says_shipping_is_chosen_at_checkout_and_from_how_much(client: 
     assert "Total before shipping" in page
 
 
+def test_when_every_choice_is_free_the_cart_says_free_and_its_total_is_final(
+    client: Client,
+) -> None:
+    order = _cart(client, ItemFactory.create(price=Decimal("10.00")).pk)  # a free rate only
+
+    page = client.get(f"/orders/{order.pk}/").text
+
+    assert '<td class="num" id="shipping">Free</td>' in page
+    assert "chosen at checkout" not in page
+    assert "Total before shipping" not in page
+
+
 def test_digital_goods_show_no_shipping_row(client: Client) -> None:
     order = _cart(client, ItemFactory.create(requires_shipping=False).pk)
     page = client.get(f"/orders/{order.pk}/").text
