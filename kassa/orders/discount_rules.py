@@ -129,6 +129,14 @@ def automatic_discounts(
     return [copy.copy(d) for d in automatic if _window_refusal(d, now) is None]
 
 
+def running_now(*, now: datetime | None = None) -> str:
+    """The automatic discounts running at this moment, by id: part of the version of a page
+    copy that shows a sale, so a sale starting or ending by its dates makes new copies at
+    that moment, without a catalog change (no query once the terms are kept)."""
+    now = now or timezone.now()
+    return ",".join(str(d.pk) for d in _terms().automatic if _window_refusal(d, now) is None)
+
+
 # --- The rules -------------------------------------------------------------------------------
 
 

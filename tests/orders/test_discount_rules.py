@@ -213,3 +213,22 @@ def test_the_cart_lists_each_discount_with_its_amount(client: Client) -> None:
         for d in cart.json()["discounts"]
     ] == [("Sale", None, True, 200), ("Extra", "EXTRA", False, 900)]
     assert cart.json()["total"]["amount"] == 900
+
+
+def test_a_sale_ending_by_its_date_leaves_the_kept_product_pages_at_that_moment(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    item = ItemFactory.create(price=Decimal("10"))
+    ends = timezone.now() + timedelta(hours=1)
+    Discount.objects.create(
+        name="Summer sale", percent_off=Decimal("10"), automatic=True, valid_until=ends
+    )
+    page = f"/item/{item.pk}/"
+    assert "Summer sale" in client.get(page).text
+    assert "Summer sale" in client.get(page).text  # now from the shared copy
+
+    # An hour later, nothing saved meanwhile (no new catalog revision): the copy is not shown.
+    later = ends + timedelta(minutes=1)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    assert "Summer sale" not in client.get(page).text
+    assert "Summer sale" not in client.get(item.product.get_absolute_url()).text

@@ -18,6 +18,7 @@ from kassa.catalog.models import Item, Product
 from kassa.common.errors import TooMany
 from kassa.common.http import json_error, page_or_json, wants_json
 from kassa.common.throttle import search_limited
+from kassa.orders import discount_rules
 from kassa.storefront import shared_pages
 from kassa.storefront.forms import CatalogQueryForm
 from kassa.storefront.json import shape
@@ -118,7 +119,8 @@ def item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
         if not item.is_active:
             return json_error(_off_sale(item), code="off_sale", status=404)
         return shape(item_out(item))
-    version = revision.recent()
+    # The page shows the sale running now: one ending by its date makes a new copy.
+    version = f"{revision.recent()}:{discount_rules.running_now()}"
     on_sale = shared_pages.kept(
         key=f"item:{item_id}:on_sale",
         version=version,

@@ -145,7 +145,8 @@ def _variant_asked(request: HttpRequest) -> int | None:
 def product_detail(request: HttpRequest, handle: str) -> HttpResponse:
     """/products/<handle>/, the first variant on sale chosen, or `?variant=<id>`."""
     asked = _variant_asked(request)
-    version = revision.recent()
+    # The page shows the sale running now: one ending by its date makes a new copy.
+    version = f"{revision.recent()}:{discount_rules.running_now()}"
     state = shared_pages.kept(
         key=f"product:{handle}:state",
         version=version,
