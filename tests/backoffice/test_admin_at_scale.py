@@ -13,6 +13,7 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from pytest_django.fixtures import Settings as SettingsWrapper
 
 from kassa.backoffice import exports
 from kassa.common import admin_paging
@@ -94,8 +95,11 @@ def test_the_email_search_reads_the_upper_cased_email_index() -> None:
 
 
 def test_the_carts_list_reads_the_same_queries_for_one_cart_or_twenty(
-    staff_client: Client,
+    staff_client: Client, settings: SettingsWrapper
 ) -> None:
+    # As in production: the catalog's revision (which the discounts' rules are kept under) is
+    # read once a second, not once per cart priced (the tests' settings read it every time).
+    settings.CATALOG_PAGE_REFRESH_SECONDS = 60
     items = [ItemFactory.create(price=Decimal("5.00"), currency="usd") for _ in range(3)]
 
     def cart(n: int) -> None:
