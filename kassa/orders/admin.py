@@ -399,6 +399,10 @@ def _charged_with(**adjustment: object) -> bool:
     return Order.objects.filter(**adjustment).exclude(status=Order.Status.OPEN).exists()
 
 
+# The form's fields, and the sales made with the discount.
+_DISCOUNT_FIELDS: tuple[str, ...] = (*DiscountAdminForm.Meta.fields, "display_sales")
+
+
 class DiscountAdmin(admin.ModelAdmin[Discount]):
     form = DiscountAdminForm
     list_display = [
@@ -415,24 +419,7 @@ class DiscountAdmin(admin.ModelAdmin[Discount]):
     list_filter = ["kind", "active", "automatic", CURRENCIES_IN_USE]
     search_fields = ["name", "code"]
     filter_horizontal = ["products", "collections"]
-    fields = (
-        "name",
-        "kind",
-        "percent_off",
-        "amount_off",
-        "currency",
-        "code",
-        "active",
-        "automatic",
-        "valid_from",
-        "valid_until",
-        "max_uses",
-        "max_uses_per_customer",
-        "min_subtotal",
-        "products",
-        "collections",
-        "display_sales",
-    )
+    fields = _DISCOUNT_FIELDS
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Discount]:
         return discount_stats.with_uses(super().get_queryset(request))
@@ -456,8 +443,8 @@ class DiscountAdmin(admin.ModelAdmin[Discount]):
     # new discount (this one can still be deactivated). Read-only, they read as customers do.
     def get_fields(self, request: HttpRequest, obj: Discount | None = None) -> tuple[str, ...]:
         if obj is not None and _charged_with(discount=obj):
-            return tuple(self._terms_as_read.get(name, name) for name in self.fields)
-        return self.fields
+            return tuple(self._terms_as_read.get(name, name) for name in _DISCOUNT_FIELDS)
+        return _DISCOUNT_FIELDS
 
     def get_readonly_fields(self, request: HttpRequest, obj: Discount | None = None) -> list[str]:
         if obj is not None and _charged_with(discount=obj):

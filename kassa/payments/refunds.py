@@ -179,37 +179,25 @@ def refund_order(
             raise RefundFailed(_("There is no such order."))
         paid_by = _paid_by(order)
         left = refundable(order)
-        if paid_by is None and left > 0 and gift_card_ledger.spent_by(order):
-            # Paid by gift cards alone: what is refunded goes back to them, without Stripe.
+        # Paid by gift cards alone: what is refunded goes back to them, without Stripe.
+        by_cards_only = paid_by is None and left > 0 and bool(gift_card_ledger.spent_by(order))
+        if not by_cards_only and (paid_by is None or left <= 0):
+            raise RefundFailed(_("The order is not paid, or already refunded."))
+        lines = _checked_lines(order, returned)
+        amount = _amount_checked(order, lines, amount=amount, left=left, at_most=at_most)
+        if by_cards_only:
             return _refund_to_gift_cards(
                 order,
                 requested_by=requested_by,
-                lines=_checked_lines(order, returned),
+                lines=lines,
                 amount=amount,
-                left=left,
                 restock=restock,
                 note=note,
-                at_most=at_most,
                 customer_told=customer_told,
             )
-        if paid_by is None or left <= 0:
+        if paid_by is None:  # not paid through Stripe, and not by gift cards alone
             raise RefundFailed(_("The order is not paid, or already refunded."))
         before = refunds_counted(order)
-        lines = _checked_lines(order, returned)
-        if amount is None:
-            amount = min(returned_amount(order, lines), left) if lines else left
-        if not 0 < amount <= left:
-            raise RefundFailed(
-                _("The amount to refund must be more than nothing and at most what is left.")
-            )
-        if at_most is not None and amount > at_most:
-            raise RefundFailed(
-                _(
-                    "A refund of more than %(limit)s needs the owner's permission; "
-                    "nothing was refunded."
-                )
-                % {"limit": format_amount(from_minor(at_most, order.currency), order.currency)}
-            )
         key = _key(
             order,
             before=before if refunded_before is None else refunded_before,
@@ -287,20 +275,11 @@ def refund_order(
             return refund
 
 
-def _refund_to_gift_cards(
-    order: Order,
-    *,
-    requested_by: str,
-    lines: dict[int, int],
-    amount: int | None,
-    left: int,
-    restock: bool,
-    note: str,
-    at_most: int | None,
-    customer_told: bool,
-) -> Refund:
-    """Refund an order its gift cards paid in full: the cards get the amount back (the first
-    applied first), recorded as a refund of the order like one through Stripe."""
+def _amount_checked(
+    order: Order, lines: dict[int, int], *, amount: int | None, left: int, at_most: int | None
+) -> int:
+    """What to refund (see refund_order's `amount`), refused when it is nothing, more than is
+    left, or more than the staff member may refund."""
     if amount is None:
         amount = min(returned_amount(order, lines), left) if lines else left
     if not 0 < amount <= left:
@@ -312,6 +291,21 @@ def _refund_to_gift_cards(
             _("A refund of more than %(limit)s needs the owner's permission; nothing was refunded.")
             % {"limit": format_amount(from_minor(at_most, order.currency), order.currency)}
         )
+    return amount
+
+
+def _refund_to_gift_cards(
+    order: Order,
+    *,
+    requested_by: str,
+    lines: dict[int, int],
+    amount: int,
+    restock: bool,
+    note: str,
+    customer_told: bool,
+) -> Refund:
+    """Refund an order its gift cards paid in full: the cards get the amount back (the first
+    applied first), recorded as a refund of the order like one through Stripe."""
     with transaction.atomic():
         number = Refund.objects.filter(order=order).count() + 1
         reference = f"giftcard-{order.pk}-{number}"

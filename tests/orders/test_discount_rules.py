@@ -231,4 +231,5 @@ def test_a_sale_ending_by_its_date_leaves_the_kept_product_pages_at_that_moment(
     later = ends + timedelta(minutes=1)
     monkeypatch.setattr(timezone, "now", lambda: later)
     assert "Summer sale" not in client.get(page).text
+    assert item.product is not None
     assert "Summer sale" not in client.get(item.product.get_absolute_url()).text
