@@ -17,8 +17,11 @@ def _paid_with(discount: object) -> Q:
 def with_uses(discounts: QuerySet[Discount]) -> QuerySet[Discount]:
     """`discounts` with `paid_uses` (paid orders that took it) and `held_uses` (payments
     being made with it), each one subquery of the list's query."""
+    # Without the models' default order: PostgreSQL refuses an ORDER BY on a column the count
+    # does not group by.
     paid = (
         Order.objects.filter(_paid_with(OuterRef("pk")))
+        .order_by()
         .annotate(one=Value(1))
         .values("one")
         .annotate(n=Count("pk"))
@@ -26,6 +29,7 @@ def with_uses(discounts: QuerySet[Discount]) -> QuerySet[Discount]:
     )
     held = (
         DiscountUse.objects.filter(discount=OuterRef("pk"), state=DiscountUse.State.HELD)
+        .order_by()
         .annotate(one=Value(1))
         .values("one")
         .annotate(n=Count("pk"))
