@@ -133,9 +133,11 @@ class Deployment:
         return int(
             self.value(
                 # Sent by no one (digital): these tests are about stock, not shipping rates.
-                "INSERT INTO catalog_item (name, description, price, currency, stock, reserved,"
-                " is_active, requires_shipping, created_at, updated_at)"
-                f" VALUES ('{name}', '', {price}, 'usd', {stock}, 0, true, false, now(), now())"
+                # The name in the main language's column too, which the shop reads.
+                "INSERT INTO catalog_item (name, name_en, description, price, currency, stock,"
+                " reserved, is_active, requires_shipping, created_at, updated_at)"
+                f" VALUES ('{name}', '{name}', '', {price}, 'usd', {stock}, 0, true, false,"
+                " now(), now())"
                 " RETURNING id"
             )
         )

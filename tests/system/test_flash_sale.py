@@ -50,9 +50,11 @@ class Shop:
     def item(self, name: str, stock: int) -> int:
         [(pk,)] = self.sql(
             # Digital: the sale is about stock, and a checkout stays one call to Stripe.
-            "INSERT INTO catalog_item (name, description, price, currency, stock, reserved,"
-            " is_active, requires_shipping, created_at, updated_at)"
-            " VALUES (%s, '', 9.90, 'usd', %s, 0, true, false, now(), now()) RETURNING id",
+            # The name in the main language's column too, which the shop reads.
+            "INSERT INTO catalog_item (name, name_en, description, price, currency, stock,"
+            " reserved, is_active, requires_shipping, created_at, updated_at)"
+            " VALUES (%s, %s, '', 9.90, 'usd', %s, 0, true, false, now(), now()) RETURNING id",
+            name,
             name,
             stock,
         )
@@ -274,19 +276,21 @@ def test_a_flash_sale_on_one_variant_leaves_its_siblings_untouched(shop: Shop) -
     """A T-shirt in three sizes: 50 buyers at once for the 5 of one size get exactly 5 sessions;
     the other sizes keep their stock, with nothing reserved."""
     [(product,)] = shop.sql(
-        "INSERT INTO catalog_product (name, handle, description, body_html, option1_name,"
-        " option2_name, option3_name, is_active, created_at, updated_at)"
-        " VALUES ('Flash tee', 'flash-tee', '', '', 'Size', '', '', true, now(), now())"
+        "INSERT INTO catalog_product (name, name_en, handle, description, body_html,"
+        " option1_name, option2_name, option3_name, is_active, created_at, updated_at)"
+        " VALUES ('Flash tee', 'Flash tee', 'flash-tee', '', '', 'Size', '', '', true, now(),"
+        " now())"
         " RETURNING id"
     )
     sizes = {}
     for position, (size, stock) in enumerate((("S", 10), ("M", 5), ("L", 10))):
         [(pk,)] = shop.sql(
-            "INSERT INTO catalog_item (name, description, price, currency, stock, reserved,"
-            " is_active, requires_shipping, product_id, option1, position, created_at,"
-            " updated_at)"
-            " VALUES (%s, '', 9.90, 'usd', %s, 0, true, false, %s, %s, %s, now(), now())"
+            "INSERT INTO catalog_item (name, name_en, description, price, currency, stock,"
+            " reserved, is_active, requires_shipping, product_id, option1, position,"
+            " created_at, updated_at)"
+            " VALUES (%s, %s, '', 9.90, 'usd', %s, 0, true, false, %s, %s, %s, now(), now())"
             " RETURNING id",
+            f"Flash tee — {size}",
             f"Flash tee — {size}",
             stock,
             product,
