@@ -15,6 +15,8 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -95,6 +97,11 @@ def _need_new() -> SignInFailed:
 def sign_in_with_code(*, email: str, code: str) -> Customer:
     """The customer whose code this is (their account made on first sign-in); SignInFailed if
     the code is wrong, expired, used or tried too often."""
+    try:
+        # No code was sent to what is not an address (and a NUL is refused by PostgreSQL).
+        validate_email(email.strip())
+    except ValidationError:
+        raise _need_new() from None
     with transaction.atomic():
         outcome = _try_code(email=normalize_email(email), code=normalize_code(code))
     # Raised after the commit: a wrong try is counted even though the answer is an error.
