@@ -13,7 +13,6 @@ from django.utils import translation
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from kassa.catalog import revision
-from kassa.orders import checkout_defaults, discount_rules
 from tests.fake_stripe import FakeStripe
 
 SYSTEM = Path(__file__).resolve().parent / "system"
@@ -103,8 +102,7 @@ def _no_shared_pages_from_other_tests() -> Iterator[None]:
         for name in ("pages", "searches"):
             caches[name].clear()
         revision._seen = ("", float("-inf"))
-        checkout_defaults._kept = None
-        discount_rules._kept = None
+        revision.KeptPerRevision.forget_all()
 
     forget()
     yield

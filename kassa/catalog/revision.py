@@ -8,6 +8,8 @@ page that showed it.
 
 import time
 import uuid
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
 from django.conf import settings
 from django.db.models.signals import post_delete, post_save
@@ -25,6 +27,39 @@ REVISION_ID = 1
 
 # (revision, when it was read): replaced whole, so threads never see half an update.
 _seen: tuple[str, float] = ("", float("-inf"))
+
+
+T = TypeVar("T")
+
+
+class KeptPerRevision(Generic[T]):
+    """`load()`'s value, kept in this process until the catalog revision changes: for what
+    every order reads and staff change a few times a year (taxes, shipping rates, discounts'
+    rules), saved through models whose saves bump the revision. Call it for the value."""
+
+    _all: "list[KeptPerRevision[object]]" = []
+
+    def __init__(self, load: Callable[[], T]) -> None:
+        self._load = load
+        # (revision, value): replaced whole, so threads never see half an update.
+        self._kept: tuple[str, T] | None = None
+        KeptPerRevision._all.append(self)  # type: ignore[arg-type]
+
+    def __call__(self) -> T:
+        # The revision first, then the rows: what is kept is never older than its revision.
+        token = recent()
+        kept = self._kept
+        if kept is not None and kept[0] == token:
+            return kept[1]
+        value = self._load()
+        self._kept = (token, value)
+        return value
+
+    @classmethod
+    def forget_all(cls) -> None:
+        """Drop every kept value (the tests, whose rollbacks restore older revisions)."""
+        for kept in cls._all:
+            kept._kept = None
 
 
 def recent() -> str:

@@ -30,10 +30,6 @@ class _Terms:
     rates: MappingProxyType[str, tuple[ShippingRate, ...]]  # active, by currency
 
 
-# (revision, terms): replaced whole, so threads never see half an update.
-_kept: tuple[str, _Terms] | None = None
-
-
 def default_tax(currency: str) -> Tax | None:
     """The tax that applies to every new order in `currency`: its own, else one for every
     currency (a blank currency), else none."""
@@ -101,18 +97,6 @@ def check_shipping_rate(*, currency: str, lines: Iterable[OrderLine]) -> None:
         raise NoShippingRate(message)
 
 
-def _terms() -> _Terms:
-    global _kept
-    # The revision first, then the rows: what is kept is never older than its revision.
-    token = revision.recent()
-    kept = _kept
-    if kept is not None and kept[0] == token:
-        return kept[1]
-    terms = _load()
-    _kept = (token, terms)
-    return terms
-
-
 def _load() -> _Terms:
     taxes: dict[str, Tax] = {}
     for tax in Tax.objects.filter(applies_to_every_order=True).order_by("id"):
@@ -124,6 +108,10 @@ def _load() -> _Terms:
         taxes=MappingProxyType(taxes),
         rates=MappingProxyType({currency: tuple(kept) for currency, kept in rates.items()}),
     )
+
+
+# What every order reads, kept per process under the catalog revision.
+_terms = revision.KeptPerRevision(_load)
 
 
 def _changed(sender: type, **kwargs: object) -> None:

@@ -42,23 +42,9 @@ class _Terms:
     names: MappingProxyType[int, tuple[str, ...]]  # what a limited discount covers, in words
 
 
-_kept: tuple[str, _Terms] | None = None
-
-
 def snapshot() -> _Terms:
     """What the rules read of the discounts, once for a whole computation (pass it on)."""
     return _terms()
-
-
-def _terms() -> _Terms:
-    global _kept
-    token = revision.recent()
-    kept = _kept
-    if kept is not None and kept[0] == token:
-        return kept[1]
-    terms = _load()
-    _kept = (token, terms)
-    return terms
 
 
 def _load() -> _Terms:
@@ -86,6 +72,10 @@ def _load() -> _Terms:
         scopes=MappingProxyType({k: frozenset(v) for k, v in scopes.items()}),
         names=MappingProxyType({k: tuple(v) for k, v in names.items()}),
     )
+
+
+# What every order reads, kept per process under the catalog revision.
+_terms = revision.KeptPerRevision(_load)
 
 
 def _changed(sender: type, **kwargs: object) -> None:
