@@ -36,7 +36,7 @@ from django.utils.crypto import get_random_string  # noqa: E402
 from kassa.catalog import revision, shopify_csv  # noqa: E402
 from kassa.catalog.models import Collection, CollectionProduct, Item, Product  # noqa: E402
 from kassa.customers.models import Customer  # noqa: E402
-from kassa.orders.models import Discount, Order, OrderLine, Tax  # noqa: E402
+from kassa.orders.models import Discount, Order, OrderLine, ShippingRate, Tax  # noqa: E402
 from kassa.storefront.visitors import SESSION_KEY  # noqa: E402
 
 CATALOG_SIZE = 50
@@ -304,6 +304,8 @@ BUY_STOCK = 5_000_000
 
 
 def seed() -> dict[str, Any]:
+    # The items are goods to send, which a shop sells only with a rate in their currency.
+    ShippingRate.objects.create(name="Standard post", amount=Decimal("4.90"), currency="usd")
     items = _items(CATALOG_SIZE)
     items[0].stock = BUY_STOCK
     items[0].save()

@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,8 @@ from bench import machine
 from bench.processes import HTTPS, ROOT, database_backends
 
 WRK_SCRIPT = ROOT / "bench" / "wrk_report.lua"
+# The most answers of a measured load that may be errors (4xx, 5xx): a run past it stops.
+REFUSED_SHARE = 0.005
 
 
 @dataclass
@@ -79,6 +82,12 @@ class Server:
         )
         requests = max(result["requests"], 1)
         errors = result["errors"]
+        if errors["status"] > requests * REFUSED_SHARE:
+            # Refusals are cheaper than the work: figures over them would flatter the shop.
+            raise RuntimeError(
+                f"{path} answered {errors['status']} of {requests} requests with an error "
+                f"status: {first_refusal(url, cookie=cookie)}"
+            )
         elapsed = result["duration_us"] / 1e6
         other = busy - server_cpu - database_cpu - wrk_cpu - fake_cpu
         return Load(
@@ -138,6 +147,15 @@ def get(url: str, *, cookie: str = "") -> int:
     with urllib.request.urlopen(request, timeout=30) as response:
         status: int = response.status
         return status
+
+
+def first_refusal(url: str, *, cookie: str = "") -> str:
+    """What the server answers `url` now, if it is an error: its status and the start of its
+    body, for the message of a run that stops."""
+    try:
+        return f"answered {get(url, cookie=cookie)} now"
+    except urllib.error.HTTPError as exc:
+        return f"{exc.code} {exc.read()[:300].decode(errors='replace')}"
 
 
 def fake_counts(fake_url: str) -> dict[str, Any]:
