@@ -53,13 +53,15 @@ class FakeStripe:
         return False
 
     def route(self, method: str, path: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
-        """The three calls the bench's checkouts make; anything else is a 404 the shop shows."""
+        """The calls the bench's checkouts make; anything else is a 404 the shop shows."""
         if path == "/v1/checkout/sessions" and method == "POST":
             return 200, self.create_session(form)
         if path == "/v1/coupons" and method == "POST":
             return 200, {"id": secrets.token_hex(4), "object": "coupon", "valid": True}
         if path == "/v1/tax_rates" and method == "POST":
             return 200, {"id": "txr_test_" + secrets.token_hex(12), "object": "tax_rate"}
+        if path == "/v1/shipping_rates" and method == "POST":
+            return 200, {"id": "shr_test_" + secrets.token_hex(12), "object": "shipping_rate"}
         return 404, {"error": {"type": "invalid_request_error", "message": f"No {path}."}}
 
     def create_session(self, form: dict[str, str]) -> dict[str, Any]:

@@ -1,36 +1,52 @@
 """The bench measures what the shop does for a customer: its seed must be something a customer
-can buy and browse, or its rows would time refusals (a rule the shop gains, such as goods to
-send needing a shipping rate, must reach the seed too)."""
+can buy and browse, against the bench's own fake Stripe, or its rows would time refusals (a rule
+the shop gains, such as goods to send needing a shipping rate, must reach the seed, and a Stripe
+call the Buy path gains must reach the fake)."""
 
 import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.test import Client
+from pytest_django.fixtures import Settings
 
-from tests.fake_stripe import FakeStripe
+from bench.processes import fake_stripe, free_port
 
 pytestmark = pytest.mark.django_db
 
 HTTPS = {"HTTP_X_FORWARDED_PROTO": "https"}
 
 
+@pytest.fixture(scope="module")
+def bench_fake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = f"http://127.0.0.1:{free_port()}"
+    log = Path(tmp_path_factory.mktemp("bench-fake")) / "fake.log"
+    with fake_stripe(url, 0.0, env={"PATH": str(Path(sys.executable).parent)}, log=log):
+        yield url
+
+
 @pytest.fixture
-def seed() -> dict[str, Any]:
+def seed(bench_fake: str, settings: Settings) -> dict[str, Any]:
     from bench import django_side
 
+    settings.STRIPE_API_BASE = bench_fake
+    settings.STRIPE_API_KEY = "sk_test_bench"
+    settings.STRIPE_PUBLISHABLE_KEY = "pk_test_bench"
     result: dict[str, Any] = django_side.seed()
     return result
 
 
-def test_the_bench_items_buy_is_a_checkout(seed: dict[str, Any], fake_stripe: FakeStripe) -> None:
+def test_the_bench_items_buy_is_a_checkout(seed: dict[str, Any]) -> None:
     response = Client().get(f"/buy/{seed['item']}", **HTTPS)  # type: ignore[arg-type]
 
     assert response.status_code == 200, response.content
     assert response.json()["id"].startswith("cs_")
 
 
-def test_the_bench_orders_checkouts_start(seed: dict[str, Any], fake_stripe: FakeStripe) -> None:
+def test_the_bench_orders_checkouts_start(seed: dict[str, Any]) -> None:
     for order in seed["checkout_orders"]:
         client = Client()
         client.cookies["sessionid"] = order["session"]
