@@ -13,6 +13,7 @@ from django.utils import translation
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from kassa.catalog import revision
+from kassa.payments import stripe_objects
 from tests.fake_stripe import FakeStripe
 
 SYSTEM = Path(__file__).resolve().parent / "system"
@@ -96,13 +97,15 @@ def _the_default_language() -> None:
 @pytest.fixture(autouse=True)
 def _no_shared_pages_from_other_tests() -> Iterator[None]:
     """Shared pages, and the taxes and shipping rates a process keeps, are kept under the
-    catalog revision, which each test's rollback restores: none outlives its test."""
+    catalog revision, which each test's rollback restores; the Stripe ids a process keeps name
+    records the rollback removes: none outlives its test."""
 
     def forget() -> None:
         for name in ("pages", "searches"):
             caches[name].clear()
         revision._seen = ("", float("-inf"))
         revision.KeptPerRevision.forget_all()
+        stripe_objects.forget_known()
 
     forget()
     yield

@@ -405,7 +405,9 @@ def get_item(request: HttpRequest, item_id: int) -> ItemOut:
 def buy_item(request: HttpRequest, item_id: int) -> CheckoutSession:
     """Buy one item now: a one-line order and its Stripe Checkout Session (as `GET /buy/<id>`)."""
     started = checkout_buy(
-        item=_item(item_id), visitor=visitor_from_request(request), pages=return_pages(request)
+        item=_found(lambda: catalog_selectors.item_to_buy(item_id=item_id), NO_SUCH_ITEM),
+        visitor=visitor_from_request(request),
+        pages=return_pages(request),
     )
     return checkout_session_out(started)
 

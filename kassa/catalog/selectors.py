@@ -43,6 +43,13 @@ def item_get(*, item_id: int) -> Item:
     return get_object_or_404(Item.objects.select_related("product"), pk=item_id)
 
 
+def item_to_buy(*, item_id: int) -> Item:
+    """The item a Buy click charges for, read as it is now, without its product: a variant is
+    on sale with its product (taking a product off sale takes its variants off), and the
+    product's row would only add to the busiest write's read."""
+    return get_object_or_404(Item, pk=item_id)
+
+
 def item_on_sale(*, item_id: int) -> bool:
     """On sale, and so is its product (an item whose product is off sale is off sale too)."""
     item = item_get(item_id=item_id)

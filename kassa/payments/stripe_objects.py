@@ -24,6 +24,26 @@ from kassa.stripe_api.params import (
 
 _Params = CouponCreateParams | TaxRateCreateParams | ShippingRateCreateParams | ProductCreateParams
 
+# The ids made or read so far, kept for the process by (kind, account, owner's id, version):
+# a record is never changed, and its version is its exact terms, so an id found once stands for
+# them for good, and a checkout need not read it again (a Buy click is the busiest write).
+_Known = tuple[str, str, int, str]
+_known: dict[_Known, str] = {}
+# A bound on what a process keeps, far above a shop's discounts, taxes, rates and products.
+_KNOWN_AT_MOST = 20_000
+
+
+def _remember(key: _Known, stripe_id: str) -> str:
+    if len(_known) >= _KNOWN_AT_MOST:
+        _known.clear()
+    _known[key] = stripe_id
+    return stripe_id
+
+
+def forget_known() -> None:
+    """Forget the ids kept (the tests, whose rollbacks remove the records)."""
+    _known.clear()
+
 
 def _version(params: _Params) -> str:
     canonical = json.dumps(params, sort_keys=True)
@@ -94,17 +114,20 @@ def _ensure(
     """
     account = client.ensure_configured(currency).account
     version = _version(params)
+    [(kind, obj)] = owner.items()
+    key = (kind, account, obj.pk, version)
+    if key in _known:
+        return _known[key]
     known = records.filter(account=account, version=version, **owner)
     if (record := known.first()) is not None:
-        return record.stripe_id
-    [(kind, obj)] = owner.items()
+        return _remember(key, record.stripe_id)
     stripe_id = create(f"kassa-{kind}-{obj.pk}-{version}-{account[:8]}")
     try:
         with transaction.atomic():
             records.create(account=account, version=version, stripe_id=stripe_id, **owner)
     except IntegrityError:
-        return known.get().stripe_id
-    return stripe_id
+        return _remember(key, known.get().stripe_id)
+    return _remember(key, stripe_id)
 
 
 def ensure_coupon(*, discount: Discount, currency: str, products: list[str] | None = None) -> str:
@@ -169,17 +192,22 @@ def ensure_shipping_rates(*, options: list[ShippingOption], currency: str) -> li
     if not options:
         return []
     account = client.ensure_configured(currency).account
-    versions = [_version(shipping_rate_params(option)) for option in options]
-    records = StripeShippingRate.objects.filter(
-        account=account,
-        shipping_rate__in=[option.rate.pk for option in options],
-        version__in=versions,
-    ).values_list("shipping_rate_id", "version", "stripe_id")
-    known = {(rate, version): stripe_id for rate, version, stripe_id in records}
+    keys = [
+        ("shipping_rate", account, option.rate.pk, _version(shipping_rate_params(option)))
+        for option in options
+    ]
+    missing = [key for key in keys if key not in _known]
+    if missing:
+        records = StripeShippingRate.objects.filter(
+            account=account,
+            shipping_rate__in=[key[2] for key in missing],
+            version__in=[key[3] for key in missing],
+        ).values_list("shipping_rate_id", "version", "stripe_id")
+        for rate, version, stripe_id in records:
+            _remember(("shipping_rate", account, rate, version), stripe_id)
     return [
-        known.get((option.rate.pk, version))
-        or ensure_shipping_rate(option=option, currency=currency)
-        for option, version in zip(options, versions, strict=True)
+        _known.get(key) or ensure_shipping_rate(option=option, currency=currency)
+        for option, key in zip(options, keys, strict=True)
     ]
 
 

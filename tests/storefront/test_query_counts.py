@@ -18,6 +18,7 @@ from django.test.utils import CaptureQueriesContext
 
 from kassa.catalog.models import Item
 from kassa.orders.models import Discount, Order, OrderLine, ShippingRate, Tax
+from kassa.payments import stripe_objects
 from kassa.storefront.visitors import SESSION_KEY
 from kassa.stripe_api import client as stripe_client
 from tests.factories import DiscountFactory, ItemFactory, TaxFactory
@@ -123,7 +124,7 @@ def test_a_checkout_with_a_discount_and_a_tax_is_one_stripe_call_after_the_first
         assert (call.method, call.path) == ("POST", "/v1/checkout/sessions")
 
 
-def test_shipping_rates_are_made_once_and_read_in_one_query_however_many(
+def test_shipping_rates_are_made_once_read_in_one_query_however_many_then_kept(
     fake_stripe: FakeStripe, settings: Any
 ) -> None:
     settings.CATALOG_PAGE_REFRESH_SECONDS = 60
@@ -139,7 +140,14 @@ def test_shipping_rates_are_made_once_and_read_in_one_query_however_many(
     [call] = fake_stripe.requests[before:]
     assert (call.method, call.path) == ("POST", "/v1/checkout/sessions")
     assert len(call.body["shipping_options"]) == 4
+    # The process that made them keeps their ids: the next click reads none of them.
+    assert _statements(captured).count("SELECT payments_stripeshippingrate") == 0
+
+    stripe_objects.forget_known()  # another process: it reads all four in one query
+    with CaptureQueriesContext(connection) as captured:
+        assert Client().get(f"/buy/{item.pk}").status_code == 200
     assert _statements(captured).count("SELECT payments_stripeshippingrate") == 1
+    assert len(fake_stripe.requests_to("POST", "/v1/shipping_rates")) == 4
 
 
 @pytest.mark.django_db(transaction=True)

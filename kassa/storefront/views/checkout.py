@@ -36,7 +36,7 @@ NO_SUCH_ORDER = gettext_lazy("There is no such order.")
 def buy_item_view(request: HttpRequest, item_id: int) -> JsonResponse:
     """GET /buy/<id>: start Stripe Checkout for the item (`?quantity=N`, default 1); answers
     the session id as JSON."""
-    item = catalog_selectors.item_get(item_id=item_id)
+    item = catalog_selectors.item_to_buy(item_id=item_id)
     quantity: int = cleaned(BuyNowForm(request.GET))["quantity"]
     started = checkout_buy(
         item=item,
