@@ -1,3 +1,4 @@
+import functools
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -22,6 +23,7 @@ from django.db.models import (
     Subquery,
 )
 from django.db.models.functions import Lower
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from kassa.catalog.models import (
@@ -43,11 +45,24 @@ def item_get(*, item_id: int) -> Item:
     return get_object_or_404(Item.objects.select_related("product"), pk=item_id)
 
 
+@functools.cache
+def _item_by_id_sql() -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(field.column)) for field in Item._meta.concrete_fields)
+    table = quote(Item._meta.db_table)
+    return f"SELECT {columns} FROM {table} WHERE id = %s"  # noqa: S608 - the model's names
+
+
 def item_to_buy(*, item_id: int) -> Item:
     """The item a Buy click charges for, read as it is now, without its product: a variant is
-    on sale with its product (taking a product off sale takes its variants off), and the
-    product's row would only add to the busiest write's read."""
-    return get_object_or_404(Item, pk=item_id)
+    on sale with its product (taking a product off sale takes its variants off).
+
+    Its SQL is written once per process: building the same query through the ORM on every click
+    costs about as much again as reading the row, on the shop's busiest write."""
+    found = list(Item.objects.raw(_item_by_id_sql(), [item_id]))
+    if not found:
+        raise Http404("No such item.")
+    return found[0]
 
 
 def item_on_sale(*, item_id: int) -> bool:
