@@ -211,7 +211,9 @@ def settle_paid(*, order: Order) -> None:
         ledger.spend(use.card_id, amount=use.amount, order=order, note="paid after its hold")
 
 
-def pays_all(*, order: Order, lines: list[OrderLine], held: int) -> bool:
+def pays_all(*, order: Order, held: int, lines: list[OrderLine] | None = None) -> bool:
     """Whether `held` (what the cards were held for) pays all of the order's goods, so Stripe
     is not asked at all."""
-    return held > 0 and held >= order_totals(order, lines, shipping=0).total
+    if held <= 0:
+        return False
+    return held >= order_totals(order, _lines(order) if lines is None else lines, shipping=0).total
