@@ -39,7 +39,7 @@ NOT_JSON_MESSAGE = gettext_lazy("The request body is not valid JSON.")
 
 # Every status an operation can answer with this shape, and what each means, for the schema.
 STATUS_MEANINGS: dict[int, str] = {
-    400: "The request cannot be used: not JSON, an invalid quantity or discount code.",
+    400: "The request cannot be used: not JSON, an invalid quantity, code or e-mail address.",
     401: "Not signed in: sign in with a code sent by e-mail first.",
     403: "No valid CSRF token (unsafe methods).",
     404: "No such thing, or not the visitor's.",

@@ -34,6 +34,7 @@ from kassa.api.schemas import (
     MeOut,
     OrderList,
     OrderOut,
+    PaymentIn,
     PaymentIntent,
     ProductOut,
     ProductPage,
@@ -544,28 +545,41 @@ def get_order(request: HttpRequest, order_id: int) -> OrderOut:
     return order_out(_order(request, order_id))
 
 
+def _email(payload: PaymentIn | None) -> str:
+    return (payload.email or "") if payload is not None else ""
+
+
 @api.post(
     f"/orders/{ID % 'order_id'}/checkout",
-    **_spec({200: CheckoutSession}, *PAYMENT_ERRORS, write=True),
+    **_spec({200: CheckoutSession}, 400, *PAYMENT_ERRORS, write=True),
     tags=["payment"],
 )
 @buy_limited
-def start_checkout(request: HttpRequest, order_id: int) -> CheckoutSession:
+def start_checkout(
+    request: HttpRequest, order_id: int, payload: PaymentIn | None = None
+) -> CheckoutSession:
     """A Stripe Checkout Session for the whole order (as `GET /orders/<id>/buy/`); no earlier
-    session or intent of the order can be paid after this."""
-    started = checkout_start(order=_order(request, order_id), pages=return_pages(request))
+    session or intent of the order can be paid after this. When the order's gift cards pay all
+    of it, it is paid at once, without Stripe: `id` is empty and `url` is the success page; a
+    guest's order then needs `email` (400 `email_required`)."""
+    started = checkout_start(
+        order=_order(request, order_id), pages=return_pages(request), email=_email(payload)
+    )
     return checkout_session_out(started)
 
 
 @api.post(
     f"/orders/{ID % 'order_id'}/payment-intent",
-    **_spec({200: PaymentIntent}, *PAYMENT_ERRORS, write=True),
+    **_spec({200: PaymentIntent}, 400, *PAYMENT_ERRORS, write=True),
     tags=["payment"],
 )
 @buy_limited
-def start_payment_intent(request: HttpRequest, order_id: int) -> PaymentIntent:
+def start_payment_intent(
+    request: HttpRequest, order_id: int, payload: PaymentIn | None = None
+) -> PaymentIntent:
     """The order's PaymentIntent, for Stripe's Payment Element on your own page. Not with
-    SHOP_TAX=stripe (409): the tax depends on an address this API does not take yet."""
+    SHOP_TAX=stripe (409): the tax depends on an address this API does not take yet. Gift cards
+    paying all of the order pay it at once (as `start_checkout`, `email` included)."""
     if stripe_computes_tax():
         raise CheckoutConflict(
             _(
@@ -573,7 +587,9 @@ def start_payment_intent(request: HttpRequest, order_id: int) -> PaymentIntent:
                 "the tax depends on an address this API does not take yet."
             )
         )
-    started = payment_intent_start(order=_order(request, order_id), pages=return_pages(request))
+    started = payment_intent_start(
+        order=_order(request, order_id), pages=return_pages(request), email=_email(payload)
+    )
     return payment_intent_out(started, return_url=return_pages(request).success)
 
 

@@ -464,6 +464,16 @@ class SignInIn(Schema):
     email: EMAIL = Field(description="Where the code goes.")
 
 
+class PaymentIn(Schema):
+    email: StrictStr | None = Field(
+        None,
+        description="The buyer's e-mail, for the order's confirmation. Needed (400 "
+        "`email_required` without a valid one, and nothing is written) when the order's gift "
+        "cards pay all of it and the shop knows no address for it (a guest's order): no Stripe "
+        "page asks for it then. Otherwise Stripe asks, and this is not used.",
+    )
+
+
 class SignInVerifyIn(Schema):
     email: EMAIL
     code: StrictStr = Field(max_length=20, description="The 6 letters and digits of the mail.")

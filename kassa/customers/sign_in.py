@@ -161,7 +161,7 @@ def customer_for_email(*, email: str) -> Customer:
     try:
         with transaction.atomic():
             # The user's e-mail is what Checkout and the card page start with
-            # (kassa.payments.methods.checkout_session.known_email).
+            # (kassa.payments.buyer.known_email).
             user = get_user_model().objects.create_user(
                 username=f"customer-{secrets.token_hex(8)}", email=email
             )

@@ -6,8 +6,9 @@ are unchanged; the cards pay first, up to the goods' total, and Stripe is asked 
 (kassa.payments.methods). Two rules keep Stripe able to take that rest:
 - what Stripe is left to charge is nothing or at least its minimum charge in the currency (a
   card pays a little less rather than leave 0.20 for Stripe to refuse);
-- an order with goods to send leaves at least the minimum to Stripe, whose Checkout collects
-  the address and the shipping choice.
+- an order with goods to send leaves at least the minimum to Stripe (or, in a currency whose
+  minimum the shop does not know, one unit Stripe charges), whose Checkout collects the address
+  and the shipping choice: cards alone never pay for goods to send.
 """
 
 from dataclasses import dataclass
@@ -49,12 +50,14 @@ def usable(card: GiftCard, *, currency: str) -> bool:
 def allocate(*, total: int, balances: list[int], currency: str, ships: bool) -> list[int]:
     """What each card (with these balances, in the order applied) pays of `total`."""
     least = minimum_charge(currency) or 0
-    cap = total
-    if ships:
-        cap = max(total - least, 0)
     # Stripe charges three-decimal currencies (KWD, ...) in tens of the minor unit only: a card
     # pays whole tens there, so what is left for Stripe stays a sum it can charge.
     step = _STEP.get(currency.lower(), 1)
+    cap = total
+    if ships:
+        # Something is always left for Checkout, the only place the address is asked for, also
+        # where the shop does not know Stripe's minimum (Stripe checks it then).
+        cap = max(total - (least or step), 0)
     parts: list[int] = []
     for balance in balances:
         part = max(min(balance, cap - sum(parts)), 0)
@@ -208,7 +211,9 @@ def settle_paid(*, order: Order) -> None:
         ledger.spend(use.card_id, amount=use.amount, order=order, note="paid after its hold")
 
 
-def pays_all(*, order: Order, lines: list[OrderLine], held: int) -> bool:
+def pays_all(*, order: Order, held: int, lines: list[OrderLine] | None = None) -> bool:
     """Whether `held` (what the cards were held for) pays all of the order's goods, so Stripe
     is not asked at all."""
-    return held > 0 and held >= order_totals(order, lines, shipping=0).total
+    if held <= 0:
+        return False
+    return held >= order_totals(order, _lines(order) if lines is None else lines, shipping=0).total

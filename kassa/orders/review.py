@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from kassa.common.money import format_amount, from_minor
 from kassa.orders import discount_rules, limits
-from kassa.orders.checkout_defaults import no_rate_problem, options_for
+from kassa.orders.checkout_defaults import no_rate_problem, offered
 from kassa.orders.models import Order
 from kassa.orders.pricing import Totals, order_totals
 from kassa.orders.shipping import needs_shipping
@@ -30,7 +30,8 @@ class CartReview:
     problems: list[str] = field(default_factory=list)
     # Goods to send, shipping chosen at checkout: what it will cost at least ("" otherwise).
     shipping_from: str = ""
-    # Goods to send, and every shipping choice free: the total is final.
+    # Goods to send, and every shipping choice free (free rates, or a free-shipping discount):
+    # the total is final.
     shipping_free: bool = False
 
 
@@ -78,7 +79,14 @@ def cart_review(order: Order, totals: Totals | None = None) -> CartReview:
         review.problems.append(no_rate)
         return review
     if lines and needs_shipping(lines) and not order.shipping_method:
-        options = options_for(currency=order.currency, goods_total=totals.goods_total)
+        # The choices Checkout will offer, as it offers them: all free with a free-shipping
+        # discount in effect.
+        options = offered(
+            order=order,
+            lines=lines,
+            goods=totals.goods_total,
+            free_shipping=totals.free_shipping,
+        )
         if all(option.amount == 0 for option in options):
             return replace(review, shipping_free=True)  # whatever is chosen, the total holds
         cheapest = min(option.amount for option in options)

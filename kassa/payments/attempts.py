@@ -12,6 +12,7 @@ from django.utils import timezone
 from kassa.giftcards import paying as gift_cards
 from kassa.orders import lifecycle
 from kassa.orders.models import Order
+from kassa.payments import buyer
 from kassa.payments.models import PaymentAttempt
 
 logger = logging.getLogger(__name__)
@@ -27,14 +28,22 @@ class Begun:
     earlier: list[PaymentAttempt]
     # What the cart's gift cards were held for as it began (minor units).
     held_by_gift_cards: int = 0
+    # Held for all of it: the order is paid without Stripe, its confirmation to this address.
+    paid_by_gift_cards_for: str = ""
 
 
 @transaction.atomic
-def attempt_begin(*, order: Order, kind: str, account: str) -> Begun:
-    """A new attempt for `order` (pending from here), numbered after every earlier one."""
+def attempt_begin(*, order: Order, kind: str, account: str, email: str = "") -> Begun:
+    """A new attempt for `order` (pending from here), numbered after every earlier one.
+    `email` (checked by buyer.typed_email) is the buyer's, in case the gift cards pay all."""
     lifecycle.order_begin_payment(order=order)  # locks the order until this commits
     # What the cart's gift cards pay is held with it, under each card's row lock.
     held = gift_cards.hold_for_payment(order=order)
+    confirm_to = ""
+    if held and gift_cards.pays_all(order=order, held=held):
+        # Decided here, on the holds just made: without an address to confirm it to, this
+        # raises and the transaction takes everything back (holds, the order's status).
+        confirm_to = buyer.email_for_cards_alone(order, typed=email)
     attempts = list(
         PaymentAttempt.objects.select_for_update().filter(order=order).order_by("number")
     )
@@ -50,7 +59,12 @@ def attempt_begin(*, order: Order, kind: str, account: str) -> Begun:
     attempt = PaymentAttempt.objects.create(
         order=order, number=number, kind=kind, account=account, currency=order.currency
     )
-    return Begun(attempt=attempt, earlier=earlier, held_by_gift_cards=held)
+    return Begun(
+        attempt=attempt,
+        earlier=earlier,
+        held_by_gift_cards=held,
+        paid_by_gift_cards_for=confirm_to,
+    )
 
 
 def attempt_begin_new_order(*, order: Order, kind: str, account: str) -> PaymentAttempt:

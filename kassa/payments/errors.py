@@ -1,7 +1,7 @@
 """The payment domain's own refusals. Stripe's failures are kassa.stripe_api.errors; both are
 PaymentErrors."""
 
-from kassa.common.errors import Conflict
+from kassa.common.errors import Conflict, Invalid
 from kassa.stripe_api.errors import PaymentError
 
 
@@ -21,3 +21,11 @@ class RefundFailed(Conflict, PaymentError):
     """A refund was refused: the order is not paid, already refunded, or Stripe said no."""
 
     code = "refund_failed"
+
+
+class EmailRequired(Invalid, PaymentError):
+    """Gift cards pay the whole order, so no Stripe page asks the buyer's e-mail, and the shop
+    knows none (or was given one that is no address): the order's confirmation would have
+    nowhere to go, and its buyer no way to find it again."""
+
+    code = "email_required"

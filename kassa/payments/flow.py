@@ -12,7 +12,7 @@ No database transaction is open while Stripe answers: each step commits before t
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from django.conf import settings
@@ -29,7 +29,7 @@ from kassa.orders import selectors as order_selectors
 from kassa.orders.models import Order, OrderLine
 from kassa.orders.pricing import order_totals
 from kassa.orders.visitors import Visitor
-from kassa.payments import attempts
+from kassa.payments import attempts, buyer
 from kassa.payments.errors import CheckoutConflict, CheckoutSuperseded
 from kassa.payments.fulfilment import fulfil
 from kassa.payments.methods import method_for
@@ -61,11 +61,15 @@ class Started:
     client_secret: str = ""
 
 
-def start(*, order: Order, kind: str, pages: ReturnPages) -> Started:
+def start(*, order: Order, kind: str, pages: ReturnPages, email: str = "") -> Started:
     """The order's payment through `kind`: the one it is being paid through, if the kind can go
-    on with it as it is, else a new attempt; no earlier attempt of it can be paid after this."""
+    on with it as it is, else a new attempt; no earlier attempt of it can be paid after this.
+
+    `email` is the buyer's, typed where the shop asks for it: needed (EmailRequired otherwise)
+    when gift cards pay all of the order and the shop knows no address (see buyer)."""
     method = method_for(kind)
     method.check_payable(order)
+    email = buyer.typed_email(email)  # a wrong one is refused before anything is written
     current = (
         attempts.current_attempt(order=order)
         if method.answers_again and order.status == Order.Status.PENDING
@@ -75,17 +79,17 @@ def start(*, order: Order, kind: str, pages: ReturnPages) -> Started:
         again = _resumed(method, order=order, attempt=current)
         if again is not None:
             return again
-    return _start(order=order, method=method, pages=pages)
+    return _start(order=order, method=method, pages=pages, email=email)
 
 
-def checkout_start(*, order: Order, pages: ReturnPages) -> Started:
-    """The order's Checkout Session."""
-    return start(order=order, kind=Kind.CHECKOUT_SESSION, pages=pages)
+def checkout_start(*, order: Order, pages: ReturnPages, email: str = "") -> Started:
+    """The order's Checkout Session (or, when its gift cards pay all of it, the order paid)."""
+    return start(order=order, kind=Kind.CHECKOUT_SESSION, pages=pages, email=email)
 
 
-def payment_intent_start(*, order: Order, pages: ReturnPages) -> Started:
+def payment_intent_start(*, order: Order, pages: ReturnPages, email: str = "") -> Started:
     """The order's PaymentIntent for exactly the total we show."""
-    return start(order=order, kind=Kind.PAYMENT_INTENT, pages=pages)
+    return start(order=order, kind=Kind.PAYMENT_INTENT, pages=pages, email=email)
 
 
 def buy(
@@ -139,9 +143,9 @@ def checkout_cancel(*, order: Order, source: str, attempt: int | None = None) ->
         lifecycle.order_reopen(order_id=order.pk, source=source)
 
 
-def _start(*, order: Order, method: PaymentMethod, pages: ReturnPages) -> Started:
+def _start(*, order: Order, method: PaymentMethod, pages: ReturnPages, email: str) -> Started:
     account = ensure_configured(order.currency).account
-    begun = attempts.attempt_begin(order=order, kind=method.kind, account=account)
+    begun = attempts.attempt_begin(order=order, kind=method.kind, account=account, email=email)
     attempt = begun.attempt
     kept: tuple[PaymentAttempt, Remote] | None = None
     try:
@@ -158,14 +162,16 @@ def _start(*, order: Order, method: PaymentMethod, pages: ReturnPages) -> Starte
         # The order stays pending on its earlier attempt, still payable, or is paid already.
         attempts.attempt_fail(attempt=attempt, source="earlier attempt could not be closed")
         raise
+    if begun.paid_by_gift_cards_for:
+        return _paid_by_gift_cards(
+            order=order,
+            attempt=attempt,
+            pages=pages,
+            held=begun.held_by_gift_cards,
+            email=begun.paid_by_gift_cards_for,
+        )
     # The lines are frozen now that the attempt has begun.
     lines = list(order.lines.select_related("item"))
-    if begun.held_by_gift_cards and gift_cards.pays_all(
-        order=order, lines=lines, held=begun.held_by_gift_cards
-    ):
-        return _paid_by_gift_cards(
-            order=order, attempt=attempt, pages=pages, held=begun.held_by_gift_cards
-        )
     if kept is not None:
         return _keep(order=order, method=method, attempt=attempt, lines=lines, kept=kept)
     try:
@@ -179,12 +185,19 @@ def _start(*, order: Order, method: PaymentMethod, pages: ReturnPages) -> Starte
 
 
 def _paid_by_gift_cards(
-    *, order: Order, attempt: PaymentAttempt, pages: ReturnPages, held: int
+    *, order: Order, attempt: PaymentAttempt, pages: ReturnPages, held: int, email: str
 ) -> Started:
     """The order's gift cards pay all of it: paid here, with no call to Stripe. The attempt is
-    its record (no Stripe object), and the customer goes straight to the success page."""
+    its record (no Stripe object), and the customer goes straight to the success page. No
+    Stripe page asked the buyer's e-mail: the one the shop knew or asked for is recorded as
+    the order is marked paid, so its confirmation goes there."""
     with transaction.atomic():
-        lifecycle.order_mark_paid(order_id=order.pk, amount=held, source="paid by gift card")
+        lifecycle.order_mark_paid(
+            order_id=order.pk,
+            amount=held,
+            source="paid by gift card",
+            contact=replace(order.contact, email=email),
+        )
         attempts.attempt_mark_paid(attempt=attempt, payment_intent_id="")
     order.refresh_from_db()
     return Started(order=order, attempt=attempt, amount=0, url=f"{pages.success}?order={order.pk}")

@@ -16,6 +16,16 @@
   function start(button) {
     var errorBox = document.getElementById(button.dataset.errorId || "buy-error");
     var label = button.textContent;
+    // The buyer's e-mail, where the cart asks for it (gift cards pay all: no Stripe page will).
+    var emailBox = button.dataset.emailFrom && document.getElementById(button.dataset.emailFrom);
+    if (emailBox) {
+      emailBox.addEventListener("keydown", function (event) {
+        if (event.key === "Enter") {
+          event.preventDefault();
+          button.click();
+        }
+      });
+    }
 
     function ready() {
       button.disabled = false;
@@ -37,6 +47,7 @@
 
     button.addEventListener("click", async function () {
       if (button.disabled) return; // one click, one checkout
+      if (emailBox && !emailBox.reportValidity()) return; // the browser says what is wrong
       button.disabled = true;
       button.setAttribute("aria-busy", "true");
       button.textContent = say("opening", "Opening payment…");
@@ -49,16 +60,22 @@
         url += (url.indexOf("?") < 0 ? "?" : "&") + "quantity=" + encodeURIComponent(box.value);
       }
 
+      // The e-mail is posted, never put in the URL (addresses stay out of logs).
+      var request = { headers: { Accept: "application/json" }, credentials: "same-origin" };
+      if (emailBox) {
+        var token = document.querySelector("input[name=csrfmiddlewaretoken]");
+        request.method = "POST";
+        request.headers["X-CSRFToken"] = token ? token.value : "";
+        request.body = new URLSearchParams({ email: emailBox.value.trim() });
+      }
+
       var data;
       try {
         var response;
         // A 503 with Retry-After: many customers are paying at once and the shop paces its
         // calls to Stripe. Nothing was started, so asking again later is safe: wait in line.
         for (var tries = 0; ; tries++) {
-          response = await fetch(url, {
-            headers: { Accept: "application/json" },
-            credentials: "same-origin",
-          });
+          response = await fetch(url, request);
           var wait = parseInt(response.headers.get("Retry-After") || "", 10);
           if (response.status !== 503 || !(wait > 0) || tries >= MAX_BUSY_TRIES) break;
           button.textContent = say("busy", "Many customers are paying right now. You are in line…");

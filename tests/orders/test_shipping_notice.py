@@ -11,7 +11,7 @@ from django.test import Client
 
 from kassa.orders.models import Order, ShippingRate
 from tests.api.test_api import Api
-from tests.factories import ItemFactory
+from tests.factories import DiscountFactory, ItemFactory
 from tests.fake_stripe import FakeStripe
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +34,26 @@ def test_the_cart_says_shipping_is_chosen_at_checkout_and_from_how_much(client: 
 
     assert "chosen at checkout, from $4.00" in page
     assert "Total before shipping" in page
+
+
+def test_a_free_shipping_code_makes_the_cart_say_free_as_checkout_will(client: Client) -> None:
+    ShippingRate.objects.create(name="Post", amount=Decimal("4.00"), currency="usd")
+    ShippingRate.objects.create(name="Courier", amount=Decimal("9.00"), currency="usd")
+    DiscountFactory.create(code="SHIPFREE", kind="free_shipping", percent_off=None)
+    order = _cart(client, ItemFactory.create(price=Decimal("10.00")).pk)
+    assert "chosen at checkout, from $4.00" in client.get(f"/orders/{order.pk}/").text
+
+    assert client.post(f"/orders/{order.pk}/discount", {"code": "shipfree"}).status_code == 302
+    page = client.get(f"/orders/{order.pk}/").text
+
+    assert '<td class="num" id="shipping">Free</td>' in page
+    assert "chosen at checkout" not in page
+    assert "Total before shipping" not in page
+    assert '<td class="num" id="total">$10.00</td>' in page
+
+    # Taken off again: the cheapest rate is back.
+    assert client.post(f"/orders/{order.pk}/discount", {"remove": "1"}).status_code == 302
+    assert "chosen at checkout, from $4.00" in client.get(f"/orders/{order.pk}/").text
 
 
 def test_when_every_choice_is_free_the_cart_says_free_and_its_total_is_final(

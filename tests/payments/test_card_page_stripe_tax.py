@@ -331,7 +331,9 @@ def test_stored_totals_equal_the_calculation_to_the_minor_unit(
 
 def test_the_api_refuses_a_payment_intent_it_cannot_tax(client: Client, shop: FakeStripe) -> None:
     order = cart(client, (ItemFactory.create(name="Mug").pk, 1))
-    response = client.post(f"/api/v1/orders/{order.pk}/payment-intent", headers=JSON)
+    response = client.post(
+        f"/api/v1/orders/{order.pk}/payment-intent", content_type="application/json", headers=JSON
+    )
     assert response.status_code == 409
     assert response.json()["code"] == "checkout_conflict"
     assert shop.requests_to("POST", "/v1/payment_intents") == []

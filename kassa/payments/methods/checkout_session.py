@@ -25,6 +25,7 @@ from kassa.orders.models.adjustments import percent
 from kassa.orders.pricing import LineTotal, Totals, order_totals
 from kassa.orders.shipping import needs_shipping
 from kassa.orders.tax_mode import prices_include_tax, stripe_computes_tax, tax_code
+from kassa.payments.buyer import known_email
 from kassa.payments.methods.base import (
     Made,
     PaymentMethod,
@@ -254,11 +255,6 @@ def _coupon(order: Order, totals: Totals) -> tuple[str | None, dict[int, str]]:
         discount=code, currency=order.currency, products=sorted(set(products.values()))
     )
     return coupon, products
-
-
-def known_email(order: Order) -> str:
-    """The customer's e-mail if the shop knows it already: asked for again, but filled in."""
-    return order.email or (order.user.email if order.user_id and order.user else "")
 
 
 def _collect_customer(

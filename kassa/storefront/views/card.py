@@ -23,9 +23,9 @@ from kassa.orders.models import Order
 from kassa.orders.pricing import order_totals
 from kassa.orders.shipping import ShippingOption, needs_shipping
 from kassa.orders.tax_mode import stripe_computes_tax
+from kassa.payments.buyer import known_email
 from kassa.payments.flow import Started, payment_intent_buy, payment_intent_start
 from kassa.payments.methods import payment_intent_details
-from kassa.payments.methods.checkout_session import known_email
 from kassa.storefront.forms import details_from
 from kassa.storefront.return_pages import return_pages
 from kassa.storefront.visitors import order_for_request, visitor_from_request
@@ -154,7 +154,9 @@ def order_payment_details(request: HttpRequest, order_id: int) -> JsonResponse:
 def order_payment_intent(request: HttpRequest, order_id: int) -> JsonResponse:
     """POST /orders/<id>/payment-intent/: the order's one PaymentIntent and its client secret."""
     order = order_for_request(request, order_id)
-    started = payment_intent_start(order=order, pages=return_pages(request))
+    started = payment_intent_start(
+        order=order, pages=return_pages(request), email=request.POST.get("email", "")
+    )
     return _intent_json(request, started)
 
 

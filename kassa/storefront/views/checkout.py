@@ -48,12 +48,15 @@ def buy_item_view(request: HttpRequest, item_id: int) -> JsonResponse:
 
 
 @never_cache
-@json_endpoint("GET", not_found=NO_SUCH_ORDER)
+@json_endpoint("GET", "POST", not_found=NO_SUCH_ORDER)
 @buy_limited
 def buy_order_view(request: HttpRequest, order_id: int) -> JsonResponse:
-    """GET /orders/<id>/buy/: one Checkout Session for the whole order."""
+    """GET /orders/<id>/buy/: one Checkout Session for the whole order. POSTed, with the
+    buyer's `email`, when the order's gift cards pay all of it and the cart asked for it (an
+    address is no part of a URL)."""
     order = order_for_request(request, order_id)
-    started = checkout_start(order=order, pages=return_pages(request))
+    email = request.POST.get("email", "") if request.method == "POST" else ""
+    started = checkout_start(order=order, pages=return_pages(request), email=email)
     return shape(checkout_session_out(started))
 
 

@@ -30,6 +30,7 @@ from kassa.orders.links import order_from_token
 from kassa.orders.models import Order
 from kassa.orders.pricing import order_totals
 from kassa.orders.review import cart_review
+from kassa.payments.buyer import asks_for_email
 from kassa.storefront.forms import (
     AddToCartForm,
     DiscountCodeForm,
@@ -103,6 +104,8 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     if wants_json(request):
         return shape(order_out(order, totals))
     by_cards = gift_cards.applied(order)
+    amount_due = totals.total - sum(part.amount for part in by_cards)
+    payable = order.status in (Order.Status.OPEN, Order.Status.PENDING)
     return render(
         request,
         "kassa/order_detail.html",
@@ -110,7 +113,10 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
             "order": order,
             "totals": totals,
             "gift_cards": by_cards,
-            "amount_due": totals.total - sum(part.amount for part in by_cards),
+            "amount_due": amount_due,
+            # Paid without Stripe, whose pages would ask it: the cart asks beside Pay.
+            "ask_email": payable
+            and asks_for_email(order, cards_pay_all=bool(by_cards) and amount_due <= 0),
             "review": cart_review(order, totals),
             **_returns(order, reverse("orders:return", args=[order.pk])),
         },

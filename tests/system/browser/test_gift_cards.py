@@ -1,5 +1,6 @@
 """A gift card in the browser: typed in the cart's code box beside a discount, shown with what
-it pays and what is left; an order it pays in full goes to the success page without Stripe.
+it pays and what is left; an order it pays in full asks a guest's e-mail beside Buy and goes to
+the success page without Stripe.
 The recipient's e-mail is looked at too."""
 
 from decimal import Decimal
@@ -40,13 +41,20 @@ def test_a_gift_card_pays_the_cart_in_the_browser(
     browser_run.screenshot("cart-with-gift-card")
 
     calls = len(fake_stripe.requests)
+    # No Stripe page will ask this guest's e-mail: the cart does, and Buy waits for it.
+    email = page.get_by_label("Your e-mail, for the order's confirmation")
     page.locator("#buy").click()
+    expect(page.locator("#buy-email:invalid")).to_have_count(1)
+    assert Order.objects.get().status == Order.Status.OPEN
+    email.fill("ada@example.com")
+    email.press("Enter")
     expect(
         page.get_by_role("heading", name="Thank you! Your payment went through.")
     ).to_be_visible()
     assert len(fake_stripe.requests) == calls  # no Stripe call at all
     order.refresh_from_db()
-    assert order.status == Order.Status.PAID
+    assert (order.status, order.email) == (Order.Status.PAID, "ada@example.com")
+    assert Mail.objects.filter(order=order, kind=Mail.Kind.CONFIRMATION).count() == 1
     card.refresh_from_db()
     assert card.balance == 1940
 
