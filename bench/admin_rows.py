@@ -83,6 +83,9 @@ def _shops(
     for orders, name in ((SMALL_ORDERS, small_name), (args.orders, args.orders_database)):
         env, fixture = _prepared(_database(server_url, name), orders, fake_url)
         shops.append({"orders": orders, "database": name, "env": env, "fixture": fixture})
+    # The admin's pages name their static files as production does (a manifest), which `--only
+    # admin` would otherwise find missing in a checkout that never ran the whole bench.
+    manage("manage.py", "collectstatic", "--noinput", "--verbosity", "0", env=shops[0]["env"])
     with ExitStack() as stack:
         for shop in shops:
             base_url, _master = stack.enter_context(

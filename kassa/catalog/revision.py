@@ -8,7 +8,9 @@ page that showed it.
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Generic, TypeVar
 
 from django.conf import settings
@@ -27,6 +29,8 @@ REVISION_ID = 1
 
 # (revision, when it was read): replaced whole, so threads never see half an update.
 _seen: tuple[str, float] = ("", float("-inf"))
+# Inside held(): the revision this context has read, once it has ([] until then).
+_held: ContextVar[list[str] | None] = ContextVar("catalog_revision_held", default=None)
 
 
 T = TypeVar("T")
@@ -62,9 +66,34 @@ class KeptPerRevision(Generic[T]):
             kept._kept = None
 
 
+@contextmanager
+def held() -> Iterator[None]:
+    """Within, the revision is read at most once (where recent() would read it) and kept: a
+    page that prices many carts reads it once, not once per cart, and prices them all by the
+    same rules. A bump() inside lets the next look read it again."""
+    if _held.get() is not None:  # already held by the caller's caller
+        yield
+        return
+    reset = _held.set([])
+    try:
+        yield
+    finally:
+        _held.reset(reset)
+
+
 def recent() -> str:
     """The revision as read at most CATALOG_PAGE_REFRESH_SECONDS ago: how long an item edit may
     take to show on the catalog's pages (what a customer is charged is read at checkout)."""
+    held_here = _held.get()
+    if held_here:
+        return held_here[0]
+    token = _recent()
+    if held_here is not None:
+        held_here.append(token)
+    return token
+
+
+def _recent() -> str:
     global _seen
     token, read_at = _seen
     now = time.monotonic()
@@ -83,6 +112,9 @@ def current() -> str:
 def bump() -> None:
     """A new revision, committed with the caller's transaction."""
     token = uuid.uuid4().hex
+    held_here = _held.get()
+    if held_here:
+        held_here.clear()  # what follows in the same page sees the change
     if not CatalogRevision.objects.filter(pk=REVISION_ID).update(token=token):
         CatalogRevision.objects.update_or_create(pk=REVISION_ID, defaults={"token": token})
 

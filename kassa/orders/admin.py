@@ -9,11 +9,13 @@ from django.contrib import admin, messages
 from django.db import connection
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from kassa.catalog import revision
 from kassa.common.admin_money import CURRENCIES_IN_USE
 from kassa.common.admin_paging import LookaheadPagingMixin
 from kassa.common.admin_records import RecordsOnly
@@ -282,6 +284,18 @@ class OrderAdmin(LookaheadPagingMixin, admin.ModelAdmin[Order]):
         # A cart's total follows its items' prices: the lines come with them.
         lines = Prefetch("lines", queryset=OrderLine.objects.select_related("item"))
         return super().get_queryset(request).prefetch_related(lines)
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        # Each cart shown is priced by the discounts' rules, kept under the catalog revision:
+        # one read of it for the page, not one per cart. The list is drawn (the carts priced)
+        # when the response is rendered, so it is rendered here, inside.
+        with revision.held():
+            response = super().changelist_view(request, extra_context)
+            if isinstance(response, TemplateResponse):
+                response.render()
+        return response
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Order], search_term: str

@@ -5,7 +5,9 @@ sold and outstanding figures."""
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from kassa.giftcards import ledger
@@ -91,3 +93,25 @@ def test_the_dashboard_shows_cards_sold_and_what_the_shop_still_owes(admin_clien
     page = admin_client.get("/admin/").content.decode()
     assert "Outstanding balance" in page
     assert "$65.00" in page
+
+
+def test_the_list_reads_the_same_queries_for_one_card_or_twenty(admin_client: Client) -> None:
+    """Cards are issued by the orders that bought them: the list names each one's order, read
+    with the cards, not one query a card."""
+
+    def bought(count: int) -> None:
+        for _ in range(count):
+            order = Order.objects.create(currency="usd", status=Order.Status.PAID)
+            ledger.issue(amount=5000, currency="usd", order=order)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            page = admin_client.get("/admin/giftcards/giftcard/")
+        assert page.status_code == 200
+        return len(captured)
+
+    bought(1)
+    queries()
+    one = queries()
+    bought(19)
+    assert queries() == one

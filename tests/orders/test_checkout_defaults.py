@@ -92,6 +92,26 @@ def test_the_kept_terms_are_read_once_per_revision(settings: Any) -> None:
     assert len(captured) == 0
 
 
+def test_held_the_revision_is_read_once_and_again_after_a_change_made_inside() -> None:
+    """As a list of carts prices them: every look reads the revision (the tests' settings), but
+    once while held; a change made while held is seen by the next look."""
+    Tax.objects.create(name="VAT", percentage=Decimal("20"), applies_to_every_order=True)
+    checkout_defaults.default_tax("usd")
+    with revision.held(), CaptureQueriesContext(connection) as captured:
+        for _ in range(5):
+            assert checkout_defaults.default_tax("usd") is not None
+        assert len(captured) == 1
+        Tax.objects.update(percentage=Decimal("10"))
+        revision.bump()
+        tax = checkout_defaults.default_tax("usd")
+    assert tax is not None
+    assert tax.percentage == Decimal("10")
+    with CaptureQueriesContext(connection) as captured:
+        checkout_defaults.default_tax("usd")
+        checkout_defaults.default_tax("usd")
+    assert len(captured) == 2  # not held: a read each time
+
+
 def test_callers_get_copies_so_no_thread_changes_another_ones_tax() -> None:
     Tax.objects.create(name="VAT", percentage=Decimal("20"), applies_to_every_order=True)
     first = checkout_defaults.default_tax("usd")
