@@ -123,6 +123,7 @@ def _media_in_a_folder_of_the_tests_own(
 @pytest.fixture(scope="session")
 def fake_stripe_server() -> Iterator[FakeStripe]:
     fake = FakeStripe().start()
+    fake.on_reset.append(stripe_objects.forget_known)
     yield fake
     fake.stop()
 

@@ -13,6 +13,7 @@ import secrets
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -73,6 +74,9 @@ class FakeStripe:
         self._server = ThreadingHTTPServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # Called on every reset: a shop in this process that keeps the ids of Stripe objects
+        # forgets them with the fake's objects.
+        self.on_reset: list[Callable[[], None]] = []
 
     @property
     def url(self) -> str:
@@ -91,6 +95,8 @@ class FakeStripe:
         with self._lock:
             self._state = _State()
             self.resources = Resources()
+        for forget in self.on_reset:
+            forget()
 
     # --- control -------------------------------------------------------------------------------
     def set_latency(self, seconds: float) -> None:
