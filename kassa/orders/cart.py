@@ -7,6 +7,7 @@ from django.db.models.functions import Upper
 from django.utils.translation import gettext as _
 
 from kassa.catalog.models import Item
+from kassa.common.inserts import insert
 from kassa.common.money import MAX_MINOR_AMOUNT
 from kassa.orders import (
     cart_versions,
@@ -88,7 +89,7 @@ def order_create_for_item(
     discount_uses.freeze(as_cart)
     lifecycle.order_create_pending(order=order)
     line.order = order
-    line.save(force_insert=True)
+    insert(line)
     if order.promotion is not None:
         discount_uses.hold(order=order, discount=order.promotion, automatic=True)
     # Paid at once: Stripe's smallest charge is checked here, before Stripe is asked.
