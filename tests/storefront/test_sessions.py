@@ -56,3 +56,27 @@ def test_the_async_path_draws_a_key_without_asking_either(monkeypatch: pytest.Mo
     monkeypatch.setattr(SessionStore, "aexists", asked)
     key = asyncio.run(SessionStore()._aget_new_session_key())
     assert len(key) == 32
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_a_new_session_is_the_insert_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As in a request: the INSERT with no BEGIN or COMMIT around it, and a taken key still
+    refused by it and drawn again."""
+    taken = SessionStore()
+    taken["kassa_visitor"] = "first visitor"
+    with CaptureQueriesContext(connection) as captured:
+        taken.save()
+    assert [q["sql"].split(None, 1)[0] for q in captured.captured_queries] == ["INSERT"]
+
+    assert taken.session_key is not None
+    drawn = iter([taken.session_key, "k" * 32])
+    monkeypatch.setattr(sessions, "get_random_string", lambda *args: next(drawn))
+    second = SessionStore()
+    second["kassa_visitor"] = "second visitor"
+    second.save()
+
+    assert second.session_key == "k" * 32
+    assert SessionStore(taken.session_key).load() == {"kassa_visitor": "first visitor"}
+    assert SessionStore("k" * 32).load() == {"kassa_visitor": "second visitor"}
