@@ -5,18 +5,22 @@
    server: Kassa's (migrated, the products loaded as the bench grows its catalog) and Oscar's
    (migrated, the same products loaded in bulk, then indexed for Oscar's catalogue);
 3. each shop's SQL queries per page, counted in-process in its own virtualenv;
-4. both shops in gunicorn at once, alike (worker class, workers, threads, connections,
-   keep-alive), Kassa with the bench's Redis and Oscar with a database of its own on it, and a
-   check that one add to the basket adds a line in each;
-5. rounds: in each, the trivial view, the catalog, a product page and a new visitor's add to the
-   basket, each loaded on Kassa and on Oscar in turn (which shop goes first alternates), so each
-   round's Kassa ÷ Oscar ratio compares loads a few seconds apart.
+4. rounds: in each, each shop in turn (which goes first alternates) is started in gunicorn,
+   alike (worker class, workers, threads, connections, keep-alive; Kassa with the bench's Redis,
+   Oscar with a database of its own on it), then loaded with the trivial view, the catalog, a
+   product page and a new visitor's add to the basket, and stopped, so each round's Kassa ÷
+   Oscar ratio compares loads well under a minute apart. One gunicorn at a time: each keeps a
+   database connection per thread that has served (Oscar's basket middleware reads the offers
+   on every request, even the trivial view's), and two would pass PostgreSQL's 100. The first
+   time each shop starts, one add to the basket has to add a line in its database.
 """
 
 import argparse
+import contextlib
 import http.client
 import secrets
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -93,32 +97,26 @@ def run(args: argparse.Namespace, server_url: str, logs: Path) -> dict[str, Any]
         workers = int(manage("-c", "import config.gunicorn as g; print(g.workers)", env=env))
         like = gunicorn_settings(env, args.gunicorn_arg, workers)
         results["gunicorn"] = like
-        with (
-            fake_stripe(fake_url, args.latency, env=env, log=logs / "fake.log") as fake_pid,
-            gunicorn(args.gunicorn_arg, env=env, log=logs / "gunicorn.log") as (kassa_url, master),
-            oscar.gunicorn(interpreter, like, env=oscar_env, log=logs / "oscar-gunicorn.log") as (
-                oscar_url,
-                oscar_master,
-            ),
-        ):
-            servers = {
-                "kassa": Server(kassa_url, master, server_url, fake_url, fake_pid),
-                "oscar": Server(
-                    oscar_url,
-                    oscar_master,
-                    server_url,
-                    fake_url,
-                    fake_pid,
-                    database=oscar.DATABASE_NAME,
-                ),
-            }
-            databases = {"kassa": kassa_database, "oscar": oscar_database}
-            time.sleep(2)  # every worker booted, for the count below
-            results["workers"] = {side: len(servers[side].workers()) for side in SIDES}
-            for side in SIDES:
+        databases = {"kassa": kassa_database, "oscar": oscar_database}
+        with fake_stripe(fake_url, args.latency, env=env, log=logs / "fake.log") as fake_pid:
+
+            @contextlib.contextmanager
+            def serving(side: str, log: Path) -> Iterator[Server]:
+                if side == "kassa":
+                    with gunicorn(args.gunicorn_arg, env=env, log=log) as (url, master):
+                        yield Server(url, master, server_url, fake_url, fake_pid)
+                else:
+                    with oscar.gunicorn(interpreter, like, env=oscar_env, log=log) as (url, master):
+                        name = oscar.DATABASE_NAME
+                        yield Server(url, master, server_url, fake_url, fake_pid, database=name)
+
+            def first_start(side: str, server: Server) -> None:
+                time.sleep(2)  # every worker booted, for the count
+                results.setdefault("workers", {})[side] = len(server.workers())
                 path, body = runs["add"][side]
-                _adds_a_line(servers[side].base_url, path, body, cookie, databases[side], side)
-            results["rounds"] = _rounds(servers, runs, cookie, args)
+                _adds_a_line(server.base_url, path, body, cookie, databases[side], side)
+
+            results["rounds"] = _rounds(serving, first_start, runs, cookie, args, logs)
     return results
 
 
@@ -154,27 +152,32 @@ def _adds_a_line(
 
 
 def _rounds(
-    servers: dict[str, Server],
+    serving: Callable[[str, Path], contextlib.AbstractContextManager[Server]],
+    first_start: Callable[[str, Server], None],
     runs: dict[str, dict[str, tuple[str, str]]],
     cookie: str,
     args: argparse.Namespace,
+    logs: Path,
 ) -> dict[str, dict[str, list[Load]]]:
     loads: dict[str, dict[str, list[Load]]] = {page: {side: [] for side in SIDES} for page in runs}
     for round_ in range(args.page_rounds):
         print(f"  peer, round {round_ + 1} of {args.page_rounds}", flush=True)
         # Which shop goes first alternates: neither always finds the machine as the other left it.
-        order = SIDES if round_ % 2 == 0 else SIDES[::-1]
-        for page, paths in runs.items():
-            for side in order:
-                path, form = paths[side]
-                load = servers[side].load(
-                    path,
-                    clients=PAGE_CLIENTS,
-                    seconds=args.page_seconds,
-                    warmup=args.warmup if round_ == 0 else 1,
-                    cookie=cookie if form else "",
-                    form=form,
-                )
-                loads[page][side].append(load)
-                print(f"  {side:5s} {page:7s} {load_line(load)}", flush=True)
+        for side in SIDES if round_ % 2 == 0 else SIDES[::-1]:
+            with serving(side, logs / f"gunicorn-{side}-{round_}.log") as server:
+                if round_ == 0:
+                    first_start(side, server)
+                for n, (page, paths) in enumerate(runs.items()):
+                    path, form = paths[side]
+                    load = server.load(
+                        path,
+                        clients=PAGE_CLIENTS,
+                        seconds=args.page_seconds,
+                        # A server just started: its first load warms it up longer.
+                        warmup=args.warmup if n == 0 else 1,
+                        cookie=cookie if form else "",
+                        form=form,
+                    )
+                    loads[page][side].append(load)
+                    print(f"  {side:5s} {page:7s} {load_line(load)}", flush=True)
     return loads

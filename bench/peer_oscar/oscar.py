@@ -104,7 +104,8 @@ def gunicorn(
     command += ["--workers", str(like["workers"]), "--threads", str(like["threads"])]
     command += ["--worker-connections", str(like["worker_connections"])]
     command += ["--keep-alive", str(like["keepalive"]), "--timeout", "60"]
-    command += ["--access-logfile", "-", "--chdir", str(PROJECT), *like["extra_args"]]
+    command += ["--access-logfile", "-", "--chdir", str(PROJECT), "--no-control-socket"]
+    command += like["extra_args"]
     with started(command, env=env, log=log) as master:
         base_url = f"http://127.0.0.1:{port}"
         wait_for(f"{base_url}{TRIVIAL}", headers=HTTPS, seconds=60)
