@@ -10,9 +10,9 @@
    Oscar with a database of its own on it), then loaded with the trivial view, the catalog, a
    product page and a new visitor's add to the basket, and stopped, so each round's Kassa ÷
    Oscar ratio compares loads well under a minute apart. One gunicorn at a time: each keeps a
-   database connection per thread that has served (Oscar's basket middleware reads the offers
-   on every request, even the trivial view's), and two would pass PostgreSQL's 100. The first
-   time each shop starts, one add to the basket has to add a line in its database.
+   database connection per thread that has served (Oscar's ATOMIC_REQUESTS opens one for every
+   view, the trivial one too), and two would pass PostgreSQL's 100. The first time each shop
+   starts, one add to the basket has to add a line in its database.
 """
 
 import argparse
@@ -29,7 +29,8 @@ import psycopg
 from psycopg import sql
 
 from bench.drive import PAGE_CLIENTS
-from bench.load import Load, Server, load_line
+from bench.load import Load, Server, load_line, wrk
+from bench.machine import cpu_seconds
 from bench.peer_oscar import catalog, oscar
 from bench.processes import (
     HTTPS,
@@ -169,15 +170,32 @@ def _rounds(
                     first_start(side, server)
                 for n, (page, paths) in enumerate(runs.items()):
                     path, form = paths[side]
+                    sent = {"cookie": cookie if form else "", "form": form}
+                    # A server just started: its first load warms it up longer.
+                    warmup = args.warmup if n == 0 else 1
+                    wrk(server.base_url + path, clients=PAGE_CLIENTS, seconds=warmup, **sent)
+                    _drained(server)
                     load = server.load(
-                        path,
-                        clients=PAGE_CLIENTS,
-                        seconds=args.page_seconds,
-                        # A server just started: its first load warms it up longer.
-                        warmup=args.warmup if n == 0 else 1,
-                        cookie=cookie if form else "",
-                        form=form,
+                        path, clients=PAGE_CLIENTS, seconds=args.page_seconds, warmup=0, **sent
                     )
                     loads[page][side].append(load)
                     print(f"  {side:5s} {page:7s} {load_line(load)}", flush=True)
+                    drained = _drained(server)
+                    if drained > 2:
+                        print(f"  ({drained:.0f} s until the requests wrk left ended)", flush=True)
     return loads
+
+
+def _drained(server: Server, *, limit: float = 180) -> float:
+    """Seconds until the server's workers spend (almost) no more CPU. wrk stops at its time,
+    but the server finishes every request it began: a page slower than the load would otherwise
+    still be served during the next load, at its cost."""
+    started = time.monotonic()
+    spent = sum(cpu_seconds(pid) for pid in server.workers())
+    while time.monotonic() - started < limit:
+        time.sleep(1)
+        now = sum(cpu_seconds(pid) for pid in server.workers())
+        if now - spent < 0.05:
+            break
+        spent = now
+    return time.monotonic() - started
