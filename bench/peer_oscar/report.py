@@ -16,6 +16,17 @@ ROWS = {
 }
 
 
+# Fewer requests than this in a load make its throughput, and the ratio, a rough figure.
+FEW_REQUESTS = 30
+
+
+def _few(side: str, loads: list[Load]) -> str:
+    counts = [load.requests for load in loads]
+    if min(counts) >= FEW_REQUESTS:
+        return ""
+    return f"; {side} finished {min(counts)}-{max(counts)} requests a load: a rough figure"
+
+
 def round_ratios(kassa: list[float], oscar: list[float]) -> list[float]:
     """Each round's Kassa ÷ Oscar: the two loads of a round ran seconds apart."""
     return [k / o if o else float("inf") for k, o in zip(kassa, oscar, strict=True)]
@@ -70,6 +81,7 @@ def table(peer: dict[str, Any]) -> list[str]:
         )
         out.append(
             f"| {label} | {_side(kassa)} | {_side(oscar)} "
-            f"| {_median(ratios):.2f} ({_listed(ratios)}) | {counted} |"
+            f"| {_median(ratios):.2f} ({_listed(ratios)}){_few('Kassa', kassa)}"
+            f"{_few('Oscar', oscar)} | {counted} |"
         )
     return out

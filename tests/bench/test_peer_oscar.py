@@ -66,7 +66,7 @@ def _load(per_second: float) -> Load:
         path="/",
         clients=16,
         seconds=4,
-        requests=int(per_second * 4),
+        requests=round(per_second * 4),
         per_second=per_second,
         p50_ms=10.0,
         p99_ms=20.0,
@@ -104,3 +104,21 @@ def test_the_table_gives_the_median_of_the_rounds_ratios_not_the_ratio_of_median
     # Medians 90 and 50 would give 1.80; the rounds' own ratios are 2, 1 and 3.
     assert "| 2.00 (2.00, 1.00, 3.00) |" in rows[0]
     assert rows[0].endswith("| 3, then 0 / 40 |")
+
+
+def test_a_row_of_few_requests_says_its_ratio_is_rough():
+    peer = {
+        "oscar": {"django-oscar": "4.2.1", "django": "5.2.19", "settings": {}},
+        "workers": {"kassa": 4, "oscar": 4},
+        "products": {"kassa": 10_000, "oscar": 10_000},
+        "queries": {"kassa": {}, "oscar": {}},
+        "rounds": {
+            page: {"kassa": [_load(600.0)] * 2, "oscar": [_load(0.25), _load(1.25)]}
+            for page in report.ROWS
+        },
+    }
+
+    row = next(line for line in report.table(peer) if line.startswith("| catalog"))
+
+    assert "Oscar finished 1-5 requests a load: a rough figure" in row
+    assert "Kassa finished" not in row
