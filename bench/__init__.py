@@ -10,4 +10,5 @@ report       the tables and the JSON file in bench/results/
 django_side  the in-process steps: query counts, the seed, the grown catalog
 fake_stripe  the fake Stripe the shop calls (asyncio, Stripe's shapes and limits)
 stripe_client  CPU per Stripe call through the shop's HTTP client and stripe-python's own
+peer_oscar   `--peer oscar`: Kassa beside django-oscar, the same products in each
 """

@@ -6,6 +6,8 @@
     python -m bench.django_side import_csv        # seconds to import 10,000 CSV rows (rolled back)
     python -m bench.django_side flash_item        # a new item for one flash sale
     python -m bench.django_side flash_orders <id> # what that sale left in the database
+    python -m bench.django_side peer_catalog <json> <n>  # the peer comparison's products (bulk)
+    python -m bench.django_side peer_queries <id>        # its pages' queries (bench/peer_oscar)
 
 Each prints JSON for the bench (bench/processes.py runs them); DJANGO_SETTINGS_MODULE and
 DATABASE_URL come from the caller.
@@ -16,6 +18,7 @@ import secrets
 import sys
 import time
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -33,6 +36,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
 from django.utils.crypto import get_random_string  # noqa: E402
 
+from bench.peer_oscar import catalog as peer  # noqa: E402
 from kassa.catalog import revision, shopify_csv  # noqa: E402
 from kassa.catalog.models import Collection, CollectionProduct, Item, Product  # noqa: E402
 from kassa.customers.models import Customer  # noqa: E402
@@ -365,6 +369,67 @@ def flash_orders(item_id: str) -> dict[str, Any]:
     }
 
 
+def peer_catalog(path: str, chosen: str) -> dict[str, Any]:
+    """The peer comparison's products (bench/peer_oscar/catalog.py), each a product of one
+    variant, in bulk as `_grow` makes them: how many items there are, and the item of the
+    `chosen`-th product (the one whose page is loaded and which goes in the cart)."""
+    listed = peer.read(Path(path))
+    products = Product.objects.bulk_create(
+        (
+            Product(name=p.name, description=p.description, handle=f"peer-{n}")
+            for n, p in enumerate(listed)
+        ),
+        batch_size=2000,
+    )
+    items = Item.objects.bulk_create(
+        (
+            Item(
+                product=product,
+                name=p.name,
+                description=p.description,
+                price=Decimal(p.price),
+                currency=peer.CURRENCY,
+            )
+            for p, product in zip(listed, products, strict=True)
+        ),
+        batch_size=2000,
+    )
+    revision.bump()
+    _analyze()
+    return {"items": Item.objects.count(), "item": items[int(chosen)].pk}
+
+
+def peer_queries(item_id: str) -> dict[str, list[int]]:
+    """The peer comparison's pages' queries, each asked twice by new visitors: the first time
+    with the shared copies dropped (rendered afresh), then as the next visitor finds them."""
+    add = f"/item/{item_id}/add-to-order/"
+    pages = {"catalog": "/", "product": f"/item/{item_id}/"}
+    counts: dict[str, list[int]] = {}
+    for name, path in pages.items():
+        counts[name] = [_count(path), _count_again(path)]
+    counts["add"] = [_count_post(add), _count_post(add)]
+    return counts
+
+
+def _count_again(path: str) -> int:
+    client = Client()
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(path, **REQUEST)  # type: ignore[arg-type]
+    if response.status_code != 200:
+        raise RuntimeError(f"GET {path} answered {response.status_code}")
+    return len(queries)
+
+
+def _count_post(path: str) -> int:
+    """Queries of a new visitor's add to the cart (the test client skips the CSRF check)."""
+    client = Client()
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(path, {"quantity": "1"}, **REQUEST)  # type: ignore[arg-type]
+    if response.status_code != 302:
+        raise RuntimeError(f"POST {path} answered {response.status_code}")
+    return len(queries)
+
+
 def grow() -> dict[str, Any]:
     _grow(LARGE_CATALOG)
     return {"items": Item.objects.count(), "deep_page": DEEP_PAGE}
@@ -379,6 +444,8 @@ if __name__ == "__main__":
         "grow": grow,
         "flash_item": flash_item,
         "flash_orders": flash_orders,
+        "peer_catalog": peer_catalog,
+        "peer_queries": peer_queries,
     }
     if command not in commands:
         sys.exit(__doc__)

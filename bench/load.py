@@ -10,9 +10,10 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from bench import machine
-from bench.processes import HTTPS, ROOT, database_backends
+from bench.processes import DATABASE, HTTPS, ROOT, database_backends
 
 WRK_SCRIPT = ROOT / "bench" / "wrk_report.lua"
 # The most answers of a measured load that may be errors (4xx, 5xx): a run past it stops.
@@ -41,35 +42,52 @@ class Load:
 
 
 class Server:
-    """The running gunicorn: its address, workers, and the PostgreSQL backends serving it."""
+    """The running gunicorn: its address, workers, and the PostgreSQL backends serving it (those
+    connected to `database`, the bench's unless named)."""
 
     def __init__(
-        self, base_url: str, master: int, database_url: str, fake_url: str, fake_pid: int
+        self,
+        base_url: str,
+        master: int,
+        database_url: str,
+        fake_url: str,
+        fake_pid: int,
+        database: str = DATABASE,
     ) -> None:
         self.base_url = base_url
         self.master = master
         self.database_url = database_url
         self.fake_url = fake_url
         self.fake_pid = fake_pid
+        self.database = database
 
     def workers(self) -> list[int]:
         return machine.children(self.master)
 
     def database_backends(self) -> list[int]:
-        return database_backends(self.database_url)
+        return database_backends(self.database_url, self.database)
 
     def load(
-        self, path: str, *, clients: int, seconds: float, warmup: float, cookie: str = ""
+        self,
+        path: str,
+        *,
+        clients: int,
+        seconds: float,
+        warmup: float,
+        cookie: str = "",
+        form: str = "",
     ) -> Load:
+        """`path` under wrk: GET, or with `form` (url-encoded) a POST from a page of the same
+        site (a Referer of its own origin, which Django's CSRF check wants over HTTPS)."""
         url = self.base_url + path
         if warmup:
-            wrk(url, clients=clients, seconds=warmup, cookie=cookie)
+            wrk(url, clients=clients, seconds=warmup, cookie=cookie, form=form)
         workers, backends = self.workers(), self.database_backends()
         before = {pid: machine.cpu_seconds(pid) for pid in [*workers, *backends, self.fake_pid]}
         fake_before = fake_counts(self.fake_url)
         busy_before = machine.machine_busy_seconds()
         wrk_before = machine.children_cpu_seconds()
-        result = wrk(url, clients=clients, seconds=seconds, cookie=cookie)
+        result = wrk(url, clients=clients, seconds=seconds, cookie=cookie, form=form)
         busy = machine.machine_busy_seconds() - busy_before
         wrk_cpu = machine.children_cpu_seconds() - wrk_before
         fake_after = fake_counts(self.fake_url)
@@ -123,14 +141,18 @@ def load_line(load: Load) -> str:
     )
 
 
-def wrk(url: str, *, clients: int, seconds: float, cookie: str = "") -> dict[str, Any]:
+def wrk(
+    url: str, *, clients: int, seconds: float, cookie: str = "", form: str = ""
+) -> dict[str, Any]:
     threads = min(2, clients)
     command = ["wrk", f"-t{threads}", f"-c{clients}", f"-d{round(seconds)}s", "--timeout", "10s"]
+    # A POST comes from a page of the site: its Referer is the site's own origin over HTTPS.
+    referer = f"https://{urlsplit(url).netloc}/" if form else ""
     done = subprocess.run(
         [*command, "--script", str(WRK_SCRIPT), url],
         capture_output=True,
         text=True,
-        env={**os.environ, "BENCH_COOKIE": cookie},
+        env={**os.environ, "BENCH_COOKIE": cookie, "BENCH_FORM": form, "BENCH_REFERER": referer},
     )
     match = re.search(r"^BENCH_JSON (.*)$", done.stdout, re.MULTILINE)
     if not match:

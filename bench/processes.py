@@ -67,25 +67,25 @@ def started(command: list[str], *, env: dict[str, str], log: Path) -> Iterator[i
 
 
 @contextlib.contextmanager
-def throwaway_database(server_url: str) -> Iterator[str]:
+def throwaway_database(server_url: str, name: str = DATABASE) -> Iterator[str]:
     parts = urlsplit(server_url)
-    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DATABASE))
+    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
     with psycopg.connect(server_url, autocommit=True) as admin:
         admin.execute(drop)
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
-        yield urlunsplit(parts._replace(path=f"/{DATABASE}"))
+        yield urlunsplit(parts._replace(path=f"/{name}"))
     finally:
         with psycopg.connect(server_url, autocommit=True) as admin:
             admin.execute(drop)
 
 
-def database_backends(server_url: str) -> list[int]:
-    """The PostgreSQL processes serving connections to the bench's database."""
+def database_backends(server_url: str, name: str = DATABASE) -> list[int]:
+    """The PostgreSQL processes serving connections to the bench's database (or `name`)."""
     with psycopg.connect(server_url, autocommit=True) as conn:
         rows = conn.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-            [DATABASE],
+            [name],
         ).fetchall()
     return [row[0] for row in rows]
 

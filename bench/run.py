@@ -19,6 +19,11 @@ What it does, in order:
 7. stops everything, drops the database, prints the tables and writes them as JSON to
    bench/results/<UTC time>.json.
 
+With --peer oscar a run is only the comparison with django-oscar (bench/peer_oscar/compare.py):
+Oscar in a virtualenv of its own (bench/.peer-venv, made with pip on first use), the same 10,000
+products in both shops, and the trivial view, the catalog, a product page and an add to the
+basket on each in rounds that take turns; its results go to <UTC time>-only-peer-oscar.json.
+
 The shop runs with a Redis of the bench's own (a redis-server on a free port) and the pacer in
 the path at a rate far above the load; the /buy rows are also run, in the same rounds, on a
 second gunicorn with pacing off, to show what the pacer costs. Both have as many Stripe threads
@@ -38,6 +43,8 @@ from typing import Any
 from bench import admin_rows, drive, report
 from bench.load import Server
 from bench.machine import machine, machine_line, peak_rss_mib
+from bench.peer_oscar import compare
+from bench.peer_oscar import report as peer_report
 from bench.processes import (
     DATABASE,
     DEFAULT_SERVER,
@@ -71,6 +78,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _run(args: argparse.Namespace, server_url: str, logs: Path, results: dict[str, Any]) -> None:
+    if args.peer:
+        results["peer"] = compare.run(args, server_url, logs)
+        return
     fake_url = f"http://127.0.0.1:{free_port()}"
     if args.only == "admin":
         results["admin"] = admin_rows.run(args, server_url, fake_url, logs)
@@ -165,25 +175,35 @@ def main() -> None:
     parser.add_argument(
         "--gunicorn-arg", action="append", default=[], help="extra gunicorn argument (experiments)"
     )
+    parser.add_argument(
+        "--peer",
+        choices=["oscar"],
+        help="only the comparison with a peer shop (a part of its own; the page options apply)",
+    )
     args = parser.parse_args()
     # `kill` stops the bench like Ctrl-C does: the servers stopped, the database dropped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.only == "admin" and not args.orders:
         parser.error("--only admin needs --orders")
+    if args.peer and (args.only or args.orders):
+        parser.error("--peer is a part of its own: no --only, no --orders")
     if shutil.which("wrk") is None:
         sys.exit("make bench needs wrk: run scripts/ensure_wrk.sh (or apt-get install wrk)")
     started_at = datetime.now(UTC)
     results = run(args)
     results["started_at"] = started_at.isoformat(timespec="seconds")
     # An experiment (--only) has no table, but its runs are kept like a full one's.
-    text = "" if args.only else report.tables(results)
+    part = f"peer-{args.peer}" if args.peer else args.only
+    text = "" if part else report.tables(results)
     if args.only == "flash":
         text = "\n".join(report.flash_table(results["flash_sale"]))
     if args.only == "admin":
         text = "\n".join(report.admin_table(results["admin"]))
+    if args.peer:
+        text = "\n".join([machine_line(results["machine"]), *peer_report.table(results["peer"])])
     print()
     print(text)
-    path = report.write(results, text, started_at, args.only)
+    path = report.write(results, text, started_at, part)
     print(f"\nwritten to {path.relative_to(ROOT)}")
 
 

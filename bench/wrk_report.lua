@@ -6,6 +6,15 @@ local cookie = os.getenv("BENCH_COOKIE")
 if cookie and cookie ~= "" then
   wrk.headers["Cookie"] = cookie
 end
+-- With BENCH_FORM (url-encoded fields) every request is that form's POST, from a page of the
+-- same site (BENCH_REFERER): Django's CSRF check over HTTPS wants a Referer of its own origin.
+local form = os.getenv("BENCH_FORM")
+if form and form ~= "" then
+  wrk.method = "POST"
+  wrk.body = form
+  wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+  wrk.headers["Referer"] = os.getenv("BENCH_REFERER")
+end
 
 done = function(summary, latency, requests)
   local e = summary.errors
