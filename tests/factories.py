@@ -2,9 +2,11 @@ import itertools
 from decimal import Decimal
 
 import factory
+from django.contrib.auth.models import User
 
 from kassa.catalog.models import Item, Product, unique_handle
-from kassa.orders.models import Discount, ShippingRate, Tax
+from kassa.orders.models import Discount, Order, OrderLine, ShippingRate, Tax
+from kassa.payments.models import PaymentAttempt
 
 
 def ensure_shipping_rate(currency: str) -> None:
@@ -86,3 +88,40 @@ def product_with_variants(
         items.append(item)
     ensure_shipping_rate(currency)
     return product, items
+
+
+def carts_like_the_bench(
+    count: int,
+    items: list[Item],
+    *,
+    user: User,
+    code: Discount | None,
+    tax: Tax | None,
+    first: int = 1,
+    prefix: str = "v",
+) -> None:
+    """Open carts as bench/orders_fixture.py writes them: one to three lines; every other one an
+    abandoned checkout, its attempt closed; every third the customer's, every fourth with the
+    code and every fifth with the tax."""
+    for n in range(first, first + count):
+        made = Order.objects.create(
+            currency="usd",
+            visitor_token=f"{prefix}{n}",
+            user=user if n % 3 == 0 else None,
+            discount=code if n % 4 == 0 else None,
+            tax=tax if n % 5 == 0 else None,
+        )
+        OrderLine.objects.bulk_create(
+            OrderLine(order=made, item=item, quantity=1 + (n + j) % 2, unit_price=item.price)
+            for j, item in enumerate(items[: 1 + n % 3])
+        )
+        if n % 2:
+            PaymentAttempt.objects.create(
+                order=made,
+                number=1,
+                kind="checkout_session",
+                stripe_id=f"cs_bench_{prefix}{n}",
+                payment_intent_id=f"pi_bench_{prefix}{n}",
+                state="closed",
+                currency="usd",
+            )

@@ -25,8 +25,13 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from kassa.catalog.models import Collection, CollectionProduct, Item
 from kassa.customers.models import Customer
 from kassa.orders.models import Order, OrderLine
-from kassa.payments.models import PaymentAttempt
-from tests.factories import DiscountFactory, ItemFactory, TaxFactory, product_with_variants
+from tests.factories import (
+    DiscountFactory,
+    ItemFactory,
+    TaxFactory,
+    carts_like_the_bench,
+    product_with_variants,
+)
 from tests.fake_stripe import FakeStripe
 from tests.redis_dbs import REPLICAS_URL
 from tests.stripe_events import WEBHOOK_SECRET, encode, event, signature
@@ -392,23 +397,7 @@ def admin_carts(size: int) -> Request:
     DiscountFactory.create(name=f"Sale {size}", automatic=True, percent_off=Decimal("5"))
     code, tax = DiscountFactory.create(), TaxFactory.create()
     user = User.objects.create_user(f"shopper{size}@example.com")
-    stock = items(3)
-    for n in range(size):
-        cart = Order.objects.create(
-            currency="usd",
-            visitor_token=f"cart-{size}-{n}",
-            user=user if n % 3 == 0 else None,
-            discount=code if n % 4 == 0 else None,
-            tax=tax if n % 5 == 0 else None,
-        )
-        OrderLine.objects.bulk_create(
-            OrderLine(order=cart, item=item, quantity=1, unit_price=item.price)
-            for item in stock[: 1 + n % 3]
-        )
-        if n % 2:
-            PaymentAttempt.objects.create(
-                order=cart, number=1, kind="checkout_session", state="closed", currency="usd"
-            )
+    carts_like_the_bench(size, items(3), user=user, code=code, tax=tax, prefix=f"cart-{size}-")
     return Request(staff(), "get", "/admin/dashboard/cart/", first_of_a_second=True)
 
 

@@ -21,8 +21,7 @@ from kassa.catalog.models import Item
 from kassa.common import admin_paging
 from kassa.common.admin_paging import LookaheadPaginator
 from kassa.orders.models import Discount, Order, OrderLine, Tax
-from kassa.payments.models import PaymentAttempt
-from tests.factories import DiscountFactory, ItemFactory, TaxFactory
+from tests.factories import DiscountFactory, ItemFactory, TaxFactory, carts_like_the_bench
 
 pytestmark = pytest.mark.django_db
 S = Order.Status
@@ -96,33 +95,10 @@ def test_the_email_search_reads_the_upper_cased_email_index() -> None:
     assert "order_email_upper" in plan
 
 
-def carts_like_the_bench(count: int, items: list[Item], first: int = 1) -> None:
-    """Open carts as bench/orders_fixture.py writes them (one to three lines; every other one an
-    abandoned checkout, its attempt closed), some of them a customer's, with a code and a tax."""
+def _carts(count: int, items: list[Item], first: int = 1) -> None:
     user = User.objects.get_or_create(username="shopper", email="shopper@example.com")[0]
     code, tax = Discount.objects.first(), Tax.objects.first()
-    for n in range(first, first + count):
-        made = Order.objects.create(
-            currency="usd",
-            visitor_token=f"v{n}",
-            user=user if n % 3 == 0 else None,
-            discount=code if n % 4 == 0 else None,
-            tax=tax if n % 5 == 0 else None,
-        )
-        OrderLine.objects.bulk_create(
-            OrderLine(order=made, item=item, quantity=1 + (n + j) % 2, unit_price=item.price)
-            for j, item in enumerate(items[: 1 + n % 3])
-        )
-        if n % 2:
-            PaymentAttempt.objects.create(
-                order=made,
-                number=1,
-                kind="checkout_session",
-                stripe_id=f"cs_bench_{n}",
-                payment_intent_id=f"pi_bench_{n}",
-                state="closed",
-                currency="usd",
-            )
+    carts_like_the_bench(count, items, user=user, code=code, tax=tax, first=first)
 
 
 def test_the_carts_list_reads_the_same_queries_for_one_cart_or_thirty(
@@ -146,10 +122,10 @@ def test_the_carts_list_reads_the_same_queries_for_one_cart_or_thirty(
         assert "$14.25" in page.text  # the first cart: three units of $5.00, less the sale's 5%
         return len(captured)
 
-    carts_like_the_bench(1, items)
+    _carts(1, items)
     queries()  # the process's first look: it reads the discounts' rules, kept from then on
     one = queries()
-    carts_like_the_bench(29, items, first=2)
+    _carts(29, items, first=2)
     assert queries() == one
     page = staff_client.get("/admin/dashboard/cart/", {"kind": "abandoned"}).text
     assert page.count("abandoned checkout</td>") == 15
