@@ -112,8 +112,12 @@ def test_picking_a_variant_switches_the_gallerys_picture(
     expect(image).to_have_attribute("alt", "The fabric up close")
     expect(page.locator("a.gallery-thumb").nth(1)).to_have_attribute("aria-current", "true")
     assert page.evaluate("window.kassaNoReload") is True  # all without a reload
-    # The picture really loaded (a served file, not a broken link).
-    assert page.evaluate("document.getElementById('variant-image').naturalWidth") > 0
+    # The picture really loads (a served file, not a broken link): waited for, as a busy
+    # machine may still be fetching it; a broken link never gets a width.
+    page.wait_for_function(
+        "() => { const image = document.getElementById('variant-image');"
+        " return image.complete && image.naturalWidth > 0; }"
+    )
     assert serious_violations(page) == []
     assert browser_run.page_errors == []
     browser_run.screenshot("product-gallery-thumb")
