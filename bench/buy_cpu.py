@@ -134,7 +134,7 @@ def main() -> None:
         processes.throwaway_database(args.database) as database_url,
         processes.own_redis(logs) as redis_url,
     ):
-        env = {**shop_env(database_url, fake_url), "DJANGO_SECRET_KEY": "bench-" + "x" * 50}
+        env = shop_env(database_url, fake_url)
         # As bench.run's gunicorn: the pacer in the path through Redis, far above the clicks.
         env.update(REDIS_URL=redis_url, STRIPE_RATE_LIMIT="100000")
         manage("manage.py", "migrate", "--noinput", env=env)

@@ -84,8 +84,8 @@ def attempt_attach(
     closed ours meanwhile: the object is recorded all the same, and the caller closes it.
 
     One conditional UPDATE (the database re-checks its WHERE against a concurrent writer) rather
-    than lock, read, write: every Buy click ends here, so it is written as SQL, which costs a
-    third of the ORM's building the same statement.
+    than lock, read, write: every Buy click ends here, so it is written as SQL, which costs less
+    than half of the ORM's building the same statement.
     """
     attached = _record_made(attempt, stripe_id, amount, payment_intent_id, only_open=True)
     if not attached:
