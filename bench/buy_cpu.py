@@ -1,4 +1,5 @@
-"""The CPU of one Buy click, in one process: `python -m bench.buy_cpu`.
+"""The CPU of one Buy click, in one process: `python -m bench.buy_cpu` (with `--pages`, of the
+pages a visitor with a cart or an account sees, beside the same pages for a first visit).
 
 Under load (bench/drive.py) a click's CPU is gunicorn's CPU divided by the clicks, and it moves
 with everything else the machine does. Here the shop's WSGI handler is called directly, one
@@ -36,13 +37,16 @@ def _drive(args: argparse.Namespace) -> dict[str, Any]:
     from django.core.handlers.wsgi import WSGIHandler
 
     handler = WSGIHandler()
-    item = int(os.environ["BENCH_BUY_ITEM"])
+    seed = json.loads(os.environ["BENCH_SEED"])
+    item = seed["item"]
 
-    def request(path: str) -> int:
+    def request(path: str, cookie: str = "") -> tuple[int, list[tuple[str, str]]]:
+        path, _, query = path.partition("?")
         environ = {
             "REQUEST_METHOD": "GET",
             "PATH_INFO": path,
-            "QUERY_STRING": "",
+            "QUERY_STRING": query,
+            "HTTP_COOKIE": cookie,
             "SERVER_NAME": "127.0.0.1",
             "SERVER_PORT": "443",
             "HTTP_HOST": "127.0.0.1",
@@ -53,54 +57,59 @@ def _drive(args: argparse.Namespace) -> dict[str, Any]:
             "wsgi.errors": sys.stderr,
         }
         status: list[str] = []
+        headers: list[tuple[str, str]] = []
 
-        def start_response(code: str, headers: Any, exc_info: Any = None) -> Any:
+        def start_response(code: str, sent: Any, exc_info: Any = None) -> Any:
             status.append(code)
+            headers.extend(sent)
             return lambda data: None
 
         body = handler(environ, start_response)
         b"".join(body)
         if hasattr(body, "close"):
             body.close()
-        return int(status[0].split()[0])
+        return int(status[0].split()[0]), headers
 
-    def cpu_per_request(path: str, n: int) -> float:
+    def cpu_per_request(path: str, cookie: str, n: int) -> float:
         started = time.process_time()
         for _ in range(n):
-            code = request(path)
+            code, _ = request(path, cookie)
             if code != 200:
                 raise RuntimeError(f"GET {path} answered {code}")
         return (time.process_time() - started) / n * 1000
 
-    buy, trivial = f"/buy/{item}", "/bench/trivial/"
+    # name: (path, cookie, requests per round)
+    runs = _pages(seed, request, args.clicks) if args.pages else {"buy": (f"/buy/{item}", "", 1)}
+    runs["trivial"] = ("/bench/trivial/", "", 4)
     for _ in range(args.warmup):  # imports, connections, the first copies made
-        request(buy)
-        request(trivial)
-    rounds: dict[str, list[float]] = {"buy": [], "trivial": []}
+        for path, cookie, _ in runs.values():
+            request(path, cookie)
+    rounds: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(args.rounds):
-        rounds["trivial"].append(cpu_per_request(trivial, args.clicks * 4))
-        rounds["buy"].append(cpu_per_request(buy, args.clicks))
+        for name, (path, cookie, times) in runs.items():
+            rounds[name].append(cpu_per_request(path, cookie, args.clicks * times))
     result: dict[str, Any] = {
         "clicks_per_round": args.clicks,
         "rounds_ms": rounds,
-        "buy_ms": statistics.median(rounds["buy"]),
         # Other work on the machine only adds to a round's CPU: the least is the steadiest.
-        "buy_least_ms": min(rounds["buy"]),
-        "trivial_ms": statistics.median(rounds["trivial"]),
+        "medians_ms": {name: statistics.median(times) for name, times in rounds.items()},
+        "least_ms": {name: min(times) for name, times in rounds.items()},
     }
+    watched = args.watch or ("buy" if not args.pages else "returning_catalog")
+    path, cookie, _ = runs[watched]
     if args.queries:
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
 
         with CaptureQueriesContext(connection) as captured:
-            request(buy)
+            request(path, cookie)
         result["queries"] = [query["sql"] for query in captured.captured_queries]
     if args.profile:
         # CPU time, not the wall's: the wait for the fake's answer is not the shop's work.
         profile = cProfile.Profile(time.process_time)
         profile.enable()
         for _ in range(args.clicks):
-            request(buy)
+            request(path, cookie)
         profile.disable()
         if os.environ.get("BENCH_PROFILE_OUT"):
             profile.dump_stats(os.environ["BENCH_PROFILE_OUT"])
@@ -111,6 +120,33 @@ def _drive(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def _pages(seed: dict[str, Any], request: Any, n: int) -> dict[str, tuple[str, str, int]]:
+    """The pages bench/drive.py loads, with the cookies a browser would send: the seed's session,
+    and the header's cookie the shop sets on the first page (kassa.storefront.personal)."""
+
+    def with_header(cookie: str) -> str:
+        code, headers = request("/", cookie)
+        for name, value in headers:
+            value = value.strip()
+            if name.lower() == "set-cookie" and value.startswith("kassa_header="):
+                return f"{cookie}; {value.split(';', 1)[0]}"
+        raise RuntimeError(f"the shop set no header cookie ({code}, {headers})")
+
+    item, collection = f"/item/{seed['item']}/", seed["collection"]
+    cart, customer = with_header(seed["returning_cookie"]), with_header(seed["customer_cookie"])
+    return {
+        "catalog": ("/", "", 4),
+        "item": (item, "", 4),
+        "collection": (collection, "", 4),
+        "returning": (item, cart, 4),
+        "returning_catalog": ("/", cart, 4),
+        "returning_collection": (collection, cart, 4),
+        "customer": (item, customer, 4),
+        "customer_catalog": ("/", customer, 4),
+        "customer_collection": (collection, customer, 4),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
@@ -118,6 +154,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--profile", type=int, default=0, help="show this many profile rows")
     parser.add_argument("--queries", action="store_true", help="show the SQL of one click")
+    parser.add_argument("--pages", action="store_true", help="the pages, not the Buy click")
+    parser.add_argument("--watch", default="", help="the run --profile and --queries show")
     parser.add_argument("--database", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_SERVER))
     parser.add_argument("--drive", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -144,21 +182,24 @@ def main() -> None:
             drive += ["--rounds", str(args.rounds), "--clicks", str(args.clicks)]
             drive += ["--warmup", str(args.warmup), "--profile", str(args.profile)]
             drive += ["--queries"] if args.queries else []
+            drive += ["--pages"] if args.pages else []
+            drive += ["--watch", args.watch] if args.watch else []
             passed = {k: v for k, v in os.environ.items() if k.startswith("BENCH_PROFILE_")}
-            out = manage(*drive[1:], env={**env, **passed, "BENCH_BUY_ITEM": str(seed["item"])})
+            out = manage(*drive[1:], env={**env, **passed, "BENCH_SEED": json.dumps(seed)})
     result = json.loads(out)
     profile = result.pop("profile", "")
     if profile:
         print(profile)
     for n, query in enumerate(result.pop("queries", []), 1):
         print(f"{n:3d}. {query[:400]}")
-    rounds = result["rounds_ms"]
-    print(
-        f"Buy click: {result['buy_ms']:.2f} ms of CPU, {result['buy_least_ms']:.2f} at least "
-        f"(rounds {', '.join(f'{x:.2f}' for x in rounds['buy'])}); "
-        f"trivial view {result['trivial_ms']:.3f} ms; "
-        f"{result['buy_ms'] / result['trivial_ms']:.1f} × trivial"
-    )
+    trivial = result["medians_ms"]["trivial"]
+    for name, times in result["rounds_ms"].items():
+        median = result["medians_ms"][name]
+        print(
+            f"{name:21s} {median:6.3f} ms of CPU, {result['least_ms'][name]:6.3f} at least "
+            f"(rounds {', '.join(f'{x:.2f}' for x in times)}); "
+            f"trivial's ÷ this {trivial / median:.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -77,9 +77,9 @@ def _page_rows(pages: dict[str, list[Load]], rows: list[tuple[str, str, str]]) -
     return out
 
 
-def tables(results: dict[str, Any]) -> str:
-    """The results as Markdown tables (docs/performance.md shows one run's)."""
-    pages, buy = results["pages"], results["buy"]
+def page_tables(results: dict[str, Any]) -> list[str]:
+    """The machine, the server and the pages' tables (all `--only pages` shows)."""
+    pages, buy = results["pages"], results.get("buy") or []
     out = [
         machine_line(results["machine"]),
         gunicorn_line(results["gunicorn"])
@@ -137,6 +137,13 @@ def tables(results: dict[str, Any]) -> str:
                 ("item", "item page `/item/<id>/`, first visit", "item_page"),
             ],
         )
+    return out
+
+
+def tables(results: dict[str, Any]) -> str:
+    """The results as Markdown tables (docs/performance.md shows one run's)."""
+    buy = results["buy"]
+    out = page_tables(results)
     rounds = len(buy[0]["buy"]) if buy else 0
     out += [
         "",

@@ -195,6 +195,8 @@ def main() -> None:
     # An experiment (--only) has no table, but its runs are kept like a full one's.
     part = f"peer-{args.peer}" if args.peer else args.only
     text = "" if part else report.tables(results)
+    if args.only == "pages":
+        text = "\n".join(report.page_tables(results))
     if args.only == "flash":
         text = "\n".join(report.flash_table(results["flash_sale"]))
     if args.only == "admin":
