@@ -5,11 +5,13 @@ a TCP server that answers nothing."""
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from django.contrib.auth.models import User
 from django.core.cache import caches
 from django.test import Client
@@ -138,3 +140,22 @@ def test_with_redis_up_health_says_so(settings: SettingsWrapper, tmp_path: Path)
         health = Client().get("/healthz").json()
         caches["default"].close()
     assert health == {"status": "ok", "database": "ok", "redis": "ok"}
+
+
+def test_a_read_that_timed_out_never_answers_a_later_one(
+    settings: SettingsWrapper, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pages' reads keep one connection (kassa.common.cache): a read Redis answers too late
+    must not be taken for the next read's answer, and Redis back means reads work again."""
+    monkeypatch.setattr(cache, "REDIS_RETRY_SECONDS", 0.0)
+    with own_redis(tmp_path) as (url, _server):
+        _shared_cache(settings, url)
+        shared = caches["default"]
+        shared.set_many({"a": "first", "b": "second"})
+        assert shared.get_many(["a"]) == {"a": "first"}
+
+        redis.Redis.from_url(url).client_pause(1500)  # Redis answers nobody for 1.5 s
+        assert shared.get_many(["a"]) == {}  # given up after the 0.5 s timeout: a miss
+        time.sleep(1.2)  # the pause is over; Redis has answered the read given up on
+        assert shared.get_many(["b", "a"]) == {"b": "second", "a": "first"}
+        assert shared.get_many(["b"]) == {"b": "second"}
