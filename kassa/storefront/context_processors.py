@@ -25,10 +25,7 @@ def cart_values(request: HttpRequest) -> dict[str, object]:
     reads them."""
     shown = personal.header(request)  # a signed cookie, or the database (creates no session)
     count = shown.count
-    if shown.cart_id is None:
-        url = reverse("orders:list")
-    else:
-        url = reverse("orders:detail", args=[shown.cart_id])
+    url = shown.url or reverse("orders:list")
     label = ngettext("%(counter)s item", "%(counter)s items", count) % {"counter": count}
     return {"cart_count": count, "cart_url": url, "cart_label": label}
 

@@ -2,9 +2,11 @@
 now's quantity, the card page's details and Stripe's cancel link. Each form turns what was sent
 into typed values (or `Invalid`, kassa.common.forms.cleaned); what they mean is for the domain."""
 
+import functools
 import re
 import unicodedata
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from django import forms
@@ -111,6 +113,28 @@ class CollectionQueryForm(CatalogQueryForm):
 
     def canonical_query(self) -> str:
         return urlencode(self.canonical_params())
+
+
+QueryForm = TypeVar("QueryForm", CatalogQueryForm, CollectionQueryForm)
+
+
+def page_query(form_class: type[QueryForm], query: Mapping[str, Any]) -> QueryForm:
+    """`form_class` bound to a page's query and cleaned. Most views of a page send no query,
+    and a form bound to none is the same every time: it is made once per process (cleaning it
+    cost more CPU than serving the page's shared copy). Read it, never change it."""
+    if query:
+        form = form_class(query)
+        form.is_valid()
+        return form
+    return _unfilled(form_class)
+
+
+@functools.cache
+def _unfilled(form_class: type[QueryForm]) -> QueryForm:
+    form = form_class({})
+    if not form.is_valid():
+        raise ValueError(f"{form_class.__name__} refuses an empty query: {form.errors}")
+    return form
 
 
 # --- The cart and Buy now ------------------------------------------------------------------------

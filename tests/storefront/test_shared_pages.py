@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.middleware.csrf import CSRF_ALLOWED_CHARS, _unmask_cipher_token
 from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
@@ -45,6 +46,24 @@ def test_each_visitor_gets_their_own_csrf_token_and_it_works() -> None:
     assert stolen.status_code == 403
     assert bob.post(f"/item/{item.pk}/add-to-order/").status_code == 403
     added = bob.post(f"/item/{item.pk}/add-to-order/", {"csrfmiddlewaretoken": bob_token})
+    assert added.status_code == 302
+
+
+def test_a_returning_visitors_token_is_masked_afresh_each_time_and_keeps_its_secret() -> None:
+    item = ItemFactory.create()
+    visitor = Client(enforce_csrf_checks=True)
+    visitor.get(f"/item/{item.pk}/")
+    secret = visitor.cookies["csrftoken"].value
+    tokens = [csrf_token_in(visitor.get(f"/item/{item.pk}/").text) for _ in range(40)]
+    # A page's token is new each time (what protects it from BREACH), and each is the cookie's
+    # secret under its mask, as Django reads it.
+    assert len(set(tokens)) == 40
+    assert all(len(token) == 64 for token in tokens)
+    assert {_unmask_cipher_token(token) for token in tokens} == {secret}
+    assert visitor.cookies["csrftoken"].value == secret
+    # The masks use every letter and digit (no character is left out or favoured much).
+    assert set("".join(token[:32] for token in tokens)) == set(CSRF_ALLOWED_CHARS)
+    added = visitor.post(f"/item/{item.pk}/add-to-order/", {"csrfmiddlewaretoken": tokens[-1]})
     assert added.status_code == 302
 
 

@@ -20,7 +20,7 @@ from kassa.common.http import json_error, page_or_json, wants_json
 from kassa.common.throttle import search_limited
 from kassa.orders import discount_rules
 from kassa.storefront import shared_pages
-from kassa.storefront.forms import CatalogQueryForm
+from kassa.storefront.forms import CatalogQueryForm, page_query
 from kassa.storefront.json import shape
 from kassa.storefront.views.products import product_page_context
 
@@ -32,7 +32,7 @@ def catalog(request: HttpRequest) -> HttpResponse:
     items kept beside them, so a page costs the same in a catalog of any size. Searches are
     kept in a cache of their own ("searches"): the words people type are endless, and copies of
     them must not push the catalog's and the items' pages out of the processes' memory."""
-    form = CatalogQueryForm(request.GET)
+    form = page_query(CatalogQueryForm, request.GET)
     if not form.is_valid():
         raise Http404(form.errors.get("page", [""])[0])
     number, query = form.cleaned_data["page"], form.cleaned_data["q"]

@@ -19,7 +19,7 @@ from kassa.common.http import page_or_json
 from kassa.common.money import format_amount, from_minor, to_minor
 from kassa.orders import checkout_defaults, discount_rules
 from kassa.storefront import shared_pages
-from kassa.storefront.forms import CollectionQueryForm
+from kassa.storefront.forms import CollectionQueryForm, page_query
 
 
 def product_page_context(
@@ -192,7 +192,7 @@ def _product_state(handle: str) -> str:
 
 def collection_detail(request: HttpRequest, handle: str) -> HttpResponse:
     """A collection's products, in its order, a page at a time, searched and filtered."""
-    form = CollectionQueryForm(request.GET)
+    form = page_query(CollectionQueryForm, request.GET)
     if not form.is_valid():
         raise Http404(_("There is no such page."))
     version = revision.recent()
