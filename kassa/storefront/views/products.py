@@ -222,11 +222,6 @@ def collection_detail(request: HttpRequest, handle: str) -> HttpResponse:
         key=f"{key}:count", version=version, value=lambda: products().count(), cache="searches"
     )
     number = min(number, max(1, ceil(count / settings.SHOP_PAGE_SIZE)))
-    facets = shared_pages.kept(
-        key=f"collection:{handle}:facets",
-        version=version,
-        value=lambda: selectors.option_facets(products=in_collection()),
-    )
 
     def url(page: int) -> str:
         params = form.canonical_params()
@@ -237,6 +232,12 @@ def collection_detail(request: HttpRequest, handle: str) -> HttpResponse:
     def context() -> dict[str, object]:
         listing = selectors.card_page(
             products=products(), number=number, count=count, size=settings.SHOP_PAGE_SIZE
+        )
+        # Only a copy being made shows them: a page served from its copy does not look them up.
+        facets = shared_pages.kept(
+            key=f"collection:{handle}:facets",
+            version=version,
+            value=lambda: selectors.option_facets(products=in_collection()),
         )
         return {
             "collection": collection,
