@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.drive import cookie_with_header
 from bench.processes import DATABASE, DEFAULT_SERVER, django_side, free_port, manage, shop_env
 
 
@@ -79,7 +80,7 @@ def _drive(args: argparse.Namespace) -> dict[str, Any]:
         return (time.process_time() - started) / n * 1000
 
     # name: (path, cookie, requests per round)
-    runs = _pages(seed, request, args.clicks) if args.pages else {"buy": (f"/buy/{item}", "", 1)}
+    runs = _pages(seed, request) if args.pages else {"buy": (f"/buy/{item}", "", 1)}
     runs["trivial"] = ("/bench/trivial/", "", 4)
     for _ in range(args.warmup):  # imports, connections, the first copies made
         for path, cookie, _ in runs.values():
@@ -120,17 +121,13 @@ def _drive(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def _pages(seed: dict[str, Any], request: Any, n: int) -> dict[str, tuple[str, str, int]]:
+def _pages(seed: dict[str, Any], request: Any) -> dict[str, tuple[str, str, int]]:
     """The pages bench/drive.py loads, with the cookies a browser would send: the seed's session,
     and the header's cookie the shop sets on the first page (kassa.storefront.personal)."""
 
     def with_header(cookie: str) -> str:
-        code, headers = request("/", cookie)
-        for name, value in headers:
-            value = value.strip()
-            if name.lower() == "set-cookie" and value.startswith("kassa_header="):
-                return f"{cookie}; {value.split(';', 1)[0]}"
-        raise RuntimeError(f"the shop set no header cookie ({code}, {headers})")
+        _, headers = request("/", cookie)
+        return cookie_with_header(cookie, (v for k, v in headers if k.lower() == "set-cookie"))
 
     item, collection = f"/item/{seed['item']}/", seed["collection"]
     cart, customer = with_header(seed["returning_cookie"]), with_header(seed["customer_cookie"])

@@ -7,6 +7,7 @@ import argparse
 import re
 import time
 import urllib.request
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -101,10 +102,18 @@ def with_header_cookie(base_url: str, cookie: str) -> str:
     browser keeps it: wrk sends the same cookies with every request."""
     request = urllib.request.Request(f"{base_url}/", headers={**HTTPS, "Cookie": cookie})
     with urllib.request.urlopen(request, timeout=30) as response:
-        for header in response.headers.get_all("Set-Cookie") or []:
-            if header.startswith(f"{HEADER_COOKIE}="):
-                return f"{cookie}; {header.split(';', 1)[0]}"
-    return cookie
+        return cookie_with_header(cookie, response.headers.get_all("Set-Cookie") or [])
+
+
+def cookie_with_header(cookie: str, set_cookies: Iterable[str]) -> str:
+    """`cookie` and the header's cookie among a response's Set-Cookie values. A visitor with a
+    cart always gets one: without it the pages would read the cart from the database, and the
+    run would measure something else."""
+    for header in set_cookies:
+        header = header.strip()
+        if header.startswith(f"{HEADER_COOKIE}="):
+            return f"{cookie}; {header.split(';', 1)[0]}"
+    raise RuntimeError("the shop set no header cookie for a visitor with a cart")
 
 
 def _page_rounds(
