@@ -39,14 +39,13 @@ _TO_SET = "_kassa_header_cookie"
 
 @dataclass(frozen=True)
 class Header:
-    cart_id: int | None
     count: int
     # The cart's page, kept in the cookie: working it out again (Django's reverse) cost a page
     # more CPU than checking the cookie. Blank: the visitor has no cart (the orders page).
     url: str = ""
 
 
-NOBODY = Header(cart_id=None, count=0)
+NOBODY = Header(count=0)
 
 
 def header(request: HttpRequest) -> Header:
@@ -76,7 +75,7 @@ def _from_cookie(request: HttpRequest, session: str) -> Header | None:
         kept: Any = signing.loads(raw, salt=_SALT, max_age=MAX_AGE)
         if kept["s"] != _bound_to(session) or not cart_versions.held(kept["v"]):
             return None
-        return Header(cart_id=kept["o"], count=int(kept["n"]), url=str(kept["u"]))
+        return Header(count=int(kept["n"]), url=str(kept["u"]))
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         return None
 
@@ -89,22 +88,12 @@ def _from_database(request: HttpRequest, session: str) -> Header:
     versions = cart_versions.current(keys)
     summary = cart_summary(visitor=visitor) if keys else None
     found = (
-        Header(
-            cart_id=summary[0],
-            count=summary[1],
-            url=reverse("orders:detail", args=[summary[0]]),
-        )
+        Header(count=summary[1], url=reverse("orders:detail", args=[summary[0]]))
         if summary
         else NOBODY
     )
     if all(versions.values()):  # a version Redis could not make is never trusted
-        value = {
-            "s": _bound_to(session),
-            "v": versions,
-            "o": found.cart_id,
-            "n": found.count,
-            "u": found.url,
-        }
+        value = {"s": _bound_to(session), "v": versions, "n": found.count, "u": found.url}
         setattr(request, _TO_SET, signing.dumps(value, salt=_SALT))
     return found
 
