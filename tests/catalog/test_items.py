@@ -4,8 +4,10 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
+from django.http import Http404
 from django.test import Client
 
+from kassa.catalog import selectors as catalog_selectors
 from kassa.catalog.models import Item
 from tests.factories import ItemFactory
 
@@ -73,3 +75,23 @@ def test_admin_rejects_a_price_with_too_many_decimals() -> None:
     assert response.status_code == 200  # the form again, with the error
     assert "at most 2 decimals" in response.text
     assert not Item.objects.exists()
+
+
+def test_the_item_a_buy_click_reads_is_the_item_the_orm_reads() -> None:
+    """`item_to_buy` makes its Item from the row itself: every field as the ORM gives it and of
+    the same type (the price a Decimal, the flags booleans, which SQLite stores as numbers)."""
+    made = ItemFactory.create(
+        price=Decimal("1234.50"), stock=7, requires_shipping=False, is_active=True, tax_code=""
+    )
+    read = catalog_selectors.item_to_buy(item_id=made.pk)
+    orm = Item.objects.get(pk=made.pk)
+    for field in Item._meta.concrete_fields:
+        theirs, ours = getattr(orm, field.attname), getattr(read, field.attname)
+        assert (ours, type(ours)) == (theirs, type(theirs)), field.name
+    assert (read._state.adding, read._state.db) == (False, "default")
+    assert read.get_deferred_fields() == set()
+
+
+def test_buying_an_unknown_item_is_not_found() -> None:
+    with pytest.raises(Http404):
+        catalog_selectors.item_to_buy(item_id=987654)
