@@ -7,7 +7,7 @@ from django.db.models.functions import Upper
 from django.utils.translation import gettext as _
 
 from kassa.catalog.models import Item
-from kassa.common.inserts import insert
+from kassa.common.inserts import Together
 from kassa.common.money import MAX_MINOR_AMOUNT
 from kassa.orders import (
     cart_versions,
@@ -64,11 +64,12 @@ def _check_total(order: Order, lines: list[OrderLine] | None = None) -> Totals:
 
 
 def order_create_for_item(
-    *, item: Item, visitor: Visitor, quantity: int = 1
+    *, item: Item, visitor: Visitor, rows: Together, quantity: int = 1
 ) -> tuple[Order, list[OrderLine]]:
     """A one-line order for an immediate purchase ("Buy" on the item page), born pending in the
-    caller's transaction, which records its first payment attempt; with its lines as written,
-    so the payment need not read them back.
+    caller's transaction, which records its first payment attempt; with its lines as made, so
+    the payment need not read them back. The order and its line are added to `rows`, for the
+    caller to write with the attempt and the reservation (kassa.common.inserts).
 
     The caller holds the lines' stock (`stock.reserve`) last in that transaction: the item's
     row stays locked from then until the commit, and every buyer of a popular item queues on it.
@@ -87,10 +88,11 @@ def order_create_for_item(
     as_cart = order_totals(order, [line], shipping=0)
     order.promotion = as_cart.promotion
     discount_uses.freeze(as_cart)
-    lifecycle.order_create_pending(order=order)
+    lifecycle.order_create_pending(order=order, rows=rows)
     line.order = order
-    insert(line)
+    rows.add(line)
     if order.promotion is not None:
+        rows.write()  # a sale's use is held by the order's id
         discount_uses.hold(order=order, discount=order.promotion, automatic=True)
     # Paid at once: Stripe's smallest charge is checked here, before Stripe is asked.
     limits.check_payable(_check_total(order, [line]))

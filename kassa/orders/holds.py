@@ -92,14 +92,13 @@ def check_hold_limits(*, order: Order, units: int) -> None:
     if order.user_id is not None:
         mine |= Q(order__user_id=order.user_id)
     near = Q(order__placed_from=order.placed_from) if order.placed_from else Q(pk__in=[])
-    held = (
-        Reservation.objects.filter(
-            mine | near, state=Reservation.State.HELD, reserved_until__gt=timezone.now()
-        )
-        .exclude(order=order)
-        .aggregate(mine=Sum("quantity", filter=mine), near=Sum("quantity", filter=near))
+    held = Reservation.objects.filter(
+        mine | near, state=Reservation.State.HELD, reserved_until__gt=timezone.now()
     )
-    by_visitor, by_address = int(held["mine"] or 0), int(held["near"] or 0)
+    if order.pk is not None:  # else a new order's, not written yet: it holds nothing
+        held = held.exclude(order=order)
+    counted = held.aggregate(mine=Sum("quantity", filter=mine), near=Sum("quantity", filter=near))
+    by_visitor, by_address = int(counted["mine"] or 0), int(counted["near"] or 0)
     if visitor_limit > 0 and by_visitor + units > visitor_limit:
         raise HoldLimitReached(
             ngettext(

@@ -22,7 +22,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from kassa.common.address import Address, Contact
-from kassa.common.inserts import insert
+from kassa.common.inserts import Together
 from kassa.orders import cart_versions, checkout_defaults, discount_uses, limits, signals, stock
 from kassa.orders.cart_merge import cart_merge_newer_into
 from kassa.orders.charge import ChargeDetails
@@ -116,25 +116,27 @@ def _freeze_lines(lines: list[OrderLine]) -> None:
             line.save(update_fields=["unit_price"])
 
 
-def order_create_pending(*, order: Order) -> None:
-    """Save a new order straight into its first payment attempt (pending); the caller adds its
-    lines in the same transaction. No one else knows the order yet, so there is nothing to lock
-    and no line count to check: the row is inserted pending, with no UPDATE after it (a Buy
-    click's one-line order). Its status log reads open -> pending, "checkout started", as any
-    order's first attempt does.
+def order_create_pending(*, order: Order, rows: Together) -> None:
+    """Add a new order straight into its first payment attempt (pending) to `rows`, which the
+    caller writes in this transaction with the order's lines. No one else knows the order yet,
+    so there is nothing to lock and no line count to check: the row is inserted pending, with no
+    UPDATE after it (a Buy click's one-line order). Its status log reads open -> pending,
+    "checkout started", as any order's first attempt does.
     """
     if not transaction.get_connection().in_atomic_block or not order._state.adding:
         raise OrderNotEditable("Only an order being created can begin its first payment here.")
     order.status = S.PENDING
     order.language = _shopping_language()
     # Written as the Buy click writes its rows (kassa.common.inserts): the busiest write's.
-    insert(order)
-    insert(
+    rows.add(order)
+    rows.add(
         OrderStatusChange(
             order=order, from_status=S.OPEN, to_status=S.PENDING, source="checkout started"
         )
     )
-    logger.info("order %s: new -> %s (checkout started)", order.pk, order.status)
+    rows.when_written(
+        lambda: logger.info("order %s: new -> %s (checkout started)", order.pk, order.status)
+    )
 
 
 @transaction.atomic

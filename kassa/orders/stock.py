@@ -17,10 +17,11 @@ queued with the payment, and after the commit `notify_oversold` logs it and send
 """
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -31,6 +32,7 @@ from django.utils.translation import gettext as _
 from kassa.catalog import revision
 from kassa.catalog.models import Item
 from kassa.common.errors import Conflict
+from kassa.common.inserts import Together
 from kassa.common.notices import notify_staff
 from kassa.metrics import instruments as metrics
 from kassa.orders import holds
@@ -100,11 +102,24 @@ def _tracked(lines: Iterable[OrderLine]) -> list[OrderLine]:
     )
 
 
+# A line's units taken from its item's stock, if it has them: (stock, reserved) after, or no row.
+_TAKE = (
+    "UPDATE {table} SET reserved = reserved + %s"
+    " WHERE id = %s AND stock IS NOT NULL AND stock - reserved >= %s RETURNING stock, reserved"
+)
+
+
 def _update_returning(sql: str, params: list[int]) -> tuple[int | None, int] | None:
-    table = Item._meta.db_table
+    return _run(sql.format(table=Item._meta.db_table) + " RETURNING stock, reserved", params)
+
+
+def _run(sql: str, params: list[int]) -> tuple[int | None, int] | None:
     with connection.cursor() as cursor:
-        cursor.execute(sql.format(table=table) + " RETURNING stock, reserved", params)
-        row = cursor.fetchone()
+        cursor.execute(sql, params)
+        return _returned(cursor.fetchone())
+
+
+def _returned(row: Sequence[Any] | None) -> tuple[int | None, int] | None:
     return None if row is None else (row[0], row[1])
 
 
@@ -120,9 +135,11 @@ def _display_changed(item_id: int, before: int | None, after: int | None) -> Non
         revision.bump()
 
 
-def reserve(*, order: Order, lines: Iterable[OrderLine]) -> None:
+def reserve(*, order: Order, lines: Iterable[OrderLine], rows: Together | None = None) -> None:
     """Hold the lines' quantities for `order`, all or nothing: raises OutOfStock naming the
-    first item short (the caller's transaction then rolls back what was taken).
+    first item short (the caller's transaction then rolls back what was taken). With `rows`
+    (a new order's, not yet written), they are written with the reservations and the first
+    item's UPDATE, in one statement where the database can (kassa.common.inserts).
 
     The reservation rows are written first and the items' rows updated last: an item's row is
     locked from its UPDATE until the transaction commits, and every buyer of a popular item
@@ -131,17 +148,25 @@ def reserve(*, order: Order, lines: Iterable[OrderLine]) -> None:
     tracked = _tracked(lines)
     # What one visitor and one network may hold unpaid (kassa.orders.holds), before any is held.
     holds.check_hold_limits(order=order, units=sum(line.quantity for line in tracked))
-    Reservation.objects.bulk_create(
+    reservations = [
         Reservation(order=order, item_id=line.item_id, quantity=line.quantity, reserved_until=until)
         for line in tracked
-    )
+    ]
+    if rows is None:  # an order written already (a cart's checkout): its reservations at once
+        Reservation.objects.bulk_create(reservations)
+        rows = Together()  # nothing to write but the first item's UPDATE
+    else:
+        for reservation in reservations:
+            rows.add(reservation)
+    if not tracked:
+        rows.write()
     units = 0
-    for line in tracked:
-        row = _update_returning(
-            "UPDATE {table} SET reserved = reserved + %s"
-            " WHERE id = %s AND stock IS NOT NULL AND stock - reserved >= %s",
+    for n, line in enumerate(tracked):
+        take = (
+            _TAKE.format(table=Item._meta.db_table),
             [line.quantity, line.item_id, line.quantity],
         )
+        row = _returned(rows.write(then=take)) if n == 0 else _run(*take)
         if row is None:
             fresh = Item.objects.filter(pk=line.item_id).values_list("stock", "reserved").get()
             if fresh[0] is None:  # no longer tracked since the item was read: nothing held

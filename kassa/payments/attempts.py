@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
-from kassa.common.inserts import insert
+from kassa.common.inserts import Together
 from kassa.giftcards import paying as gift_cards
 from kassa.orders import lifecycle
 from kassa.orders.models import Order
@@ -68,12 +68,15 @@ def attempt_begin(*, order: Order, kind: str, account: str, email: str = "") -> 
     )
 
 
-def attempt_begin_new_order(*, order: Order, kind: str, account: str) -> PaymentAttempt:
-    """The first attempt of an order created for it (Buy now), in the creating transaction."""
+def attempt_begin_new_order(
+    *, order: Order, kind: str, account: str, rows: Together
+) -> PaymentAttempt:
+    """The first attempt of an order created for it (Buy now), added to the order's `rows`, which
+    the creating transaction writes together (kassa.common.inserts)."""
     attempt = PaymentAttempt(
         order=order, number=1, kind=kind, account=account, currency=order.currency
     )
-    insert(attempt)  # the Buy click's rows are written so (kassa.common.inserts)
+    rows.add(attempt)
     return attempt
 
 

@@ -1,16 +1,18 @@
 """`insert` writes the row `save()` would: the same values in every column, read back from the
-database, for each model the Buy click writes with it."""
+database, for each model the Buy click writes with it; `Together` writes them so at once."""
 
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import models
+from django.db import connection, models, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from kassa.common.inserts import insert
-from kassa.orders.models import Order, OrderLine, OrderStatusChange
+from kassa.catalog.models import Item
+from kassa.common.inserts import Together, insert
+from kassa.orders.models import Order, OrderLine, OrderStatusChange, Reservation
 from kassa.payments.models import PaymentAttempt
 from tests.factories import ItemFactory
 
@@ -88,3 +90,112 @@ def test_a_value_sql_cannot_hold_is_left_to_save() -> None:
     insert(order)
 
     assert Order.objects.get(pk=order.pk).email == "from-an-expression@example.com"
+
+
+UNTIL = timezone.now()
+
+
+def _buy_rows(item: Item) -> tuple[Together, list[models.Model]]:
+    """A Buy click's rows, each pointing at the order before it is written."""
+    order = _order()
+    made: list[models.Model] = [
+        order,
+        OrderStatusChange(
+            order=order, from_status="open", to_status="pending", source="checkout started"
+        ),
+        OrderLine(order=order, item=item, quantity=2, unit_price=item.price),
+        PaymentAttempt(
+            order=order, number=1, kind="checkout_session", account="acct", currency="usd"
+        ),
+        Reservation(order=order, item_id=item.pk, quantity=2, reserved_until=UNTIL),
+    ]
+    rows = Together()
+    for obj in made:
+        rows.add(obj)
+    return rows, made
+
+
+def _take(item: Item, quantity: int) -> tuple[str, list[Any]]:
+    return (
+        "UPDATE catalog_item SET reserved = reserved + %s"
+        " WHERE id = %s AND stock - reserved >= %s RETURNING stock, reserved",
+        [quantity, item.pk, quantity],
+    )
+
+
+def test_rows_written_together_are_the_rows_save_writes_and_point_at_each_other() -> None:
+    item = ItemFactory.create(price=Decimal("12.345"), stock=5)
+    rows, together = _buy_rows(item)
+    _, saved = _buy_rows(item)
+    order = saved[0]
+    for obj in saved:
+        if obj is not order:
+            obj.order = order  # type: ignore[attr-defined]  # now it has its id
+        obj.save(force_insert=True)
+
+    assert rows.write(then=_take(item, 2)) == (5, 2)
+
+    written_order = together[0]
+    assert written_order.pk is not None
+    for ours, theirs in zip(together, saved, strict=True):
+        assert ours.pk is not None
+        assert not ours._state.adding
+        if ours is not written_order:
+            assert ours.order_id == written_order.pk  # type: ignore[attr-defined]
+        assert {**_row(ours), "order_id": order.pk} == {**_row(theirs), "order_id": order.pk}
+    assert Item.objects.values_list("reserved", flat=True).get(pk=item.pk) == 2
+
+
+def test_rows_and_their_update_are_one_statement_where_the_database_allows() -> None:
+    """On PostgreSQL one round trip (a data-modifying WITH); on SQLite one statement a row."""
+    item = ItemFactory.create(stock=5)
+    rows, made = _buy_rows(item)
+
+    with CaptureQueriesContext(connection) as statements:
+        rows.write(then=_take(item, 2))
+
+    one_each = len(made) + 1
+    assert len(statements) == (1 if connection.vendor == "postgresql" else one_each)
+    assert Reservation.objects.filter(order_id=made[0].pk).count() == 1
+
+
+def test_an_update_that_matches_nothing_gives_no_row_and_the_rows_are_the_callers_to_keep() -> None:
+    item = ItemFactory.create(stock=1)
+    rows, made = _buy_rows(item)
+
+    with transaction.atomic():
+        assert rows.write(then=_take(item, 2)) is None
+        assert Order.objects.filter(pk=made[0].pk).exists()
+        transaction.set_rollback(True)  # as the Buy click's OutOfStock does
+
+    assert not Order.objects.exists()
+    assert Item.objects.values_list("reserved", flat=True).get(pk=item.pk) == 0
+
+
+def test_rows_added_after_a_write_point_at_the_rows_written() -> None:
+    item, other = ItemFactory.create(stock=None), ItemFactory.create(stock=None)
+    rows, made = _buy_rows(item)
+    rows.write()
+    order = made[0]
+    assert isinstance(order, Order)
+    later = OrderLine(order=order, item=other, quantity=1, unit_price=other.price)
+    rows.add(later)
+    written: list[str] = []
+    rows.when_written(lambda: written.append(f"line {later.pk}"))
+
+    assert rows.write() is None
+
+    assert later.order_id == order.pk
+    assert written == [f"line {later.pk}"]
+    assert OrderLine.objects.filter(order_id=order.pk).count() == 2
+
+
+def test_rows_with_a_value_for_the_orm_to_compile_are_written_one_by_one() -> None:
+    item = ItemFactory.create(stock=None)
+    rows, made = _buy_rows(item)
+    made[0].email = models.Value("from-an-expression@example.com")  # type: ignore[attr-defined]
+
+    rows.write()
+
+    assert Order.objects.get(pk=made[0].pk).email == "from-an-expression@example.com"
+    assert OrderLine.objects.get(order_id=made[0].pk).quantity == 2

@@ -27,6 +27,7 @@ from hypothesis.stateful import (
 )
 
 from kassa.catalog.models import Item
+from kassa.common.inserts import Together
 from kassa.orders import cart, lifecycle, stock
 from kassa.orders.models import Order, OrderLine, Reservation
 from kassa.orders.stock import OutOfStock
@@ -124,10 +125,11 @@ class StockMachine(RuleBasedStateMachine):
         available = self._available(item.pk)
         try:
             with transaction.atomic():
+                rows = Together()
                 order, lines = cart.order_create_for_item(
-                    item=item, visitor=self._customer(), quantity=quantity
+                    item=item, visitor=self._customer(), rows=rows, quantity=quantity
                 )
-                stock.reserve(order=order, lines=lines)  # as the Buy click does, last
+                stock.reserve(order=order, lines=lines, rows=rows)  # as the Buy click does, last
         except OutOfStock:
             assert available is not None
             assert quantity > available

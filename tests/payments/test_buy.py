@@ -8,6 +8,7 @@ from django.db import transaction
 from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
+from kassa.common.inserts import Together
 from kassa.common.installation import installation_id
 from kassa.orders import lifecycle
 from kassa.orders.errors import OrderNotEditable
@@ -301,7 +302,7 @@ def test_only_an_order_being_created_can_be_born_pending() -> None:
     item = ItemFactory.create()
     saved = Order.objects.create(currency=item.currency)
     with pytest.raises(OrderNotEditable), transaction.atomic():
-        lifecycle.order_create_pending(order=saved)
+        lifecycle.order_create_pending(order=saved, rows=Together())
     assert Order.objects.count() == 1
     assert saved.status == Order.Status.OPEN
 
@@ -325,5 +326,5 @@ def test_a_secret_key_with_a_stray_line_break_is_a_503_and_leaves_no_order(
 @pytest.mark.django_db(transaction=True)
 def test_an_order_is_born_pending_only_inside_the_transaction_that_adds_its_lines() -> None:
     with pytest.raises(OrderNotEditable):
-        lifecycle.order_create_pending(order=Order(currency="usd"))
+        lifecycle.order_create_pending(order=Order(currency="usd"), rows=Together())
     assert not Order.objects.exists()
