@@ -138,8 +138,9 @@ def _display_changed(item_id: int, before: int | None, after: int | None) -> Non
 def reserve(*, order: Order, lines: Iterable[OrderLine], rows: Together | None = None) -> None:
     """Hold the lines' quantities for `order`, all or nothing: raises OutOfStock naming the
     first item short (the caller's transaction then rolls back what was taken). With `rows`
-    (a new order's, not yet written), they are written with the reservations and the first
-    item's UPDATE, in one statement where the database can (kassa.common.inserts).
+    (a new order's, not yet written), they are written with the reservations, if the first
+    item's UPDATE takes its units, in one statement where the database can
+    (kassa.common.inserts); with one item to hold, that statement may end the transaction.
 
     The reservation rows are written first and the items' rows updated last: an item's row is
     locked from its UPDATE until the transaction commits, and every buyer of a popular item
@@ -166,13 +167,17 @@ def reserve(*, order: Order, lines: Iterable[OrderLine], rows: Together | None =
             _TAKE.format(table=Item._meta.db_table),
             [line.quantity, line.item_id, line.quantity],
         )
-        row = _returned(rows.write(then=take)) if n == 0 else _run(*take)
+        # The first: with the rows, written only if it takes the units.
+        first = n == 0
+        row = _returned(rows.write(then=take, last=len(tracked) == 1)) if first else _run(*take)
         if row is None:
             fresh = Item.objects.filter(pk=line.item_id).values_list("stock", "reserved").get()
             if fresh[0] is None:  # no longer tracked since the item was read: nothing held
-                Reservation.objects.filter(
-                    order=order, item_id=line.item_id, state=State.HELD
-                ).delete()
+                if not rows.discard(reservations[n]):
+                    Reservation.objects.filter(
+                        order=order, item_id=line.item_id, state=State.HELD
+                    ).delete()
+                rows.write()  # what waited for the units
                 continue
             raise OutOfStock(
                 shortage_message(

@@ -250,9 +250,10 @@ def _buy(
     account = ensure_configured(item.currency).account
     # Created already pending, in its first attempt, in one transaction, and its lines handed on
     # rather than read back: the Buy click is the shop's busiest write. Its rows are written
-    # together with its stock's UPDATE (one statement on PostgreSQL; kassa.common.inserts).
+    # together with its stock's UPDATE (one statement on PostgreSQL; kassa.common.inserts),
+    # which commits too: the item's row is not held while this thread waits for its turn.
     with transaction.atomic():
-        rows = Together()
+        rows = Together(ends_transaction=True)
         order, lines = order_cart.order_create_for_item(
             item=item, visitor=visitor, rows=rows, quantity=quantity
         )

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -95,7 +95,7 @@ def test_a_value_sql_cannot_hold_is_left_to_save() -> None:
 UNTIL = timezone.now()
 
 
-def _buy_rows(item: Item) -> tuple[Together, list[models.Model]]:
+def _buy_rows(item: Item, *, ends_transaction: bool = False) -> tuple[Together, list[models.Model]]:
     """A Buy click's rows, each pointing at the order before it is written."""
     order = _order()
     made: list[models.Model] = [
@@ -109,7 +109,7 @@ def _buy_rows(item: Item) -> tuple[Together, list[models.Model]]:
         ),
         Reservation(order=order, item_id=item.pk, quantity=2, reserved_until=UNTIL),
     ]
-    rows = Together()
+    rows = Together(ends_transaction=ends_transaction)
     for obj in made:
         rows.add(obj)
     return rows, made
@@ -159,17 +159,23 @@ def test_rows_and_their_update_are_one_statement_where_the_database_allows() -> 
     assert Reservation.objects.filter(order_id=made[0].pk).count() == 1
 
 
-def test_an_update_that_matches_nothing_gives_no_row_and_the_rows_are_the_callers_to_keep() -> None:
+def test_rows_wait_for_an_update_that_matches_nothing() -> None:
+    """Short of stock, nothing is written (so nothing is to undo); the rows wait, and a write
+    without the UPDATE writes them (an item no longer tracked since it was read)."""
     item = ItemFactory.create(stock=1)
     rows, made = _buy_rows(item)
 
-    with transaction.atomic():
-        assert rows.write(then=_take(item, 2)) is None
-        assert Order.objects.filter(pk=made[0].pk).exists()
-        transaction.set_rollback(True)  # as the Buy click's OutOfStock does
+    assert rows.write(then=_take(item, 2)) is None
 
     assert not Order.objects.exists()
+    assert not Reservation.objects.exists()
+    assert made[0].pk is None
     assert Item.objects.values_list("reserved", flat=True).get(pk=item.pk) == 0
+    assert rows.discard(made[-1])
+    rows.write()
+    assert made[0].pk is not None
+    assert Order.objects.filter(pk=made[0].pk).exists()
+    assert not Reservation.objects.exists()
 
 
 def test_rows_added_after_a_write_point_at_the_rows_written() -> None:
@@ -199,3 +205,63 @@ def test_rows_with_a_value_for_the_orm_to_compile_are_written_one_by_one() -> No
 
     assert Order.objects.get(pk=made[0].pk).email == "from-an-expression@example.com"
     assert OrderLine.objects.get(order_id=made[0].pk).quantity == 2
+
+
+def _ended_here(write: Callable[[], object], order: models.Model) -> tuple[bool, bool]:
+    """Whether `write`, in the outermost transaction, sent a COMMIT with its statement, and
+    whether another connection saw `order` before that transaction's block ended (never on
+    SQLite, where a writing transaction keeps other connections out)."""
+    other = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with transaction.atomic(), CaptureQueriesContext(connection) as statements:
+            write()
+            seen = False
+            if connection.vendor == "postgresql":
+                with other.cursor() as cursor:
+                    cursor.execute("SELECT count(*) FROM orders_order WHERE id = %s", [order.pk])
+                    seen = cursor.fetchone()[0] == 1
+        return any(query["sql"].endswith("; COMMIT") for query in statements), seen
+    finally:
+        other.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_last_write_commits_in_the_same_round_trip_on_postgresql() -> None:
+    """The item's row the UPDATE locks is free as the statement's answer arrives: the COMMIT
+    went with it (PostgreSQL). SQLite commits when the block ends, as ever."""
+    item = ItemFactory.create(stock=5)
+    rows, made = _buy_rows(item, ends_transaction=True)
+
+    sent, seen = _ended_here(lambda: rows.write(then=_take(item, 2), last=True), made[0])
+
+    on_postgresql = connection.vendor == "postgresql"
+    assert (sent, seen) == (on_postgresql, on_postgresql)
+    assert Reservation.objects.get().order_id == made[0].pk
+    assert Item.objects.values_list("reserved", flat=True).get(pk=item.pk) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_write_commits_only_when_told_it_is_the_last_and_nothing_came_before() -> None:
+    item = ItemFactory.create(stock=5)
+    for last, before in ((False, False), (True, True)):
+        rows, made = _buy_rows(item, ends_transaction=True)
+
+        def write(rows: Together = rows, last: bool = last, before: bool = before) -> None:
+            if before:
+                rows.write()  # a sale's use is held by the order's id: written first
+            rows.write(then=_take(item, 1), last=last)
+
+        assert _ended_here(write, made[0]) == (False, False)
+        assert Order.objects.filter(pk=made[0].pk).exists()
+
+
+def test_a_write_inside_an_outer_transaction_leaves_it_to_commit() -> None:
+    """Here the test's own transaction is outermost: the rows' block is a savepoint."""
+    item = ItemFactory.create(stock=5)
+    rows, made = _buy_rows(item, ends_transaction=True)
+
+    with transaction.atomic(), CaptureQueriesContext(connection) as statements:
+        rows.write(then=_take(item, 1), last=True)
+
+    assert not any("COMMIT" in query["sql"] for query in statements)
+    assert Order.objects.filter(pk=made[0].pk).exists()
