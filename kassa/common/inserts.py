@@ -114,7 +114,10 @@ class Together:
     def __init__(self, *, ends_transaction: bool = False) -> None:
         self._rows: list[Model] = []
         self._after: list[Callable[[], None]] = []
-        self._ends_transaction = ends_transaction
+        self.ends_transaction = ends_transaction
+        # Whether a write ended the transaction (its statement carried the COMMIT), whatever
+        # `then` found: what follows runs in a new one.
+        self.committed = False
         self._wrote = False
 
     def add(self, obj: Model) -> None:
@@ -145,6 +148,7 @@ class Together:
             found, written = _one_by_one(rows, alias, then)
         else:
             found, written = _in_one(rows, alias, statement, then is not None)
+            self.committed = self.committed or commit
         if written:
             self._rows, self._after, self._wrote = [], [], True
             for call in after:
@@ -154,8 +158,9 @@ class Together:
     def _may_commit(self, alias: str) -> bool:
         connection = connections[alias]
         return (
-            self._ends_transaction
+            self.ends_transaction
             and not self._wrote
+            and not self.committed
             and connection.vendor == "postgresql"
             and connection.in_atomic_block
             and len(connection.atomic_blocks) == 1

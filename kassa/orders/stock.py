@@ -167,9 +167,26 @@ def reserve(*, order: Order, lines: Iterable[OrderLine], rows: Together | None =
             _TAKE.format(table=Item._meta.db_table),
             [line.quantity, line.item_id, line.quantity],
         )
-        # The first: with the rows, written only if it takes the units.
-        first = n == 0
-        row = _returned(rows.write(then=take, last=len(tracked) == 1)) if first else _run(*take)
+        if n == 0:  # with the rows, written only if it takes the units
+            row = None
+            if len(tracked) == 1 and rows.ends_transaction:
+                # Its statement may commit (kassa.common.inserts) only while the item stays
+                # clear of "low": what that changes (the pages, an event) is written in the
+                # same transaction as the unit, so near it the units are taken within it.
+                clear = [
+                    line.quantity,
+                    line.item_id,
+                    line.quantity + max(settings.SHOP_LOW_STOCK, 1),
+                ]
+                row = _returned(rows.write(then=(take[0], clear), last=True))
+                if row is None and rows.committed:
+                    # That statement ended the transaction: its limits are checked again in
+                    # the one the units are now taken in.
+                    holds.check_hold_limits(order=order, units=line.quantity)
+            if row is None:
+                row = _returned(rows.write(then=take))
+        else:
+            row = _run(*take)
         if row is None:
             fresh = Item.objects.filter(pk=line.item_id).values_list("stock", "reserved").get()
             if fresh[0] is None:  # no longer tracked since the item was read: nothing held

@@ -202,11 +202,15 @@ def test_staff_see_the_units_held_and_put_them_back_on_sale(fake_stripe: FakeStr
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("low_stock", [5, 1000])
 def test_a_scripts_clicks_at_once_are_counted_one_after_the_other(
-    fake_stripe: FakeStripe,
+    fake_stripe: FakeStripe, settings: SettingsWrapper, low_stock: int
 ) -> None:
+    """Also where every click leaves the item "low" (1000): then each click's first statement
+    ends its transaction without taking a unit, and the cap is checked again in the next."""
     if connection.vendor != "postgresql":
         pytest.skip("concurrent requests are checked in the PostgreSQL pass (make test-postgres)")
+    settings.SHOP_LOW_STOCK = low_stock
     sale = ItemFactory.create(stock=200)
     answers: list[Any] = []
     go = threading.Barrier(8)

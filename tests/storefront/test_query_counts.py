@@ -258,3 +258,28 @@ def test_a_buy_click_of_an_item_in_stock_takes_its_unit_in_one_statement(
         # The order's five rows and the unit taken: one statement, one round trip.
         assert sql[taken].startswith("WITH")
         assert sql[taken].count("INSERT INTO") == 5
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("stock", "clear_of_low"), [(1000, True), (4, False)])
+def test_a_buy_click_takes_its_unit_with_the_commit_only_clear_of_low_stock(
+    fake_stripe: FakeStripe, settings: Any, stock: int, clear_of_low: bool
+) -> None:
+    """On a server (the click's transaction the outermost), the statement taking the unit
+    carries the COMMIT on PostgreSQL, and takes it only if the item stays clear of "low"
+    (SHOP_LOW_STOCK 5 here). Else the unit is taken by a second statement, in a transaction
+    that writes what "low" changes too (the pages' revision, the stock event) before its end."""
+    settings.SHOP_LOW_STOCK = 5
+    item = ItemFactory.create(stock=stock)
+    with CaptureQueriesContext(connection) as captured:
+        assert Client().get(f"/buy/{item.pk}").status_code == 200
+    sql = [query["sql"] for query in captured.captured_queries]
+    takes = [statement for statement in sql if "UPDATE catalog_item" in statement]
+    on_postgresql = connection.vendor == "postgresql"
+    assert len(takes) == (1 if clear_of_low else 2)
+    assert takes[0].endswith("; COMMIT") is on_postgresql
+    assert not takes[-1].endswith("; COMMIT") or clear_of_low
+    bumped = any("UPDATE" in s and "catalog_catalogrevision" in s for s in sql)
+    assert bumped is not clear_of_low  # low after it: the pages' copies retired
+    assert Item.objects.values_list("reserved", flat=True).get(pk=item.pk) == 1
+    assert Order.objects.get().status == Order.Status.PENDING
