@@ -162,6 +162,9 @@ class Together:
             and not self._wrote
             and not self.committed
             and connection.vendor == "postgresql"
+            # Two statements in one query need the simple protocol: Django's client-side
+            # binding, not `server_side_binding`, which prepares each query as one statement.
+            and not connection.settings_dict.get("OPTIONS", {}).get("server_side_binding")
             and connection.in_atomic_block
             and len(connection.atomic_blocks) == 1
             and connection.commit_on_exit

@@ -265,3 +265,23 @@ def test_a_write_inside_an_outer_transaction_leaves_it_to_commit() -> None:
 
     assert not any("COMMIT" in query["sql"] for query in statements)
     assert Order.objects.filter(pk=made[0].pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_commit_goes_with_a_statement_where_queries_are_prepared_one_statement_each(
+    settings: Any,
+) -> None:
+    """`?server_side_binding=true` prepares each query, and a prepared query holds one
+    statement: the COMMIT is left to the block's end."""
+    item = ItemFactory.create(stock=5)
+    rows, made = _buy_rows(item, ends_transaction=True)
+    options = connection.settings_dict.setdefault("OPTIONS", {})
+    options["server_side_binding"] = True
+    try:
+        assert _ended_here(lambda: rows.write(then=_take(item, 1), last=True), made[0]) == (
+            False,
+            False,
+        )
+    finally:
+        del options["server_side_binding"]
+    assert Order.objects.filter(pk=made[0].pk).exists()
