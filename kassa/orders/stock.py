@@ -142,9 +142,10 @@ def reserve(*, order: Order, lines: Iterable[OrderLine], rows: Together | None =
     item's UPDATE takes its units, in one statement where the database can
     (kassa.common.inserts); with one item to hold, that statement may end the transaction.
 
-    The reservation rows are written first and the items' rows updated last: an item's row is
-    locked from its UPDATE until the transaction commits, and every buyer of a popular item
-    waits for that lock, so as little as possible happens while it is held."""
+    An item's row is locked from its UPDATE until the transaction commits, and every buyer of a
+    popular item waits for that lock, so as little as possible happens while it is held: a
+    cart's reservation rows are written before the UPDATEs, a new order's rows in the UPDATE's
+    own statement, which commits as well when it can."""
     until = reservation_deadline()
     tracked = _tracked(lines)
     # What one visitor and one network may hold unpaid (kassa.orders.holds), before any is held.
