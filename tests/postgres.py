@@ -5,13 +5,18 @@ CI machine without PostgreSQL cannot pass by skipping.
 """
 
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
 from psycopg import sql
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
 
 DEFAULT_URL = "postgres://127.0.0.1:5432/test"
 
@@ -55,3 +60,37 @@ def throwaway_database(name: str) -> Iterator[str]:
             yield with_database(admin_url, name)
         finally:
             admin.execute(drop)
+
+
+class Wire:
+    """What a connection sent PostgreSQL and what came back, as libpq's trace writes it."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    @property
+    def round_trips(self) -> int:
+        """Each query or batch the client waited for: the server's "ready" after it."""
+        return self.text.count("ReadyForQuery")
+
+    def sent(self, query: str) -> bool:
+        """Whether `query` went as a whole simple query (BEGIN, COMMIT)."""
+        return f'Query\t "{query}"' in self.text
+
+
+@contextmanager
+def wire(connection: "BaseDatabaseWrapper") -> Iterator[Wire]:
+    """Trace Django's PostgreSQL `connection` on the wire while the block runs: the round
+    trips psycopg makes, BEGIN and COMMIT included, which Django's query log does not tell."""
+    connection.ensure_connection()
+    pgconn = connection.connection.pgconn
+    seen = Wire()
+    with tempfile.TemporaryFile("w+") as trace:
+        pgconn.trace(trace.fileno())
+        pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
+        try:
+            yield seen
+        finally:
+            pgconn.untrace()
+            trace.seek(0)
+            seen.text = trace.read()

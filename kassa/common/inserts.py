@@ -19,6 +19,7 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, router
 from django.db.models import Field, ForeignKey, Model
+from psycopg.pq import TransactionStatus
 
 # (model, database alias) -> (the INSERT, the fields in its order)
 _statements: dict[tuple[type[Model], str], tuple[str, list[Field]]] = {}
@@ -105,10 +106,12 @@ class Together:
 
     `ends_transaction`: the caller's transaction writes nothing but these rows, and the last
     `write` (with `then`) is the last thing in it to undo if `then` finds no row. That write then
-    commits the transaction in its own round trip, where the database can (PostgreSQL) and the
-    transaction is the connection's outermost: the row `then` locks (a popular item's) is not
-    held while the server takes its turn to send the COMMIT (at 64 clicks at once, 12 of them
-    were found waiting for it).
+    ends the transaction itself, where the database can (PostgreSQL) and the transaction is the
+    connection's outermost: the row `then` locks (a popular item's) is not held while the server
+    takes its turn to send the COMMIT (at 64 clicks at once, 12 of them were found waiting for
+    it). If nothing was sent in the transaction yet, its statement is the whole transaction and
+    runs as one, without the BEGIN and COMMIT round trips around it; else the COMMIT goes in the
+    statement's own round trip.
     """
 
     def __init__(self, *, ends_transaction: bool = False) -> None:
@@ -142,35 +145,50 @@ class Together:
         `last`: nothing after this write is to be undone with it (see `ends_transaction`)."""
         rows, after = self._rows, self._after
         alias = router.db_for_write(type(rows[0]), instance=rows[0]) if rows else DEFAULT_DB_ALIAS
-        commit = last and then is not None and self._may_commit(alias)
-        statement = _together(rows, alias, then, commit=commit) if rows else None
+        ending = self._ending(alias) if last and then is not None else _GOES_ON
+        statement = _together(rows, alias, then, commit=ending is _COMMITS) if rows else None
         if statement is None:
             found, written = _one_by_one(rows, alias, then)
         else:
-            found, written = _in_one(rows, alias, statement, then is not None)
-            self.committed = self.committed or commit
+            found, written = _in_one(
+                rows, alias, statement, then is not None, alone=ending is _ALONE
+            )
+            self.committed = self.committed or ending is not _GOES_ON
         if written:
             self._rows, self._after, self._wrote = [], [], True
             for call in after:
                 call()
         return found
 
-    def _may_commit(self, alias: str) -> bool:
+    def _ending(self, alias: str) -> str:
+        """How the last write ends the transaction (_ALONE, _COMMITS), or _GOES_ON if the
+        transaction is not this write's to end."""
         connection = connections[alias]
-        return (
+        if not (
             self.ends_transaction
             and not self._wrote
             and not self.committed
             and connection.vendor == "postgresql"
-            # Two statements in one query need the simple protocol: Django's client-side
-            # binding, not `server_side_binding`, which prepares each query as one statement.
-            and not connection.settings_dict.get("OPTIONS", {}).get("server_side_binding")
             and connection.in_atomic_block
             and len(connection.atomic_blocks) == 1
             and connection.commit_on_exit
             and not connection.needs_rollback
             and not connection.savepoint_ids
-        )
+        ):
+            return _GOES_ON
+        connection.ensure_connection()
+        if connection.connection.info.transaction_status == TransactionStatus.IDLE:
+            return _ALONE  # psycopg sends BEGIN with a transaction's first statement: none yet
+        # Two statements in one query need the simple protocol: Django's client-side binding,
+        # not `server_side_binding`, which prepares each query as one statement.
+        if connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"):
+            return _GOES_ON
+        return _COMMITS
+
+
+# How a write ends its transaction: it does not; its statement is the whole transaction, run
+# without BEGIN; the COMMIT follows the statement in the same query.
+_GOES_ON, _ALONE, _COMMITS = "goes on", "alone", "commits"
 
 
 def _point_at_parents(obj: Model, rows: list[Model]) -> None:
@@ -251,10 +269,25 @@ def _together(
 
 
 def _in_one(
-    rows: list[Model], alias: str, statement: tuple[str, list[Any]], has_then: bool
+    rows: list[Model],
+    alias: str,
+    statement: tuple[str, list[Any]],
+    has_then: bool,
+    *,
+    alone: bool = False,
 ) -> tuple[tuple[Any, ...] | None, bool]:
-    with connections[alias].cursor() as cursor:
-        cursor.execute(*statement)
+    connection = connections[alias]
+    with connection.cursor() as cursor:
+        if alone:
+            # One statement is a transaction of its own: psycopg sends it without BEGIN, and
+            # the block's COMMIT at its end finds nothing to commit (no round trip either).
+            connection.connection.autocommit = True
+            try:
+                cursor.execute(*statement)
+            finally:
+                connection.connection.autocommit = False
+        else:
+            cursor.execute(*statement)
         written = cursor.fetchone()
     assert written is not None  # the SELECT gives one row
     if has_then and not written[len(rows)]:

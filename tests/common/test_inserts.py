@@ -2,6 +2,7 @@
 database, for each model the Buy click writes with it; `Together` writes them so at once."""
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +16,7 @@ from kassa.common.inserts import Together, insert
 from kassa.orders.models import Order, OrderLine, OrderStatusChange, Reservation
 from kassa.payments.models import PaymentAttempt
 from tests.factories import ItemFactory
+from tests.postgres import Wire, wire
 
 pytestmark = pytest.mark.django_db
 
@@ -207,41 +209,87 @@ def test_rows_with_a_value_for_the_orm_to_compile_are_written_one_by_one() -> No
     assert OrderLine.objects.get(order_id=made[0].pk).quantity == 2
 
 
-def _ended_here(write: Callable[[], object], order: models.Model) -> tuple[bool, bool]:
-    """Whether `write`, in the outermost transaction, sent a COMMIT with its statement, and
-    whether another connection saw `order` before that transaction's block ended (never on
-    SQLite, where a writing transaction keeps other connections out)."""
+class Ended:
+    """What a transaction's block sent (on PostgreSQL), and whether another connection saw the
+    order before the block ended (never on SQLite, where a writing transaction keeps other
+    connections out)."""
+
+    def __init__(self, sent: Wire | None, seen: bool) -> None:
+        self.round_trips = sent.round_trips if sent else 0
+        self.began = bool(sent and sent.sent("BEGIN"))
+        self.commit_with_statement = bool(sent and '; COMMIT"' in sent.text)
+        self.seen = seen
+
+
+def _ended_here(write: Callable[[], object], order: models.Model, *, before: str = "") -> Ended:
+    """Run `write` in the outermost transaction's block (after the query `before`, if any)."""
     other = connections.create_connection(DEFAULT_DB_ALIAS)
+    on_postgresql = connection.vendor == "postgresql"
     try:
-        with transaction.atomic(), CaptureQueriesContext(connection) as statements:
+        with (
+            wire(connection) if on_postgresql else nullcontext() as sent,
+            transaction.atomic(),
+        ):
+            if before:
+                with connection.cursor() as cursor:
+                    cursor.execute(before)
             write()
             seen = False
-            if connection.vendor == "postgresql":
+            if on_postgresql:
                 with other.cursor() as cursor:
                     cursor.execute("SELECT count(*) FROM orders_order WHERE id = %s", [order.pk])
                     seen = cursor.fetchone()[0] == 1
-        return any(query["sql"].endswith("; COMMIT") for query in statements), seen
+        return Ended(sent, seen)
     finally:
         other.close()
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_last_write_commits_in_the_same_round_trip_on_postgresql() -> None:
-    """The item's row the UPDATE locks is free as the statement's answer arrives: the COMMIT
-    went with it (PostgreSQL). SQLite commits when the block ends, as ever."""
+def test_the_last_write_is_its_own_transaction_on_postgresql() -> None:
+    """The item's row the UPDATE locks is free as the statement's answer arrives, and nothing
+    came before it in the block: the statement runs as a transaction of its own, one round trip
+    with neither BEGIN nor COMMIT (PostgreSQL). SQLite commits when the block ends, as ever."""
     item = ItemFactory.create(stock=5)
     rows, made = _buy_rows(item, ends_transaction=True)
 
-    sent, seen = _ended_here(lambda: rows.write(then=_take(item, 2), last=True), made[0])
+    autocommit: list[bool] = []
 
-    on_postgresql = connection.vendor == "postgresql"
-    assert (sent, seen) == (on_postgresql, on_postgresql)
+    def write() -> None:
+        rows.write(then=_take(item, 2), last=True)
+        if connection.vendor == "postgresql":
+            autocommit.append(connection.connection.autocommit)
+
+    ended = _ended_here(write, made[0])
+
+    assert ended.seen == (connection.vendor == "postgresql")
+    if connection.vendor == "postgresql":
+        assert (ended.round_trips, ended.began, ended.commit_with_statement) == (1, False, False)
+        assert autocommit == [False]  # the block's, given back as it was
+    assert rows.committed == (connection.vendor == "postgresql")
     assert Reservation.objects.get().order_id == made[0].pk
     assert Item.objects.values_list("reserved", flat=True).get(pk=item.pk) == 2
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_write_commits_only_when_told_it_is_the_last_and_nothing_came_before() -> None:
+def test_after_a_query_the_last_write_sends_the_commit_in_its_own_round_trip() -> None:
+    item = ItemFactory.create(stock=5)
+    rows, made = _buy_rows(item, ends_transaction=True)
+
+    ended = _ended_here(
+        lambda: rows.write(then=_take(item, 2), last=True), made[0], before="SELECT 1"
+    )
+
+    assert ended.seen == (connection.vendor == "postgresql")
+    if connection.vendor == "postgresql":
+        # BEGIN, the query, the statement and its COMMIT: three round trips, none at the end.
+        assert (ended.round_trips, ended.began, ended.commit_with_statement) == (3, True, True)
+    assert Reservation.objects.get().order_id == made[0].pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_write_ends_the_transaction_only_when_told_it_is_the_last_and_nothing_came_before() -> (
+    None
+):
     item = ItemFactory.create(stock=5)
     for last, before in ((False, False), (True, True)):
         rows, made = _buy_rows(item, ends_transaction=True)
@@ -251,7 +299,9 @@ def test_a_write_commits_only_when_told_it_is_the_last_and_nothing_came_before()
                 rows.write()  # a sale's use is held by the order's id: written first
             rows.write(then=_take(item, 1), last=last)
 
-        assert _ended_here(write, made[0]) == (False, False)
+        ended = _ended_here(write, made[0])
+        assert (ended.seen, ended.commit_with_statement, rows.committed) == (False, False, False)
+        assert ended.began == (connection.vendor == "postgresql")
         assert Order.objects.filter(pk=made[0].pk).exists()
 
 
@@ -264,24 +314,29 @@ def test_a_write_inside_an_outer_transaction_leaves_it_to_commit() -> None:
         rows.write(then=_take(item, 1), last=True)
 
     assert not any("COMMIT" in query["sql"] for query in statements)
+    assert not rows.committed
     assert Order.objects.filter(pk=made[0].pk).exists()
 
 
 @pytest.mark.django_db(transaction=True)
-def test_no_commit_goes_with_a_statement_where_queries_are_prepared_one_statement_each(
-    settings: Any,
+@pytest.mark.parametrize(("before", "ends"), [("", True), ("SELECT 1", False)])
+def test_where_queries_are_prepared_one_statement_each_no_commit_goes_with_one(
+    settings: Any, before: str, ends: bool
 ) -> None:
     """`?server_side_binding=true` prepares each query, and a prepared query holds one
-    statement: the COMMIT is left to the block's end."""
+    statement: a statement alone in its transaction still is the transaction, but a COMMIT
+    after another query is left to the block's end."""
     item = ItemFactory.create(stock=5)
     rows, made = _buy_rows(item, ends_transaction=True)
     options = connection.settings_dict.setdefault("OPTIONS", {})
     options["server_side_binding"] = True
     try:
-        assert _ended_here(lambda: rows.write(then=_take(item, 1), last=True), made[0]) == (
-            False,
-            False,
+        ended = _ended_here(
+            lambda: rows.write(then=_take(item, 1), last=True), made[0], before=before
         )
     finally:
         del options["server_side_binding"]
+    on_postgresql = connection.vendor == "postgresql"
+    assert (ended.seen, rows.committed) == (ends and on_postgresql, ends and on_postgresql)
+    assert not ended.commit_with_statement
     assert Order.objects.filter(pk=made[0].pk).exists()

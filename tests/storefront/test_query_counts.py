@@ -23,6 +23,7 @@ from kassa.storefront.visitors import SESSION_KEY
 from kassa.stripe_api import client as stripe_client
 from tests.factories import DiscountFactory, ItemFactory, TaxFactory
 from tests.fake_stripe import FakeStripe
+from tests.postgres import wire
 
 pytestmark = pytest.mark.django_db
 
@@ -283,3 +284,25 @@ def test_a_buy_click_takes_its_unit_with_the_commit_only_clear_of_low_stock(
     assert bumped is not clear_of_low  # low after it: the pages' copies retired
     assert Item.objects.values_list("reserved", flat=True).get(pk=item.pk) == 1
     assert Order.objects.get().status == Order.Status.PENDING
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_first_buy_click_on_a_server_is_four_round_trips_to_postgresql(
+    fake_stripe: FakeStripe, settings: Any
+) -> None:
+    """On PostgreSQL, with the click's transaction the outermost (as on a server): the item,
+    the rows with the unit taken (one statement, its own transaction: no BEGIN or COMMIT of
+    its own), the Checkout Session's id, the session. Each round trip costs the server about as
+    much CPU as the database's work on it, and the item's row is locked for just one."""
+    if connection.vendor != "postgresql":
+        pytest.skip("round trips on the wire: PostgreSQL's (SQLite has none)")
+    settings.CATALOG_PAGE_REFRESH_SECONDS = 60
+    item = ItemFactory.create(stock=1000)
+    assert Client().get(f"/buy/{item.pk}").status_code == 200
+
+    with wire(connection) as sent:
+        assert Client().get(f"/buy/{item.pk}").status_code == 200
+
+    assert not sent.sent("BEGIN")
+    assert sent.round_trips == 4
+    assert Item.objects.values_list("reserved", flat=True).get(pk=item.pk) == 2
