@@ -14,7 +14,8 @@ help:
 	@echo "make run            set up and serve the shop on http://127.0.0.1:$(PORT)/"
 	@echo "make test           lint, type-check and run the whole test suite (SQLite)"
 	@echo "make test-fast      the suite without tests/system/ (no real servers or browser): the quick loop"
-	@echo "make test-postgres  the test suite against PostgreSQL (DATABASE_URL or 127.0.0.1:5432/test)"
+	@echo "make test-postgres  the test suite against PostgreSQL (DATABASE_URL or 127.0.0.1:5432/test),"
+	@echo "                    but for what runs the same on any database (make test runs that)"
 	@echo "make format         format the code"
 	@echo "make lint-deploy    lint the Dockerfile (hadolint) and validate compose.yaml"
 	@echo "make check-deploy   manage.py check --deploy with the production settings"
@@ -72,8 +73,10 @@ test: install lint typecheck check-browser
 test-fast: install
 	$(BIN)/pytest -p no:cacheprovider -m "not system"
 
+# Not the tests marked db_independent: they run the shop on databases of their own (throwaway
+# PostgreSQL ones, SQLite files) or none, whatever the suite's, so `make test` has run them.
 test-postgres: install check-browser
-	DATABASE_URL=$${DATABASE_URL:-postgres://127.0.0.1:5432/test} $(BIN)/pytest -p no:cacheprovider
+	DATABASE_URL=$${DATABASE_URL:-postgres://127.0.0.1:5432/test} $(BIN)/pytest -p no:cacheprovider -m "not deploy and not db_independent"
 
 # The container path, without a Docker engine: the Dockerfile and compose.yaml are lint-clean.
 lint-deploy: install

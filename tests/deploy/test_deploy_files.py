@@ -13,6 +13,8 @@ import yaml
 
 from tests.production_env import ROOT, VENV_BIN
 
+pytestmark = pytest.mark.db_independent
+
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 
 

@@ -16,7 +16,7 @@ import pytest
 from tests.postgres import server_url, throwaway_database
 from tests.production_env import ROOT, VENV_BIN, command_env
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.db_independent]
 
 
 def _run(command: list[str], env: dict[str, str], *, check: bool = True) -> str:

@@ -13,7 +13,7 @@ import requests
 
 from tests.system.test_flash_sale import Shop, _at_once, _expire, shop
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.db_independent]
 
 BUYERS = 50
 USES = 10

@@ -24,6 +24,8 @@ from psycopg import sql
 from tests.postgres import require_server, throwaway_database
 from tests.production_env import ROOT, SECRET_KEY, command_env
 
+pytestmark = pytest.mark.db_independent
+
 HOST = "shop.example.com"
 ADMIN_PASSWORD = "entrypoint-admin-Pa55word"
 ADMIN = {

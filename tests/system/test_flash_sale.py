@@ -30,7 +30,7 @@ from tests.postgres import server_url, throwaway_database
 from tests.production_env import ROOT, VENV_BIN, command_env
 from tests.stripe_events import WEBHOOK_SECRET, encode, event, signature
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.db_independent]
 
 STOCK = 20
 BUYERS = 200

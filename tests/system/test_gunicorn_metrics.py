@@ -17,6 +17,8 @@ from tests.fake_stripe import FakeStripe
 from tests.gunicorn_server import Server, database, gunicorn, manage
 from tests.prometheus import Samples, parse, total, value
 
+pytestmark = pytest.mark.db_independent
+
 TOKEN = "metrics-token-for-the-gunicorn-test"
 BUYERS = 12  # more than any one worker takes at once (2 threads, 2 connections)
 

@@ -11,7 +11,7 @@ import pytest
 from tests.postgres import server_url, throwaway_database
 from tests.production_env import ROOT, VENV_BIN, command_env
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.db_independent]
 
 
 def test_three_replicas_migrating_at_once_take_turns() -> None:

@@ -33,7 +33,7 @@ from tests.postgres import server_url, throwaway_database
 from tests.production_env import ROOT, VENV_BIN, command_env
 from tests.stripe_events import WEBHOOK_SECRET, encode, event, signature
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.db_independent]
 
 HOST = "shop.example.com"
 HTTPS = {"Host": HOST, "X-Forwarded-Proto": "https"}  # as the TLS proxy forwards requests

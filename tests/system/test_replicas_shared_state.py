@@ -17,6 +17,8 @@ from tests.fake_stripe import FakeStripe
 from tests.gunicorn_server import Server, database, gunicorn, manage
 from tests.redis_dbs import REPLICAS_URL
 
+pytestmark = pytest.mark.db_independent
+
 REDIS_URL = REPLICAS_URL
 # Page templates link static files by their plain names here: the test has no collectstatic.
 SETTINGS = """

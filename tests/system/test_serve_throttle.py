@@ -19,6 +19,8 @@ from tests.fake_stripe import FakeStripe
 from tests.gunicorn_server import database, free_port, manage
 from tests.production_env import ROOT, command_env
 
+pytestmark = pytest.mark.db_independent
+
 WORKERS = 4  # config/gunicorn.py's default, which `make run` keeps
 PER_ADDRESS = 10
 CLICKS = 60

@@ -20,6 +20,8 @@ import requests
 from tests.gunicorn_server import Server, database, free_port, gunicorn
 from tests.production_env import ROOT
 
+pytestmark = pytest.mark.db_independent
+
 WORKERS, THREADS = 2, 4
 HALF_A_REQUEST = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: slow"
 TOKEN = "metrics-token-for-the-proxy-test"
