@@ -88,15 +88,30 @@ def insert(obj: Model) -> None:
     _set_written(obj, pk, alias)
 
 
-def _parent(obj: Model, field: Field, rows: Sequence[Model]) -> int | None:
-    """Which of `rows` the foreign key `field` of `obj` points to, if it was given one of them
-    still unwritten (its id is then the database's to tell)."""
-    if not isinstance(field, ForeignKey) or getattr(obj, field.attname) is not None:
-        return None
-    if not field.is_cached(obj):
-        return None
-    target = field.get_cached_value(obj)
-    return next((n for n, row in enumerate(rows) if row is target), None)
+def _foreign_keys(model: type[Model], alias: str) -> list[tuple[int, ForeignKey]]:
+    """The foreign keys among the fields `_statement` writes, with their places in it."""
+    key = (model, alias)
+    if key not in _links:
+        _, fields = _statement(model, alias)
+        _links[key] = [(n, f) for n, f in enumerate(fields) if isinstance(f, ForeignKey)]
+    return _links[key]
+
+
+_links: dict[tuple[type[Model], str], list[tuple[int, ForeignKey]]] = {}
+
+
+def _parents(obj: Model, rows: Sequence[Model], alias: str) -> tuple[tuple[int, int], ...]:
+    """(place of the field, which of `rows`) for each foreign key of `obj` that was given one of
+    `rows` still unwritten (its id is then the database's to tell)."""
+    found = []
+    for place, field in _foreign_keys(type(obj), alias):
+        if getattr(obj, field.attname) is not None or not field.is_cached(obj):
+            continue
+        target = field.get_cached_value(obj)
+        parent = next((n for n, row in enumerate(rows) if row is target), None)
+        if parent is not None:
+            found.append((place, parent))
+    return tuple(found)
 
 
 class Together:
@@ -191,11 +206,10 @@ class Together:
 _GOES_ON, _ALONE, _COMMITS = "goes on", "alone", "commits"
 
 
-def _point_at_parents(obj: Model, rows: list[Model]) -> None:
-    for field in type(obj)._meta.local_concrete_fields:
-        parent = _parent(obj, field, rows)
-        if parent is not None:
-            setattr(obj, field.attname, rows[parent].pk)
+def _point_at_parents(obj: Model, rows: list[Model], alias: str) -> None:
+    _, fields = _statement(type(obj), alias)
+    for place, parent in _parents(obj, rows, alias):
+        setattr(obj, fields[place].attname, rows[parent].pk)
 
 
 def _one_by_one(
@@ -210,9 +224,13 @@ def _one_by_one(
             return None, False
         found = tuple(row)
     for n, obj in enumerate(rows):
-        _point_at_parents(obj, rows[:n])
+        _point_at_parents(obj, rows[:n], alias)
         insert(obj)
     return found, True
+
+
+# (alias, then's SQL, whether the COMMIT follows, each row's model and parents) -> the WITH
+_withs: dict[tuple[Any, ...], str] = {}
 
 
 def _together(
@@ -220,32 +238,48 @@ def _together(
 ) -> tuple[str, list[Any]] | None:
     """One data-modifying WITH: `then` first, then `rows` (each only if `then` gave a row), the
     rows' ids and then's row selected; and the COMMIT after it, in the same round trip, if
-    `commit`. None where the database cannot, or a value is for the ORM to compile."""
+    `commit`. None where the database cannot, or a value is for the ORM to compile. Its SQL is
+    built once for each shape (the rows' models, which row each points at, `then`)."""
     connection = connections[alias]
     if connection.vendor != "postgresql" or any(
         router.db_for_write(type(obj), instance=obj) != alias for obj in rows
     ):
         return None
-    quote = connection.ops.quote_name
-    parts, params = [], []
-    if then is not None:
-        parts.append(f"then_ AS ({then[0]})")
-        params.extend(then[1])
+    params = list(then[1]) if then is not None else []
+    shape = []
     for n, obj in enumerate(rows):
         _, fields = _statement(type(obj), alias)
         values = _values(obj, fields, alias)
         if values is None:
             return None
-        placeholders = []
-        for field, value in zip(fields, values, strict=True):
-            parent = _parent(obj, field, rows[:n])
-            if parent is None:
-                placeholders.append("%s")
-                params.append(value)
-            else:
-                pk = quote(str(type(rows[parent])._meta.pk.column))
-                placeholders.append(f"(SELECT {pk} FROM written_{parent})")  # noqa: S608
-        meta = type(obj)._meta
+        parents = _parents(obj, rows[:n], alias)
+        if parents:
+            taken = {place for place, _ in parents}
+            values = [value for place, value in enumerate(values) if place not in taken]
+        params.extend(values)
+        shape.append((type(obj), parents))
+    key = (alias, then[0] if then is not None else None, commit, tuple(shape))
+    if key not in _withs:
+        _withs[key] = _with_sql(alias, key[1], shape, commit=commit)
+    return _withs[key], params
+
+
+def _with_sql(
+    alias: str,
+    then: str | None,
+    shape: list[tuple[type[Model], tuple[tuple[int, int], ...]]],
+    *,
+    commit: bool,
+) -> str:
+    quote = connections[alias].ops.quote_name
+    parts = [f"then_ AS ({then})"] if then is not None else []
+    for n, (model, parents) in enumerate(shape):
+        _, fields = _statement(model, alias)
+        placeholders = ["%s"] * len(fields)
+        for place, parent in parents:
+            pk = quote(str(shape[parent][0]._meta.pk.column))
+            placeholders[place] = f"(SELECT {pk} FROM written_{parent})"  # noqa: S608
+        meta = model._meta
         columns = ", ".join(quote(str(field.column)) for field in fields)
         # After `then`, a row is written once per row of then's: once, or not at all.
         source = (
@@ -257,15 +291,15 @@ def _together(
             f"written_{n} AS (INSERT INTO {quote(meta.db_table)} ({columns}) {source}"
             f" RETURNING {quote(str(meta.pk.column))} AS id)"
         )
-    ids = ", ".join(f"(SELECT id FROM written_{n})" for n in range(len(rows)))  # noqa: S608
+    ids = ", ".join(f"(SELECT id FROM written_{n})" for n in range(len(shape)))  # noqa: S608
     if then is None:
-        return f"WITH {', '.join(parts)} SELECT {ids}", params
+        return f"WITH {', '.join(parts)} SELECT {ids}"
     # then's row, if it gave one, after the ids and a count telling "no row" from NULLs.
     sql = (
         f"WITH {', '.join(parts)} SELECT {ids}, (SELECT count(*) FROM then_), then_.*"  # noqa: S608
         " FROM (SELECT 1) AS one LEFT JOIN then_ ON true"
     )
-    return (sql + "; COMMIT" if commit else sql), params
+    return sql + "; COMMIT" if commit else sql
 
 
 def _in_one(
@@ -294,7 +328,7 @@ def _in_one(
         return None, False  # then gave no row: nothing was written
     for n, obj in enumerate(rows):
         _set_written(obj, written[n], alias)
-        _point_at_parents(obj, rows[:n])
+        _point_at_parents(obj, rows[:n], alias)
     if not has_then:
         return None, True
     return tuple(written[len(rows) + 1 :]), True
