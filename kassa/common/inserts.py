@@ -15,6 +15,7 @@ Elsewhere (SQLite has no data-modifying WITH) they are written one by one, as `i
 """
 
 from collections.abc import Callable, Sequence
+from enum import Enum
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, router
@@ -160,24 +161,21 @@ class Together:
         `last`: nothing after this write is to be undone with it (see `ends_transaction`)."""
         rows, after = self._rows, self._after
         alias = router.db_for_write(type(rows[0]), instance=rows[0]) if rows else DEFAULT_DB_ALIAS
-        ending = self._ending(alias) if last and then is not None else _GOES_ON
-        statement = _together(rows, alias, then, commit=ending is _COMMITS) if rows else None
+        ending = self._ending(alias) if last and then is not None else Ending.GOES_ON
+        statement = _together(rows, alias, then, ending) if rows else None
         if statement is None:
             found, written = _one_by_one(rows, alias, then)
         else:
-            found, written = _in_one(
-                rows, alias, statement, then is not None, alone=ending is _ALONE
-            )
-            self.committed = self.committed or ending is not _GOES_ON
+            found, written = _in_one(rows, alias, statement, then is not None, ending)
+            self.committed = self.committed or ending is not Ending.GOES_ON
         if written:
             self._rows, self._after, self._wrote = [], [], True
             for call in after:
                 call()
         return found
 
-    def _ending(self, alias: str) -> str:
-        """How the last write ends the transaction (_ALONE, _COMMITS), or _GOES_ON if the
-        transaction is not this write's to end."""
+    def _ending(self, alias: str) -> "Ending":
+        """How the last write ends the transaction, if it is this write's to end."""
         connection = connections[alias]
         if not (
             self.ends_transaction
@@ -190,20 +188,25 @@ class Together:
             and not connection.needs_rollback
             and not connection.savepoint_ids
         ):
-            return _GOES_ON
+            return Ending.GOES_ON
         connection.ensure_connection()
         if connection.connection.info.transaction_status == TransactionStatus.IDLE:
-            return _ALONE  # psycopg sends BEGIN with a transaction's first statement: none yet
+            return (
+                Ending.ALONE
+            )  # psycopg sends BEGIN with a transaction's first statement: none yet
         # Two statements in one query need the simple protocol: Django's client-side binding,
         # not `server_side_binding`, which prepares each query as one statement.
         if connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"):
-            return _GOES_ON
-        return _COMMITS
+            return Ending.GOES_ON
+        return Ending.COMMITS
 
 
-# How a write ends its transaction: it does not; its statement is the whole transaction, run
-# without BEGIN; the COMMIT follows the statement in the same query.
-_GOES_ON, _ALONE, _COMMITS = "goes on", "alone", "commits"
+class Ending(Enum):
+    """How a write ends its transaction."""
+
+    GOES_ON = "it does not"
+    ALONE = "its statement is the whole transaction, run without BEGIN"
+    COMMITS = "the COMMIT follows its statement in the same query"
 
 
 def _point_at_parents(obj: Model, rows: list[Model], alias: str) -> None:
@@ -234,12 +237,12 @@ _withs: dict[tuple[Any, ...], str] = {}
 
 
 def _together(
-    rows: list[Model], alias: str, then: tuple[str, list[Any]] | None, *, commit: bool
+    rows: list[Model], alias: str, then: tuple[str, list[Any]] | None, ending: Ending
 ) -> tuple[str, list[Any]] | None:
     """One data-modifying WITH: `then` first, then `rows` (each only if `then` gave a row), the
     rows' ids and then's row selected; and the COMMIT after it, in the same round trip, if
-    `commit`. None where the database cannot, or a value is for the ORM to compile. Its SQL is
-    built once for each shape (the rows' models, which row each points at, `then`)."""
+    `ending` says so. None where the database cannot, or a value is for the ORM to compile. Its
+    SQL is built once for each shape (the rows' models, which row each points at, `then`)."""
     connection = connections[alias]
     if connection.vendor != "postgresql" or any(
         router.db_for_write(type(obj), instance=obj) != alias for obj in rows
@@ -258,6 +261,7 @@ def _together(
             values = [value for place, value in enumerate(values) if place not in taken]
         params.extend(values)
         shape.append((type(obj), parents))
+    commit = ending is Ending.COMMITS
     key = (alias, then[0] if then is not None else None, commit, tuple(shape))
     if key not in _withs:
         _withs[key] = _with_sql(alias, key[1], shape, commit=commit)
@@ -307,19 +311,22 @@ def _in_one(
     alias: str,
     statement: tuple[str, list[Any]],
     has_then: bool,
-    *,
-    alone: bool = False,
+    ending: Ending,
 ) -> tuple[tuple[Any, ...] | None, bool]:
     connection = connections[alias]
     with connection.cursor() as cursor:
-        if alone:
+        if ending is Ending.ALONE:
             # One statement is a transaction of its own: psycopg sends it without BEGIN, and
             # the block's COMMIT at its end finds nothing to commit (no round trip either).
-            connection.connection.autocommit = True
+            raw = connection.connection
+            raw.autocommit = True
             try:
                 cursor.execute(*statement)
             finally:
-                connection.connection.autocommit = False
+                # A connection lost in the statement cannot be switched back (and is closed
+                # for its error): what it raised is the error to see.
+                if raw.info.transaction_status == TransactionStatus.IDLE:
+                    raw.autocommit = False
         else:
             cursor.execute(*statement)
         written = cursor.fetchone()

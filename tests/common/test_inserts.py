@@ -7,7 +7,15 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    IntegrityError,
+    OperationalError,
+    connection,
+    connections,
+    models,
+    transaction,
+)
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -340,3 +348,42 @@ def test_where_queries_are_prepared_one_statement_each_no_commit_goes_with_one(
     assert (ended.seen, rows.committed) == (ends and on_postgresql, ends and on_postgresql)
     assert not ended.commit_with_statement
     assert Order.objects.filter(pk=made[0].pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_refused_alone_leaves_nothing_and_the_connection_as_it_was() -> None:
+    """A refused statement run as its own transaction wrote nothing, and the connection goes on
+    in Django's transactions (autocommit off again inside the next block)."""
+    item = ItemFactory.create(stock=5)
+    rows, made = _buy_rows(item, ends_transaction=True)
+    made[-1].item_id = item.pk + 1000  # type: ignore[attr-defined]  # no such item
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        rows.write(then=_take(item, 2), last=True)
+
+    assert not Order.objects.exists()
+    assert Item.objects.values_list("reserved", flat=True).get(pk=item.pk) == 0
+    with transaction.atomic():
+        ItemFactory.create()
+        if connection.vendor == "postgresql":
+            assert connection.connection.autocommit is False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_lost_in_a_statement_run_alone_raises_its_own_error() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("a statement run alone is PostgreSQL's (SQLite writes one by one)")
+    item = ItemFactory.create(stock=5)
+    rows, _ = _buy_rows(item, ends_transaction=True)
+    connection.ensure_connection()
+    backend = connection.connection.info.backend_pid
+    other = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [backend])
+        with pytest.raises(OperationalError), transaction.atomic():
+            rows.write(then=_take(item, 2), last=True)
+    finally:
+        other.close()
+        connection.close()
+    assert Item.objects.values_list("reserved", flat=True).get(pk=item.pk) == 0
