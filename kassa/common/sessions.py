@@ -12,16 +12,16 @@ click creates their session, so each of those would sit on the shop's busiest pa
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.db import IntegrityError, connections, router
-from django.utils.crypto import get_random_string
 
 from kassa.common.inserts import insert
+from kassa.common.random_strings import random_string
 
 
 class SessionStore(DatabaseSessionStore):
     def _get_new_session_key(self) -> str:
-        # Django's alphabet and length: 165 random bits. A taken key is still refused, by the
-        # INSERT rather than a SELECT before it.
-        return get_random_string(32, VALID_KEY_CHARS)
+        # Django's alphabet and length: 165 random bits, drawn in one read. A taken key is
+        # still refused, by the INSERT rather than a SELECT before it.
+        return random_string(32, VALID_KEY_CHARS)
 
     async def _aget_new_session_key(self) -> str:
         return self._get_new_session_key()

@@ -14,7 +14,6 @@ caller changes the version when what its pages show changes (kassa.catalog.revis
 """
 
 import re
-import secrets
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
@@ -28,6 +27,7 @@ from django.template.loader import render_to_string
 from django.utils.html import escape
 from django.utils.translation import get_language
 
+from kassa.common.random_strings import random_string
 from kassa.storefront.context_processors import cart_values, page_path, site
 
 T = TypeVar("T")
@@ -88,10 +88,10 @@ def csrf_token(request: HttpRequest) -> str:
     than the rest of its personal part."""
     secret = request.META.get("CSRF_COOKIE")
     if secret is None:
-        secret = request.META["CSRF_COOKIE"] = _random_chars(CSRF_SECRET_LENGTH)
+        secret = request.META["CSRF_COOKIE"] = random_string(CSRF_SECRET_LENGTH, CSRF_ALLOWED_CHARS)
     # As get_token: the cookie is sent with the response (a new one, or the old one renewed).
     request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True
-    mask = _random_chars(CSRF_SECRET_LENGTH)
+    mask = random_string(CSRF_SECRET_LENGTH, CSRF_ALLOWED_CHARS)
     index, chars = _CSRF_INDEX, CSRF_ALLOWED_CHARS
     return mask + "".join(
         chars[(index[s] + index[m]) % len(chars)] for s, m in zip(secret, mask, strict=True)
@@ -99,16 +99,6 @@ def csrf_token(request: HttpRequest) -> str:
 
 
 _CSRF_INDEX = {char: n for n, char in enumerate(CSRF_ALLOWED_CHARS)}
-# The bytes below the largest multiple of the alphabet's size under 256, so that each character
-# is as likely as any other.
-_FAIR_BELOW = 256 - 256 % len(CSRF_ALLOWED_CHARS)
-
-
-def _random_chars(length: int) -> str:
-    drawn: list[int] = []
-    while len(drawn) < length:
-        drawn += [byte for byte in secrets.token_bytes(length + 8) if byte < _FAIR_BELOW]
-    return "".join(CSRF_ALLOWED_CHARS[byte % len(CSRF_ALLOWED_CHARS)] for byte in drawn[:length])
 
 
 def _header_values(request: HttpRequest) -> dict[str, object]:

@@ -31,7 +31,7 @@ def test_a_new_session_never_takes_a_key_in_use(monkeypatch: pytest.MonkeyPatch)
     assert taken.session_key is not None
     fresh_key = "k" * 32
     drawn = iter([taken.session_key, fresh_key])
-    monkeypatch.setattr(sessions, "get_random_string", lambda *args: next(drawn))
+    monkeypatch.setattr(sessions, "random_string", lambda *args: next(drawn))
 
     second = SessionStore()
     second["kassa_visitor"] = "second visitor"
@@ -72,7 +72,7 @@ def test_outside_a_transaction_a_new_session_is_the_insert_alone(
 
     assert taken.session_key is not None
     drawn = iter([taken.session_key, "k" * 32])
-    monkeypatch.setattr(sessions, "get_random_string", lambda *args: next(drawn))
+    monkeypatch.setattr(sessions, "random_string", lambda *args: next(drawn))
     second = SessionStore()
     second["kassa_visitor"] = "second visitor"
     second.save()
