@@ -232,7 +232,8 @@ def _one_by_one(
     return found, True
 
 
-# (alias, then's SQL, whether the COMMIT follows, each row's model and parents) -> the WITH
+# (alias, then's SQL, whether the COMMIT follows, each row's model, parents and literals)
+# -> the WITH
 _withs: dict[tuple[Any, ...], str] = {}
 
 
@@ -256,33 +257,54 @@ def _together(
         if values is None:
             return None
         parents = _parents(obj, rows[:n], alias)
-        if parents:
-            taken = {place for place, _ in parents}
-            values = [value for place, value in enumerate(values) if place not in taken]
-        params.extend(values)
-        shape.append((type(obj), parents))
+        taken = {place for place, _ in parents}
+        literals = tuple(
+            (place, _LITERALS[value])
+            for place, value in enumerate(values)
+            if place not in taken and _is_literal(value)
+        )
+        taken.update(place for place, _ in literals)
+        params.extend(value for place, value in enumerate(values) if place not in taken)
+        shape.append((type(obj), parents, literals))
     commit = ending is Ending.COMMITS
     key = (alias, then[0] if then is not None else None, commit, tuple(shape))
     if key not in _withs:
+        if len(_withs) >= _WITHS_KEPT:  # shapes are few; never let odd data grow it for ever
+            _withs.clear()
         _withs[key] = _with_sql(alias, key[1], shape, commit=commit)
     return _withs[key], params
+
+
+# Values written into the statement as psycopg's client-side binding would write them (NULL,
+# '', true, false): most of a click's rows' fields are empty, and without them the statement
+# has at most 50 parameters, the most psycopg keeps a statement's parsing for. With more, it
+# parsed the whole statement again on every click.
+_LITERALS: dict[object, str] = {None: "NULL", "": "''", True: "true", False: "false"}
+_WITHS_KEPT = 256
+
+
+def _is_literal(value: object) -> bool:
+    # By exact type: 0 == False and 1 == True, and a str subclass (a choice) is not plain text.
+    return value is None or value is True or value is False or (type(value) is str and not value)
 
 
 def _with_sql(
     alias: str,
     then: str | None,
-    shape: list[tuple[type[Model], tuple[tuple[int, int], ...]]],
+    shape: list[tuple[type[Model], tuple[tuple[int, int], ...], tuple[tuple[int, str], ...]]],
     *,
     commit: bool,
 ) -> str:
     quote = connections[alias].ops.quote_name
     parts = [f"then_ AS ({then})"] if then is not None else []
-    for n, (model, parents) in enumerate(shape):
+    for n, (model, parents, literals) in enumerate(shape):
         _, fields = _statement(model, alias)
         placeholders = ["%s"] * len(fields)
         for place, parent in parents:
             pk = quote(str(shape[parent][0]._meta.pk.column))
             placeholders[place] = f"(SELECT {pk} FROM written_{parent})"  # noqa: S608
+        for place, literal in literals:
+            placeholders[place] = literal
         meta = model._meta
         columns = ", ".join(quote(str(field.column)) for field in fields)
         # After `then`, a row is written once per row of then's: once, or not at all.

@@ -169,6 +169,35 @@ def test_rows_and_their_update_are_one_statement_where_the_database_allows() -> 
     assert Reservation.objects.filter(order_id=made[0].pk).count() == 1
 
 
+def test_a_buy_clicks_statement_is_one_psycopg_keeps_the_parsing_of() -> None:
+    """psycopg parses a statement for its placeholders again on every execution unless it has
+    at most 50 parameters and 4,096 characters (psycopg._queries); the Buy click's rows, whose
+    fields are mostly empty, stay under both, with their empty values written in the SQL."""
+    if connection.vendor != "postgresql":
+        pytest.skip("one statement for all the rows on PostgreSQL only")
+    item = ItemFactory.create(stock=5)
+    sent: list[tuple[str, int]] = []
+
+    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        sent.append((sql, len(params or ())))
+        return execute(sql, params, many, context)
+
+    statements = []
+    for _ in range(2):
+        rows, made = _buy_rows(item)
+        with connection.execute_wrapper(record):
+            rows.write(then=_take(item, 1))
+        (statement,) = sent
+        sent.clear()
+        statements.append(statement)
+        assert Reservation.objects.filter(order_id=made[0].pk).count() == 1
+
+    sql, parameters = statements[0]
+    assert parameters <= 50
+    assert len(sql.encode()) <= 4096
+    assert statements[1] == statements[0]  # the same text: what psycopg keeps is found again
+
+
 def test_rows_wait_for_an_update_that_matches_nothing() -> None:
     """Short of stock, nothing is written (so nothing is to undo); the rows wait, and a write
     without the UPDATE writes them (an item no longer tracked since it was read)."""
