@@ -268,11 +268,12 @@ def _together(
         shape.append((type(obj), parents, literals))
     commit = ending is Ending.COMMITS
     key = (alias, then[0] if then is not None else None, commit, tuple(shape))
-    if key not in _withs:
+    sql = _withs.get(key)
+    if sql is None:
         if len(_withs) >= _WITHS_KEPT:  # shapes are few; never let odd data grow it for ever
-            _withs.clear()
-        _withs[key] = _with_sql(alias, key[1], shape, commit=commit)
-    return _withs[key], params
+            _withs.clear()  # (another thread's SQL is in its own hands, not looked up again)
+        sql = _withs[key] = _with_sql(alias, key[1], shape, commit=commit)
+    return sql, params
 
 
 # Values written into the statement as psycopg's client-side binding would write them (NULL,

@@ -20,6 +20,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from kassa.catalog.models import Item
+from kassa.common import inserts
 from kassa.common.inserts import Together, insert
 from kassa.orders.models import Order, OrderLine, OrderStatusChange, Reservation
 from kassa.payments.models import PaymentAttempt
@@ -196,6 +197,28 @@ def test_a_buy_clicks_statement_is_one_psycopg_keeps_the_parsing_of() -> None:
     assert parameters <= 50
     assert len(sql.encode()) <= 4096
     assert statements[1] == statements[0]  # the same text: what psycopg keeps is found again
+
+
+def test_the_statements_kept_stay_few_whatever_the_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty value is part of the statement's text, so each set of empty fields is a
+    statement of its own: the process keeps a bounded number of them."""
+    monkeypatch.setattr(inserts, "_WITHS_KEPT", 3)
+    monkeypatch.setattr(inserts, "_withs", {})
+    item = ItemFactory.create(stock=10)
+    for email, phone, name in [
+        ("", "", ""),
+        ("a@example.com", "", ""),
+        ("", "+1", ""),
+        ("", "", "Ann"),
+        ("a@example.com", "+1", "Ann"),
+    ]:
+        rows, made = _buy_rows(item)
+        order = made[0]
+        order.email, order.phone, order.shipping_name = email, phone, name  # type: ignore[attr-defined]
+        rows.write(then=_take(item, 1))
+        assert len(inserts._withs) <= 3
+        written = Order.objects.values_list("email", "phone", "shipping_name").get(pk=order.pk)
+        assert written == (email, phone, name)
 
 
 def test_rows_wait_for_an_update_that_matches_nothing() -> None:
