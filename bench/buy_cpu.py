@@ -172,7 +172,6 @@ def main() -> None:
         env = shop_env(database_url, fake_url)
         # As bench.run's gunicorn: the pacer in the path through Redis, far above the clicks.
         env.update(REDIS_URL=redis_url, STRIPE_RATE_LIMIT="100000")
-        env.update(json.loads(os.environ.get("BUY_CPU_ENV", "{}")))
         manage("manage.py", "migrate", "--noinput", env=env)
         # The pages name their static files from the manifest, as in production.
         manage("manage.py", "collectstatic", "--noinput", "--verbosity", "0", env=env)

@@ -72,8 +72,8 @@ def page(
         **page_path(request),
         **({} if first_visit else header),
     }
-    # Each value escaped once: a page's forms repeat the token (a collection's cards, thirty
-    # markers), and escaping cost more than the rest of filling them in.
+    # Each value escaped once: a page's forms repeat the token (a collection's cards: 29
+    # markers in all), and escaping at each cost more than the rest of filling them in.
     escaped = {name: escape(value) for name, value in values.items()}
     filled = parts.copy()
     for n in range(1, len(filled), 2):
