@@ -124,6 +124,9 @@ _DEFAULT_DATABASE_URL = f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
 DATABASES = {"default": env.db_url_config(env.str("DATABASE_URL", "") or _DEFAULT_DATABASE_URL)}
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's, checking a kept connection without a round trip (kassa.common.postgresql).
+    DATABASES["default"]["ENGINE"] = "kassa.common.postgresql"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers proceed while a checkout is being written.
     DATABASES["default"]["OPTIONS"] = {
