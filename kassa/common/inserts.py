@@ -190,10 +190,9 @@ class Together:
         ):
             return Ending.GOES_ON
         connection.ensure_connection()
+        # psycopg sends BEGIN with a transaction's first statement: none has gone yet.
         if connection.connection.info.transaction_status == TransactionStatus.IDLE:
-            return (
-                Ending.ALONE
-            )  # psycopg sends BEGIN with a transaction's first statement: none yet
+            return Ending.ALONE
         # Two statements in one query need the simple protocol: Django's client-side binding,
         # not `server_side_binding`, which prepares each query as one statement.
         if connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"):
@@ -259,9 +258,9 @@ def _together(
         parents = _parents(obj, rows[:n], alias)
         taken = {place for place, _ in parents}
         literals = tuple(
-            (place, _LITERALS[value])
+            (place, literal)
             for place, value in enumerate(values)
-            if place not in taken and _is_literal(value)
+            if place not in taken and (literal := _literal(value)) is not None
         )
         taken.update(place for place, _ in literals)
         params.extend(value for place, value in enumerate(values) if place not in taken)
@@ -276,17 +275,20 @@ def _together(
     return sql, params
 
 
-# Values written into the statement as psycopg's client-side binding would write them (NULL,
-# '', true, false): most of a click's rows' fields are empty, and without them the statement
-# has at most 50 parameters, the most psycopg keeps a statement's parsing for. With more, it
-# parsed the whole statement again on every click.
-_LITERALS: dict[object, str] = {None: "NULL", "": "''", True: "true", False: "false"}
 _WITHS_KEPT = 256
 
 
-def _is_literal(value: object) -> bool:
-    # By exact type: 0 == False and 1 == True, and a str subclass (a choice) is not plain text.
-    return value is None or value is True or value is False or (type(value) is str and not value)
+def _literal(value: object) -> str | None:
+    """An empty value as psycopg's client-side binding writes it into the query (NULL, '',
+    true, false), or None to send it as a parameter. Most of a click's fields are empty, and
+    without them its statement has at most 50 parameters, the most psycopg keeps a statement's
+    parsing for: with more, it parsed the whole statement again on every click."""
+    if value is None:
+        return "NULL"
+    if value is True or value is False:  # by identity: 1 == True, 0 == False
+        return "true" if value else "false"
+    # By exact type: a str subclass (a model's choice) is left to its parameter.
+    return "''" if type(value) is str and not value else None
 
 
 def _with_sql(

@@ -6,10 +6,11 @@ replaced instead of failing the request. That is a round trip on every request t
 database, the Buy click's fifth, and 70 µs of the server's CPU.
 
 A server ending a connection says so first (a FATAL message), then closes it: either makes the
-idle connection's socket readable, and nothing else does on the shop's connections, which
-listen for no notifications. So an idle connection whose socket has nothing to read is taken as
-it is; anything else (something to read, a transaction open, an error since the last commit)
-gets Django's `SELECT 1`, whose answer decides.
+idle connection's socket readable. Little else does on the shop's connections, which listen for
+no notifications (a setting the server reports, changed by a reload, is one). So an idle
+connection whose socket has nothing to read is taken as it is; anything else (something to
+read, a transaction open, an error since the last commit) gets Django's `SELECT 1`, whose answer
+decides.
 """
 
 import select
