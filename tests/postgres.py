@@ -5,7 +5,9 @@ CI machine without PostgreSQL cannot pass by skipping.
 """
 
 import os
+import select
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -94,3 +96,20 @@ def wire(connection: "BaseDatabaseWrapper") -> Iterator[Wire]:
             pgconn.untrace()
             trace.seek(0)
             seen.text = trace.read()
+
+
+def end_its_backend(connection: "BaseDatabaseWrapper") -> int:
+    """End Django's PostgreSQL `connection` from another connection, as a server restart or an
+    administrator would, and wait until its socket says so. Returns the ended backend's pid."""
+    connection.ensure_connection()
+    raw = connection.connection
+    backend = int(raw.info.backend_pid)
+    with psycopg.connect(raw.info.dsn, password=raw.info.password, autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [backend])
+    # The server's last message and the socket's end arrive soon after it says it is done.
+    poller = select.poll()
+    poller.register(raw.fileno(), select.POLLIN)
+    deadline = time.monotonic() + 10
+    while not poller.poll(50):
+        assert time.monotonic() < deadline, "the server never ended the connection"
+    return backend

@@ -25,7 +25,7 @@ from kassa.common.inserts import Together, insert
 from kassa.orders.models import Order, OrderLine, OrderStatusChange, Reservation
 from kassa.payments.models import PaymentAttempt
 from tests.factories import ItemFactory
-from tests.postgres import Wire, wire
+from tests.postgres import Wire, end_its_backend, wire
 
 pytestmark = pytest.mark.django_db
 
@@ -427,15 +427,10 @@ def test_a_connection_lost_in_a_statement_run_alone_raises_its_own_error() -> No
         pytest.skip("a statement run alone is PostgreSQL's (SQLite writes one by one)")
     item = ItemFactory.create(stock=5)
     rows, _ = _buy_rows(item, ends_transaction=True)
-    connection.ensure_connection()
-    backend = connection.connection.info.backend_pid
-    other = connections.create_connection(DEFAULT_DB_ALIAS)
+    end_its_backend(connection)
     try:
-        with other.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(%s)", [backend])
         with pytest.raises(OperationalError), transaction.atomic():
             rows.write(then=_take(item, 2), last=True)
     finally:
-        other.close()
         connection.close()
     assert Item.objects.values_list("reserved", flat=True).get(pk=item.pk) == 0

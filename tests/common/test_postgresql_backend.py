@@ -2,15 +2,11 @@
 while the connection is well, and a connection the server ended replaced before a request uses
 it, as Django's `SELECT 1` would."""
 
-import select
-import time
-
-import psycopg
 import pytest
 from django.db import connection, transaction
 
 from kassa.catalog.models import Item
-from tests.postgres import wire
+from tests.postgres import end_its_backend, wire
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -21,22 +17,6 @@ pytestmark = [
 def _a_new_request() -> None:
     """What Django does as a request starts (the test client leaves it out)."""
     connection.close_if_unusable_or_obsolete()
-
-
-def _end_its_backend_from_elsewhere() -> int:
-    backend = connection.connection.info.backend_pid
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    with psycopg.connect(**params, autocommit=True) as other:
-        other.execute("SELECT pg_terminate_backend(%s)", [backend])
-    # The server's last message and the socket's end arrive soon after it says it is done.
-    poller = select.poll()
-    poller.register(connection.connection.fileno(), select.POLLIN)
-    deadline = time.monotonic() + 10
-    while not poller.poll(50):
-        assert time.monotonic() < deadline, "the server never ended the connection"
-    return backend
 
 
 def test_the_first_query_of_a_request_costs_no_extra_round_trip() -> None:
@@ -50,7 +30,7 @@ def test_the_first_query_of_a_request_costs_no_extra_round_trip() -> None:
 
 def test_a_connection_the_server_ended_is_replaced_before_the_request_uses_it() -> None:
     connection.ensure_connection()
-    ended = _end_its_backend_from_elsewhere()
+    ended = end_its_backend(connection)
     _a_new_request()
 
     assert Item.objects.count() == 0  # not "terminating connection due to administrator command"
@@ -60,7 +40,7 @@ def test_a_connection_the_server_ended_is_replaced_before_the_request_uses_it() 
 def test_an_ended_connection_is_not_usable_and_a_well_one_is() -> None:
     connection.ensure_connection()
     assert connection.is_usable()
-    _end_its_backend_from_elsewhere()
+    end_its_backend(connection)
     assert not connection.is_usable()
     connection.close()  # as Django does with a connection found unusable
 
