@@ -25,9 +25,12 @@ PASSWORD = "a-long-test-password"
 
 
 def loaded_images(page: Page, selector: str) -> list[int]:
-    """The natural widths of the pictures `selector` finds, once each has loaded (0: broken)."""
+    """The natural widths of the pictures `selector` finds, once there are some and each has
+    loaded (0: broken)."""
     # Polled from here: Playwright's wait_for_function polls a string by eval in the page,
     # which the shop's CSP refuses (no 'unsafe-eval') whenever a picture is still loading.
+    # None found yet is waited out too: right after a click the page may still be the old one.
+    page.locator(selector).first.wait_for(state="attached")
     deadline = time.monotonic() + 10
     while not page.eval_on_selector_all(selector, "els => els.every(e => e.complete)"):
         assert time.monotonic() < deadline, f"{selector}: not loaded within 10 s"
@@ -67,6 +70,7 @@ def test_staff_upload_a_picture_in_the_admin_and_customers_see_it(
     expect(card).to_have_attribute("alt", "A white porcelain teapot")
     assert loaded_images(page, ".card-image") == [480]
     page.get_by_role("link", name="White teapot").click()
+    page.wait_for_url(f"**/item/{item.pk}/")
     # srcset: the large size for the page's 36rem column; naturalWidth counts CSS pixels.
     assert loaded_images(page, ".item-image") == [576]
     shown = page.eval_on_selector(".item-image", "e => e.currentSrc")
