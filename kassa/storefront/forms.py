@@ -79,7 +79,8 @@ class CollectionQueryForm(CatalogQueryForm):
     max = forms.DecimalField(required=False, min_value=0, max_digits=12, decimal_places=3)
     in_stock = forms.BooleanField(required=False)
 
-    def filters(self) -> ProductFilters:
+    @functools.cached_property
+    def _filters(self) -> ProductFilters:
         options: dict[str, list[str]] = {}
         for pair in self.cleaned_data["option"]:
             name, _sep, value = pair.partition(":")
@@ -92,9 +93,8 @@ class CollectionQueryForm(CatalogQueryForm):
             in_stock=self.cleaned_data["in_stock"],
         )
 
-    def canonical_params(self) -> list[tuple[str, str]]:
-        """The query, filters first, in one order: one address (and one shared copy) per
-        result, however the visitor's browser ordered the parameters."""
+    @functools.cached_property
+    def _canonical_params(self) -> tuple[tuple[str, str], ...]:
         filters = self.filters()
         params = [
             ("option", f"{name}:{value}")
@@ -109,10 +109,26 @@ class CollectionQueryForm(CatalogQueryForm):
             params.append(("in_stock", "1"))
         if self.cleaned_data["q"]:
             params.append(("q", self.cleaned_data["q"]))
-        return params
+        return tuple(params)
+
+    @functools.cached_property
+    def _canonical_query(self) -> str:
+        return urlencode(self._canonical_params)
+
+    # Each worked out once per form: the form bound to no query is shared by all of a
+    # process's requests (page_query), and a page asks for them more than once.
+    def filters(self) -> ProductFilters:
+        """What the filters ask for (read it, never change it: the form may be shared)."""
+        return self._filters
+
+    def canonical_params(self) -> list[tuple[str, str]]:
+        """The query, filters first, in one order: one address (and one shared copy) per
+        result, however the visitor's browser ordered the parameters. A list of the caller's
+        own, to add to."""
+        return list(self._canonical_params)
 
     def canonical_query(self) -> str:
-        return urlencode(self.canonical_params())
+        return self._canonical_query
 
 
 QueryForm = TypeVar("QueryForm", CatalogQueryForm, CollectionQueryForm)

@@ -5,7 +5,9 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from kassa.catalog.models import Collection, CollectionProduct, Item, Product
 from tests.factories import ItemFactory, product_with_variants
@@ -103,6 +105,18 @@ def test_unknown_and_hidden_collections_are_404(client: Client, wear: Collection
     wear.save()
     assert client.get("/collections/wear/").status_code == 404
     assert 'href="/collections/wear/"' not in client.get("/").text
+
+
+def test_an_unknown_collection_is_asked_of_the_database_once_until_the_catalog_changes(
+    client: Client, wear: Collection
+) -> None:
+    assert client.get("/collections/new/").status_code == 404
+    with CaptureQueriesContext(connection) as again:
+        assert client.get("/collections/new/").status_code == 404
+    # (What is read every time, the revision and the shop's settings, aside.)
+    assert [q["sql"] for q in again.captured_queries if "catalog_collection" in q["sql"]] == []
+    collect(Collection.objects.create(name="New", handle="new"), Product.objects.get(name="Tee"))
+    assert cards(client.get("/collections/new/").text) == ["Tee"]
 
 
 def test_off_sale_products_leave_the_collection(client: Client, wear: Collection) -> None:

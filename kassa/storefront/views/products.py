@@ -196,19 +196,19 @@ def collection_detail(request: HttpRequest, handle: str) -> HttpResponse:
     if not form.is_valid():
         raise Http404(_("There is no such page."))
     version = revision.recent()
-    collection = shared_pages.kept(
-        key=f"collection:{handle}",
-        version=version,
-        value=lambda: _collection_or_none(handle),
-    )
-    if not isinstance(collection, Collection):
-        raise Http404(_("There is no such collection."))
     number, query, filters = form.cleaned_data["page"], form.cleaned_data["q"], form.filters()
 
-    # The queries are built only when a copy or a count is made: building them costs more
-    # than serving the copy.
+    # The collection and the queries are looked up only when a copy or a count is made:
+    # building them costs more than serving the copy.
+    looked_up: list[Collection] = []  # (a memo: functools.cache costs more to make)
+
+    def collection() -> Collection:
+        if not looked_up:
+            looked_up.append(selectors.collection_get(handle=handle))
+        return looked_up[0]
+
     def in_collection() -> QuerySet[Product]:
-        return selectors.collection_products(collection=collection)
+        return selectors.collection_products(collection=collection())
 
     def products() -> QuerySet[Product]:
         found = in_collection()
@@ -216,18 +216,28 @@ def collection_detail(request: HttpRequest, handle: str) -> HttpResponse:
             found = found.filter(pk__in=selectors.product_search(query=query).values("pk"))
         return selectors.filtered(found, filters)
 
+    def counted() -> int:
+        try:
+            return products().count()
+        except Http404:
+            return _NO_COLLECTION
+
     canonical = form.canonical_query()
-    key = f"collection:{handle}:{hashlib.sha256(canonical.encode()).hexdigest()}"
-    count = shared_pages.kept(
-        key=f"{key}:count", version=version, value=lambda: products().count(), cache="searches"
-    )
+    # The query hashed for a short key (most views send none: nothing to hash).
+    digest = hashlib.sha256(canonical.encode()).hexdigest() if canonical else ""
+    key = f"collection:{handle}:{digest}"
+    # One read says both whether the collection is there and how many products match: an
+    # unknown handle is kept too, so asking for it again costs no query.
+    count = shared_pages.kept(key=f"{key}:count", version=version, value=counted, cache="searches")
+    if count == _NO_COLLECTION:
+        raise Http404(_("There is no such collection."))
     number = min(number, max(1, ceil(count / settings.SHOP_PAGE_SIZE)))
 
     def url(page: int) -> str:
         params = form.canonical_params()
         if page > 1:
             params.append(("page", str(page)))
-        return collection.get_absolute_url() + (f"?{urlencode(params)}" if params else "")
+        return collection().get_absolute_url() + (f"?{urlencode(params)}" if params else "")
 
     def context() -> dict[str, object]:
         listing = selectors.card_page(
@@ -240,7 +250,7 @@ def collection_detail(request: HttpRequest, handle: str) -> HttpResponse:
             value=lambda: selectors.option_facets(products=in_collection()),
         )
         return {
-            "collection": collection,
+            "collection": collection(),
             "listing": listing,
             "cards": listing.items,
             "collection_query": query,
@@ -262,7 +272,7 @@ def collection_detail(request: HttpRequest, handle: str) -> HttpResponse:
             "next_url": url(listing.number + 1) if listing.number < listing.num_pages else "",
             "canonical_path": url(listing.number)
             if not filters.active and not query
-            else collection.get_absolute_url(),
+            else collection().get_absolute_url(),
             "noindex": filters.active or bool(query),
         }
 
@@ -276,9 +286,5 @@ def collection_detail(request: HttpRequest, handle: str) -> HttpResponse:
     )
 
 
-def _collection_or_none(handle: str) -> Collection | bool:
-    # False, not None: the cache keeps a False, and a None would be asked again every time.
-    try:
-        return selectors.collection_get(handle=handle)
-    except Http404:
-        return False
+# What a collection's count is kept as when there is no such collection (a count is never < 0).
+_NO_COLLECTION = -1
