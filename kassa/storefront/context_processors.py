@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.translation import ngettext
+from django.utils.translation import get_language, ngettext
 
 from kassa.common.identity import identity
 from kassa.storefront import personal
@@ -26,8 +26,14 @@ def cart_values(request: HttpRequest) -> dict[str, object]:
     shown = personal.header(request)  # a signed cookie, or the database (creates no session)
     count = shown.count
     url = shown.url or reverse("orders:list")
-    label = ngettext("%(counter)s item", "%(counter)s items", count) % {"counter": count}
-    return {"cart_count": count, "cart_url": url, "cart_label": label}
+    return {"cart_count": count, "cart_url": url, "cart_label": _label(get_language(), count)}
+
+
+@functools.lru_cache(maxsize=512)
+def _label(language: str, count: int) -> str:
+    # Worked out once per language and count: a lookup in the translations cost every page as
+    # much as the rest of filling in its header values.
+    return ngettext("%(counter)s item", "%(counter)s items", count) % {"counter": count}
 
 
 def cart(request: HttpRequest) -> dict[str, object]:

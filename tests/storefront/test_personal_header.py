@@ -3,6 +3,7 @@ a signed cookie and one read of the shared cache (Redis here, as in production),
 never stale after the cart changed in another tab, on another device or through the API."""
 
 import re
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
@@ -18,7 +19,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from kassa.catalog.models import Collection, CollectionProduct, Item
 from kassa.orders.models import Order
 from kassa.payments.abandoned import remove_abandoned_orders
-from kassa.storefront.personal import COOKIE
+from kassa.storefront.personal import COOKIE, MAX_AGE
 from tests.customers.shop import sign_in
 from tests.factories import ItemFactory, product_with_variants
 from tests.fake_stripe import FakeStripe
@@ -175,6 +176,25 @@ def test_a_forged_or_foreign_cookie_is_not_believed() -> None:
     assert shown(mallory) == 1
     mallory.cookies[COOKIE] = alice.cookies[COOKIE].value[:-2] + "xx"
     assert shown(mallory) == 1
+
+
+def test_a_cookie_is_believed_for_at_most_max_age(
+    settings: SettingsWrapper, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.CATALOG_PAGE_REFRESH_SECONDS = 60  # the revision read once a minute, as in production
+    visitor = Client()
+    add(visitor, ItemFactory.create(), 2)
+    assert shown(visitor) == 2  # the cart read once, into the cookie (and the message shown)
+    assert shown(visitor) == 2  # the shared copy made
+    assert queries_of(visitor, "/") == 0
+    written = time.time()
+    # (Each process keeps the cookies it checked for a while: that must not stretch their age.)
+    monkeypatch.setattr(time, "time", lambda: written + MAX_AGE - 70)
+    assert COOKIE not in visitor.get("/").cookies  # still believed
+    monkeypatch.setattr(time, "time", lambda: written + MAX_AGE + 1)
+    assert COOKIE in visitor.get("/").cookies  # read afresh, and a new cookie written
+    assert COOKIE not in visitor.get("/").cookies
+    assert shown(visitor) == 2
 
 
 def test_without_redis_the_cart_is_read_from_the_database(settings: SettingsWrapper) -> None:
