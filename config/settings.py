@@ -188,7 +188,7 @@ CACHES = {
         }
     ),
     "pages": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "BACKEND": "kassa.common.cache.ProcessCache",
         "LOCATION": "kassa-pages",
         "TIMEOUT": 600,
         # At most 1000 copies per process (an item page is about 3 KB); the least recently
@@ -198,7 +198,7 @@ CACHES = {
     # Shared copies of search results (kassa.storefront.views.catalog): anyone can ask for new
     # ones, so they have a cache of their own, smaller, and cannot push the pages above out.
     "searches": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "BACKEND": "kassa.common.cache.ProcessCache",
         "LOCATION": "kassa-searches",
         "TIMEOUT": 600,
         "OPTIONS": {"MAX_ENTRIES": 300},

@@ -1,8 +1,9 @@
-"""The default cache's two kinds: Redis shared by every replica (REDIS_URL), or, without it, a
-table in the shop's database shared by every process of the one replica `make run` starts.
+"""The shop's caches: the default cache's two kinds, Redis shared by every replica (REDIS_URL)
+or, without it, a table in the shop's database shared by every process of the one replica
+`make run` starts; and each process's own memory, for the shared pages' copies.
 
-Either way the throttles count in one place for all of gunicorn's workers (kassa.common.throttle).
-Two changes to Django's backends make them fit for that:
+With either default cache the throttles count in one place for all of gunicorn's workers
+(kassa.common.throttle). Two changes to Django's backends make them fit for that:
 
 - Redis that is down or hung must not take the shop with it: every call has a short timeout
   (CACHES' OPTIONS), and one that fails is a miss (a refused `add`, an `incr` of a missing key),
@@ -24,6 +25,7 @@ from typing import Any, TypeVar
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.db import DatabaseCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.db import DatabaseError, router, transaction
 from django.utils import timezone
@@ -123,7 +125,20 @@ class _OneClientPerPool(RedisCacheClient):
         return {key: loads(value) for key, value in pairs if value is not None}
 
 
-class FailSoftRedisCache(RedisCache):
+class _AnyKey:
+    """Django checks each key against memcached's rules (its length, no spaces or control
+    characters) in a pass over its characters, 2 µs for a shared page's key. Redis and a
+    process's memory take any key, and every page reads two or three."""
+
+    def validate_key(self, key: Any) -> None:
+        return None
+
+
+class ProcessCache(_AnyKey, LocMemCache):
+    """Django's cache in the process's memory (the shared pages' copies), taking any key."""
+
+
+class FailSoftRedisCache(_AnyKey, RedisCache):
     """Django's Redis cache, where Redis down or slow is a miss rather than an error."""
 
     def __init__(self, server: str, params: dict[str, Any]) -> None:

@@ -27,6 +27,7 @@ from django.template.loader import render_to_string
 from django.utils.html import escape
 from django.utils.translation import get_language
 
+from kassa.common.identity import identity
 from kassa.common.random_strings import random_string
 from kassa.storefront.context_processors import cart_values, page_path, site
 
@@ -52,9 +53,8 @@ def page(
     first_visit = settings.SESSION_COOKIE_NAME not in request.COOKIES
     pages = caches[cache]
     # What the shop says of itself (kassa.common.identity) is in every copy: a change is a new copy.
-    shop = site(request)
     cache_key = (
-        f"{version}:{shop['shop'].version}:{get_language()}:"
+        f"{version}:{identity().version}:{get_language()}:"
         f"{'first' if first_visit else 'session'}:{key}"
     )
     parts: list[str] | None = pages.get(cache_key)
@@ -62,7 +62,7 @@ def page(
     if parts is None:
         shown = header if first_visit else {name: _marker(name) for name in header}
         own = {name: _marker(name) for name in ("csrf_token", "page_path")}
-        html = render_to_string(template, {**shop, **context(), **shown, **own})
+        html = render_to_string(template, {**site(request), **context(), **shown, **own})
         # Kept cut at its markers (the text between them, then each marker's name): a response
         # is one join, not a pass over the whole page per marker.
         parts = _MARKER.split(html)
