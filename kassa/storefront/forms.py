@@ -79,6 +79,11 @@ class CollectionQueryForm(CatalogQueryForm):
     max = forms.DecimalField(required=False, min_value=0, max_digits=12, decimal_places=3)
     in_stock = forms.BooleanField(required=False)
 
+    def filters(self) -> ProductFilters:
+        """What the filters ask for. Read it, never change it: it is worked out once per form,
+        and the form bound to no query is shared by all of a process's requests (page_query)."""
+        return self._filters
+
     @functools.cached_property
     def _filters(self) -> ProductFilters:
         options: dict[str, list[str]] = {}
@@ -93,8 +98,9 @@ class CollectionQueryForm(CatalogQueryForm):
             in_stock=self.cleaned_data["in_stock"],
         )
 
-    @functools.cached_property
-    def _canonical_params(self) -> tuple[tuple[str, str], ...]:
+    def canonical_params(self) -> list[tuple[str, str]]:
+        """The query, filters first, in one order: one address (and one shared copy) per
+        result, however the visitor's browser ordered the parameters."""
         filters = self.filters()
         params = [
             ("option", f"{name}:{value}")
@@ -109,26 +115,10 @@ class CollectionQueryForm(CatalogQueryForm):
             params.append(("in_stock", "1"))
         if self.cleaned_data["q"]:
             params.append(("q", self.cleaned_data["q"]))
-        return tuple(params)
-
-    @functools.cached_property
-    def _canonical_query(self) -> str:
-        return urlencode(self._canonical_params)
-
-    # Each worked out once per form: the form bound to no query is shared by all of a
-    # process's requests (page_query), and a page asks for them more than once.
-    def filters(self) -> ProductFilters:
-        """What the filters ask for (read it, never change it: the form may be shared)."""
-        return self._filters
-
-    def canonical_params(self) -> list[tuple[str, str]]:
-        """The query, filters first, in one order: one address (and one shared copy) per
-        result, however the visitor's browser ordered the parameters. A list of the caller's
-        own, to add to."""
-        return list(self._canonical_params)
+        return params
 
     def canonical_query(self) -> str:
-        return self._canonical_query
+        return urlencode(self.canonical_params())
 
 
 QueryForm = TypeVar("QueryForm", CatalogQueryForm, CollectionQueryForm)

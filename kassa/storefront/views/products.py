@@ -190,6 +190,10 @@ def _product_state(handle: str) -> str:
     return "on_sale"
 
 
+# What a collection's count is kept as when there is no such collection (a count is never < 0).
+_NO_COLLECTION = -1
+
+
 def collection_detail(request: HttpRequest, handle: str) -> HttpResponse:
     """A collection's products, in its order, a page at a time, searched and filtered."""
     form = page_query(CollectionQueryForm, request.GET)
@@ -284,7 +288,3 @@ def collection_detail(request: HttpRequest, handle: str) -> HttpResponse:
         context=context,
         cache="searches" if canonical else "pages",
     )
-
-
-# What a collection's count is kept as when there is no such collection (a count is never < 0).
-_NO_COLLECTION = -1
